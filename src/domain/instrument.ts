@@ -1,0 +1,41 @@
+// Instruments: stocks and option contracts. An instrument's index is its row in every engine
+// table; indexes are dense, assigned in definition order, and never reused while running.
+
+/** Call or put. */
+export type OptionRight = "C" | "P";
+
+/** A tradable instrument as the rest of the system sees it. */
+export interface Instrument {
+  /** Row in the engine's tables. */
+  index: number;
+  /** Unique symbol: a stock ticker, or the option symbol from optionSymbol(). */
+  symbol: string;
+  kind: "stock" | "option";
+  /** Minimum price increment. */
+  tickSize: number;
+  /** Contract multiplier: 1 for stocks, 100 for equity options. */
+  multiplier: number;
+  /** Currency of prices. */
+  currency: string;
+  /** Underlying symbol, for options. */
+  underlying?: string;
+  /** Expiry date as YYYYMMDD, for options. */
+  expiry?: string;
+  strike?: number;
+  right?: OptionRight;
+}
+
+/** Plain symbol characters: letters, digits, dot, dash, slash; 1 to 32 of them. */
+export const SYMBOL_PATTERN = /^[A-Z0-9][A-Z0-9.\-/]{0,31}$/;
+
+/** Builds the option symbol: UNDERLYING-YYYYMMDD-C|P-STRIKE, e.g. AAPL-20261127-C-202.5. */
+export function optionSymbol(underlying: string, expiry: string, right: OptionRight, strike: number): string {
+  return `${underlying}-${expiry}-${right}-${strike}`;
+}
+
+/** Parses an option symbol; returns undefined for anything that is not one. */
+export function parseOptionSymbol(symbol: string): { underlying: string; expiry: string; right: OptionRight; strike: number } | undefined {
+  const m = /^([A-Z0-9.]+)-(\d{8})-([CP])-(\d+(?:\.\d+)?)$/.exec(symbol);
+  if (!m) return undefined;
+  return { underlying: m[1]!, expiry: m[2]!, right: m[3] as OptionRight, strike: Number(m[4]) };
+}

@@ -1,0 +1,302 @@
+// The host side of the engine: instrument registry, tick writer, batch ingest with listeners,
+// and readers for quotes, bars and counters. Knows nothing of sockets or brokers.
+
+import type { Instrument } from "../domain/instrument.ts";
+import { fromUnits, toUnits } from "../domain/price.ts";
+import { REJECT_REASON_NAMES } from "../domain/tick.ts";
+import { nowMs } from "../domain/time.ts";
+import type { Capacities, CoreParams, EngineCore } from "./core.ts";
+import type { Layout } from "./layout.ts";
+import { createReferenceCore } from "./reference.ts";
+import { createWasmCore } from "./wasm.ts";
+
+/** Milliseconds in a trading year (252 sessions of 6.5 hours); annualises the EWMA variance. */
+export const TRADING_YEAR_MS = 252 * 6.5 * 3600 * 1000;
+
+/** Everything needed to build an engine. */
+export interface EngineOptions extends Capacities, CoreParams {
+  /** Which implementation runs the hot path; "ts" is the reference, for tests and benchmarks. */
+  core: "wasm" | "ts";
+}
+
+/** Defaults sized for the built-in synthetic market. */
+export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
+  core: "wasm",
+  maxInstruments: 4096,
+  ringCapacity: 16384,
+  barHistory: 390,
+  staleAfterMs: 5000,
+  maxTickAgeMs: 10000,
+  maxFutureMs: 2000,
+  volTauMs: 300000,
+  volSampleMs: 1000,
+  reanchorAfter: 3,
+};
+
+/** What a caller may say about an instrument being added. */
+export type InstrumentSpec = Omit<Instrument, "index"> & {
+  /** Jump band as a fraction of the reference price (default 0.1 for stocks, 1.0 for options). */
+  jumpBand?: number;
+  /** Absolute part of the jump band in ticks (default 5). */
+  jumpFloorTicks?: number;
+};
+
+/** A quote as published: decimal prices, null where there is none. */
+export interface Quote {
+  symbol: string;
+  /** Row sequence number: +1 for every batch that changed the row. */
+  seq: number;
+  bid: number | null;
+  bidSize: number;
+  ask: number | null;
+  askSize: number;
+  last: number | null;
+  lastSize: number;
+  volume: number;
+  vwap: number | null;
+  open: number | null;
+  high: number | null;
+  low: number | null;
+  prevClose: number | null;
+  /** Annualised EWMA realised volatility of the mid (trading-time convention), null until known. */
+  volatility: number | null;
+  /** Exchange time of the last accepted tick, epoch ms. */
+  exchangeTs: number;
+  /** Host time of the batch that last changed the row, epoch ms. */
+  ingestTs: number;
+  /** Quality flag bits (QualityFlag). */
+  flags: number;
+}
+
+/** A 1-minute bar. */
+export interface Bar {
+  /** Start of the minute, epoch ms. */
+  start: number;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  volume: number;
+}
+
+/** Engine-wide counters. */
+export interface EngineCounters {
+  ticks: number;
+  accepted: number;
+  rejected: number;
+  batches: number;
+  changedRows: number;
+  /** Rejects by reason name (REJECT_REASON_NAMES), excluding "ok". */
+  rejectedByReason: Record<string, number>;
+}
+
+/** Called after each batch with the indexes of the rows that changed; valid only during the call. */
+export type BatchListener = (changed: Uint32Array, nowMs: number) => void;
+
+/** Raised when a fixed capacity would be exceeded. */
+export class CapacityError extends Error {
+  constructor(readonly table: string, readonly capacity: number) {
+    super(`${table} is full (capacity ${capacity})`);
+    this.name = "CapacityError";
+  }
+}
+
+/** The engine host: owns the core and every view on its memory. */
+export class Engine {
+  readonly layout: Layout;
+  readonly instruments: Instrument[] = [];
+  private readonly bySymbol = new Map<string, Instrument>();
+  private readonly f64: Float64Array;
+  private readonly u32: Uint32Array;
+  private readonly ringF64: Float64Array;
+  private readonly ringU32: Uint32Array;
+  private readonly changeList: Uint32Array;
+  private readonly listeners: BatchListener[] = [];
+  private readonly quoteBase: number;
+  private readonly ctl: number;
+  private head = 0;
+  private tail = 0;
+
+  private constructor(readonly core: EngineCore, readonly options: EngineOptions) {
+    const L = (this.layout = core.layout);
+    this.f64 = new Float64Array(core.buffer);
+    this.u32 = new Uint32Array(core.buffer);
+    this.ringF64 = new Float64Array(core.buffer, L.ringOffset, (L.ringCapacity * L.TICK_STRIDE_BYTES) / 8);
+    this.ringU32 = new Uint32Array(core.buffer, L.ringOffset, (L.ringCapacity * L.TICK_STRIDE_BYTES) / 4);
+    this.changeList = new Uint32Array(core.buffer, L.changeListOffset, options.maxInstruments);
+    this.quoteBase = L.quotesOffset / 8;
+    this.ctl = L.ctlOffset / 4;
+  }
+
+  /** Builds an engine with the chosen core and parameters. */
+  static async create(overrides: Partial<EngineOptions> = {}): Promise<Engine> {
+    const options = { ...DEFAULT_ENGINE_OPTIONS, ...overrides };
+    const caps: Capacities = options;
+    const core = options.core === "wasm" ? await createWasmCore(caps) : await createReferenceCore(caps);
+    const rc = core.configure(options);
+    if (rc !== 0) throw new Error(`engine configure failed with code ${rc}`);
+    return new Engine(core, options);
+  }
+
+  /** Adds an instrument at the next free row; throws CapacityError when the table is full. */
+  addInstrument(spec: InstrumentSpec): Instrument {
+    if (this.bySymbol.has(spec.symbol)) throw new Error(`instrument ${spec.symbol} is already defined`);
+    const index = this.instruments.length;
+    if (index >= this.options.maxInstruments) throw new CapacityError("instrument table", this.options.maxInstruments);
+    const tickUnits = toUnits(spec.tickSize);
+    const band = spec.jumpBand ?? (spec.kind === "option" ? 1.0 : 0.1);
+    const floorUnits = (spec.jumpFloorTicks ?? 5) * tickUnits;
+    const rc = this.core.defineInstrument(index, tickUnits, band, floorUnits);
+    if (rc !== 0) throw new Error(`instrument ${spec.symbol} rejected by the engine (code ${rc}): check tickSize and jumpBand`);
+    const { jumpBand: _b, jumpFloorTicks: _f, ...rest } = spec;
+    const inst: Instrument = { ...rest, index };
+    this.instruments.push(inst);
+    this.bySymbol.set(inst.symbol, inst);
+    return inst;
+  }
+
+  /** Looks an instrument up by symbol. */
+  instrument(symbol: string): Instrument | undefined {
+    return this.bySymbol.get(symbol);
+  }
+
+  /** Registers a listener called after every batch (ingest, stale sweep, session reset). */
+  onBatch(listener: BatchListener): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
+  }
+
+  /** Ticks written and not yet ingested. */
+  get pending(): number {
+    return this.head - this.tail;
+  }
+
+  /**
+   * Writes one tick into the ring. When the ring is full it is ingested first, so a writer
+   * never overruns it and never loses a tick; listeners see that batch like any other.
+   */
+  write(index: number, kind: number, price: number, size: number, exchangeTsMs: number): void {
+    if (this.head - this.tail >= this.layout.ringCapacity) this.flush();
+    const L = this.layout;
+    const slot = (this.head & L.ringMask) * L.TICK_STRIDE_BYTES;
+    this.ringF64[(slot + L.T_PRICE) >> 3] = price;
+    this.ringF64[(slot + L.T_SIZE) >> 3] = size;
+    this.ringF64[(slot + L.T_TS) >> 3] = exchangeTsMs;
+    this.ringU32[(slot + L.T_INSTRUMENT) >> 2] = index >>> 0;
+    this.ringU32[(slot + L.T_KIND) >> 2] = kind >>> 0;
+    this.head++;
+  }
+
+  /** Ingests every pending tick as one batch and notifies listeners; returns the changed-row count. */
+  flush(now: number = nowMs()): number {
+    const count = this.head - this.tail;
+    if (count === 0) return 0;
+    this.u32[this.ctl + this.layout.CTL_HEAD] = this.head >>> 0;
+    const changed = this.core.ingest(count, now);
+    if (changed < 0) throw new Error(`engine ingest failed with code ${changed}`);
+    this.tail = this.head;
+    this.notify(changed, now);
+    return changed;
+  }
+
+  /** Flags instruments without data for staleAfterMs; returns how many rows changed. */
+  sweepStale(now: number = nowMs()): number {
+    const changed = this.core.sweepStale(now);
+    if (changed < 0) throw new Error(`engine sweepStale failed with code ${changed}`);
+    this.notify(changed, now);
+    return changed;
+  }
+
+  /** Starts a new session: last becomes previous close; open/high/low/volume/VWAP reset. */
+  resetSession(now: number = nowMs()): number {
+    this.flush(now);
+    const changed = this.core.resetSession(now);
+    if (changed < 0) throw new Error(`engine resetSession failed with code ${changed}`);
+    this.notify(changed, now);
+    return changed;
+  }
+
+  private notify(changed: number, now: number): void {
+    if (changed === 0) return;
+    const list = this.changeList.subarray(0, changed);
+    for (const l of this.listeners) l(list, now);
+  }
+
+  /** Raw f64 field of a quote row (a Q_* index from the layout); the hot-path reader. */
+  field(index: number, q: number): number {
+    return this.f64[this.quoteBase + index * this.layout.QUOTE_STRIDE + q]!;
+  }
+
+  /** Sets quality flag bits on a row from the host (e.g. F_DELAYED); published with the row's next change. */
+  setHostFlag(index: number, bit: number, on: boolean): void {
+    const at = this.quoteBase + index * this.layout.QUOTE_STRIDE + this.layout.Q_FLAGS;
+    const flags = this.f64[at]! >>> 0;
+    this.f64[at] = on ? (flags | bit) >>> 0 : (flags & ~bit) >>> 0;
+  }
+
+  /** The current quote of an instrument. */
+  quote(index: number): Quote {
+    const L = this.layout, f = this.f64;
+    const r = this.quoteBase + index * L.QUOTE_STRIDE;
+    const px = (u: number) => (u > 0 ? fromUnits(u) : null);
+    const varRate = f[r + L.Q_VAR_RATE]!;
+    return {
+      symbol: this.instruments[index]!.symbol,
+      seq: f[r + L.Q_SEQ]!,
+      bid: px(f[r + L.Q_BID]!),
+      bidSize: f[r + L.Q_BID_SZ]!,
+      ask: px(f[r + L.Q_ASK]!),
+      askSize: f[r + L.Q_ASK_SZ]!,
+      last: px(f[r + L.Q_LAST]!),
+      lastSize: f[r + L.Q_LAST_SZ]!,
+      volume: f[r + L.Q_VOLUME]!,
+      vwap: f[r + L.Q_VWAP]! > 0 ? Math.round(f[r + L.Q_VWAP]!) / L.PRICE_SCALE : null,
+      open: px(f[r + L.Q_OPEN]!),
+      high: px(f[r + L.Q_HIGH]!),
+      low: px(f[r + L.Q_LOW]!),
+      prevClose: px(f[r + L.Q_PREV_CLOSE]!),
+      volatility: varRate > 0 ? Math.sqrt(varRate * TRADING_YEAR_MS) : null,
+      exchangeTs: f[r + L.Q_EXCH_TS]!,
+      ingestTs: f[r + L.Q_INGEST_TS]!,
+      flags: f[r + L.Q_FLAGS]! >>> 0,
+    };
+  }
+
+  /** Closed 1-minute bars, oldest first, at most `limit` (and at most barHistory), plus the open bar. */
+  bars(index: number, limit = this.layout.barHistory): { closed: Bar[]; current: Bar | null } {
+    const L = this.layout, f = this.f64;
+    const r = this.quoteBase + index * L.QUOTE_STRIDE;
+    const count = f[r + L.Q_BAR_COUNT]!;
+    const n = Math.min(count, L.barHistory, Math.max(0, Math.floor(limit)));
+    const closed: Bar[] = [];
+    const base = L.barsOffset / 8 + index * L.barHistory * L.BAR_STRIDE;
+    for (let i = count - n; i < count; i++) {
+      const b = base + (i % L.barHistory) * L.BAR_STRIDE;
+      closed.push({
+        start: f[b + L.B_START]!, open: fromUnits(f[b + L.B_OPEN]!), high: fromUnits(f[b + L.B_HIGH]!),
+        low: fromUnits(f[b + L.B_LOW]!), close: fromUnits(f[b + L.B_CLOSE]!), volume: f[b + L.B_VOLUME]!,
+      });
+    }
+    const start = f[r + L.Q_BAR_START]!;
+    const current = start > 0
+      ? { start, open: fromUnits(f[r + L.Q_BAR_O]!), high: fromUnits(f[r + L.Q_BAR_H]!), low: fromUnits(f[r + L.Q_BAR_L]!),
+          close: fromUnits(f[r + L.Q_BAR_C]!), volume: f[r + L.Q_BAR_V]! }
+      : null;
+    return { closed, current };
+  }
+
+  /** Engine-wide counters, read from the counters table. */
+  counters(): EngineCounters {
+    const L = this.layout, f = this.f64;
+    const c = L.countersOffset / 8;
+    const rejectedByReason: Record<string, number> = {};
+    for (let r = 1; r < L.REASON_COUNT; r++) rejectedByReason[REJECT_REASON_NAMES[r]!] = f[c + L.C_REASON_BASE + r]!;
+    return {
+      ticks: f[c + L.C_TICKS]!, accepted: f[c + L.C_ACCEPTED]!, rejected: f[c + L.C_REJECTED]!,
+      batches: f[c + L.C_BATCHES]!, changedRows: f[c + L.C_CHANGED]!, rejectedByReason,
+    };
+  }
+}
