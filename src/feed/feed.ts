@@ -1,0 +1,40 @@
+// The Feed interface: a source of ticks that writes into the engine's tick ring. Feeds never
+// import server code; they only know instruments and the TickSink below.
+
+import type { InstrumentSpec } from "../engine/engine.ts";
+
+/** Where a feed writes ticks: the engine implements it (Engine.write / Engine.flush). */
+export interface TickSink {
+  /** Writes one raw tick; `index` is the instrument's engine row, `kind` a TickKind code. */
+  write(index: number, kind: number, price: number, size: number, exchangeTsMs: number): void;
+  /** Ends a batch: ingests every written tick and publishes the changes. */
+  flush(nowMs?: number): number;
+}
+
+/** Looks up the engine row of a symbol; undefined when it is not defined. */
+export type InstrumentIndex = (symbol: string) => number | undefined;
+
+/** Counters every feed keeps. */
+export interface FeedStats {
+  /** Ticks written to the sink. */
+  ticks: number;
+  /** Batches flushed. */
+  batches: number;
+  /** Ticks deliberately made invalid (synthetic feed only). */
+  badTicks: number;
+}
+
+/** A source of ticks. */
+export interface Feed {
+  /** Short name for logs and metrics: "synthetic", "replay", "ib". */
+  readonly name: string;
+  /** Instruments the feed will produce ticks for; the app defines them in the engine before start(). */
+  instruments(): InstrumentSpec[];
+  /** Starts producing into `sink`; resolves once running. */
+  start(sink: TickSink, indexOf: InstrumentIndex): Promise<void>;
+  /** Stops producing; resolves when no further write can happen. */
+  stop(): Promise<void>;
+  /** True while the feed is producing (readiness). */
+  readonly live: boolean;
+  readonly stats: FeedStats;
+}
