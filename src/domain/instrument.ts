@@ -25,6 +25,14 @@ export interface Instrument {
   right?: OptionRight;
 }
 
+/** What a feed or caller says about an instrument to be added to the engine. */
+export type InstrumentSpec = Omit<Instrument, "index"> & {
+  /** Jump band as a fraction of the reference price (default 0.1 for stocks, 1.0 for options). */
+  jumpBand?: number;
+  /** Absolute part of the jump band in ticks (default 5). */
+  jumpFloorTicks?: number;
+};
+
 /** Plain symbol characters: letters, digits, dot, dash, slash; 1 to 32 of them. */
 export const SYMBOL_PATTERN = /^[A-Z0-9][A-Z0-9.\-/]{0,31}$/;
 

@@ -6,3 +6,6 @@
 export function nowMs(): number {
   return performance.timeOrigin + performance.now();
 }
+
+/** Milliseconds in a trading year (252 sessions of 6.5 hours): the annualisation convention. */
+export const TRADING_YEAR_MS = 252 * 6.5 * 3600 * 1000;

@@ -1,17 +1,14 @@
 // The host side of the engine: instrument registry, tick writer, batch ingest with listeners,
 // and readers for quotes, bars and counters. Knows nothing of sockets or brokers.
 
-import type { Instrument } from "../domain/instrument.ts";
+import type { Instrument, InstrumentSpec } from "../domain/instrument.ts";
 import { fromUnits, toUnits } from "../domain/price.ts";
 import { REJECT_REASON_NAMES } from "../domain/tick.ts";
-import { nowMs } from "../domain/time.ts";
+import { nowMs, TRADING_YEAR_MS } from "../domain/time.ts";
 import type { Capacities, CoreParams, EngineCore } from "./core.ts";
 import type { Layout } from "./layout.ts";
 import { createReferenceCore } from "./reference.ts";
 import { createWasmCore } from "./wasm.ts";
-
-/** Milliseconds in a trading year (252 sessions of 6.5 hours); annualises the EWMA variance. */
-export const TRADING_YEAR_MS = 252 * 6.5 * 3600 * 1000;
 
 /** Everything needed to build an engine. */
 export interface EngineOptions extends Capacities, CoreParams {
@@ -31,14 +28,6 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   volTauMs: 300000,
   volSampleMs: 1000,
   reanchorAfter: 3,
-};
-
-/** What a caller may say about an instrument being added. */
-export type InstrumentSpec = Omit<Instrument, "index"> & {
-  /** Jump band as a fraction of the reference price (default 0.1 for stocks, 1.0 for options). */
-  jumpBand?: number;
-  /** Absolute part of the jump band in ticks (default 5). */
-  jumpFloorTicks?: number;
 };
 
 /** A quote as published: decimal prices, null where there is none. */

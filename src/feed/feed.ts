@@ -1,7 +1,7 @@
 // The Feed interface: a source of ticks that writes into the engine's tick ring. Feeds never
 // import server code; they only know instruments and the TickSink below.
 
-import type { InstrumentSpec } from "../engine/engine.ts";
+import type { InstrumentSpec } from "../domain/instrument.ts";
 
 /** Where a feed writes ticks: the engine implements it (Engine.write / Engine.flush). */
 export interface TickSink {
