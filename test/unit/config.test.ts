@@ -1,0 +1,63 @@
+import { afterAll, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ConfigError, loadConfig } from "../../src/config.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "alluse-config-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function errorsOf(argv: string[], env: Record<string, string> = {}): Promise<string[]> {
+  try {
+    await loadConfig(argv, env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.lines;
+    throw err;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+test("embedded defaults need no file, env or flags", async () => {
+  const c = await loadConfig([], {});
+  expect(c.host).toBe("127.0.0.1");
+  expect(c.feed.kind).toBe("synthetic");
+  expect(c.feed.symbols).toContain("TSLA");
+});
+
+test("precedence is defaults < file < env < flags", async () => {
+  const file = join(dir, "a.json");
+  writeFileSync(file, JSON.stringify({ port: 9001, host: "0.0.0.0", feed: { tickRatePerS: 10, seed: 5 } }));
+  const c = await loadConfig(["--config", file, "--tick-rate=30"], { ALLUSE_TICK_RATE: "20", ALLUSE_PORT: "9002" });
+  expect(c.host).toBe("0.0.0.0");
+  expect(c.port).toBe(9002);
+  expect(c.feed.tickRatePerS).toBe(30);
+  expect(c.feed.seed).toBe(5);
+});
+
+test("TOML files are read too", async () => {
+  const file = join(dir, "a.toml");
+  writeFileSync(file, 'port = 9100\n[feed]\nsymbols = ["AAPL", "MSFT"]\n[engine]\nmaxInstruments = 128\n');
+  const c = await loadConfig([], { ALLUSE_CONFIG: file });
+  expect(c.port).toBe(9100);
+  expect(c.feed.symbols).toEqual(["AAPL", "MSFT"]);
+  expect(c.engine.maxInstruments).toBe(128);
+});
+
+test("every bad field gets its own line naming the source", async () => {
+  const lines = await errorsOf(["--port", "x", "--symbols", "aapl,$$", "--tick-rate", "0"], { ALLUSE_FEED: "ib" });
+  expect(lines).toHaveLength(4);
+  expect(lines.join("\n")).toContain("config port:");
+  expect(lines.join("\n")).toContain("(from flag --port)");
+  expect(lines.join("\n")).toContain("(from env ALLUSE_FEED)");
+  expect(lines.join("\n")).toContain("config feed.symbols.1:");
+});
+
+test("unknown keys, unknown flags, missing files and replay without a file are errors", async () => {
+  const file = join(dir, "b.json");
+  writeFileSync(file, JSON.stringify({ prot: 1 }));
+  expect((await errorsOf(["--config", file]))[0]).toContain("prot");
+  expect(await errorsOf(["--bogus=1"])).toEqual(["unknown flag --bogus"]);
+  expect((await errorsOf(["--config", join(dir, "missing.json")]))[0]).toContain("not found");
+  expect(await errorsOf(["--feed", "replay"])).toEqual(["config feed.replayFile: is required when feed.kind is replay"]);
+  expect((await errorsOf([], { ALLUSE_MAX_INSTRUMENTS: "0" }))[0]).toContain("engine.maxInstruments");
+});
