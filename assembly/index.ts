@@ -88,7 +88,7 @@ function endBatch(): void {
   bump(C_CHANGED, <f64>changeCount);
 }
 
-function markChanged(row: usize, idx: u32, now: f64): void {
+@inline function markChanged(row: usize, idx: u32, now: f64): void {
   const batch = param(P_BATCH);
   if (q(row, Q_MARK) != batch) {
     setQ(row, Q_MARK, batch);
@@ -101,7 +101,7 @@ function markChanged(row: usize, idx: u32, now: f64): void {
 
 @inline function flagsOf(row: usize): u32 { return <u32>q(row, Q_FLAGS); }
 
-function setFlags(row: usize, idx: u32, flags: u32, now: f64): void {
+@inline function setFlags(row: usize, idx: u32, flags: u32, now: f64): void {
   if (flags != flagsOf(row)) {
     setQ(row, Q_FLAGS, <f64>flags);
     markChanged(row, idx, now);
@@ -113,7 +113,7 @@ function rejectUnknown(): void {
   bump(C_REASON_BASE + <i32>R_UNKNOWN_INSTRUMENT, 1);
 }
 
-function reject(row: usize, reason: u32): void {
+@inline function reject(row: usize, reason: u32): void {
   bump(C_REJECTED, 1);
   bump(C_REASON_BASE + <i32>reason, 1);
   setQ(row, Q_REJECTS, q(row, Q_REJECTS) + 1);
@@ -129,7 +129,7 @@ function reject(row: usize, reason: u32): void {
 }
 
 /** The price a new price is checked against for jumps: mid, else last, else previous close. */
-function referencePrice(row: usize): f64 {
+@inline function referencePrice(row: usize): f64 {
   const bid = q(row, Q_BID);
   const ask = q(row, Q_ASK);
   if (bid > 0 && ask > 0) return (bid + ask) * 0.5;
@@ -156,7 +156,7 @@ function anomaly(row: usize, idx: u32, reason: u32, flag: u32, now: f64): bool {
   return false;
 }
 
-function updateBookFlags(row: usize, idx: u32, now: f64): void {
+@inline function updateBookFlags(row: usize, idx: u32, now: f64): void {
   const bid = q(row, Q_BID);
   const ask = q(row, Q_ASK);
   let f = flagsOf(row) & ~(F_NO_BID | F_NO_ASK | F_LOCKED | F_CROSSED | F_JUMP_REJECTED | F_STALE);
@@ -249,7 +249,7 @@ function applySide(row: usize, idx: u32, isBid: bool, units: f64, size: f64, has
   return true;
 }
 
-function clearCrossedSide(row: usize, isBid: bool, units: f64): void {
+@inline function clearCrossedSide(row: usize, isBid: bool, units: f64): void {
   if (isBid) {
     const ask = q(row, Q_ASK);
     if (ask > 0 && units > ask) { setQ(row, Q_ASK, 0); setQ(row, Q_ASK_SZ, 0); }
