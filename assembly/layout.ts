@@ -98,7 +98,8 @@ export const Q_REJECTS: i32 = 28;
 export const Q_MARK: i32 = 29; // batch number that last put the row in the change list
 export const Q_TICKS: i32 = 30; // accepted ticks
 export const Q_VWAP_VOL: i32 = 31; // traded size seen by this engine this session (VWAP denominator)
-export const QUOTE_STRIDE: i32 = 32;
+export const Q_VOL_WEIGHT: i32 = 32; // total EWMA weight of the samples so far (bias correction: variance = Q_VAR_RATE / weight)
+export const QUOTE_STRIDE: i32 = 40;
 
 // ---- instrument row: f64 fields ----
 export const I_TICK_UNITS: i32 = 0; // tick size in price units (integer >= 1)

@@ -47,7 +47,7 @@ export interface Quote {
   high: number | null;
   low: number | null;
   prevClose: number | null;
-  /** Annualised EWMA realised volatility of the mid (trading-time convention), null until known. */
+  /** Annualised, bias-corrected EWMA realised volatility of the mid (trading-time convention), null until known. */
   volatility: number | null;
   /** Exchange time of the last accepted tick, epoch ms. */
   exchangeTs: number;
@@ -231,7 +231,9 @@ export class Engine {
     const L = this.layout, f = this.f64;
     const r = this.quoteBase + index * L.QUOTE_STRIDE;
     const px = (u: number) => (u > 0 ? fromUnits(u) : null);
-    const varRate = f[r + L.Q_VAR_RATE]!;
+    // Dividing by the accumulated weight removes the EWMA's start-up bias towards zero.
+    const weight = f[r + L.Q_VOL_WEIGHT]!;
+    const varRate = weight > 0 ? f[r + L.Q_VAR_RATE]! / weight : 0;
     return {
       symbol: this.instruments[index]!.symbol,
       seq: f[r + L.Q_SEQ]!,

@@ -174,6 +174,8 @@ export class ReferenceCore implements EngineCore {
       const w = dt / (this.param(L.P_VOL_TAU_MS) + dt);
       const v = f[row + L.Q_VAR_RATE]!;
       f[row + L.Q_VAR_RATE] = v + w * ((r * r) / dt - v);
+      const weight = f[row + L.Q_VOL_WEIGHT]!;
+      f[row + L.Q_VOL_WEIGHT] = weight + w * (1 - weight);
     }
     f[row + L.Q_VOL_MID] = mid;
     f[row + L.Q_VOL_TS] = ts;

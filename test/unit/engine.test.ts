@@ -108,7 +108,8 @@ for (const core of ["wasm", "ts"] as const) {
       batch(e, a, [[K.Bid, 100.5, 1, T0 + 2000]], T0 + 2001);
       // mid 100.01 -> 100.51 over 2000 ms: r = 0.5/100.01, w = 2000/12000.
       const r = (10051000000 - 10001000000) / 10001000000;
-      const expected = (2000 / 12000) * ((r * r) / 2000);
+      // One sample: the bias-corrected estimate is that sample's r²/Δt whatever its weight.
+      const expected = (r * r) / 2000;
       expect(e.quote(a).volatility).toBeCloseTo(Math.sqrt(expected * TRADING_YEAR_MS), 12);
     });
 
