@@ -1,0 +1,401 @@
+// MarketClient: a typed client for /ws. Works wherever a standard WebSocket exists (Bun,
+// browsers, Node 22+). It resolves requests by their ack, detects sequence gaps per symbol,
+// watches heartbeats, and reconnects with bounded exponential back-off and jitter, replaying
+// the subscriptions the server had confirmed.
+
+import { Packr, Unpackr } from "msgpackr";
+import type {
+  AckFrame, ClientRequest, ErrorFrame, QuoteFrame, ServerFrame, WelcomeFrame, WireFormat, WsErrorCode,
+} from "./protocol.ts";
+
+/** Reconnect back-off: delay n is min(maxDelayMs, initialDelayMs × factor^n), minus up to `jitter` of itself. */
+export interface ReconnectPolicy {
+  initialDelayMs: number;
+  maxDelayMs: number;
+  factor: number;
+  /** Fraction (0..1) of each delay taken off at random, so clients of a restarted server spread out. */
+  jitter: number;
+  /** Consecutive failed attempts before giving up (state "closed"); Infinity retries forever. */
+  maxAttempts: number;
+}
+
+/** Default back-off: 100 ms doubling to 5 s, up to half of each delay as jitter, retry forever. */
+export const DEFAULT_RECONNECT: ReconnectPolicy = { initialDelayMs: 100, maxDelayMs: 5000, factor: 2, jitter: 0.5, maxAttempts: Infinity };
+
+/** Options of MarketClient.connect(). */
+export interface MarketClientOptions {
+  format?: WireFormat;
+  /** Back-off overrides, or false to never reconnect. */
+  reconnect?: Partial<ReconnectPolicy> | false;
+  /** The connection is declared dead after this many heartbeat intervals without any frame. */
+  heartbeatMisses?: number;
+  /** Bound on waiting for a request's reply. */
+  requestTimeoutMs?: number;
+}
+
+/** Connection state. */
+export type ClientState = "connecting" | "open" | "reconnecting" | "closed";
+
+/** Updates a subscriber never saw: the symbol's seq jumped from `previous` to `got`. */
+export interface Gap {
+  symbol: string;
+  previous: number;
+  got: number;
+  /** States skipped (got − previous − 1). */
+  missed: number;
+}
+
+/** Codes of client-side failures, besides the server's error codes. */
+export type ClientErrorCode = WsErrorCode | "DISCONNECTED" | "CLOSED" | "TIMEOUT" | "CONNECT_FAILED";
+
+/** A failed request or connection, with the server's code and field when it came from an error frame. */
+export class ClientError extends Error {
+  constructor(readonly code: ClientErrorCode, message: string, readonly field?: string, readonly id?: number) {
+    super(message);
+    this.name = "ClientError";
+  }
+}
+
+/** Client counters. */
+export interface ClientStats {
+  quotes: number;
+  gaps: number;
+  missedUpdates: number;
+  /** Successful reconnects (welcomes after the first). */
+  reconnects: number;
+  heartbeats: number;
+  /** Server time of the last heartbeat, epoch ms. */
+  lastHeartbeatTs: number;
+}
+
+/** What to subscribe to: symbols, and underlyings (the underlying plus every option on it). */
+export interface Selection {
+  symbols?: string[];
+  underlyings?: string[];
+}
+
+interface Pending {
+  op: ClientRequest["op"];
+  resolve: (f: AckFrame | { t: "pong"; ts: number }) => void;
+  reject: (e: ClientError) => void;
+  timer: ReturnType<typeof setTimeout>;
+  selection?: Selection;
+}
+
+type Listener<T> = (value: T) => void;
+
+/** A connection to an alluse-market server; see the file comment. */
+export class MarketClient {
+  state: ClientState = "connecting";
+  welcome: WelcomeFrame | undefined;
+  readonly stats: ClientStats = { quotes: 0, gaps: 0, missedUpdates: 0, reconnects: 0, heartbeats: 0, lastHeartbeatTs: 0 };
+  readonly format: WireFormat;
+  private ws: WebSocket | undefined;
+  private readonly policy: ReconnectPolicy | undefined;
+  private readonly heartbeatMisses: number;
+  private readonly requestTimeoutMs: number;
+  private readonly packr = new Packr({ useRecords: false });
+  private readonly unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
+  private readonly pending = new Map<number, Pending>();
+  private readonly lastSeq = new Map<string, number>();
+  /** What the server confirmed, by the names the user gave: replayed after a reconnect. */
+  private readonly wantedSymbols = new Set<string>();
+  private readonly wantedUnderlyings = new Set<string>();
+  private readonly quoteListeners: Listener<QuoteFrame>[] = [];
+  private readonly gapListeners: Listener<Gap>[] = [];
+  private readonly errorListeners: Listener<ClientError>[] = [];
+  private readonly stateListeners: Listener<ClientState>[] = [];
+  private openWaiters: { resolve: () => void; reject: (e: ClientError) => void }[] = [];
+  private nextId = 1;
+  /** Failed attempts since the last welcome. */
+  private attempts = 0;
+  /** Welcomes received; more than one means we reconnected. */
+  private opens = 0;
+  private lastFrameMs = 0;
+  private watchdog: ReturnType<typeof setInterval> | undefined;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+
+  private constructor(readonly url: string, opts: MarketClientOptions) {
+    this.format = opts.format ?? "json";
+    this.policy = opts.reconnect === false ? undefined : { ...DEFAULT_RECONNECT, ...opts.reconnect };
+    this.heartbeatMisses = opts.heartbeatMisses ?? 3;
+    this.requestTimeoutMs = opts.requestTimeoutMs ?? 10_000;
+  }
+
+  /** Connects to `url` (a ws:// URL of /ws) and resolves once the server's welcome arrived. */
+  static async connect(url: string, opts: MarketClientOptions = {}): Promise<MarketClient> {
+    const c = new MarketClient(url, opts);
+    const opened = c.whenOpen();
+    c.open();
+    await opened;
+    return c;
+  }
+
+  /** Calls `cb` for every quote frame (snapshots included); returns a function that removes it. */
+  onQuote(cb: Listener<QuoteFrame>): () => void {
+    return addListener(this.quoteListeners, cb);
+  }
+
+  /** Calls `cb` when a symbol's seq jumps; returns a function that removes it. */
+  onGap(cb: Listener<Gap>): () => void {
+    return addListener(this.gapListeners, cb);
+  }
+
+  /** Calls `cb` for errors no request is waiting for (failed resubscribe, gave up reconnecting). */
+  onError(cb: Listener<ClientError>): () => void {
+    return addListener(this.errorListeners, cb);
+  }
+
+  /** Calls `cb` on every state change; returns a function that removes it. */
+  onState(cb: Listener<ClientState>): () => void {
+    return addListener(this.stateListeners, cb);
+  }
+
+  /** Subscribes; resolves with the resolved symbols once acked, rejects with the server's error. */
+  async subscribe(selection: Selection | string[]): Promise<string[]> {
+    const sel = Array.isArray(selection) ? { symbols: selection } : selection;
+    const ack = (await this.request({ op: "subscribe", ...sel }, sel)) as AckFrame;
+    return ack.symbols;
+  }
+
+  /** Unsubscribes; resolves with the symbols no longer subscribed. */
+  async unsubscribe(selection: Selection | string[]): Promise<string[]> {
+    const sel = Array.isArray(selection) ? { symbols: selection } : selection;
+    const ack = (await this.request({ op: "unsubscribe", ...sel }, sel)) as AckFrame;
+    return ack.symbols;
+  }
+
+  /** Round trip to the server, in ms. */
+  async ping(): Promise<number> {
+    const t0 = performance.now();
+    await this.request({ op: "ping" });
+    return performance.now() - t0;
+  }
+
+  /** Closes for good: no reconnect; pending requests reject with CLOSED. */
+  async close(): Promise<void> {
+    if (this.state === "closed") return;
+    this.setState("closed");
+    this.stopTimers();
+    this.failPending(new ClientError("CLOSED", "client closed"));
+    this.failOpenWaiters(new ClientError("CLOSED", "client closed"));
+    const ws = this.ws;
+    this.ws = undefined;
+    if (!ws || ws.readyState === WebSocket.CLOSED) return;
+    const closed = new Promise<void>((r) => ws.addEventListener("close", () => r(), { once: true }));
+    ws.close(1000, "client closed");
+    await closed;
+  }
+
+  /** Lets `await using client = await MarketClient.connect(...)` close it. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  private async request(body: ClientRequest, selection?: Selection): Promise<AckFrame | { t: "pong"; ts: number }> {
+    await this.whenOpen();
+    const id = this.nextId++;
+    return await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new ClientError("TIMEOUT", `no reply to ${body.op} ${id} within ${this.requestTimeoutMs} ms`, undefined, id));
+      }, this.requestTimeoutMs);
+      this.pending.set(id, { op: body.op, resolve, reject, timer, selection });
+      this.sendRaw({ ...body, id });
+    });
+  }
+
+  private sendRaw(body: ClientRequest): void {
+    const ws = this.ws!;
+    // WebSocket.send() copies its argument, so msgpackr's shared working buffer may be reused after.
+    if (this.format === "msgpack") ws.send(this.packr.pack(body) as Uint8Array<ArrayBuffer>);
+    else ws.send(JSON.stringify(body));
+  }
+
+  private whenOpen(): Promise<void> {
+    if (this.state === "open") return Promise.resolve();
+    if (this.state === "closed") return Promise.reject(new ClientError("CLOSED", "client closed"));
+    return new Promise((resolve, reject) => this.openWaiters.push({ resolve, reject }));
+  }
+
+  private open(): void {
+    const sep = this.url.includes("?") ? "&" : "?";
+    const ws = new WebSocket(`${this.url}${sep}format=${this.format}`);
+    ws.binaryType = "arraybuffer";
+    this.ws = ws;
+    ws.onmessage = (e) => {
+      if (this.ws === ws) this.onFrame(e.data);
+    };
+    ws.onclose = () => {
+      if (this.ws === ws) this.onDisconnect();
+    };
+  }
+
+  private onFrame(data: unknown): void {
+    this.lastFrameMs = performance.now();
+    const f = (typeof data === "string" ? JSON.parse(data) : this.unpackr.unpack(new Uint8Array(data as ArrayBuffer))) as ServerFrame;
+    switch (f.t) {
+      case "q":
+        return this.onQuoteFrame(f);
+      case "hb":
+        this.stats.heartbeats++;
+        this.stats.lastHeartbeatTs = f.ts;
+        return;
+      case "welcome":
+        return this.onWelcome(f);
+      case "ack":
+      case "pong":
+        return this.settle(f.id, f);
+      case "error":
+        return this.onErrorFrame(f);
+    }
+  }
+
+  private onQuoteFrame(f: QuoteFrame): void {
+    this.stats.quotes++;
+    const prev = this.lastSeq.get(f.s);
+    if (!f.snap && prev !== undefined && f.seq > prev + 1) {
+      const gap: Gap = { symbol: f.s, previous: prev, got: f.seq, missed: f.seq - prev - 1 };
+      this.stats.gaps++;
+      this.stats.missedUpdates += gap.missed;
+      for (const l of this.gapListeners) l(gap);
+    }
+    this.lastSeq.set(f.s, f.seq);
+    for (const l of this.quoteListeners) l(f);
+  }
+
+  private onWelcome(f: WelcomeFrame): void {
+    this.welcome = f;
+    const reconnected = this.opens++ > 0;
+    if (reconnected) this.stats.reconnects++;
+    this.attempts = 0;
+    this.lastSeq.clear();
+    this.setState("open");
+    this.startWatchdog(f.heartbeatMs);
+    if (reconnected && (this.wantedSymbols.size > 0 || this.wantedUnderlyings.size > 0)) void this.resubscribe();
+    const waiters = this.openWaiters;
+    this.openWaiters = [];
+    for (const w of waiters) w.resolve();
+  }
+
+  /** Replays confirmed subscriptions; a name the new server does not know is dropped and reported. */
+  private async resubscribe(): Promise<void> {
+    for (let tries = this.wantedSymbols.size + this.wantedUnderlyings.size; tries > 0; tries--) {
+      const symbols = [...this.wantedSymbols];
+      const underlyings = [...this.wantedUnderlyings];
+      if (symbols.length + underlyings.length === 0) return;
+      try {
+        await this.request({ op: "subscribe", symbols, underlyings });
+        return;
+      } catch (e) {
+        const err = e as ClientError;
+        this.emitError(new ClientError(err.code, `resubscribe failed: ${err.message}`, err.field, err.id));
+        const m = /^(symbols|underlyings)\[(\d+)\]$/.exec(err.field ?? "");
+        if (err.code !== "UNKNOWN_SYMBOL" || !m) return;
+        if (m[1] === "symbols") this.wantedSymbols.delete(symbols[Number(m[2])]!);
+        else this.wantedUnderlyings.delete(underlyings[Number(m[2])]!);
+      }
+    }
+  }
+
+  private settle(id: number | undefined, f: AckFrame | { t: "pong"; ts: number }): void {
+    const p = id === undefined ? undefined : this.pending.get(id);
+    if (!p) return;
+    this.pending.delete(id!);
+    clearTimeout(p.timer);
+    if (f.t === "ack" && p.selection) {
+      const add = f.op === "subscribe";
+      for (const s of p.selection.symbols ?? []) add ? this.wantedSymbols.add(s) : this.wantedSymbols.delete(s);
+      for (const u of p.selection.underlyings ?? []) add ? this.wantedUnderlyings.add(u) : this.wantedUnderlyings.delete(u);
+      if (!add) for (const s of f.symbols) { this.wantedSymbols.delete(s); this.lastSeq.delete(s); }
+    }
+    p.resolve(f);
+  }
+
+  private onErrorFrame(f: ErrorFrame): void {
+    const err = new ClientError(f.code, f.message, f.field, f.id);
+    const p = f.id === undefined ? undefined : this.pending.get(f.id);
+    if (!p) return this.emitError(err);
+    this.pending.delete(f.id!);
+    clearTimeout(p.timer);
+    p.reject(err);
+  }
+
+  private onDisconnect(): void {
+    this.ws = undefined;
+    this.stopTimers();
+    this.failPending(new ClientError("DISCONNECTED", "connection lost before the reply"));
+    if (this.state === "closed") return;
+    const policy = this.policy;
+    if (!policy || this.attempts >= policy.maxAttempts) {
+      const err = new ClientError("CONNECT_FAILED", `connection to ${this.url} lost${policy ? ` after ${this.attempts} attempts` : ""}`);
+      this.setState("closed");
+      this.failOpenWaiters(err);
+      this.emitError(err);
+      return;
+    }
+    const base = Math.min(policy.maxDelayMs, policy.initialDelayMs * policy.factor ** this.attempts);
+    const delayMs = base * (1 - policy.jitter * Math.random());
+    this.attempts++;
+    this.setState("reconnecting");
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.state !== "closed") this.open();
+    }, delayMs);
+  }
+
+  /** Declares the connection dead when no frame (heartbeats included) arrives for heartbeatMisses intervals. */
+  private startWatchdog(heartbeatMs: number): void {
+    clearInterval(this.watchdog);
+    this.lastFrameMs = performance.now();
+    const deadAfterMs = heartbeatMs * this.heartbeatMisses;
+    this.watchdog = setInterval(() => {
+      if (performance.now() - this.lastFrameMs <= deadAfterMs) return;
+      const ws = this.ws;
+      if (!ws) return;
+      // Stop listening to the dead socket now rather than wait for a close handshake that may never come.
+      this.ws = undefined;
+      ws.close(4000, "heartbeat timeout");
+      this.onDisconnect();
+    }, heartbeatMs);
+  }
+
+  private stopTimers(): void {
+    clearInterval(this.watchdog);
+    this.watchdog = undefined;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+  }
+
+  private failPending(err: ClientError): void {
+    for (const [id, p] of this.pending) {
+      clearTimeout(p.timer);
+      p.reject(new ClientError(err.code, err.message, undefined, id));
+    }
+    this.pending.clear();
+  }
+
+  private failOpenWaiters(err: ClientError): void {
+    const waiters = this.openWaiters;
+    this.openWaiters = [];
+    for (const w of waiters) w.reject(err);
+  }
+
+  private emitError(err: ClientError): void {
+    for (const l of this.errorListeners) l(err);
+  }
+
+  private setState(s: ClientState): void {
+    if (this.state === s) return;
+    this.state = s;
+    for (const l of this.stateListeners) l(s);
+  }
+}
+
+function addListener<T>(list: Listener<T>[], cb: Listener<T>): () => void {
+  list.push(cb);
+  return () => {
+    const i = list.indexOf(cb);
+    if (i >= 0) list.splice(i, 1);
+  };
+}

@@ -1,0 +1,222 @@
+// The wire protocol of /ws, as types and constants. It is the one definition both sides use:
+// the server encodes these frames and the client decodes them. It lives with the client because
+// the client is what users (and later the browser dashboard) import, and it must not pull in
+// server code. docs/protocol.md is the prose version; keep the two in step.
+
+/** Protocol version carried in the welcome frame; bumped on any incompatible change. */
+export const PROTOCOL_VERSION = 1;
+
+/** Frame encodings: JSON text frames or MessagePack binary frames, chosen at connect. */
+export type WireFormat = "json" | "msgpack";
+
+/** Every wire format, in the order the server keeps per-format counters. */
+export const WIRE_FORMATS: readonly WireFormat[] = ["json", "msgpack"];
+
+/** Limits the server announces in its welcome frame. */
+export interface AnnouncedLimits {
+  /** Most symbols one connection may hold at once. */
+  maxSubscriptions: number;
+  /** Largest inbound frame; a larger one closes the connection with 1009. */
+  maxPayloadBytes: number;
+  /** Sustained inbound messages per second per connection. */
+  inboundRatePerS: number;
+  /** Inbound messages that may arrive at once before the rate applies. */
+  inboundBurst: number;
+  /** Unsent bytes above which a connection is switched to conflated delivery. */
+  slowClientBytes: number;
+  /** How long a connection may stay slow before it is closed with 4008. */
+  slowClientTimeoutMs: number;
+}
+
+/** First frame on every connection. */
+export interface WelcomeFrame {
+  t: "welcome";
+  v: number;
+  format: WireFormat;
+  /** Interval of heartbeat frames. */
+  heartbeatMs: number;
+  /** Server time at connect, epoch ms. */
+  ts: number;
+  limits: AnnouncedLimits;
+}
+
+/** Reply to a subscribe or unsubscribe that was applied. */
+export interface AckFrame {
+  t: "ack";
+  id?: number;
+  op: "subscribe" | "unsubscribe";
+  /** The request resolved to these symbols (underlyings expanded), in instrument order. */
+  symbols: string[];
+}
+
+/**
+ * Full state of one instrument, sent whenever a batch changed it. Prices are decimals and
+ * null when absent; sizes and volume are shares (or contracts); times are epoch ms.
+ */
+export interface QuoteFrame {
+  t: "q";
+  /** Symbol. */
+  s: string;
+  /** Row sequence number: +1 per batch that changed the row; a jump means conflated states. */
+  seq: number;
+  /** Bid price. */
+  b: number | null;
+  /** Bid size. */
+  bs: number;
+  /** Ask price. */
+  a: number | null;
+  /** Ask size. */
+  as: number;
+  /** Last trade price. */
+  l: number | null;
+  /** Last trade size. */
+  ls: number;
+  /** Session volume. */
+  v: number;
+  /** Session VWAP. */
+  vw: number | null;
+  /** Session open. */
+  o: number | null;
+  /** Session high. */
+  h: number | null;
+  /** Session low. */
+  lo: number | null;
+  /** Previous close. */
+  pc: number | null;
+  /** Annualised realised volatility of the mid, as a fraction (0.24 = 24%). */
+  vol: number | null;
+  /** Exchange time of the last accepted tick, epoch ms. */
+  ts: number;
+  /** Server time of the batch that produced this state, epoch ms (sub-ms fraction). */
+  its: number;
+  /** Quality flag bits; see QualityFlag. */
+  f: number;
+  /** Present and true only on the snapshot sent right after a subscribe. */
+  snap?: true;
+}
+
+/** Reply to a ping. */
+export interface PongFrame {
+  t: "pong";
+  id?: number;
+  /** Server time, epoch ms. */
+  ts: number;
+}
+
+/** Liveness frame sent to every connection every heartbeatMs. */
+export interface HeartbeatFrame {
+  t: "hb";
+  /** Server time, epoch ms. */
+  ts: number;
+}
+
+/** Error codes of error frames. */
+export const WS_ERROR_CODES = [
+  "BAD_JSON", "BAD_MSGPACK", "BAD_REQUEST", "UNKNOWN_SYMBOL", "TOO_MANY_SUBSCRIPTIONS", "RATE_LIMITED",
+] as const;
+/** An error frame's code. */
+export type WsErrorCode = (typeof WS_ERROR_CODES)[number];
+
+/** A request was refused; nothing it asked for was applied. */
+export interface ErrorFrame {
+  t: "error";
+  code: WsErrorCode;
+  message: string;
+  /** Path of the offending field, e.g. "symbols[1]"; absent when the whole frame is at fault. */
+  field?: string;
+  /** The request's id, when it could be read. */
+  id?: number;
+}
+
+/** Any frame the server sends. */
+export type ServerFrame = WelcomeFrame | AckFrame | QuoteFrame | PongFrame | HeartbeatFrame | ErrorFrame;
+
+/** Subscribe to symbols and/or whole underlyings (the underlying plus every option on it). */
+export interface SubscribeRequest {
+  op: "subscribe";
+  id?: number;
+  symbols?: string[];
+  underlyings?: string[];
+}
+
+/** Unsubscribe; same resolution as subscribe. */
+export interface UnsubscribeRequest {
+  op: "unsubscribe";
+  id?: number;
+  symbols?: string[];
+  underlyings?: string[];
+}
+
+/** Round-trip check; answered with a pong carrying the same id. */
+export interface PingRequest {
+  op: "ping";
+  id?: number;
+}
+
+/** Any request a client sends. */
+export type ClientRequest = SubscribeRequest | UnsubscribeRequest | PingRequest;
+
+/** Close codes the server uses (besides the standard 1000/1001/1006). */
+export const CLOSE_CODES = {
+  /** An inbound frame exceeded maxPayloadBytes (sent by the WebSocket layer). */
+  messageTooBig: 1009,
+  /** The connection limit was reached between the handshake check and open. */
+  tryAgainLater: 1013,
+  /** The connection stayed slow past slowClientTimeoutMs or exceeded the hard buffer bound. */
+  slowConsumer: 4008,
+  /** The connection kept sending over its inbound rate after being told. */
+  rateLimitAbuse: 4029,
+} as const;
+
+/** Quality flag bits of QuoteFrame.f, and flagNames() to list the set ones. */
+export { QualityFlag, flagNames } from "../domain/tick.ts";
+
+/** A quote with descriptive names, as REST returns it and as toQuote() expands a frame. */
+export interface Quote {
+  symbol: string;
+  seq: number;
+  bid: number | null;
+  bidSize: number;
+  ask: number | null;
+  askSize: number;
+  last: number | null;
+  lastSize: number;
+  volume: number;
+  vwap: number | null;
+  open: number | null;
+  high: number | null;
+  low: number | null;
+  prevClose: number | null;
+  volatility: number | null;
+  exchangeTs: number;
+  ingestTs: number;
+  flags: number;
+}
+
+/** Expands a compact quote frame into descriptive names. */
+export function toQuote(f: QuoteFrame): Quote {
+  return {
+    symbol: f.s, seq: f.seq, bid: f.b, bidSize: f.bs, ask: f.a, askSize: f.as, last: f.l, lastSize: f.ls,
+    volume: f.v, vwap: f.vw, open: f.o, high: f.h, low: f.lo, prevClose: f.pc, volatility: f.vol,
+    exchangeTs: f.ts, ingestTs: f.its, flags: f.f,
+  };
+}
+
+/** Error codes of REST error bodies (and of the HTTP reply refusing a WebSocket upgrade). */
+export const REST_ERROR_CODES = [
+  "NOT_FOUND", "BAD_REQUEST", "TOO_MANY_ROWS", "TOO_MANY_CONNECTIONS", "UPGRADE_REQUIRED", "INTERNAL",
+] as const;
+/** A REST error body's code. */
+export type RestErrorCode = (typeof REST_ERROR_CODES)[number];
+
+/** Body of every REST error reply (4xx/5xx). */
+export interface RestErrorBody {
+  error: { code: RestErrorCode; message: string; field?: string };
+}
+
+/** A page of rows from a bounded REST list; `next` is the offset of the next page, null at the end. */
+export interface Page {
+  total: number;
+  offset: number;
+  next: number | null;
+}

@@ -1,0 +1,118 @@
+// One Bun.serve: raw websocket handlers on /ws (hono's Bun websocket adapter drops send()
+// results and has no drain, which slow-client handling needs) and hono for every other route.
+
+import type { Server } from "bun";
+import type { Engine } from "../engine/engine.ts";
+import type { WireFormat } from "../client/protocol.ts";
+import { codecFor } from "./codec.ts";
+import { Hub, type ConnData, type ServerStats } from "./hub.ts";
+import { resolveLimits, type ServerLimits } from "./limits.ts";
+import { createRestApp, errorResponse, type Readiness } from "./rest.ts";
+import { handleMessage } from "./session.ts";
+import { SymbolIndex } from "./symbols.ts";
+
+// The app and tests import the server's whole surface from this file.
+export { DEFAULT_LIMITS, type ServerLimits } from "./limits.ts";
+export type { Readiness } from "./rest.ts";
+export type { ServerStats } from "./hub.ts";
+
+/** Where to listen and what to enforce. */
+export interface ServerOptions {
+  host: string;
+  /** TCP port; 0 picks a free one (tests). */
+  port: number;
+  limits?: Partial<ServerLimits>;
+  /** Readiness for /readyz; always ready when absent. */
+  readiness?: () => Readiness;
+}
+
+/** A listening server. */
+export interface RunningServer {
+  /** Base URL of the HTTP API, e.g. http://127.0.0.1:8080. */
+  url: string;
+  /** URL of the WebSocket endpoint, without the format parameter. */
+  wsUrl: string;
+  port: number;
+  /** A copy of the fan-out counters. */
+  stats(): ServerStats;
+  /** Stops listening, closes every connection and detaches from the engine. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Seconds without inbound traffic before Bun closes a socket; with sendPings a live client is
+ * pinged first and its automatic pong keeps it open, so only dead peers hit this. Ten heartbeat
+ * intervals, within Bun's 8 to 960 s range.
+ */
+function idleTimeoutS(limits: ServerLimits): number {
+  return Math.min(960, Math.max(8, Math.ceil((10 * limits.heartbeatMs) / 1000)));
+}
+
+/** Starts the HTTP + WebSocket server over an engine and publishes every batch it ingests. */
+export async function startServer(engine: Engine, opts: ServerOptions): Promise<RunningServer> {
+  const limits = resolveLimits(opts.limits);
+  const hub = new Hub(engine, limits);
+  const symbols = new SymbolIndex(engine);
+  const readiness = opts.readiness ?? (() => ({ ready: true, reasons: [] }));
+  const app = createRestApp({ engine, limits, readiness, startedAtMs: performance.now() });
+
+  const upgrade = (req: Request, server: Server<ConnData>, url: URL): Response | undefined => {
+    if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      return errorResponse(426, "UPGRADE_REQUIRED", "/ws is a WebSocket endpoint; send an Upgrade: websocket request");
+    }
+    const format = url.searchParams.get("format") ?? "json";
+    if (format !== "json" && format !== "msgpack") {
+      return errorResponse(400, "BAD_REQUEST", "format must be json or msgpack", "format");
+    }
+    if (hub.full()) {
+      hub.stats.connectionsRejected++;
+      return errorResponse(503, "TOO_MANY_CONNECTIONS", `connection limit ${limits.maxConnections} reached; retry later`);
+    }
+    if (server.upgrade(req, { data: hub.newConnData(codecFor(format as WireFormat)) })) return undefined;
+    return errorResponse(400, "BAD_REQUEST", "WebSocket handshake failed");
+  };
+
+  const server: Server<ConnData> = Bun.serve<ConnData>({
+    hostname: opts.host,
+    port: opts.port,
+    fetch(req, srv) {
+      const url = new URL(req.url);
+      if (url.pathname === "/ws") return upgrade(req, srv, url);
+      return app.fetch(req);
+    },
+    websocket: {
+      maxPayloadLength: limits.maxPayloadBytes,
+      backpressureLimit: limits.backpressureLimitBytes,
+      closeOnBackpressureLimit: false,
+      idleTimeout: idleTimeoutS(limits),
+      sendPings: true,
+      perMessageDeflate: false,
+      open: (ws) => hub.open(ws),
+      message: (ws, message) => handleMessage(hub, symbols, ws, message),
+      drain: (ws) => hub.drain(ws),
+      close: (ws) => hub.closed(ws),
+      error(err, ws) {
+        // A throw here is a bug in our handlers; keep serving everyone else.
+        console.error(JSON.stringify({ level: "error", msg: "websocket handler failed", conn: ws.data.id, error: String(err) }));
+        ws.close(1011, "internal error");
+      },
+    },
+  });
+  hub.attach(server);
+  const detach = engine.onBatch(hub.onBatch);
+
+  const port = server.port!;
+  const host = opts.host === "0.0.0.0" || opts.host === "::" || opts.host === "" ? "127.0.0.1" : opts.host;
+  const hostPart = host.includes(":") ? `[${host}]` : host;
+  return {
+    url: `http://${hostPart}:${port}`,
+    wsUrl: `ws://${hostPart}:${port}/ws`,
+    port,
+    stats: () => hub.snapshotStats(),
+    async stop() {
+      detach();
+      hub.stop();
+      await server.stop(true);
+    },
+  };
+}
