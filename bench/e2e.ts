@@ -1,0 +1,134 @@
+// End-to-end load driver: the real server in its own process on the synthetic feed at R
+// ticks/s, K WebSocket clients spread over P client processes, each subscribed to the same S
+// stock symbols. Reports delivered quote frames per second, tick-to-client latency
+// percentiles (client receipt minus the engine's ingest stamp, and minus the feed's exchange
+// stamp), sequence gaps (conflations or drops), and the server's peak RSS.
+//
+// Rerun: npm run bench -- e2e     (or: bun bench/e2e.ts --clients 100 --symbols 10 --rate 100000 --seconds 10)
+
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** One load scenario. */
+export interface E2eScenario {
+  clients: number;
+  symbolsPerClient: number;
+  ticksPerS: number;
+  seconds: number;
+  clientProcesses: number;
+  format: "json" | "msgpack";
+}
+
+/** What one scenario measured. */
+export interface E2eResult extends E2eScenario {
+  deliveredPerS: number;
+  messages: number;
+  gaps: number;
+  missed: number;
+  ingestToClientMs: { p50: number; p99: number; p999: number };
+  exchangeToClientMs: { p50: number; p99: number; p999: number };
+  serverRssMbMax: number;
+  instruments: number;
+}
+
+const ROOT = join(import.meta.dir, "..");
+const SYMBOLS = ["TSLA", "NVDA", "AAPL", "AMZN", "MSFT", "SPY", "QQQ", "META", "GOOGL", "AMD", "NFLX", "ORCL", "INTC", "CRM", "ADBE", "AVGO"];
+
+async function readLine(stream: ReadableStream<Uint8Array>, match: (l: string) => boolean, timeoutMs: number): Promise<string> {
+  const reader = stream.getReader();
+  const decoder = new TextDecoder();
+  let buf = "";
+  const deadline = Date.now() + timeoutMs;
+  try {
+    while (Date.now() < deadline) {
+      const timer = new Promise<null>((r) => setTimeout(() => r(null), deadline - Date.now()));
+      const chunk = await Promise.race([reader.read(), timer]);
+      if (chunk === null || chunk.done) break;
+      buf += decoder.decode(chunk.value, { stream: true });
+      const lines = buf.split("\n");
+      buf = lines.pop()!;
+      const hit = lines.find(match);
+      if (hit) return hit;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  throw new Error("server did not report listening in time");
+}
+
+function rssMb(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+function percentiles(a: Float64Array) {
+  a.sort();
+  const p = (q: number) => (a.length === 0 ? NaN : a[Math.min(a.length - 1, Math.floor(q * a.length))]!);
+  return { p50: p(0.5), p99: p(0.99), p999: p(0.999) };
+}
+
+/** Runs one scenario end to end and returns its measurements. */
+export async function runE2e(s: E2eScenario): Promise<E2eResult> {
+  const symbols = SYMBOLS.slice(0, s.symbolsPerClient);
+  const dir = mkdtempSync(join(tmpdir(), "alluse-e2e-"));
+  const server = Bun.spawn([process.execPath, join(ROOT, "src/main.ts"), "--port", "0", "--symbols", symbols.join(","),
+    "--tick-rate", String(s.ticksPerS), "--max-connections", String(s.clients + 16), "--bad-tick-rate", "0"], {
+    cwd: ROOT, stdout: "pipe", stderr: "inherit",
+  });
+  try {
+    const listening = JSON.parse(await readLine(server.stdout, (l) => l.includes('"msg":"listening"'), 30_000)) as { ws: string; http: string };
+    const instruments = ((await (await fetch(`${listening.http}/v1/instruments`)).json()) as { instruments: unknown[] }).instruments.length;
+    let rssMax = rssMb(server.pid);
+    const rssTimer = setInterval(() => { rssMax = Math.max(rssMax, rssMb(server.pid)); }, 200);
+    const perProc = Math.ceil(s.clients / s.clientProcesses);
+    const procs = [];
+    for (let p = 0, left = s.clients; left > 0; p++, left -= perProc) {
+      const n = Math.min(perProc, left);
+      procs.push(Bun.spawn([process.execPath, join(ROOT, "bench/e2e-client-fixture.ts"), listening.ws, String(n), symbols.join(","),
+        String(s.seconds), s.format, join(dir, `samples-${p}.f64`)], { cwd: ROOT, stdout: "pipe", stderr: "inherit" }));
+    }
+    const outs = await Promise.all(procs.map(async (p) => {
+      const text = await new Response(p.stdout).text();
+      if ((await p.exited) !== 0) throw new Error(`client process failed: ${text}`);
+      return JSON.parse(text.trim().split("\n").at(-1)!) as { messages: number; elapsedS: number; gaps: number; missed: number; samples: number };
+    }));
+    clearInterval(rssTimer);
+    const ingest: number[] = [];
+    const exchange: number[] = [];
+    outs.forEach((o, p) => {
+      const all = new Float64Array(readFileSync(join(dir, `samples-${p}.f64`)).buffer.slice(0));
+      for (let i = 0; i < o.samples; i++) { ingest.push(all[i]!); exchange.push(all[o.samples + i]!); }
+    });
+    const messages = outs.reduce((a, o) => a + o.messages, 0);
+    const elapsed = Math.max(...outs.map((o) => o.elapsedS));
+    return {
+      ...s, instruments, messages, deliveredPerS: messages / elapsed,
+      gaps: outs.reduce((a, o) => a + o.gaps, 0), missed: outs.reduce((a, o) => a + o.missed, 0),
+      ingestToClientMs: percentiles(Float64Array.from(ingest)), exchangeToClientMs: percentiles(Float64Array.from(exchange)),
+      serverRssMbMax: rssMax,
+    };
+  } finally {
+    server.kill("SIGTERM");
+    await server.exited;
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+if (import.meta.main) {
+  const format = process.argv.includes("--msgpack") ? "msgpack" : "json";
+  const r = await runE2e({
+    clients: arg("clients", 100), symbolsPerClient: arg("symbols", 10), ticksPerS: arg("rate", 100_000),
+    seconds: arg("seconds", 10), clientProcesses: arg("procs", 2), format,
+  });
+  console.log(JSON.stringify(r, null, 2));
+}

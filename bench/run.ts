@@ -1,0 +1,69 @@
+// `npm run bench`: every benchmark in one run, a table on stdout, the numbers as JSON in
+// bench/results/<date>.json. Pass names to run a subset: `npm run bench -- ingest codec e2e`.
+// Budgets are DESIGN.md's; ratios compare against a baseline measured in the same run.
+
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { benchCodec } from "./codec.ts";
+import { runE2e, type E2eScenario } from "./e2e.ts";
+import { benchIngest } from "./ingest.ts";
+import { benchSynthetic } from "./synthetic.ts";
+
+const wanted = process.argv.slice(2);
+const runs = (name: string) => wanted.length === 0 || wanted.includes(name);
+const results: Record<string, unknown> = { date: new Date().toISOString(), bun: Bun.version, cpus: navigator.hardwareConcurrency };
+const rows: string[] = [];
+const fmt = (n: number, digits = 2) => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+if (runs("ingest")) {
+  const r = await benchIngest();
+  results.ingest = r;
+  const wasm = r.find((x) => x.name.startsWith("ingest wasm"))!;
+  const ts = r.find((x) => x.name.startsWith("ingest ts"))!;
+  rows.push("## Ingest (1,024-tick batches, median)", "| variant | M ticks/s | µs / batch | vs TS reference |", "|---|---:|---:|---:|");
+  for (const x of r) rows.push(`| ${x.name} | ${fmt(x.ticksPerS / 1e6)} | ${fmt(x.batchNsP50 / 1000, 1)} | ${fmt(x.ticksPerS / ts.ticksPerS)}× |`);
+  rows.push(`Budget ≥ 20 M ticks/s and faster than TS: WASM ${fmt(wasm.ticksPerS / 1e6)} M/s, ${fmt(wasm.ticksPerS / ts.ticksPerS)}× TS.`, "");
+}
+
+if (runs("codec")) {
+  const r = await benchCodec();
+  results.codec = r;
+  const base = r.find((x) => x.name === "encode quote JSON.stringify")!;
+  rows.push("## Quote frame codecs (median)", "| operation | ns | M ops/s | bytes | vs JSON.stringify |", "|---|---:|---:|---:|---:|");
+  for (const x of r) rows.push(`| ${x.name} | ${fmt(x.nsP50, 0)} | ${fmt(x.opsPerS / 1e6)} | ${x.bytes} | ${fmt(base.nsP50 / x.nsP50)}× |`);
+  rows.push("");
+}
+
+if (runs("synthetic")) {
+  const r = await benchSynthetic();
+  results.synthetic = r;
+  rows.push("## Synthetic market (4,096-tick batches, median)", "| variant | M ticks/s |", "|---|---:|");
+  for (const x of r) rows.push(`| ${x.name} | ${fmt(x.ticksPerS / 1e6)} |`);
+  rows.push("Requirement: the synthetic feed reaches at least 1 M ticks/s total.", "");
+}
+
+if (runs("e2e")) {
+  const scenarios: E2eScenario[] = [
+    { clients: 100, symbolsPerClient: 10, ticksPerS: 100_000, seconds: 10, clientProcesses: 2, format: "json" },
+    { clients: 100, symbolsPerClient: 10, ticksPerS: 100_000, seconds: 10, clientProcesses: 2, format: "msgpack" },
+    { clients: 100, symbolsPerClient: 10, ticksPerS: 10_000, seconds: 10, clientProcesses: 2, format: "json" },
+  ];
+  const r = [];
+  for (const s of scenarios) r.push(await runE2e(s));
+  results.e2e = r;
+  rows.push("## End to end (server + client processes on the same 2 cores)",
+    "| clients × symbols | ticks/s in | format | delivered msgs/s | tick→client p50 / p99 / p99.9 ms | gaps (missed) | server RSS MB |",
+    "|---|---:|---|---:|---:|---:|---:|");
+  for (const x of r) {
+    const l = x.exchangeToClientMs;
+    rows.push(`| ${x.clients} × ${x.symbolsPerClient} | ${fmt(x.ticksPerS, 0)} | ${x.format} | ${fmt(x.deliveredPerS, 0)} | ${fmt(l.p50)} / ${fmt(l.p99)} / ${fmt(l.p999)} | ${x.gaps} (${x.missed}) | ${fmt(x.serverRssMbMax, 0)} |`);
+  }
+  rows.push("Budget: ≥ 1 M msgs/s delivered at 100 × 10 and 100 k ticks/s, p99 ≤ 1 ms, nothing dropped for clients that keep up.", "");
+}
+
+const dir = join(import.meta.dir, "results");
+mkdirSync(dir, { recursive: true });
+const file = join(dir, `${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
+writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+console.log(rows.join("\n"));
+console.log(`results: ${file}`);

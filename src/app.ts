@@ -1,0 +1,102 @@
+// The composition root: builds the engine, the feed and the server from a Config, wires them
+// (feed → engine → server) and owns the periodic work: stale sweeps and session rolls.
+
+import type { Config } from "./config.ts";
+import { Engine, DEFAULT_ENGINE_OPTIONS } from "./engine/engine.ts";
+import type { Feed } from "./feed/feed.ts";
+import { ReplayFeed } from "./feed/replay.ts";
+import { SyntheticFeed } from "./feed/synthetic.ts";
+import type { Logger } from "./log.ts";
+import { startServer, type Readiness, type RunningServer } from "./server/server.ts";
+
+/** A running alluse-market. */
+export interface App {
+  readonly config: Config;
+  readonly engine: Engine;
+  readonly feed: Feed;
+  readonly server: RunningServer;
+  /** Dashboard URL (the HTTP root). */
+  readonly dashboardUrl: string;
+  /** Stops the feed, then the server; resolves when both are down. */
+  stop(): Promise<void>;
+}
+
+/** The New York calendar date of an instant, YYYY-MM-DD: US equity sessions roll on it. */
+const nyDate = new Intl.DateTimeFormat("en-CA", { timeZone: "America/New_York", year: "numeric", month: "2-digit", day: "2-digit" });
+
+function makeFeed(config: Config): Feed {
+  const f = config.feed;
+  if (f.kind === "replay") {
+    return new ReplayFeed(f.replayFile!, { speed: f.replaySpeed, loop: f.replayLoop, keepTime: f.replayKeepTime });
+  }
+  return new SyntheticFeed({
+    symbols: f.symbols, seed: f.seed, tickRatePerS: f.tickRatePerS, badTickRate: f.badTickRate,
+    optionExpiries: f.optionExpiries, strikesPerSide: f.strikesPerSide, ...(f.record ? { record: f.record } : {}),
+  });
+}
+
+/** Builds and starts everything; on failure, whatever was started is stopped again. */
+export async function startApp(config: Config, log: Logger): Promise<App> {
+  const feed = makeFeed(config);
+  const specs = feed.instruments();
+  const engineOverrides = { ...config.engine };
+  // A replay that keeps its recorded times would be rejected as stale by the live-data rules.
+  if (config.feed.kind === "replay" && config.feed.replayKeepTime) {
+    engineOverrides.maxTickAgeMs = Infinity;
+    engineOverrides.maxFutureMs = Infinity;
+    engineOverrides.staleAfterMs = Infinity;
+  }
+  const engine = await Engine.create({
+    ...engineOverrides,
+    maxInstruments: engineOverrides.maxInstruments ?? Math.max(DEFAULT_ENGINE_OPTIONS.maxInstruments, specs.length),
+  });
+  for (const spec of specs) engine.addInstrument(spec);
+  log.info("engine ready", { core: engine.core.name, instruments: specs.length, maxInstruments: engine.options.maxInstruments });
+
+  const readiness = (): Readiness => {
+    const reasons: string[] = [];
+    if (!feed.live) reasons.push(`feed ${feed.name} is not live`);
+    return { ready: reasons.length === 0, reasons };
+  };
+  const server = await startServer(engine, { host: config.host, port: config.port, limits: config.limits, readiness });
+
+  let sessionDate = nyDate.format(new Date());
+  const sweep = setInterval(() => {
+    try {
+      engine.sweepStale();
+      const today = nyDate.format(new Date());
+      if (today !== sessionDate) {
+        sessionDate = today;
+        engine.resetSession();
+        log.info("session rolled", { date: today });
+      }
+    } catch (err) {
+      log.error("periodic engine work failed", { err });
+    }
+  }, config.staleSweepMs);
+
+  try {
+    await feed.start(engine, (symbol) => engine.instrument(symbol)?.index);
+  } catch (err) {
+    clearInterval(sweep);
+    await server.stop();
+    throw err;
+  }
+  log.info("feed started", { feed: feed.name });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    config, engine, feed, server,
+    dashboardUrl: `${server.url}/`,
+    stop() {
+      stopping ??= (async () => {
+        clearInterval(sweep);
+        await feed.stop();
+        engine.flush();
+        await server.stop();
+        log.info("stopped");
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,57 @@
+#!/usr/bin/env bun
+// CLI entry: flags → config → app. Prints the URLs once listening; stops cleanly on SIGINT or
+// SIGTERM. Exit status: 0 after a clean stop, 1 on a start-up failure, 2 on invalid config.
+
+import { ConfigError, FLAG_HELP, loadConfig } from "./config.ts";
+import { startApp } from "./app.ts";
+import { createLogger } from "./log.ts";
+
+const USAGE = `alluse-market — quote and risk server
+
+usage: npm start -- [flags]      (or: bun src/main.ts [flags])
+
+  --config FILE        JSON or TOML config file (env ALLUSE_CONFIG)
+  --help               this text
+${FLAG_HELP}
+`;
+
+async function main(argv: string[]): Promise<void> {
+  if (argv.includes("--help")) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  let config;
+  try {
+    config = await loadConfig(argv);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      for (const line of err.lines) process.stderr.write(`${line}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = createLogger(config.logLevel, "alluse-market");
+  let app;
+  try {
+    app = await startApp(config, log);
+  } catch (err) {
+    log.error("start-up failed", { err });
+    process.exit(1);
+  }
+  const { server } = app;
+  log.info("listening", { http: server.url, ws: server.wsUrl, dashboard: app.dashboardUrl, port: server.port });
+  process.stdout.write(
+    `\nalluse-market is running\n  HTTP       ${server.url}/v1/quotes\n  WebSocket  ${server.wsUrl}\n  Dashboard  ${app.dashboardUrl}\n\n`,
+  );
+  const shutdown = (signal: string) => {
+    log.info("shutting down", { signal });
+    app.stop().then(() => process.exit(0), (err) => {
+      log.error("shutdown failed", { err });
+      process.exit(1);
+    });
+  };
+  process.once("SIGINT", () => shutdown("SIGINT"));
+  process.once("SIGTERM", () => shutdown("SIGTERM"));
+}
+
+await main(process.argv.slice(2));
