@@ -3,6 +3,7 @@
 // Invalid configuration is reported as one line per bad field, naming where it came from.
 
 import { z } from "zod";
+import { limitsObject, resolveLimits } from "./server/limits.ts";
 
 const positiveInt = z.number().int().positive();
 
@@ -16,19 +17,6 @@ const engineSchema = z.strictObject({
   volTauMs: z.number().positive().optional(),
   volSampleMs: z.number().nonnegative().optional(),
   reanchorAfter: z.number().int().nonnegative().optional(),
-});
-
-const limitsSchema = z.strictObject({
-  maxConnections: positiveInt.optional(),
-  maxSubscriptionsPerClient: positiveInt.optional(),
-  maxPayloadBytes: positiveInt.min(256).optional(),
-  inboundRatePerS: z.number().positive().optional(),
-  inboundBurst: positiveInt.optional(),
-  backpressureLimitBytes: positiveInt.optional(),
-  slowClientBytes: positiveInt.optional(),
-  slowClientTimeoutMs: positiveInt.optional(),
-  heartbeatMs: positiveInt.optional(),
-  maxRestRows: positiveInt.optional(),
 });
 
 const symbolSchema = z.string().regex(/^[A-Z0-9][A-Z0-9.]{0,15}$/, "must be an upper-case ticker such as AAPL or BRK.B");
@@ -55,9 +43,15 @@ export const configSchema = z.strictObject({
     replayKeepTime: z.boolean().default(false),
   }).prefault({}),
   engine: engineSchema.prefault({}),
-  limits: limitsSchema.prefault({}),
+  limits: limitsObject.partial().strict().prefault({}),
   staleSweepMs: positiveInt.default(1000),
 }).superRefine((c, ctx) => {
+  // Rules across limits (e.g. the hard buffer bound above the slow threshold) live with the server.
+  try {
+    resolveLimits(c.limits);
+  } catch (err) {
+    ctx.addIssue({ code: "custom", path: ["limits"], message: (err as Error).message });
+  }
   if (c.feed.kind === "replay" && !c.feed.replayFile) {
     ctx.addIssue({ code: "custom", path: ["feed", "replayFile"], message: "is required when feed.kind is replay" });
   }

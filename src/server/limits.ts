@@ -50,7 +50,8 @@ export const DEFAULT_LIMITS: ServerLimits = {
 
 const positiveInt = z.number().int().positive();
 
-const limitsSchema = z.object({
+/** The shape and per-field rules of ServerLimits; config.ts reuses it for overrides. */
+export const limitsObject = z.object({
   maxConnections: positiveInt,
   maxSubscriptionsPerClient: positiveInt,
   maxPayloadBytes: positiveInt.min(256),
@@ -61,7 +62,9 @@ const limitsSchema = z.object({
   slowClientTimeoutMs: positiveInt,
   heartbeatMs: positiveInt.min(10),
   maxRestRows: positiveInt,
-}).refine((l) => l.backpressureLimitBytes > l.slowClientBytes, {
+});
+
+const limitsSchema = limitsObject.refine((l) => l.backpressureLimitBytes > l.slowClientBytes, {
   message: "backpressureLimitBytes must exceed slowClientBytes, or slow clients are dropped instead of conflated",
   path: ["backpressureLimitBytes"],
 });

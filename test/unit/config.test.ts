@@ -61,3 +61,12 @@ test("unknown keys, unknown flags, missing files and replay without a file are e
   expect(await errorsOf(["--feed", "replay"])).toEqual(["config feed.replayFile: is required when feed.kind is replay"]);
   expect((await errorsOf([], { ALLUSE_MAX_INSTRUMENTS: "0" }))[0]).toContain("engine.maxInstruments");
 });
+
+test("server limits are checked with the server's own rules, including rules across fields", async () => {
+  const file = join(dir, "c.json");
+  writeFileSync(file, JSON.stringify({ limits: { slowClientBytes: 2_000_000, heartbeatMs: 5 } }));
+  const lines = await errorsOf(["--config", file]);
+  expect(lines.join("\n")).toContain("limits.heartbeatMs");
+  writeFileSync(file, JSON.stringify({ limits: { slowClientBytes: 2_000_000 } }));
+  expect((await errorsOf(["--config", file]))[0]).toContain("backpressureLimitBytes must exceed slowClientBytes");
+});
