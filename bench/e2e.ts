@@ -29,6 +29,10 @@ export interface E2eResult extends E2eScenario {
   ingestToClientMs: { p50: number; p99: number; p999: number };
   exchangeToClientMs: { p50: number; p99: number; p999: number };
   serverRssMbMax: number;
+  /** Server CPU over the measurement window, % of one core. */
+  serverCpuPercent: number;
+  /** Sum over the client processes, % of one core. */
+  clientCpuPercent: number;
   instruments: number;
 }
 
@@ -66,6 +70,16 @@ function rssMb(pid: number): number {
   }
 }
 
+/** Process CPU time (user + system) in seconds, from /proc. */
+function cpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks of 10 ms
+  } catch {
+    return NaN;
+  }
+}
+
 function percentiles(a: Float64Array) {
   a.sort();
   const p = (q: number) => (a.length === 0 ? NaN : a[Math.min(a.length - 1, Math.floor(q * a.length))]!);
@@ -92,11 +106,15 @@ export async function runE2e(s: E2eScenario): Promise<E2eResult> {
       procs.push(Bun.spawn([process.execPath, join(ROOT, "bench/e2e-client-fixture.ts"), listening.ws, String(n), symbols.join(","),
         String(s.seconds), s.format, join(dir, `samples-${p}.f64`)], { cwd: ROOT, stdout: "pipe", stderr: "inherit" }));
     }
+    // The clients measure for s.seconds once all are subscribed; sample the server over the same span.
+    const cpu0 = cpuSeconds(server.pid);
+    const t0 = performance.now();
     const outs = await Promise.all(procs.map(async (p) => {
       const text = await new Response(p.stdout).text();
       if ((await p.exited) !== 0) throw new Error(`client process failed: ${text}`);
-      return JSON.parse(text.trim().split("\n").at(-1)!) as { messages: number; elapsedS: number; gaps: number; missed: number; samples: number };
+      return JSON.parse(text.trim().split("\n").at(-1)!) as { messages: number; elapsedS: number; gaps: number; missed: number; samples: number; cpuPercent: number };
     }));
+    const serverCpuPercent = ((cpuSeconds(server.pid) - cpu0) / ((performance.now() - t0) / 1000)) * 100;
     clearInterval(rssTimer);
     const ingest: number[] = [];
     const exchange: number[] = [];
@@ -110,7 +128,7 @@ export async function runE2e(s: E2eScenario): Promise<E2eResult> {
       ...s, instruments, messages, deliveredPerS: messages / elapsed,
       gaps: outs.reduce((a, o) => a + o.gaps, 0), missed: outs.reduce((a, o) => a + o.missed, 0),
       ingestToClientMs: percentiles(Float64Array.from(ingest)), exchangeToClientMs: percentiles(Float64Array.from(exchange)),
-      serverRssMbMax: rssMax,
+      serverRssMbMax: rssMax, serverCpuPercent, clientCpuPercent: outs.reduce((a, o) => a + o.cpuPercent, 0),
     };
   } finally {
     server.kill("SIGTERM");
