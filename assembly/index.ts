@@ -29,6 +29,15 @@ let changeCount: u32 = 0;
 let instrumentHigh: u32 = 0;
 // Set by anomaly() when the tick being processed re-anchored the price level.
 let reanchoredNow: bool = false;
+// Per-batch copies of hot parameters and the accepted count, kept in globals rather than
+// loaded from and stored to the tables on every tick; endBatch() writes the count back.
+let batchNo: f64 = 0;
+let maxTickAgeMs: f64 = 0;
+let maxFutureMs: f64 = 0;
+let reanchorAfter: f64 = 0;
+let volSampleMs: f64 = 0;
+let volTauMs: f64 = 0;
+let acceptedInBatch: f64 = 0;
 
 @inline function q(row: usize, f: i32): f64 { return load<f64>(row + (<usize>f << 3)); }
 @inline function setQ(row: usize, f: i32, v: f64): void { store<f64>(row + (<usize>f << 3), v); }
@@ -78,20 +87,27 @@ export function defineInstrument(idx: u32, tickUnits: f64, band: f64, bandFloorU
 }
 
 function beginBatch(): void {
-  setParam(P_BATCH, param(P_BATCH) + 1);
+  batchNo = param(P_BATCH) + 1;
+  setParam(P_BATCH, batchNo);
+  maxTickAgeMs = param(P_MAX_TICK_AGE_MS);
+  maxFutureMs = param(P_MAX_FUTURE_MS);
+  reanchorAfter = param(P_REANCHOR_AFTER);
+  volSampleMs = param(P_VOL_SAMPLE_MS);
+  volTauMs = param(P_VOL_TAU_MS);
+  acceptedInBatch = 0;
   changeCount = 0;
 }
 
 function endBatch(): void {
+  bump(C_ACCEPTED, acceptedInBatch);
   setCtl(CTL_CHANGE_COUNT, changeCount);
   bump(C_BATCHES, 1);
   bump(C_CHANGED, <f64>changeCount);
 }
 
 @inline function markChanged(row: usize, idx: u32, now: f64): void {
-  const batch = param(P_BATCH);
-  if (q(row, Q_MARK) != batch) {
-    setQ(row, Q_MARK, batch);
+  if (q(row, Q_MARK) != batchNo) {
+    setQ(row, Q_MARK, batchNo);
     store<u32>(changeListOffset + (<usize>changeCount << 2), idx);
     changeCount++;
     setQ(row, Q_SEQ, q(row, Q_SEQ) + 1);
@@ -144,7 +160,7 @@ function rejectUnknown(): void {
  */
 function anomaly(row: usize, idx: u32, reason: u32, flag: u32, now: f64): bool {
   const streak = q(row, Q_STREAK) + 1;
-  if (streak <= param(P_REANCHOR_AFTER)) {
+  if (streak <= reanchorAfter) {
     setQ(row, Q_STREAK, streak);
     reject(row, reason);
     setFlags(row, idx, flagsOf(row) | flag, now);
@@ -174,9 +190,9 @@ function updateVolatility(row: usize, ts: f64): void {
   const anchor = q(row, Q_VOL_MID);
   if (anchor > 0) {
     const dt = ts - q(row, Q_VOL_TS);
-    if (dt < param(P_VOL_SAMPLE_MS)) return;
+    if (dt < volSampleMs) return;
     const r = (mid - anchor) / anchor;
-    const w = dt / (param(P_VOL_TAU_MS) + dt);
+    const w = dt / (volTauMs + dt);
     const v = q(row, Q_VAR_RATE);
     setQ(row, Q_VAR_RATE, v + w * (r * r / dt - v));
     const weight = q(row, Q_VOL_WEIGHT);
@@ -272,8 +288,8 @@ function processTick(t: usize, now: f64): void {
   const size = load<f64>(t + <usize>T_SIZE);
   const ts = load<f64>(t + <usize>T_TS);
   if (!isFinite(ts)) { reject(row, R_NOT_FINITE); return; }
-  if (now - ts > param(P_MAX_TICK_AGE_MS)) { reject(row, R_STALE); return; }
-  if (ts - now > param(P_MAX_FUTURE_MS)) { reject(row, R_FUTURE); return; }
+  if (now - ts > maxTickAgeMs) { reject(row, R_STALE); return; }
+  if (ts - now > maxFutureMs) { reject(row, R_FUTURE); return; }
   if (ts < q(row, Q_EXCH_TS)) { reject(row, R_OUT_OF_ORDER); return; }
   const usesPrice = kind != K_BID_SIZE && kind != K_ASK_SIZE && kind != K_VOLUME;
   const usesSize = kind != K_BID_PRICE && kind != K_ASK_PRICE && kind != K_CLOSE;
@@ -315,7 +331,7 @@ function processTick(t: usize, now: f64): void {
   } else {
     setQ(row, Q_PREV_CLOSE, units);
   }
-  bump(C_ACCEPTED, 1);
+  acceptedInBatch += 1;
   setQ(row, Q_TICKS, q(row, Q_TICKS) + 1);
   setQ(row, Q_EXCH_TS, ts);
   if (priceTick) {

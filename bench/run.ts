@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { benchCodec } from "./codec.ts";
 import { runE2e, type E2eScenario } from "./e2e.ts";
 import { benchIngest } from "./ingest.ts";
+import { benchMemory } from "./memory.ts";
 import { benchSynthetic } from "./synthetic.ts";
 
 const wanted = process.argv.slice(2);
@@ -59,6 +60,14 @@ if (runs("e2e")) {
     rows.push(`| ${x.clients} × ${x.symbolsPerClient} | ${fmt(x.ticksPerS, 0)} | ${x.format} | ${fmt(x.deliveredPerS, 0)} | ${fmt(l.p50)} / ${fmt(l.p99)} / ${fmt(l.p999)} | ${x.gaps} (${x.missed}) | ${fmt(x.serverRssMbMax, 0)} |`);
   }
   rows.push("Budget: ≥ 1 M msgs/s delivered at 100 × 10 and 100 k ticks/s, p99 ≤ 1 ms, nothing dropped for clients that keep up.", "");
+}
+
+if (runs("memory")) {
+  const r = await benchMemory();
+  results.memory = r;
+  rows.push("## Memory (server RSS)", "| instruments | clients | ticks/s | RSS before clients MB | RSS peak with clients MB |", "|---:|---:|---:|---:|---:|");
+  rows.push(`| ${fmt(r.instruments, 0)} | ${fmt(r.clients, 0)} | ${fmt(r.ticksPerS, 0)} | ${fmt(r.rssIdleMb, 0)} | ${fmt(r.rssPeakMb, 0)} |`);
+  rows.push("Budget: ≤ 250 MB RSS at 10 k instruments and 1 k clients.", "");
 }
 
 const dir = join(import.meta.dir, "results");
