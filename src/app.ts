@@ -1,6 +1,8 @@
 // The composition root: builds the engine, the feed and the server from a Config, wires them
 // (feed → engine → server) and owns the periodic work: stale sweeps and session rolls.
 
+import { mkdirSync } from "node:fs";
+import { dirname, isAbsolute, join } from "node:path";
 import type { Config } from "./config.ts";
 import { Engine, DEFAULT_ENGINE_OPTIONS } from "./engine/engine.ts";
 import type { Feed } from "./feed/feed.ts";
@@ -24,14 +26,24 @@ export interface App {
 /** The New York calendar date of an instant, YYYY-MM-DD: US equity sessions roll on it. */
 const nyDate = new Intl.DateTimeFormat("en-CA", { timeZone: "America/New_York", year: "numeric", month: "2-digit", day: "2-digit" });
 
+/** Where a recording goes: a relative path is taken inside the data directory, which is created. */
+function recordPath(config: Config): string | undefined {
+  const path = config.feed.record;
+  if (path === undefined) return undefined;
+  const full = isAbsolute(path) ? path : join(config.dataDir, path);
+  mkdirSync(dirname(full), { recursive: true });
+  return full;
+}
+
 function makeFeed(config: Config): Feed {
   const f = config.feed;
+  const record = recordPath(config);
   if (f.kind === "replay") {
     return new ReplayFeed(f.replayFile!, { speed: f.replaySpeed, loop: f.replayLoop, keepTime: f.replayKeepTime });
   }
   return new SyntheticFeed({
     symbols: f.symbols, seed: f.seed, tickRatePerS: f.tickRatePerS, badTickRate: f.badTickRate,
-    optionExpiries: f.optionExpiries, strikesPerSide: f.strikesPerSide, ...(f.record ? { record: f.record } : {}),
+    optionExpiries: f.optionExpiries, strikesPerSide: f.strikesPerSide, ...(record ? { record } : {}),
   });
 }
 

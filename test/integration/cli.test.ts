@@ -1,6 +1,8 @@
 // Start-up test of the CLI as a user runs it: a real process, real flags, real HTTP.
 
 import { expect, test } from "bun:test";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const MAIN = join(import.meta.dir, "../../src/main.ts");
@@ -74,4 +76,40 @@ test("--help lists the flags and exits 0", async () => {
   expect(await proc.exited).toBe(0);
   const text = await new Response(proc.stdout).text();
   for (const flag of ["--port", "--host", "--symbols", "--feed", "--tick-rate", "--data-dir"]) expect(text).toContain(flag);
+});
+
+test("--record writes a tick file inside --data-dir that --feed replay can play back", async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "alluse-cli-"));
+  try {
+    const rec = Bun.spawn([process.execPath, MAIN, "--port", "0", "--symbols", "AAPL", "--option-expiries", "0", "--tick-rate", "2000",
+      "--data-dir", dataDir, "--record", "rec/session.altk"], { stdout: "pipe", stderr: "pipe" });
+    const line = await readUntil(rec.stdout, (l) => l.includes('"msg":"listening"'), 20_000);
+    const { ws } = JSON.parse(line) as { ws: string };
+    // Wait until ticks have flowed (a quote update after the snapshot), then stop: the file is flushed on stop.
+    const socket = new WebSocket(ws);
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("no update within 10 s")), 10_000);
+      socket.onopen = () => socket.send(JSON.stringify({ op: "subscribe", id: 1, symbols: ["AAPL"] }));
+      socket.onmessage = (ev) => {
+        const f = JSON.parse(String(ev.data)) as { t: string; snap?: boolean; seq?: number };
+        if (f.t === "q" && !f.snap && (f.seq ?? 0) > 5) { clearTimeout(timer); resolve(); }
+      };
+    });
+    socket.close();
+    rec.kill("SIGTERM");
+    expect(await rec.exited).toBe(0);
+    const file = join(dataDir, "rec/session.altk");
+    expect(statSync(file).size).toBeGreaterThan(1000);
+
+    const play = Bun.spawn([process.execPath, MAIN, "--port", "0", "--feed", "replay", "--replay-file", file, "--replay-speed", "max"],
+      { stdout: "pipe", stderr: "pipe" });
+    const playLine = await readUntil(play.stdout, (l) => l.includes('"msg":"listening"'), 20_000);
+    const { http } = JSON.parse(playLine) as { http: string };
+    const instruments = await (await fetch(`${http}/v1/instruments`)).json() as { instruments: { symbol: string }[] };
+    expect(instruments.instruments.map((i) => i.symbol)).toEqual(["AAPL"]);
+    play.kill("SIGTERM");
+    expect(await play.exited).toBe(0);
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
 });
