@@ -1,3 +1,4 @@
+import type { Quote } from "../domain/quote.ts";
 // The wire protocol of /ws, as types and constants. It is the one definition both sides use:
 // the server encodes these frames and the client decodes them. It lives with the client because
 // the client is what users (and later the browser dashboard) import, and it must not pull in
@@ -172,26 +173,7 @@ export const CLOSE_CODES = {
 export { QualityFlag, flagNames } from "../domain/tick.ts";
 
 /** A quote with descriptive names, as REST returns it and as toQuote() expands a frame. */
-export interface Quote {
-  symbol: string;
-  seq: number;
-  bid: number | null;
-  bidSize: number;
-  ask: number | null;
-  askSize: number;
-  last: number | null;
-  lastSize: number;
-  volume: number;
-  vwap: number | null;
-  open: number | null;
-  high: number | null;
-  low: number | null;
-  prevClose: number | null;
-  volatility: number | null;
-  exchangeTs: number;
-  ingestTs: number;
-  flags: number;
-}
+export type { Quote } from "../domain/quote.ts";
 
 /** Expands a compact quote frame into descriptive names. */
 export function toQuote(f: QuoteFrame): Quote {

@@ -3,10 +3,13 @@
 
 import type { Instrument, InstrumentSpec } from "../domain/instrument.ts";
 import { fromUnits, toUnits } from "../domain/price.ts";
+import type { Quote } from "../domain/quote.ts";
 import { REJECT_REASON_NAMES } from "../domain/tick.ts";
 import { nowMs, TRADING_YEAR_MS } from "../domain/time.ts";
 import type { Capacities, CoreParams, EngineCore } from "./core.ts";
 import type { Layout } from "./layout.ts";
+
+export type { Quote } from "../domain/quote.ts";
 import { createReferenceCore } from "./reference.ts";
 import { createWasmCore } from "./wasm.ts";
 
@@ -29,33 +32,6 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   volSampleMs: 1000,
   reanchorAfter: 3,
 };
-
-/** A quote as published: decimal prices, null where there is none. */
-export interface Quote {
-  symbol: string;
-  /** Row sequence number: +1 for every batch that changed the row. */
-  seq: number;
-  bid: number | null;
-  bidSize: number;
-  ask: number | null;
-  askSize: number;
-  last: number | null;
-  lastSize: number;
-  volume: number;
-  vwap: number | null;
-  open: number | null;
-  high: number | null;
-  low: number | null;
-  prevClose: number | null;
-  /** Annualised, bias-corrected EWMA realised volatility of the mid (trading-time convention), null until known. */
-  volatility: number | null;
-  /** Exchange time of the last accepted tick, epoch ms. */
-  exchangeTs: number;
-  /** Host time of the batch that last changed the row, epoch ms. */
-  ingestTs: number;
-  /** Quality flag bits (QualityFlag). */
-  flags: number;
-}
 
 /** A 1-minute bar. */
 export interface Bar {
