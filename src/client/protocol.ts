@@ -1,8 +1,9 @@
-import type { Quote } from "../domain/quote.ts";
 // The wire protocol of /ws, as types and constants. It is the one definition both sides use:
 // the server encodes these frames and the client decodes them. It lives with the client because
 // the client is what users (and later the browser dashboard) import, and it must not pull in
 // server code. docs/protocol.md is the prose version; keep the two in step.
+
+import type { Quote } from "../domain/quote.ts";
 
 /** Protocol version carried in the welcome frame; bumped on any incompatible change. */
 export const PROTOCOL_VERSION = 1;
