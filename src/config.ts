@@ -17,6 +17,7 @@ const engineSchema = z.strictObject({
   volTauMs: z.number().positive().optional(),
   volSampleMs: z.number().nonnegative().optional(),
   reanchorAfter: z.number().int().nonnegative().optional(),
+  prefault: z.boolean().optional(),
 });
 
 const symbolSchema = z.string().regex(/^[A-Z0-9][A-Z0-9.]{0,15}$/, "must be an upper-case ticker such as AAPL or BRK.B");
@@ -94,6 +95,7 @@ const OPTIONS: [string, string[], Parse][] = [
   ["replay-loop", ["feed", "replayLoop"], bool],
   ["replay-keep-time", ["feed", "replayKeepTime"], bool],
   ["max-instruments", ["engine", "maxInstruments"], num],
+  ["bar-history", ["engine", "barHistory"], num],
   ["max-connections", ["limits", "maxConnections"], num],
   ["stale-sweep-ms", ["staleSweepMs"], num],
 ];
