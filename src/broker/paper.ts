@@ -1,0 +1,395 @@
+// The paper broker: fills against the engine's live quote cache with the model in
+// fill-model.ts. Takers get the opposite touch up to its displayed size (each quote state's
+// displayed size is used up once, across orders), then slippage lots or nothing; resting limits
+// fill at their price from traded volume since the last look; stops trigger and become market
+// or limit orders. Resting orders are evaluated on engine batches, only for instruments that
+// changed. Seeded (touch-queue draws) and driven by the batch clock, so a replay is repeatable.
+//
+// Events are queued and dispatched after each operation, so a listener that calls back into
+// the broker (a cancel on a fill) never re-enters a half-done evaluation.
+
+import type { Quote } from "../domain/quote.ts";
+import type { BatchListener } from "../engine/engine.ts";
+import { hasLimit, hasStop } from "../domain/order.ts";
+import { notionalMicros } from "../domain/money.ts";
+import { toUnits } from "../domain/price.ts";
+import { Rng } from "../domain/random.ts";
+import type { Broker, BrokerEvent, BrokerFill, BrokerListener, BrokerOpenOrder, BrokerOrder, OrderChanges, RestoredOrder } from "./broker.ts";
+import { IBKR_PRO_FIXED, orderCommissionMicros, type CommissionSchedule } from "./commission.ts";
+import { oppositeTouch, passiveFill, quoteProblem, stopTriggered, takeLevels, type FillModelOptions, type Level } from "./fill-model.ts";
+
+/** Where the paper broker reads quotes: the engine, or anything shaped like it. */
+export interface QuoteSource {
+  quote(index: number): Quote;
+  onBatch(listener: BatchListener): () => void;
+}
+
+/** Paper broker settings. */
+export interface PaperOptions extends FillModelOptions {
+  /** Seed of the touch-queue draws. */
+  seed: number;
+  commissions: CommissionSchedule;
+  /** Working orders held at once; a submit past it is rejected. */
+  maxOpenOrders: number;
+  /** Executions kept for executionsSince (a ring: the oldest go first). */
+  maxFillsKept: number;
+  /** Time source for submits and requests (batches carry their own time). */
+  clock: () => number;
+}
+
+/** Defaults: honest rather than generous. */
+export const PAPER_DEFAULTS: PaperOptions = {
+  marketRemainder: "slippage", slippageTicksPerLot: 1, lotShares: 100, lotContracts: 10, maxSlippageLots: 10,
+  queue: "through", touchFillProbability: 1, stopTrigger: "last", maxQuoteAgeMs: 5000,
+  seed: 1, commissions: IBKR_PRO_FIXED, maxOpenOrders: 10_000, maxFillsKept: 100_000, clock: Date.now,
+};
+
+interface Working {
+  order: BrokerOrder;
+  brokerOrderId: string;
+  filledQty: number;
+  valueMicros: number;
+  commissionMicros: number;
+  triggered: boolean;
+  arrival: number;
+}
+
+/**
+ * Per instrument: its resting orders and how much of the current quote state is used up. A book
+ * outlives its orders, so displayed size used by one order is not offered to the next; there is
+ * at most one per instrument, which the engine's instrument table bounds.
+ */
+interface Book {
+  orders: Working[];
+  quoteSeq: number;
+  bidTaken: number;
+  askTaken: number;
+  volumeSeen: number;
+}
+
+/** The paper broker; see the file comment. */
+export class PaperBroker implements Broker {
+  readonly name = "paper";
+  readonly options: PaperOptions;
+  private readonly listeners: BrokerListener[] = [];
+  private readonly working = new Map<string, Working>();
+  private readonly books = new Map<number, Book>();
+  private readonly fills: BrokerFill[] = [];
+  private fillHead = 0;
+  private readonly queue: BrokerEvent[] = [];
+  private draining = false;
+  private closed = false;
+  private arrivals = 0;
+  private readonly rng: Rng;
+  private readonly levels: Level[] = [];
+  private readonly detach: () => void;
+
+  constructor(private readonly source: QuoteSource, options: Partial<PaperOptions> = {}) {
+    this.options = { ...PAPER_DEFAULTS, ...options };
+    this.rng = new Rng(this.options.seed);
+    this.detach = source.onBatch((changed, now) => this.onBatch(changed, now));
+  }
+
+  /** Registers the event listener. */
+  onEvent(listener: BrokerListener): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
+  }
+
+  /** Takes back the journal's open orders as working orders; emits nothing. */
+  async restore(orders: readonly RestoredOrder[]): Promise<void> {
+    for (const r of orders) {
+      const { filledQty, triggered, brokerOrderId, ...order } = r;
+      const w: Working = {
+        order: { ...order }, brokerOrderId: brokerOrderId ?? `paper-${r.orderId}`, filledQty, triggered,
+        valueMicros: r.filledValueMicros ?? 0, commissionMicros: r.commissionMicros ?? 0, arrival: this.arrivals++,
+      };
+      this.working.set(r.orderId, w);
+      this.rest(w);
+    }
+  }
+
+  /** Accepts or rejects, then fills what the current quote allows. */
+  submit(order: BrokerOrder): void {
+    const now = this.options.clock();
+    const problem = this.refuse(order);
+    if (problem) {
+      this.emit({ kind: "rejected", orderId: order.orderId, reason: problem, ts: now });
+      return this.drain();
+    }
+    const w: Working = {
+      order: { ...order }, brokerOrderId: `paper-${order.orderId}`, filledQty: 0, valueMicros: 0, commissionMicros: 0,
+      triggered: false, arrival: this.arrivals++,
+    };
+    this.working.set(order.orderId, w);
+    this.emit({ kind: "accepted", orderId: order.orderId, brokerOrderId: w.brokerOrderId, ts: now });
+    const book = this.bookFor(order.instrument.index);
+    const q = this.source.quote(order.instrument.index);
+    // A new order is never filled by trades that happened before it arrived.
+    if (book.orders.length === 0) book.volumeSeen = q.volume;
+    this.evaluateNew(w, book, q, now);
+    this.drain();
+  }
+
+  /** Cancels a working order. */
+  cancel(orderId: string): void {
+    const now = this.options.clock();
+    const w = this.working.get(orderId);
+    if (!w) this.emit({ kind: "cancel_rejected", orderId, reason: "no working order with this id", ts: now });
+    else {
+      this.remove(w);
+      this.emit({ kind: "canceled", orderId, reason: "canceled by request", ts: now });
+    }
+    this.drain();
+  }
+
+  /** Changes quantity or prices of a working order, then fills what the new terms allow. */
+  modify(orderId: string, changes: OrderChanges): void {
+    const now = this.options.clock();
+    const w = this.working.get(orderId);
+    const problem = w ? this.refuseChanges(w, changes) : "no working order with this id";
+    if (problem || !w) {
+      this.emit({ kind: "modify_rejected", orderId, reason: problem ?? "", ts: now });
+      return this.drain();
+    }
+    const o = w.order;
+    if (changes.qty !== undefined) o.qty = changes.qty;
+    if (changes.limitPriceUnits !== undefined) o.limitPriceUnits = changes.limitPriceUnits;
+    if (changes.stopPriceUnits !== undefined) o.stopPriceUnits = changes.stopPriceUnits;
+    this.emit({ kind: "replaced", orderId, qty: o.qty, limitPriceUnits: o.limitPriceUnits, stopPriceUnits: o.stopPriceUnits, ts: now });
+    const book = this.bookFor(o.instrument.index);
+    this.evaluateNew(w, book, this.source.quote(o.instrument.index), now);
+    this.drain();
+  }
+
+  /** Expires every working DAY order. */
+  sessionClosed(closeMs: number): void {
+    for (const w of [...this.working.values()]) {
+      if (w.order.tif !== "DAY") continue;
+      this.remove(w);
+      this.emit({ kind: "expired", orderId: w.order.orderId, ts: closeMs });
+    }
+    this.drain();
+  }
+
+  /** Working orders. */
+  async openOrders(): Promise<BrokerOpenOrder[]> {
+    return [...this.working.values()].map((w) => ({
+      ...w.order, filledQty: w.filledQty, triggered: w.triggered, brokerOrderId: w.brokerOrderId,
+      filledValueMicros: w.valueMicros, commissionMicros: w.commissionMicros,
+    }));
+  }
+
+  /** Executions at or after `sinceMs` still in the ring. */
+  async executionsSince(sinceMs: number): Promise<BrokerFill[]> {
+    const n = this.fills.length, out: BrokerFill[] = [];
+    for (let i = 0; i < n; i++) {
+      const f = this.fills[(this.fillHead + i) % n]!;
+      if (f.ts >= sinceMs) out.push(f);
+    }
+    return out;
+  }
+
+  /** Detaches from the quote source; nothing is emitted afterwards. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.detach();
+    this.listeners.length = 0;
+  }
+
+  private refuse(o: BrokerOrder): string | undefined {
+    if (this.closed) return "broker is closed";
+    if (this.working.has(o.orderId)) return `order id ${o.orderId} is already working`;
+    if (this.working.size >= this.options.maxOpenOrders) return `paper broker holds ${this.options.maxOpenOrders} working orders, its limit`;
+    if (!Number.isInteger(o.qty) || o.qty <= 0) return "quantity must be a positive whole number";
+    if (hasLimit(o.type) !== (o.limitPriceUnits !== undefined)) return `a ${o.type} order ${hasLimit(o.type) ? "needs" : "takes no"} limit price`;
+    if (hasStop(o.type) !== (o.stopPriceUnits !== undefined)) return `a ${o.type} order ${hasStop(o.type) ? "needs" : "takes no"} stop price`;
+    if (hasStop(o.type) && (o.tif === "IOC" || o.tif === "FOK")) return `${o.tif} is not supported for ${o.type} orders`;
+    return undefined;
+  }
+
+  private refuseChanges(w: Working, c: OrderChanges): string | undefined {
+    const type = w.order.type;
+    if (c.qty !== undefined && (!Number.isInteger(c.qty) || c.qty <= w.filledQty)) return `quantity must be a whole number above the filled ${w.filledQty}`;
+    if (c.limitPriceUnits !== undefined && !hasLimit(type)) return `a ${type} order has no limit price`;
+    if (c.stopPriceUnits !== undefined && (!hasStop(type) || w.triggered)) return `a ${type} order${w.triggered ? " that triggered" : ""} has no stop price to change`;
+    return undefined;
+  }
+
+  private bookFor(index: number): Book {
+    let b = this.books.get(index);
+    if (!b) this.books.set(index, (b = { orders: [], quoteSeq: -1, bidTaken: 0, askTaken: 0, volumeSeen: 0 }));
+    return b;
+  }
+
+  private rest(w: Working): void {
+    const book = this.bookFor(w.order.instrument.index);
+    if (book.orders.length === 0) book.volumeSeen = this.source.quote(w.order.instrument.index).volume;
+    book.orders.push(w);
+  }
+
+  private remove(w: Working): void {
+    this.working.delete(w.order.orderId);
+    const index = w.order.instrument.index;
+    const book = this.books.get(index);
+    if (!book) return;
+    const i = book.orders.indexOf(w);
+    if (i >= 0) book.orders.splice(i, 1);
+  }
+
+  /** A newly submitted or modified order: trigger, take what is there, then IOC/FOK or rest. */
+  private evaluateNew(w: Working, book: Book, q: Quote, now: number): void {
+    const o = w.order;
+    const problem = quoteProblem(q, now, this.options.maxQuoteAgeMs);
+    this.syncQuote(book, q);
+    if (!problem && hasStop(o.type) && !w.triggered) this.maybeTrigger(w, q, now);
+    const active = !hasStop(o.type) || w.triggered;
+    const resting = book.orders.includes(w);
+    if (o.tif === "FOK") {
+      if (problem || this.available(w, book, q) < o.qty - w.filledQty) {
+        this.remove(w);
+        this.emit({ kind: "canceled", orderId: o.orderId, reason: problem ? `FOK: ${problem}` : "FOK: cannot fill the whole quantity now", ts: now });
+        return;
+      }
+    }
+    if (active && !problem) this.take(w, book, q, now);
+    if (!this.working.has(o.orderId)) return;
+    if (o.tif === "IOC" || o.tif === "FOK") {
+      this.remove(w);
+      this.emit({ kind: "canceled", orderId: o.orderId, reason: problem ? `IOC: ${problem}` : "IOC: remainder canceled", ts: now });
+      return;
+    }
+    if (!resting) this.rest(w);
+  }
+
+  private onBatch(changed: Uint32Array, now: number): void {
+    if (this.books.size === 0) return;
+    for (let i = 0; i < changed.length; i++) {
+      const book = this.books.get(changed[i]!);
+      if (book && book.orders.length > 0) this.evaluateBook(book, changed[i]!, now);
+    }
+    this.drain();
+  }
+
+  /** Resting orders of one instrument after its quote changed: stops, takers, then trade-driven limit fills. */
+  private evaluateBook(book: Book, index: number, now: number): void {
+    const q = this.source.quote(index);
+    this.syncQuote(book, q);
+    // Volume falls at a session reset; trades before it are not news.
+    let volumeLeft = q.volume >= book.volumeSeen ? q.volume - book.volumeSeen : 0;
+    book.volumeSeen = q.volume;
+    if (quoteProblem(q, now, this.options.maxQuoteAgeMs)) return;
+    const orders = [...book.orders].sort(priority);
+    for (const w of orders) if (hasStop(w.order.type) && !w.triggered) this.maybeTrigger(w, q, now);
+    for (const w of orders) {
+      if (!this.working.has(w.order.orderId) || (hasStop(w.order.type) && !w.triggered)) continue;
+      this.take(w, book, q, now);
+      const limit = w.order.limitPriceUnits;
+      const leaves = w.order.qty - w.filledQty;
+      if (leaves <= 0 || limit === undefined || volumeLeft <= 0) continue;
+      const how = passiveFill(this.options, w.order.side, limit, q);
+      if (how === "through" || (how === "at" && this.rng.next() < this.options.touchFillProbability)) {
+        const n = Math.min(leaves, volumeLeft);
+        volumeLeft -= n;
+        this.fill(w, limit, n, now);
+      }
+    }
+  }
+
+  /** A new quote state brings new displayed size. */
+  private syncQuote(book: Book, q: Quote): void {
+    if (book.quoteSeq === q.seq) return;
+    book.quoteSeq = q.seq;
+    book.bidTaken = 0;
+    book.askTaken = 0;
+  }
+
+  private maybeTrigger(w: Working, q: Quote, now: number): void {
+    if (!stopTriggered(this.options, w.order.side, w.order.stopPriceUnits!, q)) return;
+    w.triggered = true;
+    this.emit({ kind: "triggered", orderId: w.order.orderId, ts: now });
+  }
+
+  private levelsFor(w: Working, book: Book, q: Quote): Level[] {
+    const o = w.order;
+    const touch = oppositeTouch(q, o.side);
+    if (!touch) return (this.levels.length = 0, this.levels);
+    const displayedLeft = Math.max(0, touch.size - (o.side === "buy" ? book.askTaken : book.bidTaken));
+    return takeLevels(this.options, o.side, touch, displayedLeft, toUnits(o.instrument.tickSize), o.instrument.kind, o.limitPriceUnits, this.levels);
+  }
+
+  private available(w: Working, book: Book, q: Quote): number {
+    let sum = 0;
+    for (const l of this.levelsFor(w, book, q)) sum += l.qty;
+    return sum;
+  }
+
+  /** Takes liquidity for a marketable order, level by level. */
+  private take(w: Working, book: Book, q: Quote, now: number): void {
+    const o = w.order;
+    const touch = oppositeTouch(q, o.side);
+    if (!touch) return;
+    const levels = this.levelsFor(w, book, q);
+    const touchLeft = Math.max(0, touch.size - (o.side === "buy" ? book.askTaken : book.bidTaken));
+    for (let i = 0; i < levels.length; i++) {
+      const leaves = o.qty - w.filledQty;
+      if (leaves <= 0) break;
+      const l = levels[i]!;
+      const n = Math.min(leaves, l.qty);
+      if (i === 0 && touchLeft > 0) {
+        if (o.side === "buy") book.askTaken += n;
+        else book.bidTaken += n;
+      }
+      this.fill(w, l.priceUnits, n, now);
+    }
+  }
+
+  private fill(w: Working, priceUnits: number, qty: number, now: number): void {
+    const o = w.order;
+    w.filledQty += qty;
+    w.valueMicros += notionalMicros(priceUnits, qty, o.instrument.multiplier);
+    const total = orderCommissionMicros(this.options.commissions, o.instrument.kind, w.filledQty, w.valueMicros);
+    const commissionMicros = total - w.commissionMicros;
+    w.commissionMicros = total;
+    // The cumulative quantity rises with every fill of an order, so it makes the id unique.
+    const fill: BrokerFill = {
+      orderId: o.orderId, fillId: `${o.orderId}-${w.filledQty}`, account: o.account, symbol: o.instrument.symbol,
+      side: o.side, qty, priceUnits, commissionMicros, ts: now,
+    };
+    if (this.fills.length < this.options.maxFillsKept) this.fills.push(fill);
+    else {
+      this.fills[this.fillHead] = fill;
+      this.fillHead = (this.fillHead + 1) % this.fills.length;
+    }
+    this.emit({ kind: "fill", fill });
+    if (w.filledQty >= o.qty) this.remove(w);
+  }
+
+  private emit(e: BrokerEvent): void {
+    if (!this.closed) this.queue.push(e);
+  }
+
+  private drain(): void {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      for (let i = 0; i < this.queue.length; i++) for (const l of this.listeners) l(this.queue[i]!);
+    } finally {
+      this.queue.length = 0;
+      this.draining = false;
+    }
+  }
+}
+
+/** Market orders first, then the best limit, then arrival; buys before sells. */
+function priority(a: Working, b: Working): number {
+  if (a.order.side !== b.order.side) return a.order.side === "buy" ? -1 : 1;
+  const dir = a.order.side === "buy" ? -1 : 1;
+  const pa = a.order.limitPriceUnits ?? (dir < 0 ? Infinity : -Infinity);
+  const pb = b.order.limitPriceUnits ?? (dir < 0 ? Infinity : -Infinity);
+  if (pa !== pb) return dir < 0 ? pb - pa : pa - pb;
+  return a.arrival - b.arrival;
+}
