@@ -9,7 +9,10 @@ import type { Feed } from "./feed/feed.ts";
 import { ReplayFeed } from "./feed/replay.ts";
 import { SyntheticFeed } from "./feed/synthetic.ts";
 import type { Logger } from "./log.ts";
-import { startServer, type Readiness, type RunningServer } from "./server/server.ts";
+import { HealthChecks } from "./monitor/health.ts";
+import { createAppMetrics, type AppMetrics } from "./monitor/metrics.ts";
+import { metricsRoutes, observeRequests, registerHttpMetrics } from "./server/metrics-http.ts";
+import { startServer, type RunningServer } from "./server/server.ts";
 
 /** A running alluse-market. */
 export interface App {
@@ -17,6 +20,10 @@ export interface App {
   readonly engine: Engine;
   readonly feed: Feed;
   readonly server: RunningServer;
+  /** /metrics: other parts register their families here. */
+  readonly metrics: AppMetrics;
+  /** /readyz: other parts register their readiness checks here. */
+  readonly health: HealthChecks;
   /** Dashboard URL (the HTTP root). */
   readonly dashboardUrl: string;
   /** Stops the feed, then the server; resolves when both are down. */
@@ -65,12 +72,18 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   for (const spec of specs) engine.addInstrument(spec);
   log.info("engine ready", { core: engine.core.name, instruments: specs.length, maxInstruments: engine.options.maxInstruments });
 
-  const readiness = (): Readiness => {
-    const reasons: string[] = [];
-    if (!feed.live) reasons.push(`feed ${feed.name} is not live`);
-    return { ready: reasons.length === 0, reasons };
-  };
-  const server = await startServer(engine, { host: config.host, port: config.port, limits: config.limits, readiness });
+  // Metrics first: their batch timer must be the engine's first listener.
+  const metrics = createAppMetrics({ engine, feed, stampsAreWallClock: !(config.feed.kind === "replay" && config.feed.replayKeepTime) });
+  const health = new HealthChecks();
+  health.register("feed", () => (feed.live ? null : `${feed.name} is not live`));
+  const server = await startServer(engine, {
+    host: config.host, port: config.port, limits: config.limits, readiness: () => health.readiness(),
+    rest: {
+      middleware: [observeRequests({ metrics: registerHttpMetrics(metrics.registry), log: log.child("http") })],
+      routes: [metricsRoutes(metrics.registry)],
+    },
+  });
+  metrics.attachServer(() => server.stats());
 
   let sessionDate = nyDate.format(new Date());
   const sweep = setInterval(() => {
@@ -88,9 +101,10 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   }, config.staleSweepMs);
 
   try {
-    await feed.start(engine, (symbol) => engine.instrument(symbol)?.index);
+    await feed.start(metrics.sink, (symbol) => engine.instrument(symbol)?.index);
   } catch (err) {
     clearInterval(sweep);
+    metrics.stop();
     await server.stop();
     throw err;
   }
@@ -98,7 +112,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
 
   let stopping: Promise<void> | undefined;
   return {
-    config, engine, feed, server,
+    config, engine, feed, server, metrics, health,
     dashboardUrl: `${server.url}/`,
     stop() {
       stopping ??= (async () => {
@@ -106,6 +120,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
         await feed.stop();
         engine.flush();
         await server.stop();
+        metrics.stop();
         log.info("stopped");
       })();
       return stopping;

@@ -2,7 +2,7 @@
 // every error is {"error":{"code","message","field?"}} with a 4xx/5xx status. Every list is
 // bounded by maxRestRows. The server only reads what the engine computed.
 
-import { Hono, type Context } from "hono";
+import { Hono, type Context, type MiddlewareHandler } from "hono";
 import type { Instrument } from "../domain/instrument.ts";
 import type { Engine } from "../engine/engine.ts";
 import type { Page, Quote, RestErrorBody, RestErrorCode } from "../client/protocol.ts";
@@ -21,6 +21,10 @@ export interface RestDeps {
   limits: ServerLimits;
   readiness: () => Readiness;
   startedAtMs: number;
+  /** Middleware run before every route, in order (request ids, metrics, logs). */
+  middleware?: MiddlewareHandler[];
+  /** Route modules added by other parts (metrics, analytics, orders…), before the 404 handler. */
+  routes?: ((app: Hono) => void)[];
 }
 
 /** Builds the JSON error reply. */
@@ -59,6 +63,7 @@ export function createRestApp(deps: RestDeps): Hono {
   const { engine, limits } = deps;
   const app = new Hono();
   const quoteOf = (row: number): Quote => engine.quote(row);
+  for (const m of deps.middleware ?? []) app.use(m);
 
   app.get("/", (c) => c.html(HOME_PAGE));
   app.get("/healthz", (c) => c.json({ status: "ok", uptimeMs: Math.round(performance.now() - deps.startedAtMs) }));
@@ -119,6 +124,8 @@ export function createRestApp(deps: RestDeps): Hono {
     const { closed, current } = engine.bars(inst.index, limit);
     return c.json({ symbol, barMs: engine.layout.BAR_MS, closed, current });
   });
+
+  for (const add of deps.routes ?? []) add(app);
 
   app.notFound((c) => errorResponse(404, "NOT_FOUND", `no route ${c.req.method} ${c.req.path}`));
   app.onError((err, c) => {

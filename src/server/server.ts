@@ -7,7 +7,7 @@ import type { WireFormat } from "../client/protocol.ts";
 import { codecFor } from "./codec.ts";
 import { Hub, type ConnData, type ServerStats } from "./hub.ts";
 import { resolveLimits, type ServerLimits } from "./limits.ts";
-import { createRestApp, errorResponse, type Readiness } from "./rest.ts";
+import { createRestApp, errorResponse, type Readiness, type RestDeps } from "./rest.ts";
 import { handleMessage } from "./session.ts";
 import { SymbolIndex } from "./symbols.ts";
 
@@ -24,6 +24,8 @@ export interface ServerOptions {
   limits?: Partial<ServerLimits>;
   /** Readiness for /readyz; always ready when absent. */
   readiness?: () => Readiness;
+  /** Extra REST middleware and route modules (see RestDeps). */
+  rest?: Pick<RestDeps, "middleware" | "routes">;
 }
 
 /** A listening server. */
@@ -54,7 +56,7 @@ export async function startServer(engine: Engine, opts: ServerOptions): Promise<
   const hub = new Hub(engine, limits);
   const symbols = new SymbolIndex(engine);
   const readiness = opts.readiness ?? (() => ({ ready: true, reasons: [] }));
-  const app = createRestApp({ engine, limits, readiness, startedAtMs: performance.now() });
+  const app = createRestApp({ engine, limits, readiness, startedAtMs: performance.now(), ...opts.rest });
 
   const upgrade = (req: Request, server: Server<ConnData>, url: URL): Response | undefined => {
     if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {

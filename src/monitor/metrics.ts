@@ -1,0 +1,224 @@
+// The process's metrics: what the engine, the feed, the fan-out and the process itself expose at
+// /metrics. Counters that already exist (the engine's counters table in WASM memory, the hub's
+// ServerStats, FeedStats) are read at scrape time and never copied on the hot path. The only
+// per-batch work is TimedSink's: two clock reads and three histogram observations per feed batch.
+//
+// Other parts add their own families to `registry` (orders by state, fills, broker connection,
+// alerts…) with registry.counter/gauge/histogram/scrape; nothing here needs to change for that.
+
+import { QualityFlag, REJECT_REASON_NAMES } from "../domain/tick.ts";
+import { nowMs } from "../domain/time.ts";
+import type { Engine } from "../engine/engine.ts";
+import type { Feed, TickSink } from "../feed/feed.ts";
+import type { ServerStats } from "../server/hub.ts";
+import { MetricsRegistry, type Histogram } from "./registry.ts";
+
+/** Buckets for per-batch engine and fan-out times, seconds: 1 µs (a tiny batch) to 100 ms. */
+export const BATCH_SECONDS_BUCKETS = [1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1];
+/** Buckets for ingest-stamp-to-publish latency, seconds: 10 µs to 1 s. */
+export const LATENCY_SECONDS_BUCKETS = [1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 0.25, 0.5, 1];
+/** Buckets for ticks per batch: powers of four up to the default ring capacity. */
+export const BATCH_TICKS_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384];
+/** Buckets for event-loop lag, seconds: 1 ms to 2.5 s. */
+export const LAG_SECONDS_BUCKETS = [1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 0.25, 0.5, 1, 2.5];
+
+/** How often the event-loop lag probe wakes; its lateness is the lag. */
+export const LAG_PROBE_MS = 100;
+
+/**
+ * The TickSink a feed writes to when metrics are on: writes go straight to the engine, and each
+ * flush is timed. Ingest time is split from listener (fan-out) time by a batch listener that the
+ * engine calls first, so the TimedSink must be created before any other onBatch listener.
+ * Batches the engine flushes by itself (ring full), stale sweeps and session rolls are not timed.
+ */
+export class TimedSink implements TickSink {
+  private startedMs = NaN;
+  private ingestedMs = NaN;
+  private readonly detach: () => void;
+
+  constructor(private readonly engine: Engine, private readonly h: {
+    ingestSeconds: Histogram; fanoutSeconds: Histogram; batchTicks: Histogram; publishSeconds: Histogram | null;
+  }) {
+    this.detach = engine.onBatch(() => {
+      if (this.startedMs === this.startedMs) this.ingestedMs = performance.now();
+    });
+  }
+
+  /** Writes one tick into the engine's ring. */
+  write(index: number, kind: number, price: number, size: number, exchangeTsMs: number): void {
+    this.engine.write(index, kind, price, size, exchangeTsMs);
+  }
+
+  /** Flushes the engine and records ingest time, fan-out time, batch size and stamp-to-publish latency. */
+  flush(now: number = nowMs()): number {
+    const ticks = this.engine.pending;
+    if (ticks === 0) return 0;
+    this.ingestedMs = NaN;
+    const start = (this.startedMs = performance.now());
+    let changed: number;
+    try {
+      changed = this.engine.flush(now);
+    } finally {
+      this.startedMs = NaN;
+    }
+    const end = performance.now();
+    // No listener ran when nothing changed: the whole flush was ingest.
+    const ingested = this.ingestedMs === this.ingestedMs ? this.ingestedMs : end;
+    this.h.ingestSeconds.observe((ingested - start) / 1000);
+    this.h.batchTicks.observe(ticks);
+    if (changed > 0) {
+      this.h.fanoutSeconds.observe((end - ingested) / 1000);
+      // `now` is the stamp clients see as `its`; performance.timeOrigin + end is the same clock.
+      this.h.publishSeconds?.observe(Math.max(0, performance.timeOrigin + end - now) / 1000);
+    }
+    return changed;
+  }
+
+  /** Stops listening to the engine. */
+  close(): void {
+    this.detach();
+  }
+}
+
+/** Inputs of the process metrics. */
+export interface AppMetricsOptions {
+  engine: Engine;
+  feed: Feed;
+  /** False when batch stamps are not wall-clock time (a replay keeping recorded times). */
+  stampsAreWallClock?: boolean;
+  /** Version reported by alluse_build_info. */
+  version?: string;
+}
+
+/** The registry plus the pieces the app wires: the timed sink, the server hook and the lag probe. */
+export interface AppMetrics {
+  readonly registry: MetricsRegistry;
+  /** Give this to the feed instead of the engine. */
+  readonly sink: TimedSink;
+  /** Adds the fan-out counters once the server is up. */
+  attachServer(stats: () => ServerStats): void;
+  /** Stops the lag probe and the sink's listener. */
+  stop(): void;
+}
+
+/** Builds the registry with the engine, feed, process and event-loop families. Call before any other engine listener is added. */
+export function createAppMetrics(o: AppMetricsOptions): AppMetrics {
+  const registry = new MetricsRegistry();
+  const { engine, feed } = o;
+
+  registry.gauge({ name: "alluse_build_info", help: "Always 1; the labels say what is running.", labelNames: ["version", "core"] })
+    .labels(o.version ?? "0.0.0", engine.core.name).set(1);
+
+  const ingestSeconds = registry.histogram({ name: "alluse_engine_ingest_seconds", help: "Engine ingest time of one feed batch (validate, normalise, update tables).", buckets: BATCH_SECONDS_BUCKETS });
+  const batchTicks = registry.histogram({ name: "alluse_engine_batch_ticks", help: "Ticks in one feed batch.", buckets: BATCH_TICKS_BUCKETS });
+  const fanoutSeconds = registry.histogram({ name: "alluse_fanout_seconds", help: "Time spent by batch listeners (encoding and publishing) on one feed batch.", buckets: BATCH_SECONDS_BUCKETS });
+  const publishSeconds = o.stampsAreWallClock === false ? null
+    : registry.histogram({ name: "alluse_tick_to_publish_seconds", help: "From a batch's ingest stamp (its) to the end of its publication to subscribers.", buckets: LATENCY_SECONDS_BUCKETS });
+  const sink = new TimedSink(engine, { ingestSeconds, fanoutSeconds, batchTicks, publishSeconds });
+
+  registerEngine(registry, engine);
+  registerFeed(registry, feed);
+  const lag = registerProcess(registry);
+
+  return {
+    registry, sink,
+    attachServer: (stats) => registerServer(registry, stats),
+    stop() {
+      lag.stop();
+      sink.close();
+    },
+  };
+}
+
+function registerEngine(registry: MetricsRegistry, engine: Engine): void {
+  // One read of the counters table per scrape, shared by the families below.
+  let c = engine.counters();
+  registry.beforeScrape(() => (c = engine.counters()));
+  registry.scrape({ name: "alluse_engine_ticks_total", help: "Ticks ingested by the engine.", type: "counter", collect: (e) => e(c.ticks) });
+  registry.scrape({ name: "alluse_engine_ticks_accepted_total", help: "Ticks that passed validation.", type: "counter", collect: (e) => e(c.accepted) });
+  registry.scrape({
+    name: "alluse_engine_ticks_rejected_total", help: "Ticks rejected, by reason.", type: "counter", labelNames: ["reason"],
+    collect: (e) => { for (const r of REJECT_REASON_NAMES.slice(1)) e(c.rejectedByReason[r] ?? 0, r); },
+  });
+  registry.scrape({ name: "alluse_engine_batches_total", help: "Engine batches (ingests, stale sweeps, session rolls).", type: "counter", collect: (e) => e(c.batches) });
+  registry.scrape({ name: "alluse_engine_changed_rows_total", help: "Quote rows put in change lists (published states).", type: "counter", collect: (e) => e(c.changedRows) });
+  registry.scrape({ name: "alluse_engine_instruments", help: "Instruments defined in the engine.", type: "gauge", collect: (e) => e(engine.instruments.length) });
+  registry.scrape({ name: "alluse_engine_instruments_capacity", help: "Capacity of the instrument table.", type: "gauge", collect: (e) => e(engine.options.maxInstruments) });
+  registry.scrape({
+    name: "alluse_engine_instruments_flagged", help: "Instruments whose quote has a quality flag set, by flag.", type: "gauge", labelNames: ["flag"],
+    collect: (e) => {
+      const flags = Object.entries(QualityFlag);
+      const counts = new Array<number>(flags.length).fill(0);
+      const Q = engine.layout.Q_FLAGS;
+      for (let row = 0; row < engine.instruments.length; row++) {
+        const f = engine.field(row, Q) >>> 0;
+        for (let k = 0; k < flags.length; k++) if ((f & flags[k]![1]) !== 0) counts[k]!++;
+      }
+      flags.forEach(([name], k) => e(counts[k]!, name));
+    },
+  });
+  registry.scrape({ name: "alluse_engine_memory_bytes", help: "Size of the engine's fixed WebAssembly memory.", type: "gauge", collect: (e) => e(engine.core.buffer.byteLength) });
+}
+
+function registerFeed(registry: MetricsRegistry, feed: Feed): void {
+  const s = feed.stats;
+  registry.scrape({ name: "alluse_feed_ticks_total", help: "Ticks written by the feed.", type: "counter", labelNames: ["feed"], collect: (e) => e(s.ticks, feed.name) });
+  registry.scrape({ name: "alluse_feed_batches_total", help: "Batches flushed by the feed.", type: "counter", labelNames: ["feed"], collect: (e) => e(s.batches, feed.name) });
+  registry.scrape({ name: "alluse_feed_bad_ticks_total", help: "Ticks the synthetic feed made invalid on purpose.", type: "counter", labelNames: ["feed"], collect: (e) => e(s.badTicks, feed.name) });
+  registry.scrape({ name: "alluse_feed_live", help: "1 while the feed is producing.", type: "gauge", labelNames: ["feed"], collect: (e) => e(feed.live ? 1 : 0, feed.name) });
+  // Only the synthetic feed can fall behind the clock and skip ahead; others have no such count.
+  if ("shortfallTicks" in feed && typeof feed.shortfallTicks === "number") {
+    const f = feed as Feed & { shortfallTicks: number };
+    registry.scrape({ name: "alluse_feed_shortfall_ticks_total", help: "Ticks the synthetic feed skipped because it fell behind the clock.", type: "counter", labelNames: ["feed"], collect: (e) => e(f.shortfallTicks, feed.name) });
+  }
+}
+
+function registerServer(registry: MetricsRegistry, stats: () => ServerStats): void {
+  let s = stats();
+  registry.beforeScrape(() => (s = stats()));
+  const scalar = (name: string, help: string, type: "counter" | "gauge", read: (s: ServerStats) => number) =>
+    registry.scrape({ name, help, type, collect: (e) => e(read(s)) });
+  const perCodec = (name: string, help: string, read: (s: ServerStats) => Record<string, number>) =>
+    registry.scrape({ name, help, type: "counter", labelNames: ["codec"], collect: (e) => { for (const [k, v] of Object.entries(read(s))) e(v, k); } });
+  scalar("alluse_ws_connections", "Open WebSocket connections.", "gauge", (s) => s.connections);
+  scalar("alluse_ws_connections_total", "WebSocket connections accepted.", "counter", (s) => s.connectionsTotal);
+  scalar("alluse_ws_connections_rejected_total", "WebSocket connections refused by maxConnections.", "counter", (s) => s.connectionsRejected);
+  scalar("alluse_ws_subscriptions", "Symbol subscriptions held, over all connections.", "gauge", (s) => s.subscriptions);
+  scalar("alluse_ws_slow_clients", "Connections in conflated delivery now.", "gauge", (s) => s.slowClients);
+  scalar("alluse_ws_slow_entries_total", "Times a connection entered conflated delivery.", "counter", (s) => s.slowEntries);
+  perCodec("alluse_ws_messages_out_total", "Frames handed to sockets, by codec.", (s) => s.messagesOut);
+  perCodec("alluse_ws_bytes_out_total", "Payload bytes of those frames, by codec.", (s) => s.bytesOut);
+  perCodec("alluse_ws_encodes_total", "Quote frames encoded, by codec.", (s) => s.encodes);
+  scalar("alluse_ws_conflations_total", "Quote states a slow connection never saw because a newer one replaced them.", "counter", (s) => s.conflations);
+  scalar("alluse_ws_slow_disconnects_total", "Connections closed as slow consumers (4008).", "counter", (s) => s.slowDisconnects);
+  scalar("alluse_ws_rate_limited_total", "Inbound messages refused by the rate limit.", "counter", (s) => s.rateLimited);
+  scalar("alluse_ws_rate_disconnects_total", "Connections closed for rate abuse (4029).", "counter", (s) => s.rateDisconnects);
+  scalar("alluse_ws_error_frames_total", "Error frames sent.", "counter", (s) => s.errorFrames);
+}
+
+function registerProcess(registry: MetricsRegistry): { stop(): void } {
+  let mem = process.memoryUsage();
+  let cpu = process.cpuUsage();
+  registry.beforeScrape(() => {
+    mem = process.memoryUsage();
+    cpu = process.cpuUsage();
+  });
+  registry.scrape({ name: "process_resident_memory_bytes", help: "Resident set size.", type: "gauge", collect: (e) => e(mem.rss) });
+  registry.scrape({ name: "process_heap_used_bytes", help: "JavaScript heap in use.", type: "gauge", collect: (e) => e(mem.heapUsed) });
+  registry.scrape({ name: "process_heap_total_bytes", help: "JavaScript heap reserved.", type: "gauge", collect: (e) => e(mem.heapTotal) });
+  registry.scrape({ name: "process_cpu_user_seconds_total", help: "User CPU time.", type: "counter", collect: (e) => e(cpu.user / 1e6) });
+  registry.scrape({ name: "process_cpu_system_seconds_total", help: "System CPU time.", type: "counter", collect: (e) => e(cpu.system / 1e6) });
+  const startS = Math.floor(performance.timeOrigin / 1000);
+  registry.scrape({ name: "process_start_time_seconds", help: "Start time of the process, Unix seconds.", type: "gauge", collect: (e) => e(startS) });
+
+  const lag = registry.histogram({ name: "alluse_event_loop_lag_seconds", help: `How late a ${LAG_PROBE_MS} ms timer fires: time the event loop was busy.`, buckets: LAG_SECONDS_BUCKETS });
+  let expected = performance.now() + LAG_PROBE_MS;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    lag.observe(Math.max(0, now - expected) / 1000);
+    expected = now + LAG_PROBE_MS;
+  }, LAG_PROBE_MS);
+  // The probe must never keep a stopping process alive.
+  timer.unref?.();
+  return { stop: () => clearInterval(timer) };
+}
