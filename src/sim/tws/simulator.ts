@@ -1,0 +1,383 @@
+// The TWS simulator: a TCP server that speaks the TWS side of the API protocol (server version
+// 193), streams the SyntheticMarket as IB market data, and injects the faults a real TWS or IB
+// Gateway produces: dropped sockets, refused connections, connectivity lost and restored,
+// farms down and up, slow messages, client id in use, missing market data permissions.
+
+import { createServer, type Server, type Socket } from "node:net";
+import { nowMs } from "../../domain/time.ts";
+import { SyntheticFeed } from "../../feed/synthetic.ts";
+import type { SyntheticMarketOptions } from "../../feed/market.ts";
+import { createLogger, type Logger } from "../../log.ts";
+import { SimConnection, type ConnectionHost } from "./connection.ts";
+import { SimMarketData } from "./marketdata.ts";
+import { type Code, errorMessage, FieldCursor, IN, managedAccounts, nextValidId, parseStartApi } from "./messages.ts";
+import { marketDataHandlers, type RequestHandler, type SimContext } from "./requests.ts";
+import { Universe } from "./universe.ts";
+import { frame, negotiateVersion, ProtocolError } from "./wire.ts";
+
+/** Options of the simulator; the market options shape the SyntheticMarket behind it. */
+export interface TwsSimulatorOptions extends SyntheticMarketOptions {
+  /** Listen address (default 127.0.0.1: loopback only). */
+  host?: string;
+  /** Listen port; 0 picks a free one (default 7497, TWS paper). */
+  port?: number;
+  /** Ticks per second the market generates over all instruments (default 2000). */
+  tickRatePerS?: number;
+  /** Accounts reported in managedAccounts (default one paper account). */
+  accounts?: string[];
+  /** First order id handed out by nextValidId (default 1). */
+  firstOrderId?: number;
+  /** IB symbols the client has no live market data permission for (354, or delayed with type 3). */
+  notSubscribed?: string[];
+  /** Shortest interval between model greeks of one option, ms (default 250). */
+  greeksIntervalMs?: number;
+  /** Most simultaneous client connections (default 32); more are closed at once. */
+  maxConnections?: number;
+  /** Most bytes queued to one client before it is cut off as a slow consumer (default 64 MiB). */
+  maxOutboundBytes?: number;
+  /** Capacity of the inbound message log used to measure client pacing (default 100 000). */
+  arrivalLogCapacity?: number;
+  log?: Logger;
+}
+
+/** The data farms TWS reports on: market data, historical data, security definitions. */
+export type Farm = "market" | "hmds" | "secdef";
+const FARM_CODES: Record<Farm, { down: Code; up: Code }> = {
+  market: { down: 2103, up: 2104 }, hmds: { down: 2105, up: 2106 }, secdef: { down: 2157, up: 2158 },
+};
+
+/** One inbound message as the simulator saw it arrive. */
+export interface Arrival {
+  tMs: number;
+  msgId: number;
+  clientId: number;
+}
+
+/** A protocol-level TWS / IB Gateway simulator. */
+export class TwsSimulator implements SimContext, ConnectionHost {
+  readonly universe: Universe;
+  readonly marketData: SimMarketData;
+  readonly accounts: readonly string[];
+  readonly log: Logger;
+  readonly maxOutboundBytes: number;
+  /** Current outbound delay (a fault), ms. */
+  delayMs = 0;
+  /** Counters for tests and the CLI. */
+  readonly stats = { accepted: 0, refusals: 0, overLimit: 0, clientIdInUse: 0, protocolErrors: 0, unhandled: 0, slowConsumers: 0 };
+  private readonly feed: SyntheticFeed;
+  private readonly handlers: Map<number, RequestHandler>;
+  private readonly connections = new Set<SimConnection>();
+  private readonly notSubscribedSet: Set<string>;
+  private readonly heldClientIds = new Map<number, number>();
+  private readonly orderIds = new Map<number, number>();
+  private readonly farmsUp: Record<Farm, boolean> = { market: true, hmds: true, secdef: true };
+  private readonly arrivalsLog: Arrival[] = [];
+  /** Messages sent by connections that have closed, by message id. */
+  private readonly sentClosed = new Float64Array(128);
+  private readonly arrivalCap: number;
+  private arrivalHead = 0;
+  private readonly maxConnections: number;
+  private readonly host: string;
+  private connectivityLost = false;
+  private firstOrderId: number;
+  private server: Server | null = null;
+  private boundPort: number;
+  private nextConnId = 1;
+  private refuseTimer: ReturnType<typeof setTimeout> | null = null;
+  private stopped = false;
+
+  constructor(opts: TwsSimulatorOptions = {}) {
+    const startMs = opts.startMs ?? nowMs();
+    this.host = opts.host ?? "127.0.0.1";
+    this.boundPort = opts.port ?? 7497;
+    this.accounts = opts.accounts ?? ["DU1234567"];
+    this.firstOrderId = opts.firstOrderId ?? 1;
+    this.notSubscribedSet = new Set((opts.notSubscribed ?? []).map((s) => s.toUpperCase()));
+    this.maxConnections = opts.maxConnections ?? 32;
+    this.maxOutboundBytes = opts.maxOutboundBytes ?? 64 * 1024 * 1024;
+    this.arrivalCap = opts.arrivalLogCapacity ?? 100_000;
+    this.log = opts.log ?? createLogger("warn", "tws-sim");
+    // Real TWS data is mostly clean; bad ticks are opt-in here, unlike the synthetic feed.
+    this.feed = new SyntheticFeed({ ...opts, startMs, badTickRate: opts.badTickRate ?? 0, tickRatePerS: opts.tickRatePerS ?? 2000 });
+    this.universe = new Universe(this.feed.market, startMs, opts.optionExpiries ?? 2);
+    this.marketData = new SimMarketData(this.universe, (c) => this.streaming(c), opts.greeksIntervalMs ?? 250);
+    this.handlers = marketDataHandlers();
+  }
+
+  /** The port listened on (the OS's choice when 0 was asked for), once started. */
+  get port(): number {
+    return this.boundPort;
+  }
+
+  /** Live client connections. */
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /** Client ids of the connections past START_API. */
+  get clientIds(): number[] {
+    return [...this.connections].filter((c) => c.phase === "ready").map((c) => c.clientId);
+  }
+
+  /** Starts listening and the market; resolves with the port. */
+  async start(): Promise<number> {
+    await this.listen();
+    const numberOf = new Map(this.universe.contracts.map((c) => [c.ourSymbol, c.number]));
+    await this.feed.start(this.marketData, (s) => numberOf.get(s));
+    return this.boundPort;
+  }
+
+  /** Stops the market, closes every connection and the listener. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.refuseTimer) clearTimeout(this.refuseTimer);
+    await this.feed.stop();
+    for (const c of [...this.connections]) c.close("simulator stopped", true);
+    await this.unlisten();
+  }
+
+  /** Registers (or replaces) the handler of a request message id: how later slices add orders. */
+  handle(msgId: number, handler: RequestHandler): void {
+    this.handlers.set(msgId, handler);
+  }
+
+  private listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const server = createServer((socket) => this.accept(socket));
+      server.once("error", reject);
+      server.listen(this.boundPort, this.host, () => {
+        server.off("error", reject);
+        this.boundPort = (server.address() as { port: number }).port;
+        this.server = server;
+        resolve();
+      });
+    });
+  }
+
+  private unlisten(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    return new Promise((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  }
+
+  private accept(socket: Socket): void {
+    if (this.connections.size >= this.maxConnections) {
+      this.stats.overLimit++;
+      socket.destroy();
+      return;
+    }
+    this.stats.accepted++;
+    const conn = new SimConnection(this.nextConnId++, socket, this);
+    this.connections.add(conn);
+  }
+
+  // ConnectionHost
+
+  onHandshake(conn: SimConnection, offer: string): void {
+    try {
+      const version = negotiateVersion(offer);
+      conn.writeNow(frame([version, twsTime(new Date())]));
+      conn.phase = "start";
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err;
+      this.stats.protocolErrors++;
+      conn.close(err.message, true);
+    }
+  }
+
+  onMessage(conn: SimConnection, fields: string[]): void {
+    const c = new FieldCursor(fields);
+    const id = c.id;
+    this.logArrival(id, conn.clientId);
+    try {
+      if (conn.phase === "start") {
+        if (id !== IN.START_API) throw new ProtocolError(`message ${id} before START_API`);
+        this.startApi(conn, parseStartApi(c).clientId);
+        return;
+      }
+      const handler = this.handlers.get(id);
+      if (!handler) {
+        this.stats.unhandled++;
+        this.log.warn("unhandled request", { msgId: id, clientId: conn.clientId });
+        return;
+      }
+      handler(this, conn, c);
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err;
+      this.stats.protocolErrors++;
+      this.log.warn("protocol error", { clientId: conn.clientId, msg: err.message });
+      conn.close(`protocol error: ${err.message}`, true);
+    }
+  }
+
+  onClosed(conn: SimConnection): void {
+    conn.out.countsById.forEach((n, id) => (this.sentClosed[id]! += n));
+    this.marketData.dropAll(conn);
+    this.connections.delete(conn);
+    if (conn.closeReason.startsWith("slow consumer")) this.stats.slowConsumers++;
+  }
+
+  private startApi(conn: SimConnection, clientId: number): void {
+    const held = this.heldClientIds.get(clientId) ?? 0;
+    const taken = [...this.connections].some((c) => c !== conn && c.phase === "ready" && c.clientId === clientId);
+    if (held > 0 || taken) {
+      if (held > 0) this.heldClientIds.set(clientId, held - 1);
+      this.stats.clientIdInUse++;
+      errorMessage(conn.out, -1, 326);
+      conn.close("client id in use");
+      return;
+    }
+    conn.clientId = clientId;
+    conn.phase = "ready";
+    managedAccounts(conn.out, this.accounts);
+    nextValidId(conn.out, this.nextOrderId(clientId));
+    for (const farm of ["market", "hmds", "secdef"] as Farm[]) {
+      errorMessage(conn.out, -1, this.farmsUp[farm] ? FARM_CODES[farm].up : FARM_CODES[farm].down);
+    }
+    if (this.connectivityLost) errorMessage(conn.out, -1, 1100);
+    conn.scheduleFlush();
+  }
+
+  // SimContext
+
+  notSubscribed(symbol: string): boolean {
+    return this.notSubscribedSet.has(symbol.toUpperCase());
+  }
+
+  nextOrderId(clientId: number): number {
+    return this.orderIds.get(clientId) ?? this.firstOrderId;
+  }
+
+  now(): number {
+    return nowMs();
+  }
+
+  private streaming(conn: SimConnection): boolean {
+    return conn.phase === "ready" && !this.connectivityLost && this.farmsUp.market;
+  }
+
+  private logArrival(msgId: number, clientId: number): void {
+    const a = { tMs: nowMs(), msgId, clientId };
+    // A ring: once full, the oldest entry is overwritten in place.
+    if (this.arrivalsLog.length < this.arrivalCap) this.arrivalsLog.push(a);
+    else {
+      this.arrivalsLog[this.arrivalHead] = a;
+      this.arrivalHead = (this.arrivalHead + 1) % this.arrivalCap;
+    }
+  }
+
+  /** Inbound messages seen (the latest arrivalLogCapacity of them), oldest first. */
+  arrivals(): Arrival[] {
+    return [...this.arrivalsLog.slice(this.arrivalHead), ...this.arrivalsLog.slice(0, this.arrivalHead)];
+  }
+
+  /** Messages sent to clients since start, by message id (framed messages only, not the version reply). */
+  sentById(): Map<number, number> {
+    const total = Float64Array.from(this.sentClosed);
+    for (const c of this.connections) c.out.countsById.forEach((n, id) => (total[id]! += n));
+    const out = new Map<number, number>();
+    total.forEach((n, id) => { if (n > 0) out.set(id, n); });
+    return out;
+  }
+
+  /** Forgets the arrival log (between phases of a test). */
+  clearArrivals(): void {
+    this.arrivalsLog.length = 0;
+    this.arrivalHead = 0;
+  }
+
+  // Faults
+
+  private broadcast(code: Code): void {
+    for (const c of this.connections) {
+      if (c.phase !== "ready") continue;
+      errorMessage(c.out, -1, code);
+      c.scheduleFlush();
+    }
+  }
+
+  /** Drops every client socket at once, as a TWS crash or network cut does. */
+  dropConnections(): void {
+    for (const c of [...this.connections]) c.close("dropped by fault injection", true);
+  }
+
+  /** Stops listening (connections are refused) for `forMs`, or until acceptConnections(); resolves when listening again. */
+  async refuseConnections(forMs?: number): Promise<void> {
+    if (this.refuseTimer) clearTimeout(this.refuseTimer);
+    await this.unlisten();
+    this.stats.refusals++;
+    if (forMs === undefined) return;
+    await new Promise<void>((resolve) => {
+      this.refuseTimer = setTimeout(() => {
+        this.refuseTimer = null;
+        resolve();
+      }, forMs);
+    });
+    if (!this.stopped) await this.listen();
+  }
+
+  /** Listens again after refuseConnections() without a duration. */
+  async acceptConnections(): Promise<void> {
+    if (this.refuseTimer) clearTimeout(this.refuseTimer);
+    this.refuseTimer = null;
+    if (!this.server && !this.stopped) await this.listen();
+  }
+
+  /** 1100: IB ↔ TWS connectivity lost; the sockets stay up but no data flows. */
+  loseConnectivity(): void {
+    this.connectivityLost = true;
+    this.broadcast(1100);
+  }
+
+  /** 1101 (data lost: every subscription is forgotten and must be renewed) or 1102 (data kept). */
+  restoreConnectivity(dataKept: boolean): void {
+    this.connectivityLost = false;
+    if (!dataKept) for (const c of this.connections) this.marketData.dropAll(c);
+    this.broadcast(dataKept ? 1102 : 1101);
+  }
+
+  /** 2110: TWS ↔ server connectivity broken (a warning; data may pause). */
+  serverConnectivityBroken(): void {
+    this.broadcast(2110);
+  }
+
+  /** A data farm goes down (2103 / 2105 / 2157); market data stops while the market farm is down. */
+  farmDown(farm: Farm): void {
+    this.farmsUp[farm] = false;
+    this.broadcast(FARM_CODES[farm].down);
+  }
+
+  /** A data farm is back (2104 / 2106 / 2158); streams resume by themselves, as in TWS. */
+  farmUp(farm: Farm): void {
+    this.farmsUp[farm] = true;
+    this.broadcast(FARM_CODES[farm].up);
+  }
+
+  /** Delays every outbound message by `ms` (0 to stop), keeping their order. */
+  delayMessages(ms: number): void {
+    if (!(ms >= 0 && ms <= 60_000)) throw new Error("delay must be in [0, 60000] ms");
+    this.delayMs = ms;
+  }
+
+  /** The next `times` START_APIs with this client id get 326 and are closed, as if a stale session held it. */
+  holdClientId(clientId: number, times = 1): void {
+    this.heldClientIds.set(clientId, times);
+  }
+
+  /** Takes away (or gives back) live market data permission for an IB symbol. */
+  setNotSubscribed(symbol: string, notSubscribed = true): void {
+    if (notSubscribed) this.notSubscribedSet.add(symbol.toUpperCase());
+    else this.notSubscribedSet.delete(symbol.toUpperCase());
+  }
+
+  /** Sets the order id nextValidId reports to a client id (e.g. lower, as after a gateway restart). */
+  setNextOrderId(clientId: number, orderId: number): void {
+    this.orderIds.set(clientId, orderId);
+  }
+}
+
+/** TWS's connection time format: "20261121 16:17:34 UTC". */
+function twsTime(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} UTC`;
+}

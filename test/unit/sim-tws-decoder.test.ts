@@ -1,0 +1,140 @@
+// Every message the TWS simulator can send goes through the real @stoqey/ib client over a real
+// socket; the test fails on any decoding complaint (505: unprocessed data, underrun, unknown
+// message) and checks that the client decoded as many messages of each kind as were sent.
+
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { type Contract, EventName, IBApi, SecType } from "@stoqey/ib";
+import { CODES, OUT, OUT_IDS } from "../../src/sim/tws/messages.ts";
+import { TwsSimulator } from "../../src/sim/tws/simulator.ts";
+import { STOCK_CONID_BASE } from "../../src/sim/tws/universe.ts";
+import { waitFor } from "../helpers/wait.ts";
+
+let sim: TwsSimulator;
+let port: number;
+beforeAll(async () => {
+  sim = new TwsSimulator({ port: 0, symbols: ["AAPL", "TSLA"], optionExpiries: 1, strikesPerSide: 1, tickRatePerS: 4000, notSubscribed: ["TSLA"], greeksIntervalMs: 20 });
+  port = await sim.start();
+});
+afterAll(() => sim.stop());
+
+/** A client that records everything the decoder produced. */
+function recordingClient(clientId: number) {
+  const ib = new IBApi({ host: "127.0.0.1", port, maxReqPerSec: 1000 });
+  const decodeErrors: string[] = [];
+  const received = new Map<number, number>();
+  const events = new Map<string, number>();
+  const codes = new Set<number>();
+  ib.on(EventName.received, (tokens: string[]) => {
+    const id = Number(tokens[0]);
+    received.set(id, (received.get(id) ?? 0) + 1);
+  });
+  ib.on(EventName.all, (name: string) => events.set(name, (events.get(name) ?? 0) + 1));
+  ib.on(EventName.error, (err: Error, code: number) => {
+    codes.add(code);
+    if (code === 505 || /unprocessed data|Underrun|No parser/i.test(err.message)) decodeErrors.push(`${code}: ${err.message}`);
+  });
+  ib.on(EventName.info, (_msg: string, code: number) => codes.add(code));
+  let ready = false;
+  ib.once(EventName.nextValidId, () => (ready = true));
+  ib.connect(clientId);
+  return { ib, decodeErrors, received, events, codes, isReady: () => ready };
+}
+
+test("every simulator message decodes cleanly in @stoqey/ib, field for field", async () => {
+  const c = recordingClient(11);
+  await waitFor(c.isReady, 5000, "nextValidId");
+  const aapl: Contract = { conId: STOCK_CONID_BASE, exchange: "SMART" };
+  const tsla: Contract = { symbol: "TSLA", secType: SecType.STK, exchange: "SMART", currency: "USD" };
+  const details: unknown[] = [];
+  c.ib.on(EventName.contractDetails, (_id: number, d: unknown) => details.push(d));
+  c.ib.reqContractDetails(1, { symbol: "AAPL", secType: SecType.STK, exchange: "SMART", currency: "USD" });
+  c.ib.reqContractDetails(2, { symbol: "AAPL", secType: SecType.OPT, exchange: "SMART", currency: "USD" });
+  c.ib.reqContractDetails(3, { symbol: "NOPE", secType: SecType.STK, exchange: "SMART", currency: "USD" }); // 200
+  c.ib.reqSecDefOptParams(4, "AAPL", "", SecType.STK, STOCK_CONID_BASE);
+  c.ib.reqCurrentTime();
+  c.ib.reqMktData(5, aapl, "", false, false);
+  c.ib.reqMktData(5, aapl, "", false, false); // 322 duplicate ticker id
+  c.ib.reqMktData(6, aapl, "", true, false); // snapshot → tickSnapshotEnd
+  c.ib.reqMktData(7, tsla, "", false, false); // 354 not subscribed
+  c.ib.cancelMktData(99); // 300
+  await waitFor(() => c.codes.has(354), 5000, "354");
+  c.ib.reqMarketDataType(3);
+  c.ib.reqMktData(8, tsla, "", false, false); // 10167 + delayed ticks
+  await waitFor(() => details.length >= 7, 5000, "contract details");
+  const option = (details[2] as { contract: Contract }).contract;
+  c.ib.reqMktData(9, { conId: option.conId, exchange: "SMART" }, "", false, false); // tickOptionComputation
+  await waitFor(() => (c.events.get(EventName.tickOptionComputation) ?? 0) >= 3, 5000, "model greeks");
+
+  // Connection-wide status messages, each a fault the simulator can inject.
+  sim.farmDown("market"); sim.farmUp("market"); sim.farmDown("hmds"); sim.farmUp("hmds");
+  sim.farmDown("secdef"); sim.farmUp("secdef"); sim.serverConnectivityBroken();
+  sim.loseConnectivity(); sim.restoreConnectivity(true); sim.loseConnectivity(); sim.restoreConnectivity(false);
+  // 326: a second client with the same id is refused and closed.
+  const dup = recordingClient(11);
+  await waitFor(() => dup.codes.has(326), 5000, "326");
+
+  const statusCodes = [1100, 1101, 1102, 2103, 2104, 2105, 2106, 2110, 2157, 2158];
+  await waitFor(() => statusCodes.every((code) => c.codes.has(code)), 5000, "every status code");
+  for (const code of Object.keys(CODES).map(Number)) expect([...c.codes, ...dup.codes]).toContain(code);
+
+  // Every kind of message the simulator sends was received, as many as were sent.
+  const sent = sim.sentById();
+  const total = (id: number) => (c.received.get(id) ?? 0) + (dup.received.get(id) ?? 0);
+  await waitFor(() => OUT_IDS.every((id) => total(id) === (sent.get(id) ?? -1)), 5000, "client counts to match the simulator's");
+  for (const id of OUT_IDS) expect(sent.get(id)).toBeGreaterThan(0);
+  expect([...sent.keys()].every((id) => OUT_IDS.includes(id))).toBe(true);
+  expect(c.decodeErrors).toEqual([]);
+  expect(dup.decodeErrors).toEqual([]);
+
+  // Messages with one event each decoded into exactly that many events.
+  const ev = (name: EventName) => (c.events.get(name) ?? 0) + (dup.events.get(name) ?? 0);
+  expect(ev(EventName.tickPrice)).toBe(sent.get(OUT.TICK_PRICE)!);
+  expect(ev(EventName.tickOptionComputation)).toBe(sent.get(OUT.TICK_OPTION_COMPUTATION)!);
+  expect(ev(EventName.contractDetails)).toBe(sent.get(OUT.CONTRACT_DATA)!);
+  expect(ev(EventName.securityDefinitionOptionParameter)).toBe(sent.get(OUT.SECDEF_OPT_PARAMS)!);
+  expect(ev(EventName.marketDataType)).toBe(sent.get(OUT.MARKET_DATA_TYPE)!);
+  expect(ev(EventName.tickReqParams)).toBe(sent.get(OUT.TICK_REQ_PARAMS)!);
+  expect(ev(EventName.error) + ev(EventName.info)).toBe(sent.get(OUT.ERR_MSG)!);
+  expect(ev(EventName.tickSize)).toBeGreaterThanOrEqual(sent.get(OUT.TICK_SIZE)!);
+  expect(sim.stats.protocolErrors).toBe(0);
+  expect(sim.stats.unhandled).toBe(0);
+  c.ib.disconnect();
+  dup.ib.disconnect();
+});
+
+test("decoded values match what the simulator meant", async () => {
+  const c = recordingClient(12);
+  await waitFor(c.isReady, 5000, "nextValidId");
+  const got: Record<string, unknown[]> = {};
+  for (const name of [EventName.contractDetails, EventName.securityDefinitionOptionParameter, EventName.tickOptionComputation, EventName.currentTime]) {
+    (c.ib as unknown as { on(n: string, f: (...a: unknown[]) => void): void }).on(name, (...args) => (got[name] ??= args));
+  }
+  c.ib.reqContractDetails(1, { symbol: "AAPL", secType: SecType.STK, exchange: "SMART", currency: "USD" });
+  c.ib.reqSecDefOptParams(2, "AAPL", "", SecType.STK, STOCK_CONID_BASE);
+  c.ib.reqCurrentTime();
+  const opt = sim.universe.contracts.find((x) => x.secType === "OPT" && x.symbol === "AAPL")!;
+  c.ib.reqMktData(3, { conId: opt.conId, exchange: "SMART" }, "", false, false);
+  await waitFor(() => Object.keys(got).length === 4, 5000, "four kinds of replies");
+  const [reqId, d] = got[EventName.contractDetails] as [number, { contract: Contract; minTick: number; longName: string; stockType: string }];
+  expect(reqId).toBe(1);
+  expect(d.contract).toMatchObject({ conId: STOCK_CONID_BASE, symbol: "AAPL", secType: "STK", currency: "USD", primaryExch: "NASDAQ" });
+  expect(d.minTick).toBe(0.01);
+  expect(d.stockType).toBe("COMMON");
+  const [, exchange, underConId, tradingClass, multiplier, expirations, strikes] = got[EventName.securityDefinitionOptionParameter]!;
+  expect({ exchange, underConId, tradingClass, multiplier }).toEqual({ exchange: "SMART", underConId: STOCK_CONID_BASE, tradingClass: "AAPL", multiplier: 100 });
+  expect(expirations).toEqual([opt.expiry]);
+  expect((strikes as number[]).length).toBe(3);
+  const [tickerId, tickType, , iv, delta, optPrice, , gamma, vega, theta, undPrice] = got[EventName.tickOptionComputation] as number[];
+  expect({ tickerId, tickType }).toEqual({ tickerId: 3, tickType: 13 });
+  expect(iv).toBeCloseTo(sim.universe.market.volOf(opt.ourSymbol), 12);
+  expect(Math.abs(delta!)).toBeLessThan(1);
+  expect(optPrice).toBeGreaterThan(0);
+  expect(gamma).toBeGreaterThan(0);
+  expect(vega).toBeGreaterThan(0);
+  expect(theta).toBeLessThan(0);
+  expect(undPrice).toBeGreaterThan(0);
+  const [epochS] = got[EventName.currentTime] as [number];
+  expect(Math.abs(epochS - Date.now() / 1000)).toBeLessThan(5);
+  expect(c.decodeErrors).toEqual([]);
+  c.ib.disconnect();
+});
