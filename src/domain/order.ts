@@ -115,3 +115,34 @@ export interface Order extends OrderTerms {
 export function leavesQty(order: Pick<Order, "qty" | "filledQty">): number {
   return order.qty - order.filledQty;
 }
+
+/** How a fill came about: an execution, or the settlement of an option at expiry. */
+export type FillKind = "trade" | "exercise" | "assignment" | "expiry";
+
+/** A fill as the order manager records it: positions are the sum of these. */
+export interface Fill {
+  /** Journal sequence number: the order fills were applied in. */
+  seq: number;
+  /** Unique for ever; a fill id seen twice is applied once. */
+  fillId: string;
+  /** The order it filled; absent for expiry settlements. */
+  orderId?: string;
+  account: string;
+  symbol: string;
+  side: Side;
+  qty: number;
+  priceUnits: number;
+  multiplier: number;
+  commissionMicros: number;
+  ts: number;
+  kind: FillKind;
+}
+
+/** A cash movement that is not a fill: the initial deposit, a transfer. */
+export interface CashEntry {
+  seq: number;
+  account: string;
+  amountMicros: number;
+  ts: number;
+  memo: string;
+}

@@ -1,0 +1,65 @@
+// Opens the SQLite file in WAL mode with the configured durability and brings its schema up to
+// date. WAL lets readers run beside the single writer and turns each commit into one append
+// (plus one fsync with "full"), which is what group commit needs.
+
+import { Database } from "bun:sqlite";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { MIGRATIONS, type Migration } from "./schema.ts";
+
+/**
+ * How hard a commit is pushed to disk. "full": fsync of the WAL on every commit (survives
+ * power loss); "normal": no fsync on commit (survives a process crash such as kill -9, may lose
+ * the last commits on power loss); "none": no syncing at all (tests and benchmarks only).
+ */
+export type Durability = "none" | "normal" | "full";
+
+/** Every durability, for validation. */
+export const DURABILITIES: readonly Durability[] = ["none", "normal", "full"];
+
+const SYNCHRONOUS: Record<Durability, string> = { none: "OFF", normal: "NORMAL", full: "FULL" };
+
+/** Opens (creating if needed) the database at `path` and migrates it; ":memory:" works for tests. */
+export function openDatabase(path: string, durability: Durability, migrations: readonly Migration[] = MIGRATIONS): Database {
+  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path, { create: true, strict: true });
+  try {
+    db.exec("PRAGMA journal_mode = WAL");
+    db.exec(`PRAGMA synchronous = ${SYNCHRONOUS[durability]}`);
+    // Another process holding the file (a second server on the same data dir) fails fast.
+    db.exec("PRAGMA busy_timeout = 1000");
+    migrate(db, migrations);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return db;
+}
+
+/** The schema version of an open database (0 when empty). */
+export function schemaVersion(db: Database): number {
+  db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ts INTEGER NOT NULL)");
+  const row = db.query("SELECT MAX(version) AS v FROM schema_migrations").get() as { v: number | null };
+  return row.v ?? 0;
+}
+
+/** Applies the migrations the database has not seen, each in its own transaction. */
+export function migrate(db: Database, migrations: readonly Migration[] = MIGRATIONS): number {
+  const current = schemaVersion(db);
+  const latest = migrations.at(-1)?.version ?? 0;
+  if (current > latest) {
+    throw new Error(`database schema version ${current} is newer than this program's ${latest}: use a newer alluse-market or another data directory`);
+  }
+  migrations.forEach((m, i) => {
+    if (m.version !== i + 1) throw new Error(`migration ${m.name} has version ${m.version}, expected ${i + 1}`);
+  });
+  const record = db.prepare("INSERT INTO schema_migrations (version, name, applied_ts) VALUES (?, ?, ?)");
+  for (const m of migrations) {
+    if (m.version <= current) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      record.run(m.version, m.name, Date.now());
+    })();
+  }
+  return latest;
+}

@@ -1,0 +1,87 @@
+// The SQLite schema as an ordered list of migrations. A migration is never edited once
+// released; a change is a new entry. Version n is recorded in schema_migrations when its SQL
+// has run, in the same transaction, so a crash mid-migration leaves the previous version.
+//
+// Money is integer micros, prices integer price units (exact in SQLite's 64-bit integers and
+// in a double below 2^53), times epoch ms.
+
+/** One schema step. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Every migration, in order; versions are 1, 2, 3, … without gaps. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "orders, order events, fills, cash, accounts",
+    sql: `
+      CREATE TABLE accounts (
+        id TEXT PRIMARY KEY,
+        mode TEXT NOT NULL,
+        created_ts INTEGER NOT NULL
+      );
+      CREATE TABLE orders (
+        id TEXT PRIMARY KEY,
+        num INTEGER NOT NULL UNIQUE,
+        account TEXT NOT NULL,
+        client_order_id TEXT NOT NULL,
+        symbol TEXT NOT NULL,
+        side TEXT NOT NULL,
+        type TEXT NOT NULL,
+        tif TEXT NOT NULL,
+        qty INTEGER NOT NULL,
+        limit_units INTEGER,
+        stop_units INTEGER,
+        multiplier INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        open INTEGER NOT NULL,
+        filled_qty INTEGER NOT NULL,
+        avg_fill_units REAL NOT NULL,
+        triggered INTEGER NOT NULL,
+        broker_order_id TEXT,
+        reason TEXT,
+        created_ts INTEGER NOT NULL,
+        updated_ts INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        UNIQUE (account, client_order_id)
+      );
+      CREATE INDEX orders_open ON orders (num) WHERE open = 1;
+      CREATE INDEX orders_account ON orders (account, num);
+      CREATE TABLE order_events (
+        seq INTEGER PRIMARY KEY,
+        order_id TEXT NOT NULL,
+        ts INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        status TEXT NOT NULL,
+        detail TEXT
+      );
+      CREATE INDEX order_events_order ON order_events (order_id, seq);
+      CREATE TABLE fills (
+        seq INTEGER PRIMARY KEY,
+        fill_id TEXT NOT NULL UNIQUE,
+        order_id TEXT,
+        account TEXT NOT NULL,
+        symbol TEXT NOT NULL,
+        side TEXT NOT NULL,
+        qty INTEGER NOT NULL,
+        price_units INTEGER NOT NULL,
+        multiplier INTEGER NOT NULL,
+        commission_micros INTEGER NOT NULL,
+        ts INTEGER NOT NULL,
+        kind TEXT NOT NULL
+      );
+      CREATE INDEX fills_account ON fills (account, seq);
+      CREATE INDEX fills_order ON fills (order_id, seq);
+      CREATE TABLE cash (
+        seq INTEGER PRIMARY KEY,
+        account TEXT NOT NULL,
+        amount_micros INTEGER NOT NULL,
+        ts INTEGER NOT NULL,
+        memo TEXT NOT NULL
+      );
+    `,
+  },
+];

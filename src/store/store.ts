@@ -1,0 +1,183 @@
+// The durable store: the database, its journal (the only writer), and the queries the order
+// manager needs to rebuild itself after a restart and to answer for orders and fills that are
+// no longer in memory. Reads see committed data only; the order manager keeps what is still
+// in flight in memory.
+
+import type { Database, Statement } from "bun:sqlite";
+import type { CashEntry, Fill, FillKind, Order, OrderStatus, OrderType, Side, TimeInForce } from "../domain/order.ts";
+import { openDatabase, type Durability } from "./db.ts";
+import { Journal } from "./journal.ts";
+
+/** Where and how to store. */
+export interface StoreOptions {
+  /** SQLite file, or ":memory:". */
+  path: string;
+  durability: Durability;
+  /** Bound of the journal's queue (records not yet on disk). */
+  maxPending: number;
+}
+
+/** An account as stored. */
+export interface StoredAccount {
+  id: string;
+  mode: string;
+  createdTs: number;
+}
+
+/** Filters for listing orders; `open` true/false selects working or finished orders. */
+export interface OrderFilter {
+  account?: string;
+  symbol?: string;
+  status?: OrderStatus;
+  open?: boolean;
+}
+
+/** A stored order event. */
+export interface StoredEvent {
+  seq: number;
+  ts: number;
+  kind: string;
+  status: OrderStatus;
+  detail: Record<string, unknown> | null;
+}
+
+type Row = Record<string, string | number | null>;
+
+/** Most events one order's history returns; an order with more has been modified absurdly often. */
+export const MAX_EVENTS_PER_ORDER = 10_000;
+
+/** The store; see the file comment. */
+export class Store {
+  readonly journal: Journal;
+  private readonly q: Record<string, Statement>;
+
+  private constructor(readonly db: Database, maxPending: number) {
+    this.journal = new Journal(db, maxPending);
+    this.q = {
+      open: db.prepare("SELECT * FROM orders WHERE open = 1 ORDER BY num"),
+      byId: db.prepare("SELECT * FROM orders WHERE id = ?"),
+      byClient: db.prepare("SELECT * FROM orders WHERE account = ? AND client_order_id = ?"),
+      maxNum: db.prepare("SELECT MAX(num) AS n FROM orders"),
+      events: db.prepare(`SELECT seq, ts, kind, status, detail FROM order_events WHERE order_id = ? ORDER BY seq LIMIT ${MAX_EVENTS_PER_ORDER}`),
+      allFills: db.prepare("SELECT * FROM fills ORDER BY seq"),
+      cash: db.prepare("SELECT * FROM cash ORDER BY seq"),
+      accounts: db.prepare("SELECT id, mode, created_ts FROM accounts ORDER BY id"),
+      lastFillTs: db.prepare("SELECT MAX(ts) AS ts FROM fills WHERE kind = 'trade'"),
+    };
+  }
+
+  /** Opens the database, migrates it and starts a journal bounded by `maxPending`. */
+  static open(opts: StoreOptions): Store {
+    return new Store(openDatabase(opts.path, opts.durability), opts.maxPending);
+  }
+
+  /** Orders not in a terminal state, oldest first. */
+  openOrders(): Order[] {
+    return (this.q.open!.all() as Row[]).map(toOrder);
+  }
+
+  /** One order by id. */
+  order(id: string): Order | undefined {
+    const row = this.q.byId!.get(id) as Row | null;
+    return row ? toOrder(row) : undefined;
+  }
+
+  /** One order by its account and client order id. */
+  orderByClientId(account: string, clientOrderId: string): Order | undefined {
+    const row = this.q.byClient!.get(account, clientOrderId) as Row | null;
+    return row ? toOrder(row) : undefined;
+  }
+
+  /** Highest order number used (0 on a new database). */
+  maxOrderNum(): number {
+    return ((this.q.maxNum!.get() as { n: number | null }).n) ?? 0;
+  }
+
+  /** Orders matching a filter, newest first, one page of at most `limit`. */
+  orders(f: OrderFilter, limit: number, offset: number): { items: Order[]; total: number } {
+    const { where, args } = orderWhere(f);
+    const total = (this.db.query(`SELECT COUNT(*) AS n FROM orders ${where}`).get(...args) as { n: number }).n;
+    const rows = this.db.query(`SELECT * FROM orders ${where} ORDER BY num DESC LIMIT ? OFFSET ?`).all(...args, limit, offset) as Row[];
+    return { items: rows.map(toOrder), total };
+  }
+
+  /** The events of one order, in order (at most MAX_EVENTS_PER_ORDER). */
+  events(orderId: string): StoredEvent[] {
+    return (this.q.events!.all(orderId) as Row[]).map((r) => ({
+      seq: r.seq as number, ts: r.ts as number, kind: r.kind as string, status: r.status as OrderStatus,
+      detail: r.detail === null ? null : JSON.parse(r.detail as string),
+    }));
+  }
+
+  /** Fills of an account and/or order, newest first, one page. */
+  fills(f: { account?: string; orderId?: string }, limit: number, offset: number): { items: Fill[]; total: number } {
+    const conds: string[] = [], args: (string | number)[] = [];
+    if (f.account !== undefined) (conds.push("account = ?"), args.push(f.account));
+    if (f.orderId !== undefined) (conds.push("order_id = ?"), args.push(f.orderId));
+    const where = conds.length ? `WHERE ${conds.join(" AND ")}` : "";
+    const total = (this.db.query(`SELECT COUNT(*) AS n FROM fills ${where}`).get(...args) as { n: number }).n;
+    const rows = this.db.query(`SELECT * FROM fills ${where} ORDER BY seq DESC LIMIT ? OFFSET ?`).all(...args, limit, offset) as Row[];
+    return { items: rows.map(toFill), total };
+  }
+
+  /** Every fill in journal order, streamed (a restart replays them into positions). */
+  *allFills(): Generator<Fill> {
+    for (const row of this.q.allFills!.iterate() as IterableIterator<Row>) yield toFill(row);
+  }
+
+  /** Every cash entry in journal order. */
+  cash(): CashEntry[] {
+    return (this.q.cash!.all() as Row[]).map((r) => ({
+      seq: r.seq as number, account: r.account as string, amountMicros: r.amount_micros as number, ts: r.ts as number, memo: r.memo as string,
+    }));
+  }
+
+  /** Every account created so far. */
+  accounts(): StoredAccount[] {
+    return (this.q.accounts!.all() as Row[]).map((r) => ({ id: r.id as string, mode: r.mode as string, createdTs: r.created_ts as number }));
+  }
+
+  /** Time of the newest execution (reconciliation asks the broker for what came after), 0 if none. */
+  lastFillTs(): number {
+    return ((this.q.lastFillTs!.get() as { ts: number | null }).ts) ?? 0;
+  }
+
+  /** Commits what is queued and closes the file. */
+  close(): void {
+    this.journal.flush();
+    this.db.close();
+  }
+}
+
+function orderWhere(f: OrderFilter): { where: string; args: (string | number)[] } {
+  const conds: string[] = [], args: (string | number)[] = [];
+  if (f.account !== undefined) (conds.push("account = ?"), args.push(f.account));
+  if (f.symbol !== undefined) (conds.push("symbol = ?"), args.push(f.symbol));
+  if (f.status !== undefined) (conds.push("status = ?"), args.push(f.status));
+  if (f.open !== undefined) (conds.push("open = ?"), args.push(f.open ? 1 : 0));
+  return { where: conds.length ? `WHERE ${conds.join(" AND ")}` : "", args };
+}
+
+function toOrder(r: Row): Order {
+  const o: Order = {
+    id: r.id as string, account: r.account as string, clientOrderId: r.client_order_id as string, symbol: r.symbol as string,
+    side: r.side as Side, type: r.type as OrderType, tif: r.tif as TimeInForce, qty: r.qty as number, multiplier: r.multiplier as number,
+    status: r.status as OrderStatus, filledQty: r.filled_qty as number, avgFillPriceUnits: r.avg_fill_units as number,
+    triggered: r.triggered === 1, createdTs: r.created_ts as number, updatedTs: r.updated_ts as number, version: r.version as number,
+  };
+  if (r.limit_units !== null) o.limitPriceUnits = r.limit_units as number;
+  if (r.stop_units !== null) o.stopPriceUnits = r.stop_units as number;
+  if (r.broker_order_id !== null) o.brokerOrderId = r.broker_order_id as string;
+  if (r.reason !== null) o.reason = r.reason as string;
+  return o;
+}
+
+function toFill(r: Row): Fill {
+  const f: Fill = {
+    seq: r.seq as number, fillId: r.fill_id as string, account: r.account as string, symbol: r.symbol as string, side: r.side as Side,
+    qty: r.qty as number, priceUnits: r.price_units as number, multiplier: r.multiplier as number,
+    commissionMicros: r.commission_micros as number, ts: r.ts as number, kind: r.kind as FillKind,
+  };
+  if (r.order_id !== null) f.orderId = r.order_id as string;
+  return f;
+}
