@@ -9,8 +9,10 @@ import type { Feed } from "./feed/feed.ts";
 import { ReplayFeed } from "./feed/replay.ts";
 import { SyntheticFeed } from "./feed/synthetic.ts";
 import type { Logger } from "./log.ts";
+import { SpreadSampler } from "./analytics/spread.ts";
 import { HealthChecks } from "./monitor/health.ts";
 import { createAppMetrics, type AppMetrics } from "./monitor/metrics.ts";
+import { analyticsRoutes } from "./server/analytics-routes.ts";
 import { metricsRoutes, observeRequests, registerHttpMetrics } from "./server/metrics-http.ts";
 import { startServer, type RunningServer } from "./server/server.ts";
 
@@ -76,14 +78,16 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const metrics = createAppMetrics({ engine, feed, stampsAreWallClock: !(config.feed.kind === "replay" && config.feed.replayKeepTime) });
   const health = new HealthChecks();
   health.register("feed", () => (feed.live ? null : `${feed.name} is not live`));
+  const spreads = new SpreadSampler(engine);
   const server = await startServer(engine, {
     host: config.host, port: config.port, limits: config.limits, readiness: () => health.readiness(),
     rest: {
       middleware: [observeRequests({ metrics: registerHttpMetrics(metrics.registry), log: log.child("http") })],
-      routes: [metricsRoutes(metrics.registry)],
+      routes: [metricsRoutes(metrics.registry), analyticsRoutes(engine, spreads)],
     },
   });
   metrics.attachServer(() => server.stats());
+  spreads.start();
 
   let sessionDate = nyDate.format(new Date());
   const sweep = setInterval(() => {
@@ -104,6 +108,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     await feed.start(metrics.sink, (symbol) => engine.instrument(symbol)?.index);
   } catch (err) {
     clearInterval(sweep);
+    spreads.stop();
     metrics.stop();
     await server.stop();
     throw err;
@@ -120,6 +125,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
         await feed.stop();
         engine.flush();
         await server.stop();
+        spreads.stop();
         metrics.stop();
         log.info("stopped");
       })();
