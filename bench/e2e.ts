@@ -4,7 +4,12 @@
 // percentiles (client receipt minus the engine's ingest stamp, and minus the feed's exchange
 // stamp), sequence gaps (conflations or drops), and the server's peak RSS.
 //
-// Rerun: npm run bench -- e2e     (or: bun bench/e2e.ts --clients 100 --symbols 10 --rate 100000 --seconds 10)
+// The clients are bench/e2e-raw-client-fixture.ts by default: hand-written WebSocket framing over
+// node:net that reads each quote frame in place, so that the load generator costs far less per
+// message than the server. `--client ws` uses bench/e2e-client-fixture.ts (Bun's WebSocket
+// client, one event per message) instead, for comparison.
+//
+// Rerun: npm run bench -- e2e     (or: bun bench/e2e.ts --clients 100 --symbols 10 --rate 100000 --seconds 10 [--msgpack] [--client ws|raw])
 
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -18,6 +23,8 @@ export interface E2eScenario {
   seconds: number;
   clientProcesses: number;
   format: "json" | "msgpack";
+  /** Load client: "raw" (hand-written framing, the default) or "ws" (Bun's WebSocket client). */
+  client?: "ws" | "raw";
 }
 
 /** What one scenario measured. */
@@ -37,6 +44,7 @@ export interface E2eResult extends E2eScenario {
 }
 
 const ROOT = join(import.meta.dir, "..");
+const CLIENT_FIXTURES = { raw: "bench/e2e-raw-client-fixture.ts", ws: "bench/e2e-client-fixture.ts" } as const;
 const SYMBOLS = ["TSLA", "NVDA", "AAPL", "AMZN", "MSFT", "SPY", "QQQ", "META", "GOOGL", "AMD", "NFLX", "ORCL", "INTC", "CRM", "ADBE", "AVGO"];
 
 async function readLine(stream: ReadableStream<Uint8Array>, match: (l: string) => boolean, timeoutMs: number): Promise<string> {
@@ -89,6 +97,7 @@ function percentiles(a: Float64Array) {
 /** Runs one scenario end to end and returns its measurements. */
 export async function runE2e(s: E2eScenario): Promise<E2eResult> {
   const symbols = SYMBOLS.slice(0, s.symbolsPerClient);
+  const client = s.client ?? "raw";
   const dir = mkdtempSync(join(tmpdir(), "alluse-e2e-"));
   const server = Bun.spawn([process.execPath, join(ROOT, "src/main.ts"), "--port", "0", "--symbols", symbols.join(","),
     "--tick-rate", String(s.ticksPerS), "--max-connections", String(s.clients + 16), "--bad-tick-rate", "0"], {
@@ -103,7 +112,7 @@ export async function runE2e(s: E2eScenario): Promise<E2eResult> {
     const procs = [];
     for (let p = 0, left = s.clients; left > 0; p++, left -= perProc) {
       const n = Math.min(perProc, left);
-      procs.push(Bun.spawn([process.execPath, join(ROOT, "bench/e2e-client-fixture.ts"), listening.ws, String(n), symbols.join(","),
+      procs.push(Bun.spawn([process.execPath, join(ROOT, CLIENT_FIXTURES[client]), listening.ws, String(n), symbols.join(","),
         String(s.seconds), s.format, join(dir, `samples-${p}.f64`)], { cwd: ROOT, stdout: "pipe", stderr: "inherit" }));
     }
     // The clients measure for s.seconds once all are subscribed; sample the server over the same span.
@@ -125,7 +134,7 @@ export async function runE2e(s: E2eScenario): Promise<E2eResult> {
     const messages = outs.reduce((a, o) => a + o.messages, 0);
     const elapsed = Math.max(...outs.map((o) => o.elapsedS));
     return {
-      ...s, instruments, messages, deliveredPerS: messages / elapsed,
+      ...s, client, instruments, messages, deliveredPerS: messages / elapsed,
       gaps: outs.reduce((a, o) => a + o.gaps, 0), missed: outs.reduce((a, o) => a + o.missed, 0),
       ingestToClientMs: percentiles(Float64Array.from(ingest)), exchangeToClientMs: percentiles(Float64Array.from(exchange)),
       serverRssMbMax: rssMax, serverCpuPercent, clientCpuPercent: outs.reduce((a, o) => a + o.cpuPercent, 0),
@@ -144,9 +153,12 @@ function arg(name: string, fallback: number): number {
 
 if (import.meta.main) {
   const format = process.argv.includes("--msgpack") ? "msgpack" : "json";
+  const clientAt = process.argv.indexOf("--client");
+  const client = clientAt > 0 ? process.argv[clientAt + 1] : "raw";
+  if (client !== "raw" && client !== "ws") throw new Error(`--client must be ws or raw, not ${client}`);
   const r = await runE2e({
     clients: arg("clients", 100), symbolsPerClient: arg("symbols", 10), ticksPerS: arg("rate", 100_000),
-    seconds: arg("seconds", 10), clientProcesses: arg("procs", 2), format,
+    seconds: arg("seconds", 10), clientProcesses: arg("procs", 2), format, client,
   });
   console.log(JSON.stringify(r, null, 2));
 }
