@@ -51,6 +51,8 @@ export interface Arrival {
   tMs: number;
   msgId: number;
   clientId: number;
+  /** Which connection (numbered from 1 in accept order). */
+  connId: number;
 }
 
 /** A protocol-level TWS / IB Gateway simulator. */
@@ -188,7 +190,7 @@ export class TwsSimulator implements SimContext, ConnectionHost {
   onMessage(conn: SimConnection, fields: string[]): void {
     const c = new FieldCursor(fields);
     const id = c.id;
-    this.logArrival(id, conn.clientId);
+    this.logArrival(id, conn.clientId, conn.id);
     try {
       if (conn.phase === "start") {
         if (id !== IN.START_API) throw new ProtocolError(`message ${id} before START_API`);
@@ -256,8 +258,8 @@ export class TwsSimulator implements SimContext, ConnectionHost {
     return conn.phase === "ready" && !this.connectivityLost && this.farmsUp.market;
   }
 
-  private logArrival(msgId: number, clientId: number): void {
-    const a = { tMs: nowMs(), msgId, clientId };
+  private logArrival(msgId: number, clientId: number, connId: number): void {
+    const a = { tMs: nowMs(), msgId, clientId, connId };
     // A ring: once full, the oldest entry is overwritten in place.
     if (this.arrivalsLog.length < this.arrivalCap) this.arrivalsLog.push(a);
     else {

@@ -1,0 +1,381 @@
+// One IBKR session: the connection to TWS / IB Gateway through @stoqey/ib, shared by the feed
+// and (later) the broker. It owns the connection state machine, reconnects with capped,
+// jittered exponential back-off, routes every outbound request through the pacing queue, and
+// keeps the order id high-water mark.
+//
+// States: disconnected (not started, stopped, or given up) → connecting (first attempt) →
+// connected (nextValidId received, nothing wrong) ⇄ degraded (socket up but 1100, 2110 or a
+// farm down) → reconnecting (socket lost; waiting out the back-off or trying again) → connected.
+// Each API connection uses a fresh IBApi, so nothing queued inside a dead client leaks into the
+// next one; listeners registered with onIb() are carried over to every new client.
+
+import { EventName, IBApi } from "@stoqey/ib";
+import { createLogger, type Logger } from "../log.ts";
+import { farmStatus, type FarmStatus, IbCode } from "./codes.ts";
+import { Emitter } from "./emitter.ts";
+import { PacingError, PacingQueue, type PacingOptions } from "./pacing.ts";
+
+/** Where the session is. */
+export type SessionState = "disconnected" | "connecting" | "connected" | "degraded" | "reconnecting";
+
+/** What to do when TWS answers 326 (client id in use). */
+export type ClientIdRecovery = "retry" | "increment" | "fail";
+
+/** Events of the session, by name. */
+export interface SessionEvents extends Record<string, unknown> {
+  /** Every state change. */
+  state: { from: SessionState; to: SessionState; reason: string; atMs: number };
+  /** An API connection is usable (nextValidId arrived); everything must be (re)requested on it. */
+  ready: { reconnect: boolean; clientId: number };
+  /** 1101 (dataLost: resubscribe) or 1102 (data kept; reconcile orders and fills). */
+  restored: { dataLost: boolean };
+  farm: FarmStatus;
+  /** An error about one request or order id. */
+  requestError: { reqId: number; code: number; message: string };
+  /** The session gave up (326 with recovery "fail", or client ids exhausted); it stays disconnected. */
+  fatal: { code: number; message: string };
+}
+
+/** Back-off between connection attempts. */
+export interface BackoffOptions {
+  /** First delay, ms (default 500). */
+  initialMs?: number;
+  /** Cap, ms (default 30 000). */
+  maxMs?: number;
+  /** Growth per attempt (default 2). */
+  factor?: number;
+  /** Share of the delay taken away at random, in [0, 1] (default 0.5), so many clients do not retry in step. */
+  jitter?: number;
+}
+
+/** Options of a session. */
+export interface IbSessionOptions {
+  host: string;
+  port: number;
+  /** Fixed client id: orders placed under it can be cancelled by the next run. */
+  clientId: number;
+  /** Recovery on 326 (default "retry": a stale session holding the id usually goes away). */
+  clientIdInUse?: ClientIdRecovery;
+  /** Highest offset added to clientId under "increment" before giving up (default 8). */
+  maxClientIdOffset?: number;
+  backoff?: BackoffOptions;
+  /** An attempt without nextValidId after this long is abandoned and retried (default 10 000 ms). */
+  connectTimeoutMs?: number;
+  pacing?: PacingOptions;
+  log?: Logger;
+  /** Source of jitter (default Math.random). */
+  random?: () => number;
+}
+
+/** The delay before reconnect attempt `attempt` (0-based): capped exponential, minus random jitter. */
+export function backoffDelayMs(attempt: number, b: BackoffOptions = {}, random: () => number = Math.random): number {
+  const initial = b.initialMs ?? 500, max = b.maxMs ?? 30_000, factor = b.factor ?? 2, jitter = b.jitter ?? 0.5;
+  const base = Math.min(max, initial * factor ** Math.min(attempt, 64));
+  return base * (1 - jitter * random());
+}
+
+/**
+ * Request ids start far above order ids, because TWS reports errors for both as one "id":
+ * an error for 1000000007 is then never mistaken for order 7.
+ */
+export const REQUEST_ID_BASE = 1_000_000_000;
+/**
+ * @stoqey/ib has its own FIFO rate limiter (40/s by default). Ours is the one that paces, and it
+ * must be able to put cancels first, so the client's is set high enough never to hold a message.
+ */
+const CLIENT_LIMITER_PER_S = 1000;
+
+type IbListener = (...args: never[]) => void;
+/** IBApi's listener methods without their per-event overloads, for registering listeners generically. */
+type UntypedEmitter = { on(event: string, fn: IbListener): unknown; off(event: string, fn: IbListener): unknown };
+const untyped = (api: IBApi) => api as unknown as UntypedEmitter;
+
+/** The IBKR session. */
+export class IbSession {
+  readonly events: Emitter<SessionEvents>;
+  readonly pacing: PacingQueue;
+  /** Counters for metrics and tests. */
+  readonly stats = { connects: 0, socketLosses: 0, attempts: 0, clientIdRefusals: 0, decodeErrors: 0, pacingViolations: 0 };
+  /** The last error that explains a failed or lost connection, for readiness and logs. */
+  lastError = "";
+  private current: SessionState = "disconnected";
+  private api: IBApi | null = null;
+  private open = false;
+  private readonly log: Logger;
+  private readonly random: () => number;
+  private readonly listeners: [EventName, IbListener][] = [];
+  private readonly farmsDown = new Set<string>();
+  private connectivityLost = false;
+  private serverBroken = false;
+  private clientIdRefused = false;
+  private clientIdOffset = 0;
+  private failures = 0;
+  private everReady = false;
+  private stopping = true;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private connectTimer: ReturnType<typeof setTimeout> | null = null;
+  private requestId = REQUEST_ID_BASE;
+  private orderIdHwm = 0;
+  private serverNextOrderId = 0;
+
+  constructor(readonly options: IbSessionOptions) {
+    this.log = options.log ?? createLogger("warn", "ib");
+    this.random = options.random ?? Math.random;
+    this.pacing = new PacingQueue(options.pacing);
+    this.events = new Emitter<SessionEvents>((err, event) => this.log.error("session listener failed", { event, err }));
+    if (!Number.isInteger(options.clientId) || options.clientId < 0) throw new Error("ib session: clientId must be a non-negative integer");
+  }
+
+  /** Current state. */
+  get state(): SessionState {
+    return this.current;
+  }
+
+  /** True when requests can be sent (connected or degraded). */
+  get usable(): boolean {
+    return this.open;
+  }
+
+  /** The client id of the current (or next) attempt. */
+  get clientId(): number {
+    return this.options.clientId + this.clientIdOffset;
+  }
+
+  /** Starts connecting; the session then keeps itself connected until stop(). */
+  start(): void {
+    if (!this.stopping) return;
+    this.stopping = false;
+    this.connect();
+  }
+
+  /** Disconnects and stays disconnected; waiting requests are rejected with IB_STOPPED. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.clearTimers();
+    this.pacing.pause();
+    this.pacing.clear("IB_STOPPED", "session stopped");
+    const api = this.api;
+    this.api = null;
+    this.open = false;
+    if (api) {
+      api.removeAllListeners();
+      api.disconnect();
+    }
+    this.setState("disconnected", "stopped");
+  }
+
+  /** Resolves once the session is usable; rejects after `timeoutMs` or when it gives up. */
+  waitUsable(timeoutMs: number): Promise<void> {
+    if (this.open) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const done = (err?: Error) => {
+        clearTimeout(timer);
+        offState();
+        offFatal();
+        if (err) reject(err);
+        else resolve();
+      };
+      const timer = setTimeout(() => done(new Error(`no IB connection to ${this.where()} within ${timeoutMs} ms${this.lastError ? `: ${this.lastError}` : ""}`)), timeoutMs);
+      const offState = this.events.on("state", () => { if (this.open) done(); });
+      const offFatal = this.events.on("fatal", (f) => done(new Error(`IB session gave up: ${f.message}`)));
+    });
+  }
+
+  /** Queues a request (reqMktData, reqContractDetails, …) for the paced send; rejects at once when not usable. */
+  request(label: string, send: (api: IBApi) => void): Promise<void> {
+    return this.enqueue("request", label, send);
+  }
+
+  /** Queues a cancel, which is sent before any waiting request. */
+  cancel(label: string, send: (api: IBApi) => void): Promise<void> {
+    return this.enqueue("cancel", label, send);
+  }
+
+  private enqueue(lane: "request" | "cancel", label: string, send: (api: IBApi) => void): Promise<void> {
+    const api = this.api;
+    if (!this.open || !api) return Promise.reject(new PacingError("IB_DISCONNECTED", `${label} not sent: IB session is ${this.current}`));
+    return this.pacing.enqueue(lane, label, () => {
+      // A request queued on a connection that has since been replaced must not go to the new one.
+      if (api !== this.api) throw new Error("connection replaced");
+      send(api);
+    });
+  }
+
+  /** Listens to a @stoqey/ib event on this and every later API connection; returns the remover. */
+  onIb(event: EventName, handler: (...args: never[]) => void): () => void {
+    const entry: [EventName, IbListener] = [event, handler];
+    this.listeners.push(entry);
+    if (this.api) untyped(this.api).on(event, handler);
+    return () => {
+      const i = this.listeners.indexOf(entry);
+      if (i >= 0) this.listeners.splice(i, 1);
+      if (this.api) untyped(this.api).off(event, handler);
+    };
+  }
+
+  /** A fresh request id (ticker ids, contract detail requests, …). */
+  nextRequestId(): number {
+    if (this.requestId >= 2_147_483_646) throw new Error("ib session: request ids exhausted");
+    return ++this.requestId;
+  }
+
+  /** The next order id: max(our high-water mark, TWS's nextValidId), so ids are never reused after a gateway restart. */
+  nextOrderId(): number {
+    const id = Math.max(this.orderIdHwm, this.serverNextOrderId);
+    if (id <= 0) throw new Error("ib session: no order id yet (nextValidId not received)");
+    this.orderIdHwm = id + 1;
+    return id;
+  }
+
+  /** Raises the high-water mark past an order id known to be used (from the journal or open orders). */
+  observeOrderId(orderId: number): void {
+    this.orderIdHwm = Math.max(this.orderIdHwm, orderId + 1);
+  }
+
+  private where(): string {
+    return `${this.options.host}:${this.options.port} as client ${this.clientId}`;
+  }
+
+  private setState(to: SessionState, reason: string): void {
+    const from = this.current;
+    if (from === to) return;
+    this.current = to;
+    this.log.info("ib session state", { from, to, reason });
+    this.events.emit("state", { from, to, reason, atMs: Date.now() });
+  }
+
+  private connect(): void {
+    this.clearTimers();
+    this.stats.attempts++;
+    this.clientIdRefused = false;
+    const api = new IBApi({ host: this.options.host, port: this.options.port, maxReqPerSec: CLIENT_LIMITER_PER_S });
+    this.api = api;
+    api.on(EventName.nextValidId, (id: number) => api === this.api && this.onNextValidId(id));
+    api.on(EventName.disconnected, () => api === this.api && this.onSocketLost(api, "socket closed"));
+    api.on(EventName.error, (err: Error, code: number, reqId: number) => api === this.api && this.onMessage(code, err.message, reqId));
+    api.on(EventName.info, (message: string, code: number) => api === this.api && this.onMessage(code, message, -1));
+    for (const [event, fn] of this.listeners) untyped(api).on(event, fn);
+    this.setState(this.everReady || this.failures > 0 ? "reconnecting" : "connecting", `connecting to ${this.where()}`);
+    const timeoutMs = this.options.connectTimeoutMs ?? 10_000;
+    this.connectTimer = setTimeout(() => {
+      this.connectTimer = null;
+      this.lastError = `no nextValidId within ${timeoutMs} ms`;
+      api.disconnect();
+      this.onSocketLost(api, this.lastError);
+    }, timeoutMs);
+    api.connect(this.clientId);
+  }
+
+  private onNextValidId(orderId: number): void {
+    this.serverNextOrderId = orderId;
+    if (this.open) return; // a reply to reqIds, not a new connection
+    if (this.connectTimer) clearTimeout(this.connectTimer);
+    this.connectTimer = null;
+    this.open = true;
+    this.failures = 0;
+    this.stats.connects++;
+    const reconnect = this.everReady;
+    this.everReady = true;
+    this.lastError = "";
+    this.pacing.resume();
+    this.setState(this.healthy() ? "connected" : "degraded", `nextValidId ${orderId} on ${this.where()}`);
+    this.events.emit("ready", { reconnect, clientId: this.clientId });
+  }
+
+  private healthy(): boolean {
+    return !this.connectivityLost && !this.serverBroken && this.farmsDown.size === 0;
+  }
+
+  private recompute(reason: string): void {
+    if (this.open) this.setState(this.healthy() ? "connected" : "degraded", reason);
+  }
+
+  private onSocketLost(api: IBApi, reason: string): void {
+    if (api !== this.api) return;
+    if (this.connectTimer) clearTimeout(this.connectTimer);
+    this.connectTimer = null;
+    api.removeAllListeners();
+    this.api = null;
+    if (this.open) this.stats.socketLosses++;
+    this.open = false;
+    this.connectivityLost = this.serverBroken = false;
+    this.farmsDown.clear();
+    this.pacing.pause();
+    this.pacing.clear("IB_DISCONNECTED", `connection lost (${reason})`);
+    if (this.stopping) return this.setState("disconnected", reason);
+    if (this.clientIdRefused && !this.recoverClientId()) return;
+    const delay = backoffDelayMs(this.failures++, this.options.backoff, this.random);
+    this.setState("reconnecting", `${this.clientIdRefused ? "client id in use" : this.lastError || reason}; retry in ${Math.round(delay)} ms`);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      if (!this.stopping) this.connect();
+    }, delay);
+  }
+
+  /** Applies the configured 326 recovery; false when the session gives up. */
+  private recoverClientId(): boolean {
+    const mode = this.options.clientIdInUse ?? "retry";
+    const maxOffset = this.options.maxClientIdOffset ?? 8;
+    if (mode === "increment" && this.clientIdOffset < maxOffset) {
+      this.clientIdOffset++;
+      return true;
+    }
+    if (mode === "retry") return true;
+    const message = mode === "fail" ? `client id ${this.clientId} is in use` : `client ids ${this.options.clientId}..${this.clientId} are all in use`;
+    this.stopping = true;
+    this.lastError = message;
+    this.setState("disconnected", message);
+    this.events.emit("fatal", { code: IbCode.ClientIdInUse, message });
+    return false;
+  }
+
+  private onMessage(code: number, message: string, reqId: number): void {
+    const farm = farmStatus(code, message);
+    if (farm) {
+      const key = `${farm.kind}:${farm.name}`;
+      if (farm.ok) this.farmsDown.delete(key);
+      else this.farmsDown.add(key);
+      // TWS reports farms as they reconnect; an OK means the TWS–server link works again.
+      if (farm.ok) this.serverBroken = false;
+      this.events.emit("farm", farm);
+      return this.recompute(`${code} ${message}`);
+    }
+    switch (code) {
+      case IbCode.ConnectivityLost:
+        this.connectivityLost = true;
+        return this.recompute("1100 connectivity between IB and TWS lost");
+      case IbCode.RestoredDataLost:
+      case IbCode.RestoredDataKept:
+        this.connectivityLost = this.serverBroken = false;
+        this.recompute(`${code} connectivity restored`);
+        return this.events.emit("restored", { dataLost: code === IbCode.RestoredDataLost });
+      case IbCode.ServerConnectivityBroken:
+        this.serverBroken = true;
+        return this.recompute("2110 TWS-server connectivity broken");
+      case IbCode.ClientIdInUse:
+        this.clientIdRefused = true;
+        this.stats.clientIdRefusals++;
+        this.lastError = `326 client id ${this.clientId} in use`;
+        return this.log.warn("client id in use", { clientId: this.clientId });
+      case IbCode.ConnectFail:
+        this.lastError = `502 ${message}`;
+        return this.log.warn("ib connect failed", { where: this.where(), message });
+      case IbCode.NotConnected:
+        return this.log.warn("ib send while not connected", { message });
+      case IbCode.DecodeError:
+        this.stats.decodeErrors++;
+        return this.log.error("ib message could not be decoded", { message });
+      case IbCode.MaxRateExceeded:
+        this.stats.pacingViolations++;
+        return this.log.error("ib pacing violation", { message });
+    }
+    if (reqId >= 0) this.events.emit("requestError", { reqId, code, message });
+    else this.log.info("ib message", { code, message });
+  }
+
+  private clearTimers(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.connectTimer) clearTimeout(this.connectTimer);
+    this.retryTimer = this.connectTimer = null;
+  }
+}
