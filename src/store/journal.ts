@@ -99,10 +99,12 @@ export class Journal {
   /**
    * Queues a record and returns its sequence number; throws JournalFullError or
    * JournalFailedError. The record must not change afterwards: pass copies of live objects.
+   * `force` appends past the bound: for facts that already happened (a broker's fill), which
+   * must be recorded; the caller bounds them by admitting requests only while room() is ample.
    */
-  append(record: NewRecord): number {
+  append(record: NewRecord, force = false): number {
     if (this.failure) throw this.failure;
-    if (this.pending.length >= this.maxPending) throw new JournalFullError(this.maxPending);
+    if (!force && this.pending.length >= this.maxPending) throw new JournalFullError(this.maxPending);
     const r = { ...record, seq: ++this.seq } as JournalRecord;
     if (r.t === "fill") r.fill.seq = r.seq;
     else if (r.t === "cash") r.entry.seq = r.seq;

@@ -62,6 +62,8 @@ export class Store {
       allFills: db.prepare("SELECT * FROM fills ORDER BY seq"),
       cash: db.prepare("SELECT * FROM cash ORDER BY seq"),
       accounts: db.prepare("SELECT id, mode, created_ts FROM accounts ORDER BY id"),
+      fillIdsOf: db.prepare("SELECT fill_id FROM fills WHERE order_id = ?"),
+      hasFill: db.prepare("SELECT 1 AS x FROM fills WHERE fill_id = ?"),
       lastFillTs: db.prepare("SELECT MAX(ts) AS ts FROM fills WHERE kind = 'trade'"),
     };
   }
@@ -135,6 +137,16 @@ export class Store {
   /** Every account created so far. */
   accounts(): StoredAccount[] {
     return (this.q.accounts!.all() as Row[]).map((r) => ({ id: r.id as string, mode: r.mode as string, createdTs: r.created_ts as number }));
+  }
+
+  /** Ids of an order's fills (bounded by its quantity: every fill is at least one share). */
+  fillIdsOf(orderId: string): string[] {
+    return (this.q.fillIdsOf!.all(orderId) as { fill_id: string }[]).map((r) => r.fill_id);
+  }
+
+  /** True when a fill id is on disk. */
+  hasFill(fillId: string): boolean {
+    return this.q.hasFill!.get(fillId) !== null;
   }
 
   /** Time of the newest execution (reconciliation asks the broker for what came after), 0 if none. */

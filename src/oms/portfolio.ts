@@ -1,0 +1,115 @@
+// Positions, cash and P&L per account, as a pure fold over fills and cash entries: a restart
+// replays the journal through the same code, so positions always equal the sum of fills.
+// Average cost: buying into a long (or selling into a short) adds to the cost basis; reducing
+// removes the reduced share of it and realises the difference; crossing zero closes at the
+// old basis and opens the rest at the fill price. All money is integer micros.
+
+import type { CashEntry, Fill } from "../domain/order.ts";
+import { notionalMicros } from "../domain/money.ts";
+
+/** One account's holding of one instrument. */
+export interface Position {
+  account: string;
+  symbol: string;
+  /** Signed: positive long, negative short. */
+  qty: number;
+  multiplier: number;
+  /** Signed cost basis of the open quantity, micros (negative for a short: the credit received). */
+  costMicros: number;
+  /** P&L realised by reducing the position, before commissions, micros. */
+  realizedMicros: number;
+  /** Commissions paid on this instrument, micros. */
+  commissionsMicros: number;
+}
+
+/** Cash and totals of one account. */
+export interface Ledger {
+  account: string;
+  cashMicros: number;
+  realizedMicros: number;
+  commissionsMicros: number;
+  /** Deposits and withdrawals, micros. */
+  depositsMicros: number;
+}
+
+/** All accounts' positions and ledgers. */
+export class Portfolio {
+  private readonly ledgers = new Map<string, Ledger>();
+  private readonly positions = new Map<string, Map<string, Position>>();
+
+  /** Adds an account with nothing in it (idempotent). */
+  addAccount(account: string): Ledger {
+    let l = this.ledgers.get(account);
+    if (!l) {
+      l = { account, cashMicros: 0, realizedMicros: 0, commissionsMicros: 0, depositsMicros: 0 };
+      this.ledgers.set(account, l);
+      this.positions.set(account, new Map());
+    }
+    return l;
+  }
+
+  /** Applies a deposit or withdrawal. */
+  applyCash(e: CashEntry): void {
+    const l = this.addAccount(e.account);
+    l.cashMicros += e.amountMicros;
+    l.depositsMicros += e.amountMicros;
+  }
+
+  /** Applies a fill to cash and the position; returns the position after it. */
+  applyFill(f: Fill): Position {
+    const l = this.addAccount(f.account);
+    const book = this.positions.get(f.account)!;
+    let p = book.get(f.symbol);
+    if (!p) {
+      p = { account: f.account, symbol: f.symbol, qty: 0, multiplier: f.multiplier, costMicros: 0, realizedMicros: 0, commissionsMicros: 0 };
+      book.set(f.symbol, p);
+    }
+    const signed = f.side === "buy" ? f.qty : -f.qty;
+    const value = notionalMicros(f.priceUnits, f.qty, f.multiplier);
+    l.cashMicros += (f.side === "buy" ? -value : value) - f.commissionMicros;
+    l.commissionsMicros += f.commissionMicros;
+    p.commissionsMicros += f.commissionMicros;
+    if (p.qty === 0 || Math.sign(p.qty) === Math.sign(signed)) {
+      p.qty += signed;
+      p.costMicros += f.side === "buy" ? value : -value;
+      return p;
+    }
+    const closeQty = Math.min(Math.abs(signed), Math.abs(p.qty));
+    const removed = Math.round((p.costMicros * closeQty) / Math.abs(p.qty));
+    const closeValue = notionalMicros(f.priceUnits, closeQty, f.multiplier);
+    // Long: proceeds minus basis. Short: credit (−basis) minus the cost to buy back.
+    const realized = p.qty > 0 ? closeValue - removed : -removed - closeValue;
+    p.realizedMicros += realized;
+    l.realizedMicros += realized;
+    p.costMicros -= removed;
+    p.qty += Math.sign(signed) * closeQty;
+    const rest = Math.abs(signed) - closeQty;
+    if (rest > 0) {
+      p.qty += Math.sign(signed) * rest;
+      const restValue = notionalMicros(f.priceUnits, rest, f.multiplier);
+      p.costMicros = f.side === "buy" ? restValue : -restValue;
+    }
+    if (p.qty === 0) p.costMicros = 0;
+    return p;
+  }
+
+  /** The ledger of an account, undefined for an unknown one. */
+  ledger(account: string): Ledger | undefined {
+    return this.ledgers.get(account);
+  }
+
+  /** Accounts known, in the order they were added. */
+  accounts(): string[] {
+    return [...this.ledgers.keys()];
+  }
+
+  /** Positions of an account, including flat ones that carry realised P&L. */
+  positionsOf(account: string): Position[] {
+    return [...(this.positions.get(account)?.values() ?? [])];
+  }
+
+  /** One position, undefined if never traded. */
+  position(account: string, symbol: string): Position | undefined {
+    return this.positions.get(account)?.get(symbol);
+  }
+}

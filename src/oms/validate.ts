@@ -1,0 +1,139 @@
+// Validation of order requests at the edge: the shape with zod (a 400 naming the field), then
+// the meaning against the instrument table, the tick grid, option expiry and the bounds. A
+// request that fails here is never journaled and never reaches a broker.
+
+import { z } from "zod";
+import type { Instrument } from "../domain/instrument.ts";
+import type { ExchangeCalendar } from "../domain/calendar.ts";
+import { hasLimit, hasStop, ORDER_TYPES, TIME_IN_FORCES, type OrderTerms, type OrderType } from "../domain/order.ts";
+import { toUnits } from "../domain/price.ts";
+import { ACCOUNT_ID_PATTERN } from "./accounts.ts";
+
+/** An error answered to a client: HTTP status, code, message and the offending field. */
+export interface OmsError {
+  status: number;
+  code: string;
+  message: string;
+  field?: string;
+}
+
+/** Either a value or an OmsError. */
+export type Result<T> = { ok: true; value: T } | { ok: false; error: OmsError };
+
+/** Builds a failed Result. */
+export function fail<T>(status: number, code: string, message: string, field?: string): Result<T> {
+  return { ok: false, error: field === undefined ? { status, code, message } : { status, code, message, field } };
+}
+
+/** Bounds on a single order: they keep every notional exact in micros (below 2^53). */
+export interface OrderBounds {
+  maxStockQty: number;
+  maxOptionQty: number;
+  /** Longest client order id. */
+  maxClientOrderIdChars: number;
+}
+
+/** Defaults: 1 M shares or 10 k contracts; at $10,000 a share 1 M shares is 1e16 micros, still exact. */
+export const DEFAULT_ORDER_BOUNDS: OrderBounds = { maxStockQty: 1_000_000, maxOptionQty: 10_000, maxClientOrderIdChars: 64 };
+
+const price = z.number().finite().positive().max(1_000_000);
+
+/** The body of POST /v1/orders. */
+export const newOrderSchema = z.strictObject({
+  account: z.string().regex(ACCOUNT_ID_PATTERN, "must be an account id"),
+  clientOrderId: z.string().min(1).max(DEFAULT_ORDER_BOUNDS.maxClientOrderIdChars).regex(/^[A-Za-z0-9._:-]+$/, "may hold letters, digits, '.', '_', ':' and '-'"),
+  symbol: z.string().min(1).max(32),
+  side: z.enum(["buy", "sell"]),
+  type: z.enum(ORDER_TYPES as [OrderType, ...OrderType[]]),
+  tif: z.enum(TIME_IN_FORCES as [string, ...string[]]).default("DAY"),
+  qty: z.number().finite(),
+  limitPrice: price.optional(),
+  stopPrice: price.optional(),
+});
+
+/** A parsed new-order request. */
+export type NewOrderRequest = z.infer<typeof newOrderSchema>;
+
+/** The body of PATCH /v1/orders/:id: at least one change. */
+export const modifySchema = z.strictObject({
+  qty: z.number().finite().optional(),
+  limitPrice: price.optional(),
+  stopPrice: price.optional(),
+});
+
+/** A parsed modify request. */
+export type ModifyRequest = z.infer<typeof modifySchema>;
+
+/** Formats a zod path like ["list", 1, "id"] as "list[1].id". */
+function fieldPath(path: readonly PropertyKey[]): string | undefined {
+  let out = "";
+  for (const p of path) out += typeof p === "number" ? `[${p}]` : out === "" ? String(p) : `.${String(p)}`;
+  return out === "" ? undefined : out;
+}
+
+/** Validates a value with a zod schema; the first issue becomes a 400 naming its field. */
+export function parseBody<T>(schema: z.ZodType<T>, body: unknown): Result<T> {
+  const r = schema.safeParse(body);
+  if (r.success) return { ok: true, value: r.data };
+  const issue = r.error.issues[0]!;
+  const path = issue.code === "unrecognized_keys" ? [...issue.path, issue.keys[0]!] : issue.path;
+  const field = fieldPath(path);
+  return fail(400, "BAD_REQUEST", field ? `${field}: ${issue.message}` : issue.message, field);
+}
+
+/** Checks a quantity for an instrument: positive, whole, within bounds. */
+export function checkQty(qty: number, inst: Instrument, bounds: OrderBounds, minQty = 1): Result<number> {
+  const unit = inst.kind === "option" ? "contracts" : "shares";
+  if (qty <= 0) return fail(400, "BAD_QUANTITY", `qty must be positive, got ${qty}`, "qty");
+  if (!Number.isInteger(qty)) return fail(400, "BAD_QUANTITY", `qty must be a whole number of ${unit}, got ${qty}`, "qty");
+  const max = inst.kind === "option" ? bounds.maxOptionQty : bounds.maxStockQty;
+  if (qty > max) return fail(400, "BAD_QUANTITY", `qty ${qty} is above the limit of ${max} ${unit} per order`, "qty");
+  if (qty < minQty) return fail(400, "BAD_QUANTITY", `qty ${qty} is below the ${minQty} already filled`, "qty");
+  return { ok: true, value: qty };
+}
+
+/** Converts a decimal price to units if it lies on the instrument's tick grid. */
+export function checkPrice(value: number, inst: Instrument, field: string): Result<number> {
+  const units = toUnits(value);
+  const tick = toUnits(inst.tickSize);
+  if (Math.abs(value * 1e8 - units) > 1e-3 || units % tick !== 0) {
+    return fail(400, "PRICE_OFF_TICK", `${field} ${value} is not a multiple of the tick size ${inst.tickSize} of ${inst.symbol}`, field);
+  }
+  return { ok: true, value: units };
+}
+
+/** True when an option has expired at `nowMs`: after the close of its expiry date (or the date is past). */
+export function optionExpired(inst: Instrument, nowMs: number, calendar: ExchangeCalendar): boolean {
+  if (inst.kind !== "option" || !inst.expiry) return false;
+  const expiry = `${inst.expiry.slice(0, 4)}-${inst.expiry.slice(4, 6)}-${inst.expiry.slice(6, 8)}`;
+  const today = calendar.dateOf(nowMs);
+  if (expiry !== today) return expiry < today;
+  const close = calendar.session(today)?.closeMs ?? calendar.localToUtc(today, calendar.options.close);
+  return nowMs >= close;
+}
+
+/** Checks a new order's meaning against its instrument; returns its terms in units. */
+export function checkNewOrder(req: NewOrderRequest, inst: Instrument | undefined, nowMs: number, calendar: ExchangeCalendar, bounds: OrderBounds): Result<OrderTerms> {
+  if (!inst) return fail(400, "UNKNOWN_INSTRUMENT", `no instrument ${JSON.stringify(req.symbol)}`, "symbol");
+  if (optionExpired(inst, nowMs, calendar)) return fail(400, "OPTION_EXPIRED", `${inst.symbol} expired on ${inst.expiry}`, "symbol");
+  const qty = checkQty(req.qty, inst, bounds);
+  if (!qty.ok) return qty as Result<never>;
+  const type = req.type as OrderType;
+  if (hasLimit(type) && req.limitPrice === undefined) return fail(400, "BAD_REQUEST", `limitPrice is required for a ${type} order`, "limitPrice");
+  if (!hasLimit(type) && req.limitPrice !== undefined) return fail(400, "BAD_REQUEST", `a ${type} order takes no limitPrice`, "limitPrice");
+  if (hasStop(type) && req.stopPrice === undefined) return fail(400, "BAD_REQUEST", `stopPrice is required for a ${type} order`, "stopPrice");
+  if (!hasStop(type) && req.stopPrice !== undefined) return fail(400, "BAD_REQUEST", `a ${type} order takes no stopPrice`, "stopPrice");
+  if (hasStop(type) && (req.tif === "IOC" || req.tif === "FOK")) return fail(400, "BAD_REQUEST", `tif ${req.tif} is not allowed for ${type} orders`, "tif");
+  const terms: OrderTerms = { symbol: inst.symbol, side: req.side, type, tif: req.tif as OrderTerms["tif"], qty: qty.value };
+  if (req.limitPrice !== undefined) {
+    const p = checkPrice(req.limitPrice, inst, "limitPrice");
+    if (!p.ok) return p as Result<never>;
+    terms.limitPriceUnits = p.value;
+  }
+  if (req.stopPrice !== undefined) {
+    const p = checkPrice(req.stopPrice, inst, "stopPrice");
+    if (!p.ok) return p as Result<never>;
+    terms.stopPriceUnits = p.value;
+  }
+  return { ok: true, value: terms };
+}

@@ -1,0 +1,81 @@
+// An order manager over real parts for tests: the WASM test market, a SQLite file in a temp
+// dir, the paper broker and the US calendar, all on one controllable clock. Reopening on the
+// same directory is a restart.
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PaperBroker, type PaperOptions } from "../../src/broker/paper.ts";
+import { ExchangeCalendar } from "../../src/domain/calendar.ts";
+import { createLogger } from "../../src/log.ts";
+import { accountsSchema, type AccountsConfig } from "../../src/oms/accounts.ts";
+import { OrderManager, type OmsOptions } from "../../src/oms/manager.ts";
+import type { PreTradeHook } from "../../src/oms/pretrade.ts";
+import type { Durability } from "../../src/store/db.ts";
+import { Store } from "../../src/store/store.ts";
+import { TestMarket } from "./market.ts";
+import { setQuote, setTrade } from "./quotes.ts";
+
+/** Monday 2026-11-23, 10:00 New York: a normal session day before the test options expire. */
+export const MONDAY_10AM = Date.parse("2026-11-23T15:00:00Z");
+
+/** What a test can vary. */
+export interface OmsHarnessOptions {
+  dir?: string;
+  accounts?: Partial<AccountsConfig>;
+  oms?: Partial<OmsOptions>;
+  paper?: Partial<PaperOptions>;
+  preTrade?: PreTradeHook;
+  maxPending?: number;
+  durability?: Durability;
+  nowMs?: number;
+}
+
+/** A running order manager with its parts and clock. */
+export class OmsHarness {
+  private constructor(
+    /** Log lines written by the order manager (JSON). */
+    readonly logs: string[],
+    readonly dir: string, readonly market: TestMarket, readonly store: Store, readonly broker: PaperBroker,
+    readonly oms: OrderManager, readonly clock: { now: number },
+  ) {}
+
+  /** Starts (or restarts, given the same `dir`) everything. */
+  static async start(o: OmsHarnessOptions = {}): Promise<OmsHarness> {
+    const dir = o.dir ?? mkdtempSync(join(tmpdir(), "alluse-oms-"));
+    const clock = { now: o.nowMs ?? MONDAY_10AM };
+    const market = await TestMarket.create();
+    const store = Store.open({ path: join(dir, "alluse.db"), durability: o.durability ?? "normal", maxPending: o.maxPending ?? 10_000 });
+    const broker = new PaperBroker(market.engine, { clock: () => clock.now, ...o.paper });
+    const logs: string[] = [];
+    const oms = await OrderManager.start({
+      market: market.engine, store, brokers: { paper: broker }, accounts: accountsSchema.parse(o.accounts ?? {}),
+      calendar: new ExchangeCalendar(), log: createLogger("debug", "oms", (l) => logs.push(l)), clock: () => clock.now,
+      preTrade: o.preTrade, options: o.oms,
+    });
+    return new OmsHarness(logs, dir, market, store, broker, oms, clock);
+  }
+
+  /** Sets a quote stamped with the harness clock (one engine batch). */
+  quote(symbol: string, bid: number, bidSize: number, ask: number, askSize: number): void {
+    setQuote(this.market.engine, symbol, bid, bidSize, ask, askSize, ++this.clock.now);
+  }
+
+  /** Prints a trade stamped with the harness clock. */
+  trade(symbol: string, price: number, size: number): void {
+    setTrade(this.market.engine, symbol, price, size, ++this.clock.now);
+  }
+
+  /** Stops the manager and closes the store and broker (the directory stays for a restart). */
+  async stop(): Promise<void> {
+    await this.oms.stop();
+    await this.broker.close();
+    this.store.close();
+  }
+
+  /** Stops and deletes the directory. */
+  async dispose(): Promise<void> {
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

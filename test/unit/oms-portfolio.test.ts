@@ -1,0 +1,135 @@
+// Positions and P&L as a fold over fills: average cost, partial closes, flips through zero,
+// shorts, commissions, valuation and buying power, and option settlement fills.
+
+import { describe, expect, test } from "bun:test";
+import type { Instrument } from "../../src/domain/instrument.ts";
+import type { Fill } from "../../src/domain/order.ts";
+import { toUnits } from "../../src/domain/price.ts";
+import { DEFAULT_ACCOUNTS, accountsSchema } from "../../src/oms/accounts.ts";
+import { settlementFills } from "../../src/oms/expiry.ts";
+import { Portfolio } from "../../src/oms/portfolio.ts";
+import { accountView, positionView } from "../../src/oms/valuation.ts";
+
+let seq = 0;
+const fill = (side: "buy" | "sell", qty: number, price: number, o: Partial<Fill> = {}): Fill => ({
+  seq: ++seq, fillId: `f${seq}`, account: "A", symbol: "AAPL", side, qty, priceUnits: toUnits(price), multiplier: 1,
+  commissionMicros: 0, ts: 0, kind: "trade", ...o,
+});
+const funded = (cash = 100_000) => {
+  const p = new Portfolio();
+  p.applyCash({ seq: 0, account: "A", amountMicros: cash * 1e6, ts: 0, memo: "deposit" });
+  return p;
+};
+
+describe("average cost", () => {
+  test("buys average; a partial sell realises against the average; the rest keeps it", () => {
+    const p = funded();
+    p.applyFill(fill("buy", 100, 10));
+    const pos = p.applyFill(fill("buy", 100, 12));
+    expect(pos).toMatchObject({ qty: 200, costMicros: 2_200_000_000 });
+    p.applyFill(fill("sell", 50, 13));
+    expect(p.position("A", "AAPL")).toMatchObject({ qty: 150, costMicros: 1_650_000_000, realizedMicros: 100_000_000 });
+    expect(p.ledger("A")!.cashMicros).toBe((100_000 - 2200 + 650) * 1e6);
+  });
+
+  test("a sell through zero closes at the old basis and opens a short at the fill price", () => {
+    const p = funded();
+    p.applyFill(fill("buy", 100, 10));
+    const pos = p.applyFill(fill("sell", 150, 11));
+    expect(pos).toMatchObject({ qty: -50, costMicros: -550_000_000, realizedMicros: 100_000_000 });
+    const back = p.applyFill(fill("buy", 50, 12));
+    expect(back).toMatchObject({ qty: 0, costMicros: 0, realizedMicros: 50_000_000 });
+  });
+
+  test("a short option: the premium is the credit, buying back cheaper realises the difference", () => {
+    const p = funded();
+    p.applyFill(fill("sell", 2, 3.5, { symbol: "X-P", multiplier: 100 }));
+    expect(p.position("A", "X-P")).toMatchObject({ qty: -2, costMicros: -700_000_000 });
+    p.applyFill(fill("buy", 2, 1.25, { symbol: "X-P", multiplier: 100 }));
+    expect(p.position("A", "X-P")).toMatchObject({ qty: 0, realizedMicros: 450_000_000 });
+  });
+
+  test("commissions leave cash and are counted, but not in realised P&L", () => {
+    const p = funded();
+    p.applyFill(fill("buy", 10, 10, { commissionMicros: 1_000_000 }));
+    p.applyFill(fill("sell", 10, 10, { commissionMicros: 1_000_000 }));
+    expect(p.ledger("A")).toMatchObject({ cashMicros: (100_000 - 2) * 1e6, commissionsMicros: 2_000_000, realizedMicros: 0 });
+  });
+
+  test("positions equal the sum of fills whatever the order of partial closes", () => {
+    const p = funded(1_000_000);
+    let net = 0;
+    for (let i = 0; i < 500; i++) {
+      const side = (i * 7919) % 3 === 0 ? "sell" : "buy";
+      const qty = 1 + ((i * 104729) % 97);
+      net += side === "buy" ? qty : -qty;
+      p.applyFill(fill(side, qty, 50 + ((i * 31) % 17) / 100));
+    }
+    expect(p.position("A", "AAPL")!.qty).toBe(net);
+  });
+});
+
+describe("valuation", () => {
+  const inst = (symbol: string, o: Partial<Instrument> = {}): Instrument => ({ index: 0, symbol, kind: "stock", tickSize: 0.01, multiplier: 1, currency: "USD", ...o });
+  const put: Instrument = inst("AAPL-20261127-P-100", { kind: "option", multiplier: 100, underlying: "AAPL", expiry: "20261127", strike: 100, right: "P" });
+  const lookup = (s: string) => (s === put.symbol ? put : inst(s));
+
+  test("marks give market value and unrealised P&L; unmarked positions sit at cost", () => {
+    const p = funded();
+    p.applyFill(fill("buy", 100, 10));
+    expect(positionView(p.position("A", "AAPL")!, () => toUnits(11))).toMatchObject({ avgCost: 10, marketValue: 1100, unrealizedPnl: 100, mark: 11 });
+    expect(positionView(p.position("A", "AAPL")!, () => undefined)).toMatchObject({ marketValue: 1000, unrealizedPnl: 0, mark: null });
+  });
+
+  test("cash account buying power: cash less secured puts and open buy orders", () => {
+    const p = funded(50_000);
+    p.applyFill(fill("sell", 2, 1.5, { symbol: put.symbol, multiplier: 100 }));
+    const open = [{ id: "O1", account: "A", clientOrderId: "c", symbol: "AAPL", side: "buy", type: "limit", tif: "DAY", qty: 10, limitPriceUnits: toUnits(100),
+      multiplier: 1, status: "accepted", filledQty: 0, avgFillPriceUnits: 0, triggered: false, createdTs: 0, updatedTs: 0, version: 1 }] as const;
+    const v = accountView(p, "A", "cash", () => undefined, lookup, open);
+    expect(v).toMatchObject({ cash: 50_300, buyingPower: 50_300 - 20_000 - 1_000, positions: 1, openOrders: 1 });
+  });
+
+  test("Reg-T buying power is twice the excess over the initial requirement", () => {
+    const p = funded(10_000);
+    p.applyFill(fill("buy", 100, 50));
+    const v = accountView(p, "A", "regT", () => toUnits(50), lookup, []);
+    expect(v).toMatchObject({ equity: 10_000, buyingPower: 2 * (10_000 - 2_500) });
+  });
+});
+
+describe("option settlement", () => {
+  const put: Instrument = { index: 0, symbol: "AAPL-20261127-P-100", kind: "option", tickSize: 0.01, multiplier: 100, currency: "USD",
+    underlying: "AAPL", expiry: "20261127", strike: 100, right: "P" };
+  const short = { account: "A", symbol: put.symbol, qty: -2, multiplier: 100, costMicros: -300_000_000, realizedMicros: 0, commissionsMicros: 0 };
+
+  test("a short put in the money by a cent is assigned: shares bought at the strike", () => {
+    const fills = settlementFills(short, put, toUnits(99.99), 5);
+    expect(fills.map((f) => [f.kind, f.symbol, f.side, f.qty, f.priceUnits])).toEqual([
+      ["assignment", put.symbol, "buy", 2, 0], ["assignment", "AAPL", "buy", 200, toUnits(100)],
+    ]);
+  });
+
+  test("less than a cent in the money, or out of it, expires worthless", () => {
+    expect(settlementFills(short, put, toUnits(99.995), 5).map((f) => f.kind)).toEqual(["expiry"]);
+    expect(settlementFills(short, put, toUnits(120), 5).map((f) => f.kind)).toEqual(["expiry"]);
+  });
+
+  test("a long call in the money is exercised into shares", () => {
+    const call = { ...put, symbol: "AAPL-20261127-C-100", right: "C" as const };
+    const fills = settlementFills({ ...short, symbol: call.symbol, qty: 1, costMicros: 200_000_000 }, call, toUnits(105), 5);
+    expect(fills.map((f) => [f.kind, f.side, f.qty])).toEqual([["exercise", "sell", 1], ["exercise", "buy", 100]]);
+  });
+});
+
+describe("accounts", () => {
+  test("the default is ALL-USE: Gen-Acc 40 %, Rev-Acc 30 %, Com-Acc 30 %", () => {
+    expect(DEFAULT_ACCOUNTS.list.map((a) => [a.id, a.share])).toEqual([["Gen-Acc", 0.4], ["Rev-Acc", 0.3], ["Com-Acc", 0.3]]);
+  });
+
+  test("shares over 1 and duplicate ids are refused with the field", () => {
+    const r = accountsSchema.safeParse({ list: [{ id: "A", share: 0.7 }, { id: "A", share: 0.5 }] });
+    expect(r.success).toBe(false);
+    expect(r.error!.issues.map((i) => i.path.join("."))).toEqual(["list", "list.1.id"]);
+  });
+});

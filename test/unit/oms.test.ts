@@ -1,0 +1,255 @@
+// The order manager over real parts (WASM engine, SQLite file, paper broker): validation that
+// journals nothing, idempotent client order ids, the lifecycle through the broker, bounds,
+// DAY expiry, option settlement, restarts, and the state machine refusing illegal events.
+
+import { afterEach, describe, expect, test } from "bun:test";
+import { toUnits } from "../../src/domain/price.ts";
+import type { Order } from "../../src/domain/order.ts";
+import type { OmsUpdate } from "../../src/oms/manager.ts";
+import type { Result } from "../../src/oms/validate.ts";
+import { OPTIONS } from "../helpers/market.ts";
+import { MONDAY_10AM, OmsHarness } from "../helpers/oms.ts";
+
+const harnesses: OmsHarness[] = [];
+async function start(o: Parameters<typeof OmsHarness.start>[0] = {}): Promise<OmsHarness> {
+  const h = await OmsHarness.start(o);
+  harnesses.push(h);
+  h.quote("AAPL", 100, 1000, 100.02, 1000);
+  return h;
+}
+afterEach(async () => {
+  for (const h of harnesses.splice(0)) await h.dispose().catch(() => undefined);
+});
+
+let n = 0;
+const body = (o: Record<string, unknown> = {}) => ({ account: "Gen-Acc", clientOrderId: `c${++n}`, symbol: "AAPL", side: "buy", type: "market", qty: 10, ...o });
+function ok<T>(r: Result<T>): T {
+  if (!r.ok) throw new Error(`expected ok, got ${JSON.stringify(r.error)}`);
+  return r.value;
+}
+function err<T>(r: Result<T>) {
+  if (r.ok) throw new Error(`expected an error, got ${JSON.stringify(r.value)}`);
+  return r.error;
+}
+
+describe("validation", () => {
+  test("each bad request is a clear error naming its field, and nothing is journaled", async () => {
+    const h = await start();
+    const before = h.store.journal.appendedSeq;
+    const cases: [Record<string, unknown>, number, string, string][] = [
+      [{ side: undefined }, 400, "BAD_REQUEST", "side"],
+      [{ sied: "buy" }, 400, "BAD_REQUEST", "sied"],
+      [{ qty: "10" }, 400, "BAD_REQUEST", "qty"],
+      [{ symbol: "NOPE" }, 400, "UNKNOWN_INSTRUMENT", "symbol"],
+      [{ qty: -5 }, 400, "BAD_QUANTITY", "qty"],
+      [{ qty: 1.5 }, 400, "BAD_QUANTITY", "qty"],
+      [{ qty: 2_000_000 }, 400, "BAD_QUANTITY", "qty"],
+      [{ type: "limit", limitPrice: 100.005 }, 400, "PRICE_OFF_TICK", "limitPrice"],
+      [{ type: "limit" }, 400, "BAD_REQUEST", "limitPrice"],
+      [{ type: "market", stopPrice: 99 }, 400, "BAD_REQUEST", "stopPrice"],
+      [{ type: "stop", stopPrice: 99, tif: "IOC" }, 400, "BAD_REQUEST", "tif"],
+      [{ account: "Nobody" }, 404, "UNKNOWN_ACCOUNT", "account"],
+      [{ clientOrderId: "" }, 400, "BAD_REQUEST", "clientOrderId"],
+    ];
+    for (const [change, status, code, field] of cases) {
+      const e = err(await h.oms.submit(body(change)));
+      expect({ status: e.status, code: e.code, field: e.field }).toEqual({ status, code, field });
+      expect(e.message.length).toBeGreaterThan(5);
+    }
+    expect(h.store.journal.appendedSeq).toBe(before);
+  });
+
+  test("an option past the close of its expiry date is refused", async () => {
+    const h = await start({ nowMs: Date.parse("2026-11-27T18:00:01Z") });
+    const e = err(await h.oms.submit(body({ symbol: OPTIONS[0], qty: 1 })));
+    expect(e).toMatchObject({ code: "OPTION_EXPIRED", field: "symbol" });
+    expect(h.oms.positions("Gen-Acc")).toEqual([]);
+  });
+});
+
+describe("lifecycle", () => {
+  test("a market buy fills, and position, cash and commission follow", async () => {
+    const h = await start();
+    const { order, created } = ok(await h.oms.submit(body({ qty: 100 })));
+    expect(created).toBe(true);
+    expect(order).toMatchObject({ status: "filled", filledQty: 100, avgFillPriceUnits: toUnits(100.02), brokerOrderId: `paper-${order.id}` });
+    expect(h.store.journal.committedSeq).toBe(h.store.journal.appendedSeq);
+    expect(h.oms.positions("Gen-Acc")).toMatchObject([{ symbol: "AAPL", qty: 100, avgCost: 100.02, mark: 100.01, unrealizedPnl: -1 }]);
+    expect(h.oms.account("Gen-Acc")).toMatchObject({ cash: 120_000 - 10_002 - 1, commissions: 1, positions: 1 });
+    const events = h.store.events(order.id).map((e) => [e.kind, e.status]);
+    expect(events).toEqual([["submitted", "submitted"], ["accepted", "accepted"], ["fill", "filled"]]);
+  });
+
+  test("the same client order id and body returns the original; a different body is a 409", async () => {
+    const h = await start();
+    const b = body({ type: "limit", limitPrice: 99, tif: "GTC" });
+    const first = ok(await h.oms.submit(b)).order;
+    const seq = h.store.journal.appendedSeq;
+    const again = ok(await h.oms.submit({ ...b }));
+    expect(again).toMatchObject({ created: false, order: { id: first.id, status: "accepted" } });
+    expect(err(await h.oms.submit({ ...b, qty: 11 }))).toMatchObject({ status: 409, code: "DUPLICATE_CLIENT_ORDER_ID", field: "clientOrderId" });
+    expect(h.store.journal.appendedSeq).toBe(seq);
+    expect(ok(await h.oms.submit({ ...b, account: "Rev-Acc" })).created).toBe(true);
+  });
+
+  test("cancel a resting limit; canceling it again is a 409", async () => {
+    const h = await start();
+    const { order } = ok(await h.oms.submit(body({ type: "limit", limitPrice: 99 })));
+    expect(h.oms.openOrders("Gen-Acc").map((o) => o.id)).toEqual([order.id]);
+    expect(ok(await h.oms.cancel(order.id)).status).toBe("canceled");
+    expect(h.oms.openOrders("Gen-Acc")).toEqual([]);
+    expect(err(await h.oms.cancel(order.id))).toMatchObject({ status: 409, code: "ORDER_NOT_CANCELABLE" });
+    expect(err(await h.oms.cancel("O999"))).toMatchObject({ status: 404, code: "NOT_FOUND" });
+  });
+
+  test("modify a resting limit; modifying a filled order is a clear 409", async () => {
+    const h = await start();
+    const { order } = ok(await h.oms.submit(body({ type: "limit", limitPrice: 99 })));
+    expect(ok(await h.oms.modify(order.id, { qty: 25, limitPrice: 99.5 }))).toMatchObject({ status: "accepted", qty: 25, limitPriceUnits: toUnits(99.5) });
+    expect(ok(await h.oms.modify(order.id, { limitPrice: 100.02 }))).toMatchObject({ status: "filled", filledQty: 25 });
+    const e = err(await h.oms.modify(order.id, { qty: 30 }));
+    expect(e).toMatchObject({ status: 409, code: "ORDER_NOT_MODIFIABLE", field: "id" });
+    expect(e.message).toContain("filled");
+    const seq = h.store.journal.appendedSeq;
+    const { order: other } = ok(await h.oms.submit(body({ type: "limit", limitPrice: 99 })));
+    expect(err(await h.oms.modify(other.id, { limitPrice: 99.001 }))).toMatchObject({ code: "PRICE_OFF_TICK" });
+    expect(err(await h.oms.modify(other.id, { qty: 0 }))).toMatchObject({ code: "BAD_QUANTITY" });
+    expect(err(await h.oms.modify(other.id, {}))).toMatchObject({ code: "BAD_REQUEST" });
+    expect(h.store.journal.appendedSeq).toBe(seq + 2);
+  });
+
+  test("the pre-trade hook can deny: the order is journaled as denied and never reaches the broker", async () => {
+    const seen: string[] = [];
+    const h = await start({ preTrade: { checkNew: (o) => (seen.push(o.id), { ok: false, code: "MAX_NOTIONAL", message: "too big" }), checkModify: () => ({ ok: true }) } });
+    const { order } = ok(await h.oms.submit(body()));
+    expect(order).toMatchObject({ status: "denied", reason: "MAX_NOTIONAL: too big" });
+    expect(seen).toEqual([order.id]);
+    expect(await h.broker.openOrders()).toEqual([]);
+    expect(h.store.order(order.id)?.status).toBe("denied");
+  });
+
+  test("updates reach listeners only once durable, in order", async () => {
+    const h = await start();
+    const got: OmsUpdate[] = [];
+    h.oms.onUpdate((u) => {
+      // What a listener is told is already readable from the file.
+      if (u.type === "order") expect(h.store.order(u.order.id)!.version).toBeGreaterThanOrEqual(u.order.version);
+      else expect(h.store.fills({ orderId: u.fill.orderId }, 10, 0).items.map((f) => f.fillId)).toContain(u.fill.fillId);
+      got.push(u);
+    });
+    ok(await h.oms.submit(body({ qty: 5 })));
+    expect(got.map((u) => (u.type === "order" ? u.order.status : `fill ${u.position.qty}`))).toEqual(["submitted", "accepted", "fill 5", "filled"]);
+  });
+});
+
+describe("bounds", () => {
+  test("working orders per account are bounded", async () => {
+    const h = await start({ oms: { maxOpenOrdersPerAccount: 2 } });
+    for (let i = 0; i < 2; i++) ok(await h.oms.submit(body({ type: "limit", limitPrice: 90 })));
+    expect(err(await h.oms.submit(body({ type: "limit", limitPrice: 90 })))).toMatchObject({ status: 429, code: "TOO_MANY_OPEN_ORDERS" });
+    ok(await h.oms.submit(body({ account: "Rev-Acc", type: "limit", limitPrice: 90 })));
+  });
+
+  test("a journal short of room refuses requests with 503 and changes nothing", async () => {
+    const h = await start({ maxPending: 8 });
+    const results = await Promise.all(Array.from({ length: 10 }, () => h.oms.submit(body({ type: "limit", limitPrice: 90 }))));
+    const refused = results.filter((r) => !r.ok).map((r) => err(r));
+    expect(refused.length).toBeGreaterThan(0);
+    expect(refused[0]).toMatchObject({ status: 503, code: "JOURNAL_FULL" });
+    const accepted = results.filter((r) => r.ok).length;
+    expect(h.oms.openOrders("Gen-Acc").length).toBe(accepted);
+  });
+});
+
+describe("session close and expiry", () => {
+  test("DAY orders expire at the close; GTC orders stay", async () => {
+    const h = await start();
+    const day = ok(await h.oms.submit(body({ type: "limit", limitPrice: 90 }))).order;
+    const gtc = ok(await h.oms.submit(body({ type: "limit", limitPrice: 90, tif: "GTC" }))).order;
+    h.oms.sessionClosed(Date.parse("2026-11-23T21:00:00Z"));
+    await h.store.journal.durable();
+    expect((await h.oms.order(day.id))?.status).toBe("expired");
+    expect((await h.oms.order(gtc.id))?.status).toBe("accepted");
+  });
+
+  test("a short put in the money at expiry is assigned; an out-of-the-money one expires", async () => {
+    const h = await start({ nowMs: Date.parse("2026-11-27T15:00:00Z") });
+    const put = OPTIONS[1]; // TSLA 250 put, 2026-11-27
+    const call = OPTIONS[0]; // TSLA 250 call, same expiry
+    h.quote(put, 5, 100, 5.1, 100);
+    h.quote(call, 4, 100, 4.1, 100);
+    ok(await h.oms.submit(body({ symbol: put, side: "sell", qty: 2 })));
+    ok(await h.oms.submit(body({ symbol: call, side: "sell", qty: 1 })));
+    const cashBefore = h.oms.account("Gen-Acc")!.cash;
+    h.quote("TSLA", 240, 100, 240.02, 100);
+    h.clock.now = Date.parse("2026-11-27T21:00:00Z");
+    h.oms.sessionClosed(h.clock.now);
+    await h.store.journal.durable();
+    const pos = Object.fromEntries(h.oms.positions("Gen-Acc").map((p) => [p.symbol, p.qty]));
+    expect(pos).toEqual({ TSLA: 200 });
+    expect(h.oms.account("Gen-Acc")!.cash).toBeCloseTo(cashBefore - 250 * 200, 6);
+    expect(h.oms.portfolio.position("Gen-Acc", call)).toMatchObject({ qty: 0, realizedMicros: 400_000_000 });
+  });
+});
+
+describe("restart", () => {
+  test("open orders, positions, cash and P&L come back; a restored order still fills, once", async () => {
+    const h = await start({ nowMs: MONDAY_10AM });
+    ok(await h.oms.submit(body({ qty: 100 })));
+    const resting = ok(await h.oms.submit(body({ type: "limit", limitPrice: 99.9, tif: "GTC", qty: 50 }))).order;
+    const account = h.oms.account("Gen-Acc");
+    await h.stop();
+
+    const h2 = await OmsHarness.start({ dir: h.dir, nowMs: h.clock.now + 1000 });
+    harnesses.push(h2);
+    h2.quote("AAPL", 100, 1000, 100.02, 1000);
+    expect(h2.oms.account("Gen-Acc")).toEqual(account);
+    expect(h2.oms.openOrders("Gen-Acc").map((o) => o.id)).toEqual([resting.id]);
+    expect((await h2.broker.openOrders()).map((o) => o.orderId)).toEqual([resting.id]);
+    h2.quote("AAPL", 99.8, 1000, 99.85, 1000);
+    await h2.store.journal.durable();
+    expect((await h2.oms.order(resting.id))?.status).toBe("filled");
+    expect(h2.oms.positions("Gen-Acc")[0]!.qty).toBe(150);
+    const ids = [...h2.store.allFills()].map((f) => f.fillId);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  test("a DAY order whose session closed while the server was down expires at start-up", async () => {
+    const h = await start();
+    const day = ok(await h.oms.submit(body({ type: "limit", limitPrice: 90 }))).order;
+    await h.stop();
+    const h2 = await OmsHarness.start({ dir: h.dir, nowMs: Date.parse("2026-11-24T15:00:00Z") });
+    harnesses.push(h2);
+    expect(await h2.oms.order(day.id)).toMatchObject({ status: "expired", reason: "session closed while the server was down" });
+    expect(await h2.broker.openOrders()).toEqual([]);
+  });
+
+  test("the ALL-USE accounts are funded once, not again on restart", async () => {
+    const h = await start();
+    expect(["Gen-Acc", "Rev-Acc", "Com-Acc"].map((a) => h.oms.account(a)!.cash)).toEqual([120_000, 90_000, 90_000]);
+    await h.stop();
+    const h2 = await OmsHarness.start({ dir: h.dir, accounts: { capital: 1_000_000 } });
+    harnesses.push(h2);
+    expect(h2.oms.account("Gen-Acc")!.cash).toBe(120_000);
+  });
+});
+
+describe("state machine at the broker boundary", () => {
+  test("an illegal event is logged and not applied; a duplicate fill id is applied once", async () => {
+    const h = await start();
+    const { order } = ok(await h.oms.submit(body({ qty: 10 })));
+    const emit = (e: Parameters<Parameters<typeof h.broker.onEvent>[0]>[0]) => {
+      // The paper broker's listeners are the order manager's: feed them an event directly.
+      (h.broker as unknown as { listeners: ((e: unknown) => void)[] }).listeners.forEach((l) => l(e));
+    };
+    emit({ kind: "canceled", orderId: order.id, reason: "late", ts: 1 });
+    expect(h.oms.stats.illegalTransitions).toBe(1);
+    expect(h.logs.some((l) => l.includes("illegal order transition filled -> canceled"))).toBe(true);
+    const fillId = h.store.fills({ orderId: order.id }, 10, 0).items[0]?.fillId ?? `${order.id}-10`;
+    emit({ kind: "fill", fill: { orderId: order.id, fillId, account: "Gen-Acc", symbol: "AAPL", side: "buy", qty: 10, priceUnits: 1, commissionMicros: 0, ts: 1 } });
+    expect(h.oms.stats.duplicateFills).toBe(1);
+    await h.store.journal.durable();
+    expect((await h.oms.order(order.id)) as Order).toMatchObject({ status: "filled", filledQty: 10 });
+    expect(h.oms.positions("Gen-Acc")[0]!.qty).toBe(10);
+  });
+});
