@@ -13,6 +13,7 @@ import { SpreadSampler } from "./analytics/spread.ts";
 import { HealthChecks } from "./monitor/health.ts";
 import { createAppMetrics, type AppMetrics } from "./monitor/metrics.ts";
 import { analyticsRoutes } from "./server/analytics-routes.ts";
+import { buildDashboardScript, dashboardRoutes } from "./server/home.ts";
 import { metricsRoutes, observeRequests, registerHttpMetrics } from "./server/metrics-http.ts";
 import { startServer, type RunningServer } from "./server/server.ts";
 
@@ -79,11 +80,12 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const health = new HealthChecks();
   health.register("feed", () => (feed.live ? null : `${feed.name} is not live`));
   const spreads = new SpreadSampler(engine);
+  const dashboardScript = await buildDashboardScript();
   const server = await startServer(engine, {
     host: config.host, port: config.port, limits: config.limits, readiness: () => health.readiness(),
     rest: {
       middleware: [observeRequests({ metrics: registerHttpMetrics(metrics.registry), log: log.child("http") })],
-      routes: [metricsRoutes(metrics.registry), analyticsRoutes(engine, spreads)],
+      routes: [metricsRoutes(metrics.registry), analyticsRoutes(engine, spreads), dashboardRoutes(dashboardScript)],
     },
   });
   metrics.attachServer(() => server.stats());

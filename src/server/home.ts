@@ -1,24 +1,114 @@
-// The page at GET /. The operator dashboard is a later piece of work; until it exists this page
-// says so plainly and links what is already served.
+// The operator dashboard at GET /: one static HTML page and one script, bundled from
+// src/server/dashboard/ by Bun.build when the server starts (no build step, no CDN, nothing
+// fetched from outside). The page uses only the public API: /ws for quotes, /v1/* and /metrics.
 
-/** HTML of the placeholder home page. */
+import type { Hono } from "hono";
+
+/** HTML of the dashboard; its script is served at /dashboard.js. */
 export const HOME_PAGE = `<!doctype html>
 <html lang="en">
-<head><meta charset="utf-8"><title>alluse-market</title>
-<style>body{font:15px/1.5 system-ui,sans-serif;max-width:42rem;margin:2rem auto;padding:0 1rem}code{background:#eee;padding:0 .2em}</style>
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>alluse-market</title>
+<link rel="icon" href="data:,">
+<style>
+:root{--bg:#0f1419;--panel:#171d24;--line:#26303b;--text:#d8dee6;--dim:#8795a5;--up:#2fbf71;--down:#e5534b;--warn:#d29922;--accent:#4f9dde}
+*{box-sizing:border-box}
+body{margin:0;background:var(--bg);color:var(--text);font:13px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif}
+header{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center;padding:.5rem 1rem;border-bottom:1px solid var(--line)}
+header h1{font-size:15px;margin:0;font-weight:600}
+.pill{padding:1px 8px;border-radius:9px;background:var(--line);color:var(--dim);font-size:12px}
+.pill.ok{background:#1d3b2a;color:var(--up)}.pill.bad{background:#3d1f1f;color:var(--down)}
+header .right{margin-left:auto;color:var(--dim);font-variant-numeric:tabular-nums}
+main{display:grid;gap:.75rem;padding:.75rem;grid-template-columns:minmax(0,1.15fr) minmax(0,1fr)}
+section{background:var(--panel);border:1px solid var(--line);border-radius:6px;padding:.5rem .75rem;min-width:0}
+section h2{font-size:12px;text-transform:uppercase;letter-spacing:.06em;color:var(--dim);margin:0 0 .4rem;font-weight:600;display:flex;gap:.5rem;align-items:baseline}
+section h2 .sub{text-transform:none;letter-spacing:0;font-weight:400}
+#quotes-card{grid-row:span 2}
+.scroll{overflow:auto;max-height:calc(100vh - 120px)}
+table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}
+th,td{padding:3px 6px;text-align:right;white-space:nowrap;border-bottom:1px solid var(--line)}
+th{color:var(--dim);font-weight:500;position:sticky;top:0;background:var(--panel)}
+th:first-child,td:first-child{text-align:left}
+tbody tr{cursor:pointer}tbody tr:hover{background:#1d2530}tbody tr.sel{background:#1f2a36}
+@keyframes flash-up{from{background:rgba(47,191,113,.45)}to{background:transparent}}
+@keyframes flash-down{from{background:rgba(229,83,75,.45)}to{background:transparent}}
+td.up{animation:flash-up .8s ease-out}td.down{animation:flash-down .8s ease-out}
+.pos{color:var(--up)}.neg{color:var(--down)}
+.flag{display:inline-block;padding:0 4px;margin-left:2px;border-radius:3px;font-size:10px;background:#3a2e12;color:var(--warn)}
+.flag.bad{background:#3d1f1f;color:var(--down)}
+canvas{display:block;width:100%;height:220px}
+#price-chart{height:260px}
+.kv{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:2px 12px;margin-top:.4rem;font-variant-numeric:tabular-nums}
+.kv div{display:flex;justify-content:space-between;gap:6px;border-bottom:1px dotted var(--line)}
+.kv span:first-child{color:var(--dim)}
+.charts{display:grid;grid-template-columns:1fr 1fr;gap:.5rem}
+.charts canvas{height:150px}
+.legend{color:var(--dim);font-size:11px}
+.placeholders{grid-column:1/-1;display:grid;grid-template-columns:repeat(4,minmax(0,1fr));gap:.75rem}
+.na{color:var(--dim);font-style:italic;margin:.25rem 0}
+@media (max-width:1000px){main{grid-template-columns:minmax(0,1fr)}#quotes-card{grid-row:auto}.placeholders{grid-template-columns:1fr 1fr}.scroll{max-height:none}}
+@media (max-width:600px){.hide-sm{display:none}.charts{grid-template-columns:1fr}.placeholders{grid-template-columns:1fr}main{padding:.5rem}header .right{margin-left:0}}
+</style>
 </head>
 <body>
-<h1>alluse-market</h1>
-<p>The operator dashboard is not built yet. The API below is live.</p>
-<ul>
-<li><a href="/v1/instruments">/v1/instruments</a> — instruments (<code>?kind=stock|option</code>, <code>?underlying=</code>)</li>
-<li><a href="/v1/quotes">/v1/quotes</a> — quotes (<code>?symbols=A,B</code>, or paged with <code>?offset=&amp;limit=</code>)</li>
-<li><code>/v1/quotes/{symbol}</code> — one quote</li>
-<li><code>/v1/bars/{symbol}?limit=N</code> — 1-minute bars</li>
-<li><a href="/healthz">/healthz</a>, <a href="/readyz">/readyz</a> — liveness and readiness</li>
-<li><code>/ws?format=json|msgpack</code> — streaming quotes over WebSocket</li>
-</ul>
-<p>The protocol is described in <code>docs/protocol.md</code> in the repository.</p>
+<header>
+  <h1>alluse-market</h1>
+  <span id="conn" class="pill">connecting</span>
+  <span id="ready" class="pill">readiness…</span>
+  <span class="right"><span id="clock"></span></span>
+</header>
+<main>
+  <section id="quotes-card">
+    <h2>Quotes <span class="sub" id="quotes-sub"></span></h2>
+    <div class="scroll"><table id="quotes">
+      <thead><tr><th>Symbol</th><th>Bid</th><th>Ask</th><th>Last</th><th>Chg %</th><th class="hide-sm">Volume</th><th class="hide-sm">VWAP</th><th class="hide-sm">Vol %</th><th class="hide-sm">Latency</th><th>Flags</th></tr></thead>
+      <tbody></tbody>
+    </table></div>
+  </section>
+  <section id="chart-card">
+    <h2>Price <span class="sub" id="chart-title">1-minute bars</span></h2>
+    <canvas id="price-chart" aria-label="price chart"></canvas>
+    <div class="kv" id="analytics"></div>
+  </section>
+  <section id="system-card">
+    <h2>System <span class="sub">from /metrics</span></h2>
+    <div class="charts">
+      <div><div class="legend">Throughput per second: <span class="pos">ticks in</span> · <span style="color:var(--accent)">messages out</span></div><canvas id="throughput-chart"></canvas></div>
+      <div><div class="legend">Latency, ms: <span class="pos">tick→publish p50</span> · <span class="neg">p99</span> · <span style="color:var(--warn)">event-loop lag p99</span></div><canvas id="latency-chart"></canvas></div>
+    </div>
+    <div class="kv" id="system"></div>
+  </section>
+  <div class="placeholders">
+    <section><h2>Positions &amp; P&amp;L</h2><p class="na">Not available yet: positions arrive with the order manager.</p></section>
+    <section><h2>Orders &amp; fills</h2><p class="na">Not available yet: no order API is served by this build.</p></section>
+    <section><h2>Risk</h2><p class="na">Not available yet: limit utilisation, greeks and VaR arrive with the risk engine.</p></section>
+    <section><h2>Alerts</h2><p class="na">Not available yet: alert rules and acknowledgement arrive with trade monitoring.</p></section>
+  </div>
+</main>
+<script type="module" src="/dashboard.js"></script>
 </body>
 </html>
 `;
+
+/** The dashboard's script, bundled for browsers from src/server/dashboard/main.ts. */
+export async function buildDashboardScript(): Promise<string> {
+  const result = await Bun.build({
+    entrypoints: [new URL("./dashboard/main.ts", import.meta.url).pathname],
+    target: "browser",
+    minify: true,
+    format: "esm",
+  });
+  if (!result.success || result.outputs.length !== 1) {
+    throw new Error(`dashboard bundle failed: ${result.logs.map((l) => l.message).join("; ")}`);
+  }
+  return await result.outputs[0]!.text();
+}
+
+/** Adds GET /dashboard.js serving a script built once at start. */
+export function dashboardRoutes(script: string): (app: Hono) => void {
+  return (app) => {
+    app.get("/dashboard.js", () => new Response(script, { headers: { "content-type": "text/javascript; charset=utf-8", "cache-control": "no-cache" } }));
+  };
+}

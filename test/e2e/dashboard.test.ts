@@ -1,0 +1,88 @@
+// The dashboard in a real browser: Debian's Chromium driven by playwright-core against the whole
+// app on a free port. It waits for live quotes to change in the table and for the system charts
+// to have data, saves screenshots at laptop and phone sizes under test/artifacts/, and fails on
+// any console error or uncaught page error.
+
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { startApp, type App } from "../../src/app.ts";
+import { loadConfig } from "../../src/config.ts";
+import { createLogger } from "../../src/log.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+const ARTIFACTS = join(import.meta.dir, "..", "artifacts");
+/**
+ * Flags for a headless Chromium on a machine without outside network: without the
+ * background-networking ones it keeps dialling Google's hosts. playwright itself gives every
+ * launch a new, empty --user-data-dir (it refuses one in args) and removes it on close.
+ */
+const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+
+describe("dashboard in Chromium", () => {
+  let app: App;
+  let browser: Browser;
+  const problems: string[] = [];
+
+  beforeAll(async () => {
+    if (!(await Bun.file(CHROMIUM).exists())) throw new Error(`${CHROMIUM} is missing: run scripts/ensure-chromium.sh (npm test does)`);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    app = await startApp(await loadConfig(["--port", "0", "--tick-rate", "3000", "--symbols", "AAPL,TSLA,NVDA,MSFT,SPY"], {}), createLogger("error", "e2e", () => {}));
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.stop();
+  });
+
+  async function open(width: number, height: number): Promise<Page> {
+    const page = await browser.newPage({ viewport: { width, height } });
+    page.on("console", (m) => { if (m.type() === "error") problems.push(`console: ${m.text()}`); });
+    page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+    page.on("requestfailed", (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+    await page.goto(`${app.server.url}/`);
+    return page;
+  }
+
+  test("live quotes change in the table, charts fill, no console errors (1366×768)", async () => {
+    const page = await open(1366, 768);
+    await page.waitForSelector("#quotes tbody tr[data-symbol='AAPL'] td[data-col='b']", { timeout: 10_000 });
+    await page.waitForFunction(() => document.querySelector("#conn")?.textContent === "live", undefined, { timeout: 10_000 });
+    const cell = "#quotes tbody tr[data-symbol='AAPL'] td[data-col='b']";
+    await page.waitForFunction((sel) => document.querySelector(sel)?.textContent !== "—", cell, { timeout: 10_000 });
+    const first = await page.textContent(cell);
+    const appliedBefore = await page.evaluate(() => (window as any).dashboard.table.applied as number);
+    // Quotes keep arriving: some bid in the table changes from what was first shown.
+    await page.waitForFunction(([sel, was]) => {
+      const rows = [...document.querySelectorAll("#quotes tbody td[data-col='b']")].map((td) => td.textContent);
+      return document.querySelector(sel!)?.textContent !== was || rows.some((t, i) => i > 0 && t !== "—");
+    }, [cell, first], { timeout: 10_000 });
+    await page.waitForFunction((n) => (window as any).dashboard.table.applied > n + 20, appliedBefore, { timeout: 10_000 });
+    // Each scrape of /metrics after the first adds a point to the system charts: wait for three.
+    await page.waitForFunction(() => (window as any).dashboard.system.points >= 3, undefined, { timeout: 15_000 });
+    expect(await page.textContent("#system")).toMatch(/ticks in\d+\/s/);
+    await page.waitForFunction(() => document.querySelector("#ready")?.textContent === "ready", undefined, { timeout: 10_000 });
+    expect(await page.textContent("#analytics")).toContain("trend");
+    for (const title of ["Positions", "Orders", "Risk", "Alerts"]) expect(await page.textContent("main")).toContain(title);
+    expect(await page.locator(".na").count()).toBe(4);
+    await page.screenshot({ path: join(ARTIFACTS, "dashboard-1366x768.png") });
+    // Clicking a row moves the chart to that symbol.
+    await page.click("#quotes tbody tr[data-symbol='TSLA']");
+    await page.waitForFunction(() => document.querySelector("#chart-title")?.textContent?.startsWith("TSLA"), undefined, { timeout: 5000 });
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  test("fits a phone: no horizontal overflow of the page at 390 px", async () => {
+    const page = await open(390, 844);
+    await page.waitForFunction(() => (window as any).dashboard?.table.applied > 0, undefined, { timeout: 10_000 });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await page.screenshot({ path: join(ARTIFACTS, "dashboard-phone.png"), fullPage: true });
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+});
