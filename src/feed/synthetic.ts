@@ -15,7 +15,7 @@ export interface SyntheticFeedOptions extends SyntheticMarketOptions {
   tickRatePerS?: number;
   /** Most ticks written between two flushes (default 16384); the rest carry to the next wake-up. */
   maxBatchTicks?: number;
-  /** Shortest sleep between wake-ups when nothing is carried (default 1 ms): bounds the wake-up rate. */
+  /** Shortest interval from one wake-up to the next when nothing is carried (default 1 ms): bounds the wake-up rate. */
   minWakeMs?: number;
   /** Largest backlog kept, in ms of ticks (default 1000); beyond it the feed skips ahead and counts the shortfall. */
   maxLagMs?: number;
@@ -108,9 +108,13 @@ export class SyntheticFeed implements Feed {
           this.stats.badTicks = market.badTicks - badAtStart;
         }
         if (!this.running) break;
-        // Carrying a backlog: come back at once. Otherwise sleep until the next tick is due.
+        // Carrying a backlog: come back at once. Otherwise wake when the next tick is due, but at
+        // most once per minWakeMs counted from the start of this wake-up, not from its end: the
+        // time spent generating, ingesting and publishing is part of the interval, so a busy
+        // server does not add a full sleep after every batch.
         const nextDueMs = startMs + ((emitted + 1) * 1000) / rate;
-        await this.waiter.wait(due - emitted > 0 ? 0 : Math.max(this.minWakeMs, nextDueMs - nowMs()));
+        const wakeAtMs = Math.max(now + this.minWakeMs, nextDueMs);
+        await this.waiter.wait(due - emitted > 0 ? 0 : Math.max(0, wakeAtMs - nowMs()));
       }
     } catch (e) {
       this.error = e instanceof Error ? e : new Error(String(e));
