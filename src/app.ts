@@ -16,6 +16,9 @@ import { analyticsRoutes } from "./server/analytics-routes.ts";
 import { buildDashboardScript, dashboardRoutes } from "./server/home.ts";
 import { metricsRoutes, observeRequests, registerHttpMetrics } from "./server/metrics-http.ts";
 import { startServer, type RunningServer } from "./server/server.ts";
+import { startTrading, type Trading } from "./oms/trading.ts";
+import { ORDER_ROUTE_DEFAULTS, orderRoutes } from "./server/orders.ts";
+import { resolveLimits } from "./server/limits.ts";
 
 /** A running alluse-market. */
 export interface App {
@@ -29,6 +32,8 @@ export interface App {
   readonly health: HealthChecks;
   /** Dashboard URL (the HTTP root). */
   readonly dashboardUrl: string;
+  /** Orders, paper broker, positions, the store and API keys. */
+  readonly trading: Trading;
   /** Stops the feed, then the server; resolves when both are down. */
   stop(): Promise<void>;
 }
@@ -80,12 +85,15 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const health = new HealthChecks();
   health.register("feed", () => (feed.live ? null : `${feed.name} is not live`));
   const spreads = new SpreadSampler(engine);
+  const trading = await startTrading(config.trading, config.dataDir, engine, log.child("oms"));
+  health.register("journal", () => trading.store.journal.failed?.message ?? null);
   const dashboardScript = await buildDashboardScript();
   const server = await startServer(engine, {
     host: config.host, port: config.port, limits: config.limits, readiness: () => health.readiness(),
     rest: {
       middleware: [observeRequests({ metrics: registerHttpMetrics(metrics.registry), log: log.child("http") })],
-      routes: [metricsRoutes(metrics.registry), analyticsRoutes(engine, spreads), dashboardRoutes(dashboardScript)],
+      routes: [metricsRoutes(metrics.registry), analyticsRoutes(engine, spreads),
+        orderRoutes({ oms: trading.oms, keys: trading.keys, maxRows: resolveLimits(config.limits).maxRestRows, ...ORDER_ROUTE_DEFAULTS }), dashboardRoutes(dashboardScript)],
     },
   });
   metrics.attachServer(() => server.stats());
@@ -113,13 +121,14 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     spreads.stop();
     metrics.stop();
     await server.stop();
+    await trading.stop();
     throw err;
   }
   log.info("feed started", { feed: feed.name });
 
   let stopping: Promise<void> | undefined;
   return {
-    config, engine, feed, server, metrics, health,
+    config, engine, feed, server, metrics, health, trading,
     dashboardUrl: `${server.url}/`,
     stop() {
       stopping ??= (async () => {
@@ -127,6 +136,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
         await feed.stop();
         engine.flush();
         await server.stop();
+        await trading.stop();
         spreads.stop();
         metrics.stop();
         log.info("stopped");

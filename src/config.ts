@@ -4,6 +4,7 @@
 
 import { z } from "zod";
 import { limitsObject, resolveLimits } from "./server/limits.ts";
+import { tradingSchema } from "./oms/settings.ts";
 
 const positiveInt = z.number().int().positive();
 
@@ -46,6 +47,7 @@ export const configSchema = z.strictObject({
   engine: engineSchema.prefault({}),
   limits: limitsObject.partial().strict().prefault({}),
   staleSweepMs: positiveInt.default(1000),
+  trading: tradingSchema.prefault({}),
 }).superRefine((c, ctx) => {
   // Rules across limits (e.g. the hard buffer bound above the slow threshold) live with the server.
   try {
@@ -98,6 +100,8 @@ const OPTIONS: [string, string[], Parse][] = [
   ["bar-history", ["engine", "barHistory"], num],
   ["max-connections", ["limits", "maxConnections"], num],
   ["stale-sweep-ms", ["staleSweepMs"], num],
+  ["durability", ["trading", "durability"], str],
+  ["capital", ["trading", "accounts", "capital"], num],
 ];
 
 /** Help text for the flags, generated from the same table. */

@@ -5,17 +5,24 @@
 import { ConfigError, FLAG_HELP, loadConfig } from "./config.ts";
 import { startApp } from "./app.ts";
 import { createLogger } from "./log.ts";
+import { runKeysCli, KEYS_USAGE } from "./auth/cli.ts";
 
 const USAGE = `alluse-market — quote and risk server
 
 usage: npm start -- [flags]      (or: bun src/main.ts [flags])
+       npm start -- keys create|list|revoke …   API keys (see below)
 
   --config FILE        JSON or TOML config file (env ALLUSE_CONFIG)
   --help               this text
 ${FLAG_HELP}
-`;
+
+${KEYS_USAGE}`;
 
 async function main(argv: string[]): Promise<void> {
+  if (argv[0] === "keys") {
+    process.exitCode = await runKeysCli(argv.slice(1), (s) => process.stdout.write(s), (s) => process.stderr.write(s));
+    return;
+  }
   if (argv.includes("--help")) {
     process.stdout.write(USAGE);
     return;

@@ -188,6 +188,10 @@ export function toQuote(f: QuoteFrame): Quote {
 /** Error codes of REST error bodies (and of the HTTP reply refusing a WebSocket upgrade). */
 export const REST_ERROR_CODES = [
   "NOT_FOUND", "BAD_REQUEST", "TOO_MANY_ROWS", "TOO_MANY_CONNECTIONS", "UPGRADE_REQUIRED", "INTERNAL",
+  // Orders, accounts and API keys (docs/protocol.md, "Orders and accounts").
+  "BAD_JSON", "PAYLOAD_TOO_LARGE", "UNAUTHORIZED", "FORBIDDEN", "RATE_LIMITED", "UNKNOWN_ACCOUNT", "UNKNOWN_INSTRUMENT", "BAD_QUANTITY",
+  "PRICE_OFF_TICK", "OPTION_EXPIRED", "DUPLICATE_CLIENT_ORDER_ID", "ORDER_NOT_CANCELABLE", "ORDER_NOT_MODIFIABLE",
+  "TOO_MANY_OPEN_ORDERS", "RISK_DENIED", "JOURNAL_FULL", "JOURNAL_FAILED",
 ] as const;
 /** A REST error body's code. */
 export type RestErrorCode = (typeof REST_ERROR_CODES)[number];
@@ -203,3 +207,7 @@ export interface Page {
   offset: number;
   next: number | null;
 }
+
+/** Orders, fills, positions and accounts as the order API returns them. */
+export type { OrderView, FillView } from "../oms/views.ts";
+export type { AccountView, PositionView } from "../oms/valuation.ts";

@@ -18,7 +18,7 @@ import { QualityFlag } from "../domain/tick.ts";
 import { toUnits } from "../domain/price.ts";
 import type { Logger } from "../log.ts";
 import type { JournalRecord } from "../store/journal.ts";
-import type { Store } from "../store/store.ts";
+import type { OrderFilter, Store, StoredEvent } from "../store/store.ts";
 import type { AccountConfig, AccountsConfig } from "./accounts.ts";
 import { settlementFills } from "./expiry.ts";
 import { Portfolio, type Position } from "./portfolio.ts";
@@ -266,6 +266,30 @@ export class OrderManager {
     if (!o || !scope(o.account)) return undefined;
     await this.deps.store.journal.durable();
     return o;
+  }
+
+  /** Orders matching a filter, newest first, one page, read once everything appended so far is durable. */
+  async listOrders(filter: OrderFilter, limit: number, offset: number): Promise<{ items: Order[]; total: number }> {
+    await this.deps.store.journal.durable();
+    return this.deps.store.orders(filter, limit, offset);
+  }
+
+  /** Fills of an account or order, newest first, one page, once durable. */
+  async fills(filter: { account?: string; orderId?: string }, limit: number, offset: number): Promise<{ items: Fill[]; total: number }> {
+    await this.deps.store.journal.durable();
+    return this.deps.store.fills(filter, limit, offset);
+  }
+
+  /** The journaled events of an order (bounded per order by the store). */
+  events(id: string): StoredEvent[] {
+    return this.deps.store.events(id);
+  }
+
+  /** Computes `read` now and returns it once everything it may reflect is durable. */
+  async durableRead<T>(read: () => T): Promise<T> {
+    const value = read();
+    await this.deps.store.journal.durable();
+    return value;
   }
 
   /** Working orders of an account (memory; bounded by maxOpenOrdersPerAccount). */

@@ -84,4 +84,19 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: "api keys",
+    sql: `
+      CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        hash TEXT NOT NULL,
+        scopes TEXT NOT NULL,
+        accounts TEXT NOT NULL,
+        label TEXT NOT NULL,
+        created_ts INTEGER NOT NULL,
+        revoked_ts INTEGER
+      );
+    `,
+  },
 ];

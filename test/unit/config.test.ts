@@ -44,7 +44,7 @@ test("TOML files are read too", async () => {
 });
 
 test("every bad field gets its own line naming the source", async () => {
-  const lines = await errorsOf(["--port", "x", "--symbols", "aapl,$$", "--tick-rate", "0"], { ALLUSE_FEED: "ib" });
+  const lines = await errorsOf(["--port", "x", "--symbols", "aapl,$$", "--tick-rate", "0"], { ALLUSE_FEED: "carrier-pigeon" });
   expect(lines).toHaveLength(4);
   expect(lines.join("\n")).toContain("config port:");
   expect(lines.join("\n")).toContain("(from flag --port)");

@@ -1,0 +1,50 @@
+// The "trading" section of the configuration: durability of the journal, accounts, the order
+// manager's bounds, the paper broker's fill model and the exchange calendar. src/config.ts
+// embeds it; defaults give the ALL-USE accounts on the paper broker with an fsynced journal.
+
+import { z } from "zod";
+import { US_EQUITY_CALENDAR } from "../domain/calendar.ts";
+import { PAPER_DEFAULTS } from "../broker/paper.ts";
+import { accountsSchema } from "./accounts.ts";
+import { OMS_DEFAULTS } from "./manager.ts";
+
+const positiveInt = z.number().int().positive();
+const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "must be YYYY-MM-DD");
+const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "must be HH:MM");
+const P = PAPER_DEFAULTS;
+
+/** The trading section. */
+export const tradingSchema = z.strictObject({
+  /** "full" fsyncs every commit, "normal" survives kill -9 but not power loss, "none" is for tests. */
+  durability: z.enum(["none", "normal", "full"]).default("full"),
+  /** SQLite file, relative to dataDir unless absolute. */
+  dbFile: z.string().min(1).default("alluse.db"),
+  /** Journal records waiting for disk at most; requests are refused (503) as it nears this. */
+  journalMaxPending: positiveInt.max(1_000_000).default(65_536),
+  maxOpenOrdersPerAccount: positiveInt.max(100_000).default(OMS_DEFAULTS.maxOpenOrdersPerAccount),
+  accounts: accountsSchema.prefault({}),
+  paper: z.strictObject({
+    seed: z.number().int().default(P.seed),
+    marketRemainder: z.enum(["slippage", "work"]).default(P.marketRemainder),
+    slippageTicksPerLot: z.number().int().min(0).max(100).default(P.slippageTicksPerLot),
+    lotShares: positiveInt.default(P.lotShares),
+    lotContracts: positiveInt.default(P.lotContracts),
+    maxSlippageLots: z.number().int().min(0).max(1000).default(P.maxSlippageLots),
+    queue: z.enum(["touch", "through"]).default(P.queue),
+    touchFillProbability: z.number().min(0).max(1).default(P.touchFillProbability),
+    stopTrigger: z.enum(["last", "touch"]).default(P.stopTrigger),
+    maxQuoteAgeMs: positiveInt.default(P.maxQuoteAgeMs),
+    maxOpenOrders: positiveInt.max(1_000_000).default(P.maxOpenOrders),
+  }).prefault({}),
+  calendar: z.strictObject({
+    timeZone: z.string().min(1).default(US_EQUITY_CALENDAR.timeZone),
+    open: hhmm.default(US_EQUITY_CALENDAR.open),
+    close: hhmm.default(US_EQUITY_CALENDAR.close),
+    earlyClose: hhmm.default(US_EQUITY_CALENDAR.earlyClose),
+    extraHolidays: z.array(isoDate).max(1000).default([]),
+    extraEarlyCloses: z.array(isoDate).max(1000).default([]),
+  }).prefault({}),
+});
+
+/** The validated trading section. */
+export type TradingConfig = z.infer<typeof tradingSchema>;

@@ -1,0 +1,195 @@
+// REST routes for orders and accounts. Every route needs an API key (Authorization: Bearer);
+// the order manager validates, journals and answers, this file only authenticates, parses and
+// encodes. A reply leaves only once what it reports is durable (the manager waits for it).
+//
+//   POST   /v1/orders                     place (201; 200 with the original for a repeated clientOrderId)
+//   GET    /v1/orders?account=&status=&open=&symbol=&limit=&offset=
+//   GET    /v1/orders/:id                 one order, with ?events=true its journaled events
+//   PATCH  /v1/orders/:id                 modify qty / limitPrice / stopPrice
+//   DELETE /v1/orders/:id                 cancel
+//   GET    /v1/accounts                   accounts the key may see
+//   GET    /v1/accounts/:id               one account: cash, equity, P&L, buying power
+//   GET    /v1/accounts/:id/positions
+//   GET    /v1/accounts/:id/fills?limit=&offset=
+
+import type { Context, Hono } from "hono";
+import type { RestErrorCode } from "../client/protocol.ts";
+import { hasScope, mayTrade, type ApiKey, type KeyStore } from "../auth/keys.ts";
+import { ORDER_STATUSES, type OrderStatus } from "../domain/order.ts";
+import type { OrderManager } from "../oms/manager.ts";
+import type { OmsError, Result } from "../oms/validate.ts";
+import { fillView, orderView } from "../oms/views.ts";
+import { TokenBucket } from "./limits.ts";
+import { errorResponse } from "./rest.ts";
+
+/** What the order routes need. */
+export interface OrderRoutesDeps {
+  oms: OrderManager;
+  keys: KeyStore;
+  /** Most rows one list reply carries. */
+  maxRows: number;
+  /** Requests per second per API key, and the burst allowed at once. */
+  keyRatePerS: number;
+  keyBurst: number;
+  /** Largest request body accepted. */
+  maxBodyBytes: number;
+}
+
+/** Defaults: 16 KiB is a hundred times an order; 1,000 requests/s per key covers a busy strategy. */
+export const ORDER_ROUTE_DEFAULTS = { keyRatePerS: 1000, keyBurst: 2000, maxBodyBytes: 16 * 1024 };
+
+function omsError(e: OmsError): Response {
+  return errorResponse(e.status, e.code as RestErrorCode, e.message, e.field);
+}
+
+/** Adds the order and account routes. */
+export function orderRoutes(deps: OrderRoutesDeps): (app: Hono) => void {
+  const buckets = new Map<string, TokenBucket>();
+
+  /** The request's key, or the 401/429 reply. */
+  const authenticate = (c: Context): ApiKey | Response => {
+    const header = c.req.header("authorization") ?? "";
+    const token = header.startsWith("Bearer ") ? header.slice(7).trim() : "";
+    const key = token ? deps.keys.verify(token) : undefined;
+    if (!key) {
+      const r = errorResponse(401, "UNAUTHORIZED", token ? "the API key is not valid" : "send Authorization: Bearer <api key>");
+      r.headers.set("WWW-Authenticate", 'Bearer realm="alluse-market"');
+      return r;
+    }
+    let bucket = buckets.get(key.id);
+    if (!bucket) {
+      // One bucket per key that ever authenticated: bounded by the keys that exist.
+      bucket = new TokenBucket(deps.keyRatePerS, deps.keyBurst, performance.now());
+      buckets.set(key.id, bucket);
+    }
+    if (!bucket.take(performance.now())) {
+      return errorResponse(429, "RATE_LIMITED", `over ${deps.keyRatePerS} requests/s for this API key (burst ${deps.keyBurst})`);
+    }
+    return key;
+  };
+
+  const tradeKey = (c: Context): ApiKey | Response => {
+    const key = authenticate(c);
+    if (key instanceof Response) return key;
+    if (!hasScope(key, "trade")) return errorResponse(403, "FORBIDDEN", "this API key has no trade scope");
+    return key;
+  };
+
+  const body = async (c: Context): Promise<unknown | Response> => {
+    const text = await c.req.text();
+    if (text.length > deps.maxBodyBytes) return errorResponse(413, "PAYLOAD_TOO_LARGE", `bodies are limited to ${deps.maxBodyBytes} bytes`);
+    try {
+      return JSON.parse(text);
+    } catch {
+      return errorResponse(400, "BAD_JSON", "the body is not valid JSON");
+    }
+  };
+
+  const intQuery = (c: Context, name: string, fallback: number, max: number): number | Response => {
+    const raw = c.req.query(name);
+    if (raw === undefined) return fallback;
+    if (!/^\d{1,9}$/.test(raw) || Number(raw) > max) return errorResponse(400, "BAD_REQUEST", `${name} must be an integer from 0 to ${max}`, name);
+    return Number(raw);
+  };
+
+  const reply = <T>(r: Result<T>, encode: (v: T) => unknown, status = 200): Response =>
+    r.ok ? Response.json(encode(r.value), { status }) : omsError(r.error);
+
+  return (app) => {
+    app.post("/v1/orders", async (c) => {
+      const key = tradeKey(c);
+      if (key instanceof Response) return key;
+      const b = await body(c);
+      if (b instanceof Response) return b;
+      const r = await deps.oms.submit(b, (a) => mayTrade(key, a));
+      if (!r.ok) return omsError(r.error);
+      return Response.json(orderView(r.value.order), { status: r.value.created ? 201 : 200 });
+    });
+
+    app.get("/v1/orders", async (c) => {
+      const key = tradeKey(c);
+      if (key instanceof Response) return key;
+      const account = c.req.query("account");
+      if (account === undefined && !key.accounts.includes("*") && !hasScope(key, "admin")) {
+        return errorResponse(400, "BAD_REQUEST", "account is required for a key limited to some accounts", "account");
+      }
+      if (account !== undefined && !mayTrade(key, account)) return errorResponse(403, "FORBIDDEN", `this key may not see account ${account}`, "account");
+      const status = c.req.query("status");
+      if (status !== undefined && !ORDER_STATUSES.includes(status as OrderStatus)) {
+        return errorResponse(400, "BAD_REQUEST", `status must be one of ${ORDER_STATUSES.join(", ")}`, "status");
+      }
+      const open = c.req.query("open");
+      if (open !== undefined && open !== "true" && open !== "false") return errorResponse(400, "BAD_REQUEST", "open must be true or false", "open");
+      const limit = intQuery(c, "limit", deps.maxRows, deps.maxRows);
+      if (limit instanceof Response) return limit;
+      const offset = intQuery(c, "offset", 0, 1e9);
+      if (offset instanceof Response) return offset;
+      const filter = {
+        ...(account !== undefined ? { account } : {}), ...(status !== undefined ? { status: status as OrderStatus } : {}),
+        ...(open !== undefined ? { open: open === "true" } : {}), ...(c.req.query("symbol") ? { symbol: c.req.query("symbol")! } : {}),
+      };
+      const { items, total } = await deps.oms.listOrders(filter, limit, offset);
+      return c.json({ orders: items.map(orderView), total, offset, next: offset + items.length < total ? offset + items.length : null });
+    });
+
+    app.get("/v1/orders/:id", async (c) => {
+      const key = tradeKey(c);
+      if (key instanceof Response) return key;
+      const id = c.req.param("id");
+      const o = await deps.oms.order(id, (a) => mayTrade(key, a));
+      if (!o) return errorResponse(404, "NOT_FOUND", `no order ${id}`, "id");
+      if (c.req.query("events") === "true") return c.json({ ...orderView(o), events: await deps.oms.durableRead(() => deps.oms.events(id)) });
+      return c.json(orderView(o));
+    });
+
+    app.patch("/v1/orders/:id", async (c) => {
+      const key = tradeKey(c);
+      if (key instanceof Response) return key;
+      const b = await body(c);
+      if (b instanceof Response) return b;
+      return reply(await deps.oms.modify(c.req.param("id"), b, (a) => mayTrade(key, a)), orderView);
+    });
+
+    app.delete("/v1/orders/:id", async (c) => {
+      const key = tradeKey(c);
+      if (key instanceof Response) return key;
+      return reply(await deps.oms.cancel(c.req.param("id"), (a) => mayTrade(key, a)), orderView);
+    });
+
+    app.get("/v1/accounts", async (c) => {
+      const key = tradeKey(c);
+      if (key instanceof Response) return key;
+      const ids = deps.oms.accountIds().filter((a) => mayTrade(key, a));
+      return c.json({ accounts: await deps.oms.durableRead(() => ids.map((id) => deps.oms.account(id))) });
+    });
+
+    const accountOf = (c: Context): string | Response => {
+      const key = tradeKey(c);
+      if (key instanceof Response) return key;
+      const id = c.req.param("id")!;
+      if (!deps.oms.account(id) || !mayTrade(key, id)) return errorResponse(404, "NOT_FOUND", `no account ${id}`, "id");
+      return id;
+    };
+
+    app.get("/v1/accounts/:id", async (c) => {
+      const id = accountOf(c);
+      return id instanceof Response ? id : c.json(await deps.oms.durableRead(() => deps.oms.account(id)));
+    });
+
+    app.get("/v1/accounts/:id/positions", async (c) => {
+      const id = accountOf(c);
+      return id instanceof Response ? id : c.json({ account: id, positions: await deps.oms.durableRead(() => deps.oms.positions(id)) });
+    });
+
+    app.get("/v1/accounts/:id/fills", async (c) => {
+      const id = accountOf(c);
+      if (id instanceof Response) return id;
+      const limit = intQuery(c, "limit", deps.maxRows, deps.maxRows);
+      if (limit instanceof Response) return limit;
+      const offset = intQuery(c, "offset", 0, 1e9);
+      if (offset instanceof Response) return offset;
+      const { items, total } = await deps.oms.fills({ account: id }, limit, offset);
+      return c.json({ fills: items.map(fillView), total, offset, next: offset + items.length < total ? offset + items.length : null });
+    });
+  };
+}
