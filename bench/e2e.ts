@@ -105,7 +105,8 @@ export async function runE2e(s: E2eScenario): Promise<E2eResult> {
   });
   try {
     const listening = JSON.parse(await readLine(server.stdout, (l) => l.includes('"msg":"listening"'), 30_000)) as { ws: string; http: string };
-    const instruments = ((await (await fetch(`${listening.http}/v1/instruments`)).json()) as { instruments: unknown[] }).instruments.length;
+    // The list is paged: `total` counts every instrument, not just this page.
+    const instruments = ((await (await fetch(`${listening.http}/v1/instruments?limit=1`)).json()) as { total: number }).total;
     let rssMax = rssMb(server.pid);
     const rssTimer = setInterval(() => { rssMax = Math.max(rssMax, rssMb(server.pid)); }, 200);
     const perProc = Math.ceil(s.clients / s.clientProcesses);
