@@ -5,7 +5,9 @@ import { mkdirSync } from "node:fs";
 import { dirname, isAbsolute, join } from "node:path";
 import type { Config } from "./config.ts";
 import { Engine, DEFAULT_ENGINE_OPTIONS } from "./engine/engine.ts";
-import type { Feed } from "./feed/feed.ts";
+import type { Feed, TickSink } from "./feed/feed.ts";
+import { IbSession } from "./ib/session.ts";
+import { IbFeed } from "./feed/ib.ts";
 import { ReplayFeed } from "./feed/replay.ts";
 import { SyntheticFeed } from "./feed/synthetic.ts";
 import type { Logger } from "./log.ts";
@@ -50,9 +52,17 @@ function recordPath(config: Config): string | undefined {
   return full;
 }
 
-function makeFeed(config: Config): Feed {
+function makeFeed(config: Config, log: Logger): Feed {
   const f = config.feed;
   const record = recordPath(config);
+  if (f.kind === "ib") {
+    const ib = config.ib;
+    const session = new IbSession({ host: ib.host, port: ib.port, clientId: ib.clientId, clientIdInUse: ib.clientIdInUse, log: log.child("ib") });
+    return new IbFeed({
+      session, ownsSession: true, symbols: f.symbols, optionExpiries: f.optionExpiries, strikesPerSide: f.strikesPerSide,
+      maxLines: ib.maxLines, connectTimeoutMs: ib.connectTimeoutMs, log: log.child("feed.ib"),
+    });
+  }
   if (f.kind === "replay") {
     return new ReplayFeed(f.replayFile!, { speed: f.replaySpeed, loop: f.replayLoop, keepTime: f.replayKeepTime });
   }
@@ -62,9 +72,25 @@ function makeFeed(config: Config): Feed {
   });
 }
 
+/** A sink that also lets the feed set host quality flags (delayed data) on the engine's rows. */
+function withHostFlags(sink: TickSink, engine: Engine): TickSink {
+  return {
+    write: (i, kind, price, size, ts) => sink.write(i, kind, price, size, ts),
+    flush: (now) => sink.flush(now),
+    setHostFlag: (i, bit, on) => engine.setHostFlag(i, bit, on),
+  };
+}
+
 /** Builds and starts everything; on failure, whatever was started is stopped again. */
 export async function startApp(config: Config, log: Logger): Promise<App> {
-  const feed = makeFeed(config);
+  const feed = makeFeed(config, log);
+  try {
+    // A broker feed looks its instruments up first; a failure must not leave its session retrying.
+    await feed.prepare?.();
+  } catch (err) {
+    await feed.stop();
+    throw err;
+  }
   const specs = feed.instruments();
   const engineOverrides = { ...config.engine };
   // A replay that keeps its recorded times would be rejected as stale by the live-data rules.
@@ -84,6 +110,10 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const metrics = createAppMetrics({ engine, feed, stampsAreWallClock: !(config.feed.kind === "replay" && config.feed.replayKeepTime) });
   const health = new HealthChecks();
   health.register("feed", () => (feed.live ? null : `${feed.name} is not live`));
+  if (feed instanceof IbFeed) {
+    const s = feed.session;
+    health.register("ib", () => (s.state === "connected" ? null : `IB session is ${s.state}${s.lastError ? `: ${s.lastError}` : ""}`));
+  }
   const spreads = new SpreadSampler(engine);
   const trading = await startTrading(config.trading, config.dataDir, engine, log.child("oms"));
   health.register("journal", () => trading.store.journal.failed?.message ?? null);
@@ -115,7 +145,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   }, config.staleSweepMs);
 
   try {
-    await feed.start(metrics.sink, (symbol) => engine.instrument(symbol)?.index);
+    await feed.start(feed instanceof IbFeed ? withHostFlags(metrics.sink, engine) : metrics.sink, (symbol) => engine.instrument(symbol)?.index);
   } catch (err) {
     clearInterval(sweep);
     spreads.stop();

@@ -21,6 +21,16 @@ const engineSchema = z.strictObject({
   prefault: z.boolean().optional(),
 });
 
+/** IBKR connection (TWS / IB Gateway): paper TWS 7497, live TWS 7496, Gateway 4002 paper / 4001 live. */
+const ibSchema = z.strictObject({
+  host: z.string().min(1).default("127.0.0.1"),
+  port: z.number().int().min(1).max(65535).default(7497),
+  clientId: z.number().int().min(0).max(2_147_483_647).default(1),
+  clientIdInUse: z.enum(["retry", "increment", "fail"]).default("retry"),
+  maxLines: z.number().int().min(1).max(10_000).default(100),
+  connectTimeoutMs: positiveInt.max(600_000).default(30_000),
+});
+
 const symbolSchema = z.string().regex(/^[A-Z0-9][A-Z0-9.]{0,15}$/, "must be an upper-case ticker such as AAPL or BRK.B");
 
 /** The whole configuration. Engine and server limits are overrides of their built-in defaults. */
@@ -30,7 +40,7 @@ export const configSchema = z.strictObject({
   dataDir: z.string().min(1).default("./data"),
   logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
   feed: z.strictObject({
-    kind: z.enum(["synthetic", "replay"]).default("synthetic"),
+    kind: z.enum(["synthetic", "replay", "ib"]).default("synthetic"),
     symbols: z.array(symbolSchema).min(1).max(500)
       .default(["TSLA", "NVDA", "AAPL", "AMZN", "MSFT", "SPY", "QQQ", "META", "GOOGL", "AMD"]),
     tickRatePerS: z.number().min(1).max(5_000_000).default(2000),
@@ -44,6 +54,7 @@ export const configSchema = z.strictObject({
     replayLoop: z.boolean().default(false),
     replayKeepTime: z.boolean().default(false),
   }).prefault({}),
+  ib: ibSchema.prefault({}),
   engine: engineSchema.prefault({}),
   limits: limitsObject.partial().strict().prefault({}),
   staleSweepMs: positiveInt.default(1000),
@@ -96,6 +107,11 @@ const OPTIONS: [string, string[], Parse][] = [
   ["replay-speed", ["feed", "replaySpeed"], speed],
   ["replay-loop", ["feed", "replayLoop"], bool],
   ["replay-keep-time", ["feed", "replayKeepTime"], bool],
+  ["ib-host", ["ib", "host"], str],
+  ["ib-port", ["ib", "port"], num],
+  ["ib-client-id", ["ib", "clientId"], num],
+  ["ib-client-id-in-use", ["ib", "clientIdInUse"], str],
+  ["ib-max-lines", ["ib", "maxLines"], num],
   ["max-instruments", ["engine", "maxInstruments"], num],
   ["bar-history", ["engine", "barHistory"], num],
   ["max-connections", ["limits", "maxConnections"], num],

@@ -9,6 +9,8 @@ export interface TickSink {
   write(index: number, kind: number, price: number, size: number, exchangeTsMs: number): void;
   /** Ends a batch: ingests every written tick and publishes the changes. */
   flush(nowMs?: number): number;
+  /** Sets a host-owned quality flag bit (QualityFlag.Delayed) on a row; optional, the engine implements it. */
+  setHostFlag?(index: number, bit: number, on: boolean): void;
 }
 
 /** Looks up the engine row of a symbol; undefined when it is not defined. */
@@ -28,6 +30,8 @@ export interface FeedStats {
 export interface Feed {
   /** Short name for logs and metrics: "synthetic", "replay", "ib". */
   readonly name: string;
+  /** Resolves what instruments() lists when that needs I/O (broker contract lookups); the app awaits it first. */
+  prepare?(): Promise<void>;
   /** Instruments the feed will produce ticks for; the app defines them in the engine before start(). */
   instruments(): InstrumentSpec[];
   /** Starts producing into `sink`; resolves once running. */

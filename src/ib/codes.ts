@@ -68,6 +68,11 @@ export function farmStatus(code: number, message: string): FarmStatus | undefine
   return { ...f, name: colon >= 0 ? message.slice(colon + 1).trim() : "" };
 }
 
+/** True for informational codes that do not fail the request they name (delayed data shown, farm notices). */
+export function isWarning(code: number): boolean {
+  return code === IbCode.DelayedDataShown || (code >= 2100 && code < 2200);
+}
+
 /** True for the codes that refuse live market data for lack of a subscription (354; 10089 "requires additional subscription for API", delayed available). */
 export function isNotSubscribed(code: number): boolean {
   return code === IbCode.MarketDataNotSubscribed || code === IbCode.RequiresApiSubscription;

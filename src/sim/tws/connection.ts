@@ -149,7 +149,8 @@ export class SimConnection {
     this.delayTimer = null;
     this.delayed.length = 0;
     this.delayedBytes = 0;
-    this.subs.clear();
+    // The host drops this client's subscriptions from its fan-out lists, then they are forgotten here.
     this.host.onClosed(this);
+    this.subs.clear();
   }
 }
