@@ -8,6 +8,7 @@ import { benchCodec } from "./codec.ts";
 import { runE2e, type E2eScenario } from "./e2e.ts";
 import { benchIngest } from "./ingest.ts";
 import { benchMemory } from "./memory.ts";
+import { benchMetrics } from "./metrics.ts";
 import { benchSynthetic } from "./synthetic.ts";
 
 const wanted = process.argv.slice(2);
@@ -68,6 +69,15 @@ if (runs("memory")) {
   rows.push("## Memory (server RSS, tables prefaulted)", "| instruments | bars kept | clients | ticks/s | RSS before clients MB | RSS peak with clients MB |", "|---:|---:|---:|---:|---:|---:|");
   rows.push(`| ${fmt(r.instruments, 0)} | ${r.barHistory} | ${fmt(r.clients, 0)} | ${fmt(r.ticksPerS, 0)} | ${fmt(r.rssIdleMb, 0)} | ${fmt(r.rssPeakMb, 0)} |`);
   rows.push("Budget: ≤ 250 MB RSS at 10 k instruments and 1 k clients.", "");
+}
+
+if (runs("metrics")) {
+  const r = await benchMetrics();
+  results.metrics = r;
+  const h = r.hotPath, s = r.scrape;
+  rows.push("## Metrics cost (host path: 1,024 × Engine.write + flush; paired rounds, medians)", "| variant | M ticks/s | ratio |", "|---|---:|---:|");
+  rows.push(`| without metrics | ${fmt(h.baselineTicksPerS / 1e6)} | 1.00 |`, `| with metrics (flushes timed) | ${fmt(h.withMetricsTicksPerS / 1e6)} | ${fmt(h.ratio, 3)} |`);
+  rows.push(`A/A calibration (two plain engines): ${fmt(h.calibrationRatio, 3)}. Scrape at ${fmt(s.instruments, 0)} instruments: render ${fmt(s.renderUsP50, 0)} µs, GET /metrics ${fmt(s.httpMsP50)} ms (p50), ${fmt(s.bytes, 0)} bytes, ${s.families} families.`, "");
 }
 
 const dir = join(import.meta.dir, "results");

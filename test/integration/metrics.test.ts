@@ -144,6 +144,20 @@ describe("/metrics reads the real counters", () => {
   });
 });
 
+test("the batch timer wraps the engine's flush once and puts it back when stopped", async () => {
+  const market = await TestMarket.create();
+  const feed = new SyntheticFeed({ symbols: ["AAPL"] });
+  const m = createAppMetrics({ engine: market.engine, feed });
+  expect(Object.hasOwn(market.engine, "flush")).toBe(true);
+  expect(() => createAppMetrics({ engine: market.engine, feed })).toThrow(/already timed/);
+  market.update(["AAPL"]);
+  expect(sampleValue(parseExposition(m.registry.render()), "alluse_engine_ingest_seconds_count")).toBe(1);
+  m.stop();
+  expect(Object.hasOwn(market.engine, "flush")).toBe(false);
+  market.update(["AAPL"]);
+  expect(market.engine.counters().batches).toBe(2);
+});
+
 describe("the whole app", () => {
   let app: App;
   beforeAll(async () => {
