@@ -613,7 +613,16 @@ export class OrderManager {
   private async reconcile(broker: Broker, lastFillTs: number): Promise<void> {
     // A minute of overlap: clocks differ, and fills already known are skipped by id.
     for (const f of await broker.executionsSince(Math.max(0, lastFillTs - 60_000))) this.onFill(f);
-    const working = new Set((await broker.openOrders()).map((o) => o.orderId));
+    const open = await broker.openOrders();
+    const working = new Set(open.map((o) => o.orderId));
+    // An order journaled as submitted just before a crash may never have had its accepted event
+    // journaled; the broker working it is that acknowledgment.
+    for (const b of open) {
+      const l = this.live.get(b.orderId);
+      if (l?.order.status === "submitted") {
+        this.apply(l, "accepted", "accepted", this.clock(), { brokerOrderId: b.brokerOrderId }, (x) => (x.brokerOrderId = b.brokerOrderId));
+      }
+    }
     for (const l of [...this.live.values()]) {
       if (l.broker !== broker || isTerminal(l.order.status) || working.has(l.order.id)) continue;
       this.apply(l, "canceled", "canceled", this.clock(), undefined, (x) => (x.reason = "not working at the broker after a restart"));

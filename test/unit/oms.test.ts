@@ -224,6 +224,21 @@ describe("restart", () => {
     expect(await h2.broker.openOrders()).toEqual([]);
   });
 
+  test("an order journaled as submitted but never acknowledged is accepted once the restored broker works it", async () => {
+    const h = await start();
+    // Only the write-ahead record: as if the process died before the broker's answer was journaled.
+    h.store.journal.append({ t: "order", kind: "submitted", ts: h.clock.now, order: {
+      id: "O500", account: "Gen-Acc", clientOrderId: "lost-ack", symbol: "AAPL", side: "buy", type: "limit", tif: "GTC", qty: 5,
+      limitPriceUnits: toUnits(90), multiplier: 1, status: "submitted", filledQty: 0, avgFillPriceUnits: 0, triggered: false,
+      createdTs: h.clock.now, updatedTs: h.clock.now, version: 1 } });
+    await h.store.journal.durable();
+    await h.stop();
+    const h2 = await OmsHarness.start({ dir: h.dir, nowMs: h.clock.now + 1 });
+    harnesses.push(h2);
+    expect(await h2.oms.order("O500")).toMatchObject({ status: "accepted", brokerOrderId: "paper-O500", version: 2 });
+    expect(h2.oms.openOrders("Gen-Acc").map((o) => o.id)).toEqual(["O500"]);
+  });
+
   test("the ALL-USE accounts are funded once, not again on restart", async () => {
     const h = await start();
     expect(["Gen-Acc", "Rev-Acc", "Com-Acc"].map((a) => h.oms.account(a)!.cash)).toEqual([120_000, 90_000, 90_000]);
