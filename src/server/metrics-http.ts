@@ -61,8 +61,15 @@ export function observeRequests(opts: { metrics?: HttpMetrics; log: Logger }): M
     const start = performance.now();
     const given = c.req.header("x-request-id");
     const requestId = given !== undefined && REQUEST_ID_RE.test(given) ? given : newRequestId();
-    c.header("x-request-id", requestId);
     await next();
+    // Set after the handler: an error reply is built by onError as a new Response, which would
+    // drop a header set on the context before it.
+    try {
+      c.res.headers.set("x-request-id", requestId);
+    } catch {
+      c.res = new Response(c.res.body, c.res);
+      c.res.headers.set("x-request-id", requestId);
+    }
     const seconds = (performance.now() - start) / 1000;
     const route = routeOf(c);
     const method = METHODS.has(c.req.method) ? c.req.method : "OTHER";

@@ -158,6 +158,34 @@ test("the batch timer wraps the engine's flush once and puts it back when stoppe
   expect(market.engine.counters().batches).toBe(2);
 });
 
+test("a failing request is logged once with its request id and error, never its headers or query", async () => {
+  const market = await TestMarket.create();
+  const lines: string[] = [];
+  const log = createLogger("debug", "test", (l) => lines.push(l));
+  const registry = createAppMetrics({ engine: market.engine, feed: new SyntheticFeed({ symbols: ["AAPL"] }) });
+  const server = await startServer(market.engine, {
+    host: "127.0.0.1", port: 0,
+    rest: {
+      middleware: [observeRequests({ metrics: registerHttpMetrics(registry.registry), log })],
+      routes: [(app) => app.get("/v1/boom/:id", () => { throw new Error("boom"); })],
+    },
+  });
+  try {
+    const res = await fetch(`${server.url}/v1/boom/7?apikey=top-secret-q`, { headers: { authorization: "Bearer top-secret-h", "x-request-id": "req-42" } });
+    expect(res.status).toBe(500);
+    expect(res.headers.get("x-request-id")).toBe("req-42");
+    const records = lines.map((l) => JSON.parse(l) as Record<string, any>);
+    const failed = records.filter((r) => r.msg === "request failed");
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatchObject({ level: "error", requestId: "req-42", route: "/v1/boom/:id", path: "/v1/boom/7", status: 500, err: { message: "boom" } });
+    expect(lines.join("")).not.toContain("top-secret");
+    expect(sampleValue(parseExposition(registry.registry.render()), "alluse_http_requests_total", { route: "/v1/boom/:id", method: "GET", status: "500" })).toBe(1);
+  } finally {
+    await server.stop();
+    registry.stop();
+  }
+});
+
 describe("the whole app", () => {
   let app: App;
   beforeAll(async () => {
