@@ -81,8 +81,8 @@ canvas{display:block;width:100%;height:220px}
     <div class="kv" id="system"></div>
   </section>
   <div class="placeholders">
-    <section><h2>Positions &amp; P&amp;L</h2><p class="na">Not available yet: positions arrive with the order manager.</p></section>
-    <section><h2>Orders &amp; fills</h2><p class="na">Not available yet: no order API is served by this build.</p></section>
+    <section><h2>Positions &amp; P&amp;L</h2><p class="na">Not shown yet: served with an API key at <code>/v1/accounts/{id}/positions</code>; this page has no key entry yet.</p></section>
+    <section><h2>Orders &amp; fills</h2><p class="na">Not shown yet: served with an API key at <code>/v1/orders</code> and <code>/v1/accounts/{id}/fills</code>; this page has no key entry yet.</p></section>
     <section><h2>Risk</h2><p class="na">Not available yet: limit utilisation, greeks and VaR arrive with the risk engine.</p></section>
     <section><h2>Alerts</h2><p class="na">Not available yet: alert rules and acknowledgement arrive with trade monitoring.</p></section>
   </div>
