@@ -116,7 +116,8 @@ export function drawCandles(canvas: HTMLCanvasElement, candles: readonly Candle[
     ctx.stroke(); ctx.setLineDash([]);
   }
   ctx.fillStyle = LABEL; ctx.textBaseline = "alphabetic";
-  const every = Math.max(1, Math.ceil(candles.length / Math.max(1, Math.floor((w - pad) / 70))));
+  // A time label needs about 70 px: label every k-th candle so neighbours never overlap.
+  const every = Math.max(1, Math.ceil(70 / slot));
   for (let i = 0; i < candles.length; i += every) {
     ctx.textAlign = i === 0 ? "left" : "center";
     ctx.fillText(timeLabel(candles[i]!.start), i * slot + slot / 2, h - 4);
