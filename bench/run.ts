@@ -10,6 +10,7 @@ import { benchIngest } from "./ingest.ts";
 import { benchMemory } from "./memory.ts";
 import { benchMetrics } from "./metrics.ts";
 import { benchSynthetic } from "./synthetic.ts";
+import { benchOrders, ordersTable } from "./orders.ts";
 
 const wanted = process.argv.slice(2);
 const runs = (name: string) => wanted.length === 0 || wanted.includes(name);
@@ -78,6 +79,12 @@ if (runs("metrics")) {
   rows.push("## Metrics cost (host path: 1,024 × Engine.write + flush; paired rounds, medians)", "| variant | M ticks/s | ratio |", "|---|---:|---:|");
   rows.push(`| without metrics | ${fmt(h.baselineTicksPerS / 1e6)} | 1.00 |`, `| with metrics (flushes timed) | ${fmt(h.withMetricsTicksPerS / 1e6)} | ${fmt(h.ratio, 3)} |`);
   rows.push(`A/A calibration (two plain engines): ${fmt(h.calibrationRatio, 3)}. Scrape at ${fmt(s.instruments, 0)} instruments: render ${fmt(s.renderUsP50, 0)} µs, GET /metrics ${fmt(s.httpMsP50)} ms (p50), ${fmt(s.bytes, 0)} bytes, ${s.families} families.`, "");
+}
+
+if (runs("orders")) {
+  const r = await benchOrders();
+  results.orders = r;
+  rows.push(...ordersTable(r));
 }
 
 const dir = join(import.meta.dir, "results");

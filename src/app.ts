@@ -19,7 +19,7 @@ import { buildDashboardScript, dashboardRoutes } from "./server/home.ts";
 import { metricsRoutes, observeRequests, registerHttpMetrics } from "./server/metrics-http.ts";
 import { startServer, type RunningServer } from "./server/server.ts";
 import { startTrading, type Trading } from "./oms/trading.ts";
-import { ORDER_ROUTE_DEFAULTS, orderRoutes } from "./server/orders.ts";
+import { orderRoutes } from "./server/orders.ts";
 import { resolveLimits } from "./server/limits.ts";
 
 /** A running alluse-market. */
@@ -122,8 +122,8 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     host: config.host, port: config.port, limits: config.limits, readiness: () => health.readiness(),
     rest: {
       middleware: [observeRequests({ metrics: registerHttpMetrics(metrics.registry), log: log.child("http") })],
-      routes: [metricsRoutes(metrics.registry), analyticsRoutes(engine, spreads),
-        orderRoutes({ oms: trading.oms, keys: trading.keys, maxRows: resolveLimits(config.limits).maxRestRows, ...ORDER_ROUTE_DEFAULTS }), dashboardRoutes(dashboardScript)],
+      routes: [metricsRoutes(metrics.registry), analyticsRoutes(engine, spreads), dashboardRoutes(dashboardScript),
+        orderRoutes({ oms: trading.oms, keys: trading.keys, maxRows: resolveLimits(config.limits).maxRestRows, ...config.trading.api })],
     },
   });
   metrics.attachServer(() => server.stats());

@@ -118,6 +118,7 @@ const OPTIONS: [string, string[], Parse][] = [
   ["stale-sweep-ms", ["staleSweepMs"], num],
   ["durability", ["trading", "durability"], str],
   ["capital", ["trading", "accounts", "capital"], num],
+  ["key-rate", ["trading", "api", "keyRatePerS"], num],
 ];
 
 /** Help text for the flags, generated from the same table. */

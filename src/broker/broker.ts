@@ -86,6 +86,13 @@ export interface BrokerOpenOrder extends RestoredOrder {
 export interface Broker {
   /** Short name for logs and config ("paper", "ib"). */
   readonly name: string;
+  /**
+   * True when orders live outside this process (a real venue): the order manager then commits
+   * an order, a cancel or a modify to its journal before sending it, so a crash can never leave
+   * the venue working an order the journal does not know. A simulated broker whose state dies
+   * with the process (paper) needs no such ordering, and saves a commit per request.
+   */
+  readonly external: boolean;
   /** Registers the listener for every event; returns a function that removes it. */
   onEvent(listener: BrokerListener): () => void;
   /**

@@ -70,6 +70,8 @@ interface Book {
 /** The paper broker; see the file comment. */
 export class PaperBroker implements Broker {
   readonly name = "paper";
+  /** Working orders live in this process only: no write-ahead needed. */
+  readonly external = false;
   readonly options: PaperOptions;
   private readonly listeners: BrokerListener[] = [];
   private readonly working = new Map<string, Working>();

@@ -2,9 +2,10 @@
 // account's broker, applies broker events through the state machine, keeps positions, cash and
 // P&L, expires DAY orders at the session close and settles expiring options.
 //
-// Write-ahead: an order is journaled as submitted and made durable before the broker sees it,
-// so no broker ever holds an order the journal does not know; a reply (and every push to
-// listeners) leaves only once every event it reflects is on disk. Requests are admitted only
+// Write-ahead: for a broker whose orders live outside this process, an order is journaled as
+// submitted and made durable before the broker sees it, so no venue ever holds an order the
+// journal does not know; a reply (and every push to listeners) leaves only once every event it
+// reflects is on disk. Requests are admitted only
 // while the journal has room for them plus a reserve, so broker events — facts that must be
 // recorded — always fit.
 
@@ -20,6 +21,7 @@ import type { Logger } from "../log.ts";
 import type { JournalRecord } from "../store/journal.ts";
 import type { OrderFilter, Store, StoredEvent } from "../store/store.ts";
 import type { AccountConfig, AccountsConfig } from "./accounts.ts";
+import { BloomFilter } from "./bloom.ts";
 import { settlementFills } from "./expiry.ts";
 import { Portfolio, type Position } from "./portfolio.ts";
 import { PASS_THROUGH, type PreTradeContext, type PreTradeHook } from "./pretrade.ts";
@@ -41,6 +43,8 @@ export interface OmsOptions {
   maxOpenOrdersPerAccount: number;
   /** Finished orders kept in memory for fast reads (older ones are read from the store). */
   recentOrders: number;
+  /** Client order ids the Bloom filter is sized for (2 MiB per million); past it, more lookups hit the store. */
+  clientIdFilterCapacity: number;
   /** Share of the journal queue kept free for broker events: requests are refused with 503 past it. */
   journalReserveFraction: number;
   bounds: OrderBounds;
@@ -48,7 +52,8 @@ export interface OmsOptions {
 
 /** Defaults: 1,000 working orders per account is far beyond a weekly premium-selling book. */
 export const OMS_DEFAULTS: OmsOptions = {
-  maxOpenOrdersPerAccount: 1000, recentOrders: 10_000, journalReserveFraction: 0.25, bounds: DEFAULT_ORDER_BOUNDS,
+  maxOpenOrdersPerAccount: 1000, recentOrders: 10_000, clientIdFilterCapacity: 1_000_000, journalReserveFraction: 0.25,
+  bounds: DEFAULT_ORDER_BOUNDS,
 };
 
 /** What the order manager is built from. */
@@ -99,7 +104,10 @@ export class OrderManager {
   private readonly live = new Map<string, Live>();
   private readonly byClient = new Map<string, Live>();
   private readonly openByAccount = new Map<string, Set<Live>>();
+  /** Finished orders in the order they finished, from closedHead on; evicted once on disk and beyond recentOrders. */
   private readonly closed: Live[] = [];
+  private closedHead = 0;
+  private readonly clientIds: BloomFilter;
   private readonly accountCfg = new Map<string, AccountConfig>();
   private readonly listeners: ((u: OmsUpdate) => void)[] = [];
   private readonly outbox: { seq: number; update: OmsUpdate }[] = [];
@@ -115,6 +123,7 @@ export class OrderManager {
     this.preTrade = deps.preTrade ?? PASS_THROUGH;
     this.clock = deps.clock ?? Date.now;
     this.orderNum = deps.store.maxOrderNum();
+    this.clientIds = new BloomFilter(this.options.clientIdFilterCapacity);
     for (const a of deps.accounts.list) {
       if (!deps.brokers[a.broker]) throw new Error(`account ${a.id} names broker ${a.broker}, which is not configured`);
       this.accountCfg.set(a.id, a);
@@ -162,6 +171,7 @@ export class OrderManager {
     const live: Live = { order, broker: this.deps.brokers[cfg.broker]!, sent: false, fillIds: new Set(), lastSeq: 0 };
     this.live.set(order.id, live);
     this.byClient.set(clientKey(order.account, order.clientOrderId), live);
+    this.clientIds.add(clientKey(order.account, order.clientOrderId));
     const check = this.preTrade.checkNew(order, this.context(order.account, inst!, now, order.id));
     if (!check.ok) {
       this.apply(live, "denied", "denied", now, { code: check.code }, (o) => (o.reason = `${check.code}: ${check.message}`));
@@ -170,11 +180,8 @@ export class OrderManager {
     }
     this.apply(live, "submitted", "submitted", now);
     this.openByAccount.get(order.account)!.add(live);
-    try {
-      await this.deps.store.journal.durable(live.lastSeq);
-    } catch (err) {
-      return fail(503, "JOURNAL_FAILED", (err as Error).message);
-    }
+    const ahead = await this.writeAhead(live);
+    if (ahead) return ahead;
     if (live.order.status === "submitted" && !live.sent && !this.stopped) {
       live.sent = true;
       live.broker.submit(toBrokerOrder(live.order, inst!));
@@ -198,11 +205,8 @@ export class OrderManager {
       return this.durableReply({ ...o });
     }
     this.apply(live, "cancel_requested", "pending_cancel", now);
-    try {
-      await this.deps.store.journal.durable(live.lastSeq);
-    } catch (err) {
-      return fail(503, "JOURNAL_FAILED", (err as Error).message);
-    }
+    const ahead = await this.writeAhead(live);
+    if (ahead) return ahead;
     // The status may have moved while the write-ahead was committing (a fill, a reject).
     if ((o.status as OrderStatus) === "pending_cancel" && !this.stopped) live.broker.cancel(id);
     return this.durableReply({ ...o });
@@ -248,11 +252,8 @@ export class OrderManager {
     const admit = this.admit(undefined);
     if (admit) return admit;
     this.apply(live, "modify_requested", "pending_replace", now, { ...changes });
-    try {
-      await this.deps.store.journal.durable(live.lastSeq);
-    } catch (err) {
-      return fail(503, "JOURNAL_FAILED", (err as Error).message);
-    }
+    const ahead = await this.writeAhead(live);
+    if (ahead) return ahead;
     if ((o.status as OrderStatus) === "pending_replace" && !this.stopped) live.broker.modify(id, changes);
     return this.durableReply({ ...o });
   }
@@ -361,18 +362,21 @@ export class OrderManager {
     }
   }
 
-  /** Stops timers and broker subscriptions; commits what is queued. */
+  /** Stops timers and broker subscriptions; resolves once what is queued is committed. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.closeTimer);
     for (const d of this.detach) d();
-    this.deps.store.journal.flush();
+    await this.deps.store.journal.durable().catch(() => undefined);
   }
 
   // ---- internals -----------------------------------------------------------------------------
 
   private byClientId(account: string, clientOrderId: string): Order | undefined {
-    return this.byClient.get(clientKey(account, clientOrderId))?.order ?? this.deps.store.orderByClientId(account, clientOrderId);
+    const key = clientKey(account, clientOrderId);
+    const live = this.byClient.get(key);
+    if (live) return live.order;
+    return this.clientIds.mightContain(key) ? this.deps.store.orderByClientId(account, clientOrderId) : undefined;
   }
 
   /** Refuses a request when the account is at its open-order bound or the journal is short of room. */
@@ -394,6 +398,17 @@ export class OrderManager {
     if (!stored || !scope(stored.account)) return fail(404, "NOT_FOUND", `no order ${id}`, "id");
     const code = verb === "canceled" ? "ORDER_NOT_CANCELABLE" : "ORDER_NOT_MODIFIABLE";
     return fail(409, code, `order ${id} is ${stored.status} and cannot be ${verb}`, "id");
+  }
+
+  /** For an external broker, waits until the order's last event is on disk (write-ahead); a refusal on failure. */
+  private async writeAhead(live: Live): Promise<Result<never> | undefined> {
+    if (!live.broker.external) return undefined;
+    try {
+      await this.deps.store.journal.durable(live.lastSeq);
+      return undefined;
+    } catch (err) {
+      return fail(503, "JOURNAL_FAILED", (err as Error).message);
+    }
   }
 
   /** Replies once everything appended so far (all the reply reflects) is durable. */
@@ -465,13 +480,17 @@ export class OrderManager {
       const ready = this.outbox.splice(0, n);
       for (const { update } of ready) for (const l of this.listeners) l(update);
     }
-    let drop = 0;
-    while (this.closed.length - drop > this.options.recentOrders && this.closed[drop]!.lastSeq <= upTo) {
-      const l = this.closed[drop++]!;
+    const c = this.closed;
+    while (c.length - this.closedHead > this.options.recentOrders && c[this.closedHead]!.lastSeq <= upTo) {
+      const l = c[this.closedHead++]!;
       this.live.delete(l.order.id);
       this.byClient.delete(clientKey(l.order.account, l.order.clientOrderId));
     }
-    if (drop > 0) this.closed.splice(0, drop);
+    // Compact rarely: one splice per thousands of evictions instead of one per commit.
+    if (this.closedHead > 4096 && this.closedHead * 2 > c.length) {
+      c.splice(0, this.closedHead);
+      this.closedHead = 0;
+    }
   }
 
   /** Applies one broker event to its order. */
@@ -568,7 +587,8 @@ export class OrderManager {
       j.append({ t: "account", id: a.id, mode: a.mode, ts: now }, true);
       j.append({ t: "cash", entry: { seq: 0, account: a.id, amountMicros: toMicros(this.deps.accounts.capital * a.share), ts: now, memo: "initial capital" } }, true);
     }
-    j.flush();
+    await j.durable();
+    for (const key of store.clientKeys()) this.clientIds.add(key);
     for (const a of store.accounts()) this.portfolio.addAccount(a.id);
     for (const c of store.cash()) this.portfolio.applyCash(c);
     for (const f of store.allFills()) this.portfolio.applyFill(f);
@@ -605,7 +625,7 @@ export class OrderManager {
     }
     for (const l of this.live.values()) if (l.order.status === "pending_cancel") l.broker.cancel(l.order.id);
     this.settleExpired(now);
-    j.flush();
+    await j.durable();
     this.scheduleClose();
   }
 
@@ -642,7 +662,8 @@ export class OrderManager {
   }
 }
 
-function clientKey(account: string, clientOrderId: string): string {
+/** The key of a client order id: account and id (NUL never occurs in either). */
+export function clientKey(account: string, clientOrderId: string): string {
   return `${account}\u0000${clientOrderId}`;
 }
 

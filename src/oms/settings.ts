@@ -23,6 +23,12 @@ export const tradingSchema = z.strictObject({
   journalMaxPending: positiveInt.max(1_000_000).default(65_536),
   maxOpenOrdersPerAccount: positiveInt.max(100_000).default(OMS_DEFAULTS.maxOpenOrdersPerAccount),
   accounts: accountsSchema.prefault({}),
+  /** Order API limits per API key (see src/server/orders.ts for the defaults' reasoning). */
+  api: z.strictObject({
+    keyRatePerS: z.number().positive().max(1_000_000).default(1000),
+    keyBurst: positiveInt.max(1_000_000).default(2000),
+    maxBodyBytes: positiveInt.min(1024).max(1024 * 1024).default(16 * 1024),
+  }).prefault({}),
   paper: z.strictObject({
     seed: z.number().int().default(P.seed),
     marketRemainder: z.enum(["slippage", "work"]).default(P.marketRemainder),

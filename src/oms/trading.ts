@@ -29,7 +29,7 @@ export function dbPath(t: TradingConfig, dataDir: string): string {
 
 /** Opens the store and starts broker and order manager (which recovers from the store). */
 export async function startTrading(t: TradingConfig, dataDir: string, engine: Engine, log: Logger): Promise<Trading> {
-  const store = Store.open({ path: dbPath(t, dataDir), durability: t.durability, maxPending: t.journalMaxPending });
+  const store = await Store.open({ path: dbPath(t, dataDir), durability: t.durability, maxPending: t.journalMaxPending });
   const broker = new PaperBroker(engine, { ...t.paper });
   try {
     const oms = await OrderManager.start({
@@ -42,12 +42,12 @@ export async function startTrading(t: TradingConfig, dataDir: string, engine: En
       async stop() {
         await oms.stop();
         await broker.close();
-        store.close();
+        await store.close();
       },
     };
   } catch (err) {
     await broker.close();
-    store.close();
+    await store.close();
     throw err;
   }
 }

@@ -99,4 +99,43 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    // Every order is written at least twice (write-ahead, then its outcome), so each index on
+    // it costs on the hot path: the order number becomes the rowid and the text id (always
+    // "O" + number) is derived, which drops two B-trees per write.
+    version: 3,
+    name: "orders keyed by their number",
+    sql: `
+      CREATE TABLE orders_v3 (
+        num INTEGER PRIMARY KEY,
+        account TEXT NOT NULL,
+        client_order_id TEXT NOT NULL,
+        symbol TEXT NOT NULL,
+        side TEXT NOT NULL,
+        type TEXT NOT NULL,
+        tif TEXT NOT NULL,
+        qty INTEGER NOT NULL,
+        limit_units INTEGER,
+        stop_units INTEGER,
+        multiplier INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        open INTEGER NOT NULL,
+        filled_qty INTEGER NOT NULL,
+        avg_fill_units REAL NOT NULL,
+        triggered INTEGER NOT NULL,
+        broker_order_id TEXT,
+        reason TEXT,
+        created_ts INTEGER NOT NULL,
+        updated_ts INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        UNIQUE (account, client_order_id)
+      );
+      INSERT INTO orders_v3 SELECT num, account, client_order_id, symbol, side, type, tif, qty, limit_units, stop_units, multiplier,
+        status, open, filled_qty, avg_fill_units, triggered, broker_order_id, reason, created_ts, updated_ts, version FROM orders;
+      DROP TABLE orders;
+      ALTER TABLE orders_v3 RENAME TO orders;
+      CREATE INDEX orders_open ON orders (num) WHERE open = 1;
+      CREATE INDEX orders_account ON orders (account, num);
+    `,
+  },
 ];

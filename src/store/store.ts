@@ -7,10 +7,11 @@ import type { Database, Statement } from "bun:sqlite";
 import type { CashEntry, Fill, FillKind, Order, OrderStatus, OrderType, Side, TimeInForce } from "../domain/order.ts";
 import { openDatabase, type Durability } from "./db.ts";
 import { Journal } from "./journal.ts";
+import { orderNum } from "./write.ts";
 
 /** Where and how to store. */
 export interface StoreOptions {
-  /** SQLite file, or ":memory:". */
+  /** SQLite file (a writer thread opens it too, so not ":memory:"). */
   path: string;
   durability: Durability;
   /** Bound of the journal's queue (records not yet on disk). */
@@ -48,18 +49,17 @@ export const MAX_EVENTS_PER_ORDER = 10_000;
 
 /** The store; see the file comment. */
 export class Store {
-  readonly journal: Journal;
   private readonly q: Record<string, Statement>;
 
-  private constructor(readonly db: Database, maxPending: number) {
-    this.journal = new Journal(db, maxPending);
+  private constructor(readonly db: Database, readonly journal: Journal) {
     this.q = {
       open: db.prepare("SELECT * FROM orders WHERE open = 1 ORDER BY num"),
-      byId: db.prepare("SELECT * FROM orders WHERE id = ?"),
+      byNum: db.prepare("SELECT * FROM orders WHERE num = ?"),
       byClient: db.prepare("SELECT * FROM orders WHERE account = ? AND client_order_id = ?"),
       maxNum: db.prepare("SELECT MAX(num) AS n FROM orders"),
       events: db.prepare(`SELECT seq, ts, kind, status, detail FROM order_events WHERE order_id = ? ORDER BY seq LIMIT ${MAX_EVENTS_PER_ORDER}`),
       allFills: db.prepare("SELECT * FROM fills ORDER BY seq"),
+      clientKeys: db.prepare("SELECT account || char(0) || client_order_id AS k FROM orders"),
       cash: db.prepare("SELECT * FROM cash ORDER BY seq"),
       accounts: db.prepare("SELECT id, mode, created_ts FROM accounts ORDER BY id"),
       fillIdsOf: db.prepare("SELECT fill_id FROM fills WHERE order_id = ?"),
@@ -68,9 +68,18 @@ export class Store {
     };
   }
 
-  /** Opens the database, migrates it and starts a journal bounded by `maxPending`. */
-  static open(opts: StoreOptions): Store {
-    return new Store(openDatabase(opts.path, opts.durability), opts.maxPending);
+  /**
+   * Opens the database (this connection reads, and migrates it), then starts the journal's
+   * writer thread on the same file, bounded by `maxPending`.
+   */
+  static async open(opts: StoreOptions): Promise<Store> {
+    const db = openDatabase(opts.path, opts.durability);
+    try {
+      return new Store(db, await Journal.start(db, opts.path, opts.durability, opts.maxPending));
+    } catch (err) {
+      db.close();
+      throw err;
+    }
   }
 
   /** Orders not in a terminal state, oldest first. */
@@ -80,7 +89,8 @@ export class Store {
 
   /** One order by id. */
   order(id: string): Order | undefined {
-    const row = this.q.byId!.get(id) as Row | null;
+    if (!/^O\d{1,15}$/.test(id)) return undefined;
+    const row = this.q.byNum!.get(orderNum(id)) as Row | null;
     return row ? toOrder(row) : undefined;
   }
 
@@ -122,6 +132,11 @@ export class Store {
     return { items: rows.map(toFill), total };
   }
 
+  /** "account NUL clientOrderId" of every order, streamed (the order manager's Bloom filter is built from them). */
+  *clientKeys(): Generator<string> {
+    for (const row of this.q.clientKeys!.iterate() as IterableIterator<{ k: string }>) yield row.k;
+  }
+
   /** Every fill in journal order, streamed (a restart replays them into positions). */
   *allFills(): Generator<Fill> {
     for (const row of this.q.allFills!.iterate() as IterableIterator<Row>) yield toFill(row);
@@ -154,9 +169,10 @@ export class Store {
     return ((this.q.lastFillTs!.get() as { ts: number | null }).ts) ?? 0;
   }
 
-  /** Commits what is queued and closes the file. */
-  close(): void {
-    this.journal.flush();
+  /** Commits what is queued, stops the writer and closes the file. */
+  async close(): Promise<void> {
+    await this.journal.close();
+    // Closing twice is harmless: bun:sqlite ignores a second close.
     this.db.close();
   }
 }
@@ -172,7 +188,7 @@ function orderWhere(f: OrderFilter): { where: string; args: (string | number)[] 
 
 function toOrder(r: Row): Order {
   const o: Order = {
-    id: r.id as string, account: r.account as string, clientOrderId: r.client_order_id as string, symbol: r.symbol as string,
+    id: `O${r.num as number}`, account: r.account as string, clientOrderId: r.client_order_id as string, symbol: r.symbol as string,
     side: r.side as Side, type: r.type as OrderType, tif: r.tif as TimeInForce, qty: r.qty as number, multiplier: r.multiplier as number,
     status: r.status as OrderStatus, filledQty: r.filled_qty as number, avgFillPriceUnits: r.avg_fill_units as number,
     triggered: r.triggered === 1, createdTs: r.created_ts as number, updatedTs: r.updated_ts as number, version: r.version as number,

@@ -29,6 +29,8 @@ export interface OmsHarnessOptions {
   maxPending?: number;
   durability?: Durability;
   nowMs?: number;
+  /** Makes the paper broker claim its orders live outside the process, so requests are written ahead. */
+  external?: boolean;
 }
 
 /** A running order manager with its parts and clock. */
@@ -45,8 +47,9 @@ export class OmsHarness {
     const dir = o.dir ?? mkdtempSync(join(tmpdir(), "alluse-oms-"));
     const clock = { now: o.nowMs ?? MONDAY_10AM };
     const market = await TestMarket.create();
-    const store = Store.open({ path: join(dir, "alluse.db"), durability: o.durability ?? "normal", maxPending: o.maxPending ?? 10_000 });
+    const store = await Store.open({ path: join(dir, "alluse.db"), durability: o.durability ?? "normal", maxPending: o.maxPending ?? 10_000 });
     const broker = new PaperBroker(market.engine, { clock: () => clock.now, ...o.paper });
+    if (o.external) (broker as { external: boolean }).external = true;
     const logs: string[] = [];
     const oms = await OrderManager.start({
       market: market.engine, store, brokers: { paper: broker }, accounts: accountsSchema.parse(o.accounts ?? {}),
@@ -70,7 +73,7 @@ export class OmsHarness {
   async stop(): Promise<void> {
     await this.oms.stop();
     await this.broker.close();
-    this.store.close();
+    await this.store.close();
   }
 
   /** Stops and deletes the directory. */

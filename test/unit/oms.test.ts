@@ -118,6 +118,23 @@ describe("lifecycle", () => {
     expect(h.store.journal.appendedSeq).toBe(seq + 2);
   });
 
+  test("an external broker sees an order, a cancel and a modify only once they are on disk; paper needs no write-ahead", async () => {
+    for (const external of [true, false]) {
+      const h = await start({ external });
+      const seen: (string | undefined)[] = [];
+      const b = h.broker;
+      const [submit, cancel, modify] = [b.submit.bind(b), b.cancel.bind(b), b.modify.bind(b)];
+      b.submit = (o) => (seen.push(h.store.order(o.orderId)?.status), submit(o));
+      b.cancel = (id) => (seen.push(h.store.order(id)?.status), cancel(id));
+      b.modify = (id, c) => (seen.push(h.store.order(id)?.status), modify(id, c));
+      const { order } = ok(await h.oms.submit(body({ type: "limit", limitPrice: 90, tif: "GTC" })));
+      ok(await h.oms.modify(order.id, { qty: 20 }));
+      ok(await h.oms.cancel(order.id));
+      expect(seen).toEqual(external ? ["submitted", "pending_replace", "pending_cancel"] : [undefined, "accepted", "accepted"]);
+      expect(h.store.events(order.id).map((e) => e.status)).toEqual(["submitted", "accepted", "pending_replace", "accepted", "pending_cancel", "canceled"]);
+    }
+  });
+
   test("the pre-trade hook can deny: the order is journaled as denied and never reaches the broker", async () => {
     const seen: string[] = [];
     const h = await start({ preTrade: { checkNew: (o) => (seen.push(o.id), { ok: false, code: "MAX_NOTIONAL", message: "too big" }), checkModify: () => ({ ok: true }) } });
