@@ -20,6 +20,7 @@ import { metricsRoutes, observeRequests, registerHttpMetrics } from "./server/me
 import { startServer, type RunningServer } from "./server/server.ts";
 import { startTrading, type Trading } from "./oms/trading.ts";
 import { orderRoutes } from "./server/orders.ts";
+import { OrdersWs } from "./server/orders-ws.ts";
 import { resolveLimits } from "./server/limits.ts";
 
 /** A running alluse-market. */
@@ -125,6 +126,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       routes: [metricsRoutes(metrics.registry), analyticsRoutes(engine, spreads), dashboardRoutes(dashboardScript),
         orderRoutes({ oms: trading.oms, keys: trading.keys, maxRows: resolveLimits(config.limits).maxRestRows, ...config.trading.api })],
     },
+    ws: [(hub) => new OrdersWs(hub, trading.oms, trading.keys, config.trading.api)],
   });
   metrics.attachServer(() => server.stats());
   spreads.start();

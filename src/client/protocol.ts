@@ -4,6 +4,8 @@
 // server code. docs/protocol.md is the prose version; keep the two in step.
 
 import type { Quote } from "../domain/quote.ts";
+import type { FillView, OrderView } from "../oms/views.ts";
+import type { AccountView, PositionView } from "../oms/valuation.ts";
 
 /** Protocol version carried in the welcome frame; bumped on any incompatible change. */
 export const PROTOCOL_VERSION = 1;
@@ -115,6 +117,10 @@ export interface HeartbeatFrame {
 /** Error codes of error frames. */
 export const WS_ERROR_CODES = [
   "BAD_JSON", "BAD_MSGPACK", "BAD_REQUEST", "UNKNOWN_SYMBOL", "TOO_MANY_SUBSCRIPTIONS", "RATE_LIMITED",
+  // Order entry and account topics (docs/protocol.md, "Orders over WebSocket"): the REST codes.
+  "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "UNKNOWN_ACCOUNT", "UNKNOWN_INSTRUMENT", "BAD_QUANTITY", "PRICE_OFF_TICK",
+  "OPTION_EXPIRED", "DUPLICATE_CLIENT_ORDER_ID", "ORDER_NOT_CANCELABLE", "ORDER_NOT_MODIFIABLE", "TOO_MANY_OPEN_ORDERS",
+  "RISK_DENIED", "JOURNAL_FULL", "JOURNAL_FAILED",
 ] as const;
 /** An error frame's code. */
 export type WsErrorCode = (typeof WS_ERROR_CODES)[number];
@@ -130,8 +136,50 @@ export interface ErrorFrame {
   id?: number;
 }
 
+/** Reply to an auth request: what the key may do. */
+export interface AuthedFrame {
+  t: "authed";
+  id?: number;
+  scopes: string[];
+  /** Accounts the key may trade ("*" for all). */
+  accounts: string[];
+}
+
+/** Reply to watch / unwatch: the accounts now watched by this connection. */
+export interface WatchingFrame {
+  t: "watching";
+  id?: number;
+  accounts: string[];
+}
+
+/** An order's state: the reply to submit / cancel / modify (with `id`), or a push on a watched account. */
+export interface OrderFrame {
+  t: "order";
+  id?: number;
+  order: OrderView;
+}
+
+/** A fill on a watched account (pushed once it is durable). */
+export interface FillFrame {
+  t: "fill";
+  fill: FillView;
+}
+
+/** A position after a fill on a watched account. */
+export interface PositionFrame {
+  t: "position";
+  position: PositionView;
+}
+
+/** An account's cash, P&L and buying power: on watch, and after fills (at most once per commit). */
+export interface AccountFrame {
+  t: "account";
+  account: AccountView;
+}
+
 /** Any frame the server sends. */
-export type ServerFrame = WelcomeFrame | AckFrame | QuoteFrame | PongFrame | HeartbeatFrame | ErrorFrame;
+export type ServerFrame = WelcomeFrame | AckFrame | QuoteFrame | PongFrame | HeartbeatFrame | ErrorFrame
+  | AuthedFrame | WatchingFrame | OrderFrame | FillFrame | PositionFrame | AccountFrame;
 
 /** Subscribe to symbols and/or whole underlyings (the underlying plus every option on it). */
 export interface SubscribeRequest {

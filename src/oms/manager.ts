@@ -316,6 +316,11 @@ export class OrderManager {
     return this.portfolio.positionsOf(account).filter((p) => p.qty !== 0).map((p) => positionView(p, this.marks));
   }
 
+  /** A position with the current mark applied. */
+  positionView(p: Position): PositionView {
+    return positionView(p, this.marks);
+  }
+
   /** Registers a listener for durable changes (orders, fills with the position after them). */
   onUpdate(listener: (u: OmsUpdate) => void): () => void {
     this.listeners.push(listener);

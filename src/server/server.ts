@@ -9,6 +9,7 @@ import { Hub, type ConnData, type ServerStats } from "./hub.ts";
 import { resolveLimits, type ServerLimits } from "./limits.ts";
 import { createRestApp, errorResponse, type Readiness, type RestDeps } from "./rest.ts";
 import { handleMessage } from "./session.ts";
+import type { WsExtension } from "./orders-ws.ts";
 import { SymbolIndex } from "./symbols.ts";
 
 // The app and tests import the server's whole surface from this file.
@@ -26,6 +27,8 @@ export interface ServerOptions {
   readiness?: () => Readiness;
   /** Extra REST middleware and route modules (see RestDeps). */
   rest?: Pick<RestDeps, "middleware" | "routes">;
+  /** WebSocket extensions (order entry, src/server/orders-ws.ts), built once the hub exists. */
+  ws?: ((hub: Hub) => WsExtension)[];
 }
 
 /** A listening server. */
@@ -55,6 +58,7 @@ export async function startServer(engine: Engine, opts: ServerOptions): Promise<
   const limits = resolveLimits(opts.limits);
   const hub = new Hub(engine, limits);
   const symbols = new SymbolIndex(engine);
+  const extensions = (opts.ws ?? []).map((make) => make(hub));
   const readiness = opts.readiness ?? (() => ({ ready: true, reasons: [] }));
   const app = createRestApp({ engine, limits, readiness, startedAtMs: performance.now(), ...opts.rest });
 
@@ -90,9 +94,12 @@ export async function startServer(engine: Engine, opts: ServerOptions): Promise<
       sendPings: true,
       perMessageDeflate: false,
       open: (ws) => hub.open(ws),
-      message: (ws, message) => handleMessage(hub, symbols, ws, message),
+      message: (ws, message) => handleMessage(hub, symbols, ws, message, extensions),
       drain: (ws) => hub.drain(ws),
-      close: (ws) => hub.closed(ws),
+      close: (ws) => {
+        hub.closed(ws);
+        for (const x of extensions) x.closed(ws);
+      },
       error(err, ws) {
         // A throw here is a bug in our handlers; keep serving everyone else.
         console.error(JSON.stringify({ level: "error", msg: "websocket handler failed", conn: ws.data.id, error: String(err) }));
@@ -113,6 +120,7 @@ export async function startServer(engine: Engine, opts: ServerOptions): Promise<
     stats: () => hub.snapshotStats(),
     async stop() {
       detach();
+      for (const x of extensions) x.stop();
       hub.stop();
       await server.stop(true);
     },

@@ -7,9 +7,11 @@ import { decodeInbound } from "./codec.ts";
 import type { Hub, Socket } from "./hub.ts";
 import { parseRequest } from "./messages.ts";
 import type { SymbolIndex } from "./symbols.ts";
+import type { WsExtension } from "./orders-ws.ts";
 
 /** Handles one inbound WebSocket message. Never throws for anything a client can send. */
-export function handleMessage(hub: Hub, symbols: SymbolIndex, ws: Socket, message: string | Uint8Array): void {
+export function handleMessage(hub: Hub, symbols: SymbolIndex, ws: Socket, message: string | Uint8Array,
+  extensions: readonly WsExtension[] = []): void {
   const d = ws.data;
   if (d.closed) return;
   const now = performance.now();
@@ -24,6 +26,8 @@ export function handleMessage(hub: Hub, symbols: SymbolIndex, ws: Socket, messag
   }
   const decoded = decodeInbound(message);
   if (!decoded.ok) return sendError(hub, ws, decoded.code, decoded.message);
+  // Ops an extension claims (order entry) bypass the market-data request schema.
+  for (const x of extensions) if (x.handles(decoded.value)) return x.handle(ws, decoded.value);
   const parsed = parseRequest(decoded.value);
   if (!parsed.ok) return sendError(hub, ws, "BAD_REQUEST", parsed.error.message, parsed.error.field, parsed.error.id);
   dispatch(hub, symbols, ws, parsed.request);

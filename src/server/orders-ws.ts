@@ -1,0 +1,198 @@
+// Order entry and account topics over /ws. A connection authenticates with its first order
+// request ({"op":"auth","key":…}); then it may submit, cancel and modify orders (answered by an
+// order frame carrying the request id) and watch accounts: every durable order change, fill
+// and position change of a watched account is pushed, and one account frame per commit that
+// touched it. Quotes keep flowing on the same connection. The order manager does the work.
+//
+//   → {"op":"auth","id":1,"key":"ak_…"}                          ← {"t":"authed","id":1,"scopes":["trade"],"accounts":["Gen-Acc"]}
+//   → {"op":"watch","id":2,"accounts":["Gen-Acc"]}               ← {"t":"watching","id":2,…} then account + open orders
+//   → {"op":"submit","id":3,"order":{…POST /v1/orders body…}}    ← {"t":"order","id":3,"order":{…}}
+//   → {"op":"cancel","id":4,"orderId":"O12"}                     ← {"t":"order","id":4,"order":{…}}
+//   → {"op":"modify","id":5,"orderId":"O12","changes":{"qty":5}} ← {"t":"order","id":5,"order":{…}}
+
+import { z } from "zod";
+import type { ErrorFrame, ServerFrame, WsErrorCode } from "../client/protocol.ts";
+import { hasScope, mayTrade, type ApiKey, type KeyStore } from "../auth/keys.ts";
+import type { OmsUpdate, OrderManager } from "../oms/manager.ts";
+import { parseBody, type OmsError, type Result } from "../oms/validate.ts";
+import { fillView, orderView } from "../oms/views.ts";
+import type { Order } from "../domain/order.ts";
+import type { Hub, Socket } from "./hub.ts";
+import { TokenBucket } from "./limits.ts";
+
+/** What the server asks of a WebSocket extension: claim some ops, hear about closes. */
+export interface WsExtension {
+  /** True when the decoded message is for this extension (by its op). */
+  handles(value: unknown): boolean;
+  /** Handles a message it claimed; never throws for anything a client can send. */
+  handle(ws: Socket, value: unknown): void;
+  /** The connection closed. */
+  closed(ws: Socket): void;
+  /** The server stops. */
+  stop(): void;
+}
+
+const OPS = new Set(["auth", "submit", "cancel", "modify", "watch", "unwatch"]);
+const id = z.number().int().min(0).max(0xffff_ffff).optional();
+const orderId = z.string().min(1).max(20);
+const requestSchema = z.discriminatedUnion("op", [
+  z.strictObject({ op: z.literal("auth"), id, key: z.string().min(1).max(100) }),
+  z.strictObject({ op: z.literal("submit"), id, order: z.record(z.string(), z.unknown()) }),
+  z.strictObject({ op: z.literal("cancel"), id, orderId }),
+  z.strictObject({ op: z.literal("modify"), id, orderId, changes: z.record(z.string(), z.unknown()) }),
+  z.strictObject({ op: z.literal("watch"), id, accounts: z.array(z.string().min(1).max(32)).min(1).max(64) }),
+  z.strictObject({ op: z.literal("unwatch"), id, accounts: z.array(z.string().min(1).max(32)).min(1).max(64) }),
+]);
+type Request = z.infer<typeof requestSchema>;
+
+/** Limits of the extension. */
+export interface OrdersWsOptions {
+  /** Order requests per second per API key, and the burst (shared by all of a key's connections). */
+  keyRatePerS: number;
+  keyBurst: number;
+}
+
+/** Order entry and account topics; see the file comment. */
+export class OrdersWs implements WsExtension {
+  private readonly keyOf = new WeakMap<Socket, ApiKey>();
+  private readonly watchers = new Map<string, Set<Socket>>();
+  private readonly watching = new WeakMap<Socket, Set<string>>();
+  private readonly buckets = new Map<string, TokenBucket>();
+  private readonly dirty = new Set<string>();
+  private flushScheduled = false;
+  private readonly detach: () => void;
+
+  constructor(private readonly hub: Hub, private readonly oms: OrderManager, private readonly keys: KeyStore, private readonly opts: OrdersWsOptions) {
+    this.detach = oms.onUpdate((u) => this.publish(u));
+  }
+
+  /** Claims the order ops. */
+  handles(value: unknown): boolean {
+    return typeof value === "object" && value !== null && OPS.has((value as { op?: unknown }).op as string);
+  }
+
+  /** Handles one order op. */
+  handle(ws: Socket, value: unknown): void {
+    const parsed = parseBody(requestSchema, value);
+    const rid = typeof (value as { id?: unknown }).id === "number" ? ((value as { id: number }).id) : undefined;
+    if (!parsed.ok) return this.error(ws, parsed.error, rid);
+    const req = parsed.value;
+    if (req.op === "auth") return this.auth(ws, req.key, req.id);
+    const key = this.keyOf.get(ws);
+    if (!key) return this.error(ws, { status: 401, code: "UNAUTHORIZED", message: 'send {"op":"auth","key":…} first' }, req.id);
+    if (!hasScope(key, "trade")) return this.error(ws, { status: 403, code: "FORBIDDEN", message: "this API key has no trade scope" }, req.id);
+    let bucket = this.buckets.get(key.id);
+    if (!bucket) this.buckets.set(key.id, (bucket = new TokenBucket(this.opts.keyRatePerS, this.opts.keyBurst, performance.now())));
+    if (!bucket.take(performance.now())) {
+      return this.error(ws, { status: 429, code: "RATE_LIMITED", message: `over ${this.opts.keyRatePerS} order requests/s for this API key` }, req.id);
+    }
+    void this.run(ws, key, req).catch((err) => {
+      console.error(JSON.stringify({ level: "error", msg: "order request failed", conn: ws.data.id, error: String(err) }));
+    });
+  }
+
+  /** Forgets a closed connection's watches. */
+  closed(ws: Socket): void {
+    for (const a of this.watching.get(ws) ?? []) this.watchers.get(a)?.delete(ws);
+    this.watching.delete(ws);
+  }
+
+  /** Stops listening to the order manager. */
+  stop(): void {
+    this.detach();
+  }
+
+  private auth(ws: Socket, token: string, rid: number | undefined): void {
+    const key = this.keys.verify(token);
+    if (!key) return this.error(ws, { status: 401, code: "UNAUTHORIZED", message: "the API key is not valid", field: "key" }, rid);
+    this.keyOf.set(ws, key);
+    this.send(ws, { t: "authed", ...(rid === undefined ? {} : { id: rid }), scopes: key.scopes, accounts: key.accounts });
+  }
+
+  private async run(ws: Socket, key: ApiKey, req: Exclude<Request, { op: "auth" }>): Promise<void> {
+    const scope = (a: string) => mayTrade(key, a);
+    const reply = (r: Result<Order>, prefix?: string) => {
+      if (!r.ok) return this.error(ws, prefix && r.error.field && r.error.code !== "NOT_FOUND" ? { ...r.error, field: `${prefix}.${r.error.field}` } : r.error, req.id);
+      this.send(ws, { t: "order", ...(req.id === undefined ? {} : { id: req.id }), order: orderView(r.value) });
+    };
+    switch (req.op) {
+      case "submit": {
+        const r = await this.oms.submit(req.order, scope);
+        return reply(r.ok ? { ok: true, value: r.value.order } : r, "order");
+      }
+      case "cancel":
+        return reply(await this.oms.cancel(req.orderId, scope));
+      case "modify":
+        return reply(await this.oms.modify(req.orderId, req.changes, scope), "changes");
+      case "watch":
+      case "unwatch":
+        return this.watch(ws, req.op === "watch", req.accounts, scope, req.id);
+    }
+  }
+
+  private async watch(ws: Socket, on: boolean, accounts: string[], scope: (a: string) => boolean, rid: number | undefined): Promise<void> {
+    const known = new Set(this.oms.accountIds());
+    const bad = accounts.findIndex((a) => !known.has(a) || !scope(a));
+    if (bad >= 0) return this.error(ws, { status: 404, code: "UNKNOWN_ACCOUNT", message: `no account ${accounts[bad]} this key may see`, field: `accounts[${bad}]` }, rid);
+    let mine = this.watching.get(ws);
+    if (!mine) this.watching.set(ws, (mine = new Set()));
+    for (const a of accounts) {
+      let set = this.watchers.get(a);
+      if (!set) this.watchers.set(a, (set = new Set()));
+      if (on) (set.add(ws), mine.add(a));
+      else (set.delete(ws), mine.delete(a));
+    }
+    this.send(ws, { t: "watching", ...(rid === undefined ? {} : { id: rid }), accounts: [...mine] });
+    if (!on) return;
+    // The snapshot: each account, then its working orders; everything pushed later is newer.
+    const snapshot = await this.oms.durableRead(() => accounts.map((a) => ({ account: this.oms.account(a)!, orders: this.oms.openOrders(a) })));
+    for (const s of snapshot) {
+      this.send(ws, { t: "account", account: s.account });
+      for (const o of s.orders) this.send(ws, { t: "order", order: orderView(o) });
+    }
+  }
+
+  private publish(u: OmsUpdate): void {
+    const set = this.watchers.get(u.account);
+    if (!set || set.size === 0) return;
+    if (u.type === "order") {
+      const frame: ServerFrame = { t: "order", order: orderView(u.order) };
+      for (const ws of set) this.send(ws, frame);
+      return;
+    }
+    const fill: ServerFrame = { t: "fill", fill: fillView(u.fill) };
+    const position: ServerFrame = { t: "position", position: this.oms.positionView(u.position) };
+    for (const ws of set) {
+      this.send(ws, fill);
+      this.send(ws, position);
+    }
+    // Account values change with every fill; one frame per account per commit is enough.
+    this.dirty.add(u.account);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(() => this.flushAccounts());
+    }
+  }
+
+  private flushAccounts(): void {
+    this.flushScheduled = false;
+    for (const a of this.dirty) {
+      const view = this.oms.account(a);
+      if (!view) continue;
+      const frame: ServerFrame = { t: "account", account: view };
+      for (const ws of this.watchers.get(a) ?? []) this.send(ws, frame);
+    }
+    this.dirty.clear();
+  }
+
+  private send(ws: Socket, frame: ServerFrame): void {
+    this.hub.send(ws, frame);
+  }
+
+  private error(ws: Socket, e: OmsError, rid: number | undefined): void {
+    const frame: ErrorFrame = { t: "error", code: e.code as WsErrorCode, message: e.message };
+    if (e.field !== undefined) frame.field = e.field;
+    if (rid !== undefined) frame.id = rid;
+    this.hub.send(ws, frame);
+  }
+}
