@@ -99,6 +99,7 @@ export class IbFeed implements Feed {
   private readonly byReqId = new Map<number, number>();
   private delayedMode = false;
   private flushQueued = false;
+  private batchTsMs = 0;
   private readonly detach: (() => void)[] = [];
 
   constructor(private readonly opts: IbFeedOptions) {
@@ -237,13 +238,15 @@ export class IbFeed implements Feed {
   // Ticks
 
   private write(i: number, kind: number, price: number, size: number): void {
-    this.sink!.write(this.rows[i]!, kind, price, size, nowMs());
-    this.stats.ticks++;
     if (!this.flushQueued) {
       this.flushQueued = true;
-      // One flush per socket read: the client decodes a whole read synchronously, then this runs.
+      // Ticks of one socket read arrived together: one receive stamp, and one flush once the
+      // client has decoded the whole read (it does so synchronously, then this microtask runs).
+      this.batchTsMs = nowMs();
       queueMicrotask(() => this.flush());
     }
+    this.sink!.write(this.rows[i]!, kind, price, size, this.batchTsMs);
+    this.stats.ticks++;
   }
 
   private flush(): void {

@@ -4,7 +4,7 @@
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Engine } from "../../src/engine/engine.ts";
-import { QualityFlag } from "../../src/domain/tick.ts";
+import { QualityFlag, TickKind } from "../../src/domain/tick.ts";
 import { IbFeed, type IbFeedOptions } from "../../src/feed/ib.ts";
 import { IbSession } from "../../src/ib/session.ts";
 import { createLogger } from "../../src/log.ts";
@@ -99,6 +99,33 @@ describe("IB feed", () => {
     expect(engine.quote(aapl).flags & QualityFlag.Delayed).toBe(0);
     expect(feed.stats.unpairedLastSizes).toBe(0);
     await feed.stop();
+  });
+
+  test("each IB tick maps to the right engine field, exactly (injected ticks on a muted instrument)", async () => {
+    const { feed, engine } = await running({ optionExpiries: 0 });
+    const n = sim.universe.contracts.find((c) => c.ourSymbol === "AAPL")!.number;
+    const row = engine.instrument("AAPL")!.index;
+    await waitFor(() => engine.quote(row).bid !== null && engine.quote(row).ask !== null, 10_000, "a two-sided AAPL quote");
+    sim.marketData.mute(n);
+    try {
+      const q0 = engine.quote(row);
+      const mid = Math.round(((q0.bid! + q0.ask!) / 2) * 100) / 100;
+      const now = Date.now();
+      sim.marketData.inject(n, TickKind.Bid, mid - 0.02, 700, now);
+      sim.marketData.inject(n, TickKind.Ask, mid + 0.02, 300, now);
+      sim.marketData.inject(n, TickKind.Trade, mid, 200, now);
+      sim.marketData.inject(n, TickKind.Close, mid - 1, 0, now);
+      await waitFor(() => engine.quote(row).prevClose === Math.round((mid - 1) * 100) / 100, 5000, "the injected close");
+      const q = engine.quote(row);
+      expect({ bid: q.bid, bidSize: q.bidSize, ask: q.ask, askSize: q.askSize, last: q.last, lastSize: q.lastSize }).toEqual({
+        bid: Math.round((mid - 0.02) * 100) / 100, bidSize: 700, ask: Math.round((mid + 0.02) * 100) / 100, askSize: 300, last: mid, lastSize: 200,
+      });
+      // Volume is IB's cumulative volume (tick 8), which the simulator keeps as the sum of its trades.
+      expect(q.volume).toBeGreaterThanOrEqual(200);
+    } finally {
+      sim.marketData.mute(n, false);
+      await feed.stop();
+    }
   });
 
   test("354 (no live permission) falls back to delayed data and flags the rows Delayed", async () => {

@@ -81,6 +81,11 @@ export class SimConnection {
     }
   }
 
+  /** Bytes encoded or queued for this client and not yet taken by the kernel. */
+  get backlogBytes(): number {
+    return this.out.length + this.delayedBytes + this.socket.writableLength;
+  }
+
   /** Writes raw bytes now (the handshake reply precedes any framing state). */
   writeNow(bytes: Buffer): void {
     this.socket.write(bytes);

@@ -87,7 +87,7 @@ export function runCommand(sim: TwsSimulator, line: string): string {
     case "delay": sim.delayMessages(Number(a ?? 0)); return `delay ${a ?? 0} ms`;
     case "clientid": sim.holdClientId(Number(a), Number(b ?? 1)); return `client id ${a} held for ${b ?? 1} attempt(s)`;
     case "notsub": sim.setNotSubscribed(a ?? "", b !== "off"); return `${a} ${b === "off" ? "subscribed" : "not subscribed"}`;
-    case "status": return JSON.stringify({ ...sim.stats, connections: sim.connectionCount, clientIds: sim.clientIds, subscriptions: sim.marketData.subscriptionCount, ticks: sim.marketData.ticks });
+    case "status": return JSON.stringify({ ...sim.stats, connections: sim.connectionCount, clientIds: sim.clientIds, subscriptions: sim.marketData.subscriptionCount, ticks: sim.marketData.ticks, ticksDelivered: sim.marketData.ticksDelivered, ticksSkipped: sim.marketData.ticksSkipped });
     case "help": return commandHelp();
     default: return `unknown command ${cmd}; try help`;
   }

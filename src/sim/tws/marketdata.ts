@@ -22,26 +22,31 @@ interface Subscriber {
 export class SimMarketData implements TickSink {
   /** Ticks the market produced, subscribed or not. */
   ticks = 0;
-  /** Tick messages sent to clients (a tick to two clients counts twice). */
-  tickMessages = 0;
+  /** Ticks sent to clients (a tick to two clients counts twice). */
+  ticksDelivered = 0;
+  /** Ticks not sent to a client because it had more than highWaterBytes unread (TWS throttles slow readers too). */
+  ticksSkipped = 0;
   private readonly subscribers: Subscriber[][];
   private readonly bid: Float64Array; private readonly bidSize: Float64Array;
   private readonly ask: Float64Array; private readonly askSize: Float64Array;
   private readonly last: Float64Array; private readonly lastSize: Float64Array;
   private readonly volume: Float64Array; private readonly close: Float64Array;
   private readonly greeksAtMs: Float64Array;
+  private readonly muted: Uint8Array;
 
   /**
    * `streaming(conn)` says whether a client receives ticks now (false while connectivity is lost
-   * or the market data farm is down); `greeksIntervalMs` bounds model updates per option.
+   * or the market data farm is down); `greeksIntervalMs` bounds model updates per option;
+   * a client with more than `highWaterBytes` unread gets no ticks until it catches up.
    */
   constructor(private readonly universe: Universe, private readonly streaming: (conn: SimConnection) => boolean,
-    private readonly greeksIntervalMs = 250) {
+    private readonly greeksIntervalMs = 250, private readonly highWaterBytes = 4 * 1024 * 1024) {
     const n = universe.contracts.length;
     this.subscribers = Array.from({ length: n }, () => []);
     this.bid = new Float64Array(n); this.bidSize = new Float64Array(n); this.ask = new Float64Array(n);
     this.askSize = new Float64Array(n); this.last = new Float64Array(n); this.lastSize = new Float64Array(n);
     this.volume = new Float64Array(n); this.close = new Float64Array(n); this.greeksAtMs = new Float64Array(n);
+    this.muted = new Uint8Array(n);
   }
 
   /** Subscriptions over all clients. */
@@ -81,8 +86,22 @@ export class SimMarketData implements TickSink {
     for (const reqId of [...conn.subs.keys()]) this.unsubscribe(conn, reqId);
   }
 
+  /** Stops (or resumes) passing the market's ticks for an instrument; inject() still sends. */
+  mute(number: number, muted = true): void {
+    this.muted[number] = muted ? 1 : 0;
+  }
+
+  /** Sends one tick of the caller's choosing to the instrument's subscribers (tests and benchmarks). */
+  inject(number: number, kind: number, price: number, size: number, tsMs: number): void {
+    const was = this.muted[number]!;
+    this.muted[number] = 0;
+    this.write(number, kind, price, size, tsMs);
+    this.muted[number] = was;
+  }
+
   write(number: number, kind: number, price: number, size: number, tsMs: number): void {
     this.ticks++;
+    if (this.muted[number] === 1) return;
     switch (kind) {
       case K.Bid: this.bid[number] = price; this.bidSize[number] = size; break;
       case K.Ask: this.ask[number] = price; this.askSize[number] = size; break;
@@ -102,9 +121,13 @@ export class SimMarketData implements TickSink {
     if (greeksDue) this.greeksAtMs[number] = tsMs;
     for (const { conn, sub } of subs) {
       if (!this.streaming(conn)) continue;
+      if (conn.backlogBytes > this.highWaterBytes) {
+        this.ticksSkipped++;
+        continue;
+      }
       this.encode(conn.out, sub.reqId, sub.delayed, kind, number, price, size);
       if (g) tickOptionComputation(conn.out, sub.reqId, sub.delayed ? TICK.DELAYED_MODEL_OPTION : TICK.MODEL_OPTION, g);
-      this.tickMessages++;
+      this.ticksDelivered++;
       conn.scheduleFlush();
     }
   }

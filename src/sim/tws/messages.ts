@@ -78,13 +78,13 @@ export interface ContractDetailsFields {
 // Encoders: one per message, in the field order the version-193 decoder reads.
 
 /** tickPrice: version 6 carries a size and the attribute mask. */
-export function tickPrice(o: OutBuffer, reqId: number, type: number, price: number, size: number | string, attribMask = 0): void {
-  o.write([OUT.TICK_PRICE, 6, reqId, type, price, size, attribMask]);
+export function tickPrice(o: OutBuffer, reqId: number, type: number, price: number, size: number, attribMask = 0): void {
+  o.terminated(OUT.TICK_PRICE, `1\x006\x00${reqId}\x00${type}\x00${price}\x00${size}\x00${attribMask}\x00`);
 }
 
 /** tickSize. */
 export function tickSize(o: OutBuffer, reqId: number, type: number, size: number): void {
-  o.write([OUT.TICK_SIZE, 6, reqId, type, size]);
+  o.terminated(OUT.TICK_SIZE, `2\x006\x00${reqId}\x00${type}\x00${size}\x00`);
 }
 
 /** tickOptionComputation: no version field from server 156; -1 / -2 mean "not computed". */

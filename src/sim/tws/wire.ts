@@ -89,6 +89,7 @@ function text(f: Field): string {
 export class OutBuffer {
   private buf: Buffer;
   private len = 0;
+  private start = 0;
   /** Messages written since the last take(). */
   messages = 0;
   /** Messages written over the buffer's life, by message id (ids are below 128). */
@@ -105,23 +106,52 @@ export class OutBuffer {
 
   /** Appends one framed message. */
   write(fields: readonly Field[]): void {
-    let bytes = 0;
-    const parts = fields.map(text);
-    for (const p of parts) {
-      if (p.includes("\0")) throw new Error(`field contains NUL: ${JSON.stringify(p)}`);
-      bytes += p.length + 1;
-    }
-    this.reserve(4 + bytes);
-    this.buf.writeUInt32BE(bytes, this.len);
-    let at = this.len + 4;
-    for (const p of parts) {
-      at += this.buf.write(p, at, "latin1");
-      this.buf[at++] = 0;
-    }
-    this.len = at;
+    this.begin(fields[0] as number);
+    for (const f of fields) this.field(text(f));
+    this.end();
+  }
+
+  /**
+   * Starts a message field by field, without building an array: begin(id), field()/num() for
+   * every field including the id, end(). The hot tick messages are written this way.
+   */
+  begin(id: number): void {
+    // A message of a few dozen fields fits easily; reserve() grows for longer ones in field().
+    this.reserve(256);
+    this.start = this.len;
+    this.len += 4;
+    if (id >= 0 && id < 128) this.countsById[id]!++;
+  }
+
+  /** Appends one text field and its terminator. */
+  field(p: string): void {
+    this.reserve(p.length + 1);
+    if (p.includes("\0")) throw new Error(`field contains NUL: ${JSON.stringify(p)}`);
+    this.len += this.buf.write(p, this.len, "latin1");
+    this.buf[this.len++] = 0;
+  }
+
+  /** Appends one number field in JavaScript's shortest form. */
+  num(n: number): void {
+    this.field(String(n));
+  }
+
+  /**
+   * Appends one message given as its already terminated fields ("1\06\0…\0"), for hot messages
+   * made of numbers only; one string and one copy per message.
+   */
+  terminated(id: number, body: string): void {
+    this.reserve(4 + body.length);
+    this.buf.writeUInt32BE(body.length, this.len);
+    this.len += 4 + this.buf.write(body, this.len + 4, "latin1");
     this.messages++;
-    const id = fields[0];
-    if (typeof id === "number" && id >= 0 && id < 128) this.countsById[id]!++;
+    if (id >= 0 && id < 128) this.countsById[id]!++;
+  }
+
+  /** Ends the message begun by begin(): writes its length prefix. */
+  end(): void {
+    this.buf.writeUInt32BE(this.len - this.start - 4, this.start);
+    this.messages++;
   }
 
   /** Grows the buffer to hold `bytes` more, doubling, up to maxBytes. */
