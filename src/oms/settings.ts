@@ -28,6 +28,8 @@ export const tradingSchema = z.strictObject({
     keyRatePerS: z.number().positive().max(1_000_000).default(1000),
     keyBurst: positiveInt.max(1_000_000).default(2000),
     maxBodyBytes: positiveInt.min(1024).max(1024 * 1024).default(16 * 1024),
+    /** Market data: "open" to all, "loopback" open to this host and keyed for others, "key" keyed for all. */
+    marketData: z.enum(["open", "loopback", "key"]).default("loopback"),
   }).prefault({}),
   paper: z.strictObject({
     seed: z.number().int().default(P.seed),

@@ -23,6 +23,8 @@ export interface ConnData {
   bucket: TokenBucket;
   abuse: AbuseMeter;
   closed: boolean;
+  /** Market data needs a key from this client and none was given yet: no subscribe until an auth message. */
+  needsKey?: boolean;
 }
 
 /** A server-side socket of this server. */

@@ -1,5 +1,6 @@
 // Order entry and account topics over /ws. A connection authenticates with its first order
-// request ({"op":"auth","key":…}); then it may submit, cancel and modify orders (answered by an
+// request ({"op":"auth","key":…}), which also opens market data to a client that needs a key
+// for it (src/auth/market-gate.ts); then it may submit, cancel and modify orders (answered by an
 // order frame carrying the request id) and watch accounts: every durable order change, fill
 // and position change of a watched account is pushed, and one account frame per commit that
 // touched it. Quotes keep flowing on the same connection. The order manager does the work.
@@ -106,6 +107,7 @@ export class OrdersWs implements WsExtension {
     const key = this.keys.verify(token);
     if (!key) return this.error(ws, { status: 401, code: "UNAUTHORIZED", message: "the API key is not valid", field: "key" }, rid);
     this.keyOf.set(ws, key);
+    if (hasScope(key, "read") || hasScope(key, "trade")) ws.data.needsKey = false;
     this.send(ws, { t: "authed", ...(rid === undefined ? {} : { id: rid }), scopes: key.scopes, accounts: key.accounts });
   }
 

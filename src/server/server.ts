@@ -10,6 +10,7 @@ import { resolveLimits, type ServerLimits } from "./limits.ts";
 import { createRestApp, errorResponse, type Readiness, type RestDeps } from "./rest.ts";
 import { handleMessage } from "./session.ts";
 import type { WsExtension } from "./orders-ws.ts";
+import type { ClientEnv } from "../auth/market-gate.ts";
 import { SymbolIndex } from "./symbols.ts";
 
 // The app and tests import the server's whole surface from this file.
@@ -29,6 +30,8 @@ export interface ServerOptions {
   rest?: Pick<RestDeps, "middleware" | "routes">;
   /** WebSocket extensions (order entry, src/server/orders-ws.ts), built once the hub exists. */
   ws?: ((hub: Hub) => WsExtension)[];
+  /** Who may read market data (src/auth/market-gate.ts); everyone when absent. */
+  marketDataGate?: (ip: string | undefined, authorization: string | null) => { status: 401 | 403; message: string } | undefined;
 }
 
 /** A listening server. */
@@ -74,7 +77,13 @@ export async function startServer(engine: Engine, opts: ServerOptions): Promise<
       hub.stats.connectionsRejected++;
       return errorResponse(503, "TOO_MANY_CONNECTIONS", `connection limit ${limits.maxConnections} reached; retry later`);
     }
-    if (server.upgrade(req, { data: hub.newConnData(codecFor(format as WireFormat)) })) return undefined;
+    const refusal = opts.marketDataGate?.(server.requestIP(req)?.address, req.headers.get("authorization"));
+    // A browser cannot send the header: it may connect, but subscribes only after an auth message.
+    const needsKey = refusal !== undefined && refusal.status === 401 && !req.headers.get("authorization");
+    if (refusal && !needsKey) return errorResponse(refusal.status, refusal.status === 401 ? "UNAUTHORIZED" : "FORBIDDEN", refusal.message);
+    const data = hub.newConnData(codecFor(format as WireFormat));
+    if (needsKey) data.needsKey = true;
+    if (server.upgrade(req, { data })) return undefined;
     return errorResponse(400, "BAD_REQUEST", "WebSocket handshake failed");
   };
 
@@ -84,7 +93,7 @@ export async function startServer(engine: Engine, opts: ServerOptions): Promise<
     fetch(req, srv) {
       const url = new URL(req.url);
       if (url.pathname === "/ws") return upgrade(req, srv, url);
-      return app.fetch(req);
+      return app.fetch(req, { clientIp: srv.requestIP(req)?.address } satisfies ClientEnv);
     },
     websocket: {
       maxPayloadLength: limits.maxPayloadBytes,

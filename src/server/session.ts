@@ -46,6 +46,7 @@ function dispatch(hub: Hub, symbols: SymbolIndex, ws: Socket, req: ClientRequest
 }
 
 function subscribe(hub: Hub, index: SymbolIndex, ws: Socket, req: SubscribeRequest): void {
+  if (ws.data.needsKey) return sendError(hub, ws, "UNAUTHORIZED", 'market data needs an API key from this address: send {"op":"auth","key":…} first', undefined, req.id);
   const resolved = index.resolve(req.symbols, req.underlyings);
   if ("unknown" in resolved) {
     const u = resolved.unknown;
