@@ -6,7 +6,6 @@ import { dirname, isAbsolute, join } from "node:path";
 import type { Config } from "./config.ts";
 import { Engine, DEFAULT_ENGINE_OPTIONS } from "./engine/engine.ts";
 import type { Feed, TickSink } from "./feed/feed.ts";
-import { registerIbMetrics } from "./ib/metrics.ts";
 import { IbSession } from "./ib/session.ts";
 import { IbFeed } from "./feed/ib.ts";
 import { ReplayFeed } from "./feed/replay.ts";
@@ -115,7 +114,6 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   health.register("feed", () => (feed.live ? null : `${feed.name} is not live`));
   if (feed instanceof IbFeed) {
     const s = feed.session;
-    registerIbMetrics(metrics.registry, s, feed);
     health.register("ib", () => (s.state === "connected" ? null : `IB session is ${s.state}${s.lastError ? `: ${s.lastError}` : ""}`));
   }
   const spreads = new SpreadSampler(engine);
