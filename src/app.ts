@@ -6,6 +6,7 @@ import { dirname, isAbsolute, join } from "node:path";
 import type { Config } from "./config.ts";
 import { Engine, DEFAULT_ENGINE_OPTIONS } from "./engine/engine.ts";
 import type { Feed, TickSink } from "./feed/feed.ts";
+import { registerIbMetrics } from "./ib/metrics.ts";
 import { IbSession } from "./ib/session.ts";
 import { IbFeed } from "./feed/ib.ts";
 import { ReplayFeed } from "./feed/replay.ts";
@@ -21,7 +22,6 @@ import { startServer, type RunningServer } from "./server/server.ts";
 import { startTrading, type Trading } from "./oms/trading.ts";
 import { orderRoutes } from "./server/orders.ts";
 import { OrdersWs } from "./server/orders-ws.ts";
-import { marketDataMiddleware, marketDataRefusal } from "./auth/market-gate.ts";
 import { resolveLimits } from "./server/limits.ts";
 
 /** A running alluse-market. */
@@ -114,6 +114,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   health.register("feed", () => (feed.live ? null : `${feed.name} is not live`));
   if (feed instanceof IbFeed) {
     const s = feed.session;
+    registerIbMetrics(metrics.registry, s, feed);
     health.register("ib", () => (s.state === "connected" ? null : `IB session is ${s.state}${s.lastError ? `: ${s.lastError}` : ""}`));
   }
   const spreads = new SpreadSampler(engine);
@@ -123,13 +124,11 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const server = await startServer(engine, {
     host: config.host, port: config.port, limits: config.limits, readiness: () => health.readiness(),
     rest: {
-      middleware: [observeRequests({ metrics: registerHttpMetrics(metrics.registry), log: log.child("http") }),
-        marketDataMiddleware(config.trading.api.marketData, trading.keys)],
+      middleware: [observeRequests({ metrics: registerHttpMetrics(metrics.registry), log: log.child("http") })],
       routes: [metricsRoutes(metrics.registry), analyticsRoutes(engine, spreads), dashboardRoutes(dashboardScript),
         orderRoutes({ oms: trading.oms, keys: trading.keys, maxRows: resolveLimits(config.limits).maxRestRows, ...config.trading.api })],
     },
     ws: [(hub) => new OrdersWs(hub, trading.oms, trading.keys, config.trading.api)],
-    marketDataGate: (ip, authorization) => marketDataRefusal(config.trading.api.marketData, trading.keys, ip, authorization),
   });
   metrics.attachServer(() => server.stats());
   spreads.start();

@@ -17,6 +17,8 @@ import { PacingError, PacingQueue, type PacingOptions } from "./pacing.ts";
 
 /** Where the session is. */
 export type SessionState = "disconnected" | "connecting" | "connected" | "degraded" | "reconnecting";
+/** Every state, in order (metrics label values). */
+export const SESSION_STATES: readonly SessionState[] = ["disconnected", "connecting", "connected", "degraded", "reconnecting"];
 
 /** What to do when TWS answers 326 (client id in use). */
 export type ClientIdRecovery = "retry" | "increment" | "fail";
@@ -95,7 +97,7 @@ export class IbSession {
   readonly events: Emitter<SessionEvents>;
   readonly pacing: PacingQueue;
   /** Counters for metrics and tests. */
-  readonly stats = { connects: 0, socketLosses: 0, attempts: 0, clientIdRefusals: 0, decodeErrors: 0, pacingViolations: 0 };
+  readonly stats = { connects: 0, socketLosses: 0, attempts: 0, clientIdRefusals: 0, decodeErrors: 0, pacingViolations: 0, stateChanges: 0 };
   /** The last error that explains a failed or lost connection, for readiness and logs. */
   lastError = "";
   private current: SessionState = "disconnected";
@@ -240,6 +242,7 @@ export class IbSession {
     const from = this.current;
     if (from === to) return;
     this.current = to;
+    this.stats.stateChanges++;
     this.log.info("ib session state", { from, to, reason });
     this.events.emit("state", { from, to, reason, atMs: Date.now() });
   }

@@ -109,6 +109,15 @@ test("readiness follows the IB session: 503 while connectivity is lost, 200 once
   client.close();
 });
 
+test("/metrics carries the IB session's state, connects and pacing", async () => {
+  const text = await (await fetch(`${app.server.url}/metrics`)).text();
+  expect(text).toContain('alluse_ib_session_state{state="connected"} 1');
+  expect(text).toContain('alluse_ib_session_state{state="reconnecting"} 0');
+  expect(text).toMatch(/alluse_ib_connects_total [1-9]/);
+  expect(text).toMatch(/alluse_ib_pacing_sent_total [1-9]/);
+  expect(text).toMatch(/alluse_ib_feed_resubscriptions_total [1-9]/);
+});
+
 test("delayed data reaches clients flagged Delayed; live data is not", async () => {
   const client = subscribe(app.server.wsUrl, ["AAPL", "TSLA"]);
   await waitFor(() => ["AAPL", "TSLA"].every((s) => client.quotes.some((q) => q.s === s && q.b !== null)), 10_000, "both quoted");

@@ -182,8 +182,7 @@ export class TwsSimulator implements SimContext, ConnectionHost {
       conn.phase = "start";
     } catch (err) {
       if (!(err instanceof ProtocolError)) throw err;
-      this.stats.protocolErrors++;
-      conn.close(err.message, true);
+      conn.close(`protocol error: ${err.message}`, true);
     }
   }
 
@@ -206,7 +205,6 @@ export class TwsSimulator implements SimContext, ConnectionHost {
       handler(this, conn, c);
     } catch (err) {
       if (!(err instanceof ProtocolError)) throw err;
-      this.stats.protocolErrors++;
       this.log.warn("protocol error", { clientId: conn.clientId, msg: err.message });
       conn.close(`protocol error: ${err.message}`, true);
     }
@@ -217,6 +215,8 @@ export class TwsSimulator implements SimContext, ConnectionHost {
     this.marketData.dropAll(conn);
     this.connections.delete(conn);
     if (conn.closeReason.startsWith("slow consumer")) this.stats.slowConsumers++;
+    // Framing errors (in the connection) and request errors (here) both close with this prefix.
+    if (conn.closeReason.startsWith("protocol error")) this.stats.protocolErrors++;
   }
 
   private startApi(conn: SimConnection, clientId: number): void {
