@@ -22,6 +22,7 @@ import { startServer, type RunningServer } from "./server/server.ts";
 import { startTrading, type Trading } from "./oms/trading.ts";
 import { orderRoutes } from "./server/orders.ts";
 import { OrdersWs } from "./server/orders-ws.ts";
+import { marketDataMiddleware, marketDataRefusal } from "./auth/market-gate.ts";
 import { resolveLimits } from "./server/limits.ts";
 
 /** A running alluse-market. */
@@ -124,11 +125,13 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const server = await startServer(engine, {
     host: config.host, port: config.port, limits: config.limits, readiness: () => health.readiness(),
     rest: {
-      middleware: [observeRequests({ metrics: registerHttpMetrics(metrics.registry), log: log.child("http") })],
+      middleware: [observeRequests({ metrics: registerHttpMetrics(metrics.registry), log: log.child("http") }),
+        marketDataMiddleware(config.trading.api.marketData, trading.keys)],
       routes: [metricsRoutes(metrics.registry), analyticsRoutes(engine, spreads), dashboardRoutes(dashboardScript),
         orderRoutes({ oms: trading.oms, keys: trading.keys, maxRows: resolveLimits(config.limits).maxRestRows, ...config.trading.api })],
     },
     ws: [(hub) => new OrdersWs(hub, trading.oms, trading.keys, config.trading.api)],
+    marketDataGate: (ip, authorization) => marketDataRefusal(config.trading.api.marketData, trading.keys, ip, authorization),
   });
   metrics.attachServer(() => server.stats());
   spreads.start();
