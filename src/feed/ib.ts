@@ -1,19 +1,18 @@
 // The IBKR feed: market data from TWS / IB Gateway through the IB session.
 //
 // prepare() resolves the configured stocks to contracts, and for each a bounded slice of its
-// option chain (the nearest expiries, strikes around the price), so instruments() is known
-// before the engine is sized. start() subscribes every instrument (reqMktData) and maps IB ticks
+// option chain (ib/instruments.ts), so instruments() is known before the engine is sized. start() subscribes every instrument (reqMktData) and maps IB ticks
 // to our tick kinds as they arrive, flushing once per socket read. It falls back to delayed data
 // (reqMarketDataType 3) on 354, flags delayed rows, keeps IB's model greeks beside ours, and
 // resubscribes everything after a reconnect or a 1101.
 
-import { type Contract, type ContractDetails, EventName, OptionType, SecType } from "@stoqey/ib";
-import { type InstrumentSpec, optionSymbol } from "../domain/instrument.ts";
+import { EventName } from "@stoqey/ib";
+import type { InstrumentSpec } from "../domain/instrument.ts";
 import { IB_SENTINELS, QualityFlag, TickKind as K } from "../domain/tick.ts";
 import { nowMs } from "../domain/time.ts";
-import { newYorkYmd, pickExpiries, pickStrikes, referencePrice } from "../ib/chain.ts";
 import { IbCode, isNotSubscribed } from "../ib/codes.ts";
-import { IbRequestError, IbRequests } from "../ib/requests.ts";
+import { type IbInstrument, IbInstrumentResolver } from "../ib/instruments.ts";
+import { IbRequests } from "../ib/requests.ts";
 import type { IbSession } from "../ib/session.ts";
 import { createLogger, type Logger } from "../log.ts";
 import type { Feed, FeedStats, InstrumentIndex, TickSink } from "./feed.ts";
@@ -60,12 +59,6 @@ export interface IbFeedStats extends FeedStats {
   unpairedLastSizes: number;
 }
 
-/** An instrument with the contract that subscribes it. */
-interface Line {
-  spec: InstrumentSpec;
-  contract: Contract;
-}
-
 // IB tick types, live and delayed, by what they mean to us.
 const PRICE_KIND: Readonly<Record<number, number>> = { 1: K.BidPrice, 66: K.BidPrice, 2: K.AskPrice, 67: K.AskPrice, 9: K.Close, 75: K.Close };
 const SIZE_KIND: Readonly<Record<number, number>> = { 0: K.BidSize, 69: K.BidSize, 3: K.AskSize, 70: K.AskSize, 8: K.Volume, 74: K.Volume };
@@ -85,7 +78,7 @@ export class IbFeed implements Feed {
   private readonly requests: IbRequests;
   private readonly log: Logger;
   private readonly maxLines: number;
-  private lines: Line[] = [];
+  private lines: IbInstrument[] = [];
   private indexOfSymbol = new Map<string, number>();
   private prepared = false;
   private started = false;
@@ -126,14 +119,13 @@ export class IbFeed implements Feed {
     if (this.prepared) return;
     if (this.session.state === "disconnected") this.session.start();
     await this.session.waitUsable(this.opts.connectTimeoutMs ?? 30_000);
-    const stocks = await Promise.all(this.opts.symbols.map((s) => this.resolveStock(s)));
-    const lines = stocks.map((d) => stockLine(d));
-    this.checkLines(lines.length, "stocks");
-    if (this.opts.optionExpiries > 0) {
-      const chains = await Promise.all(stocks.map((d) => this.optionLines(d)));
-      for (const c of chains) lines.push(...c);
-    }
-    this.checkLines(lines.length, "stocks and options");
+    const resolver = new IbInstrumentResolver(this.session, this.requests, this.log);
+    const lines = await resolver.resolve({
+      symbols: this.opts.symbols, optionExpiries: this.opts.optionExpiries, strikesPerSide: this.opts.strikesPerSide,
+      currency: this.opts.currency ?? "USD", maxLines: this.maxLines,
+    });
+    // Finding a price to centre a chain on may already have needed delayed data.
+    if (resolver.delayed) this.delayedMode = true;
     this.lines = lines;
     this.indexOfSymbol = new Map(lines.map((l, i) => [l.spec.symbol, i]));
     const n = lines.length;
@@ -142,14 +134,8 @@ export class IbFeed implements Feed {
     this.delayedTried = new Uint8Array(n);
     this.greeks = new Float64Array(n * GREEKS_STRIDE).fill(NaN);
     this.prepared = true;
-    this.log.info("ib instruments resolved", { stocks: stocks.length, options: n - stocks.length, maxLines: this.maxLines, delayed: this.delayedMode });
-  }
-
-  private checkLines(count: number, what: string): void {
-    if (count > this.maxLines) {
-      throw new Error(`ib feed: ${count} ${what} need ${count} market data lines but maxLines is ${this.maxLines}; ` +
-        "reduce symbols, option expiries or strikes per side, or raise ib.maxLines if the account has more lines");
-    }
+    const stocks = lines.filter((l) => l.spec.kind === "stock").length;
+    this.log.info("ib instruments resolved", { stocks, options: n - stocks, maxLines: this.maxLines, delayed: this.delayedMode });
   }
 
   /** The resolved instruments, stocks first; prepare() must have run. */
@@ -322,84 +308,4 @@ export class IbFeed implements Feed {
     this.stats.subscriptionErrors++;
     this.log.error("ib market data refused", { symbol, code, message });
   }
-
-  // Contracts
-
-  private async resolveStock(symbol: string): Promise<ContractDetails> {
-    const currency = this.opts.currency ?? "USD";
-    let found: ContractDetails[];
-    try {
-      found = await this.requests.contractDetails({ symbol, secType: SecType.STK, exchange: "SMART", currency });
-    } catch (err) {
-      if (err instanceof IbRequestError && err.code === IbCode.NoSecurityDefinition) throw new Error(`ib feed: IB knows no ${currency} stock ${symbol} (200)`);
-      throw err;
-    }
-    const d = found.find((x) => x.contract.currency === currency && x.contract.conId);
-    if (!d) throw new Error(`ib feed: IB knows no ${currency} stock ${symbol}`);
-    return d;
-  }
-
-  private async optionLines(stock: ContractDetails): Promise<Line[]> {
-    const { symbol, conId } = stock.contract as Required<Pick<Contract, "symbol" | "conId">>;
-    const chains = await this.requests.optionChains(symbol, SecType.STK, conId);
-    const chain = chains.find((c) => c.exchange === "SMART") ?? chains[0];
-    if (!chain) {
-      this.log.warn("ib: no listed options", { symbol });
-      return [];
-    }
-    const expiries = pickExpiries(chain.expirations, newYorkYmd(), this.opts.optionExpiries);
-    const spot = await this.spot(symbol, conId);
-    const strikes = new Set(pickStrikes(chain.strikes, spot, this.opts.strikesPerSide));
-    const out: Line[] = [];
-    for (const expiry of expiries) {
-      for (const right of [OptionType.Call, OptionType.Put]) {
-        const details = await this.requests.contractDetails({
-          symbol, secType: SecType.OPT, lastTradeDateOrContractMonth: expiry, right, exchange: "SMART",
-          currency: stock.contract.currency, tradingClass: chain.tradingClass, multiplier: chain.multiplier,
-        });
-        for (const d of details) if (strikes.has(d.contract.strike!)) out.push(optionLine(d, symbol));
-      }
-    }
-    return out.sort((a, b) => a.spec.expiry!.localeCompare(b.spec.expiry!) || a.spec.strike! - b.spec.strike! || a.spec.right!.localeCompare(b.spec.right!));
-  }
-
-  /** The underlying's price to centre its chain on; falls back to delayed data on 354. */
-  private async spot(symbol: string, conId: number): Promise<number> {
-    const contract: Contract = { conId, exchange: "SMART" };
-    let prices;
-    try {
-      prices = await this.requests.snapshot(contract);
-    } catch (err) {
-      if (!(err instanceof IbRequestError && typeof err.code === "number" && isNotSubscribed(err.code))) throw err;
-      if (!this.delayedMode) {
-        this.delayedMode = true;
-        await this.session.request("reqMarketDataType 3", (api) => api.reqMarketDataType(3));
-      }
-      prices = await this.requests.snapshot(contract);
-    }
-    const ref = referencePrice(prices);
-    if (ref === undefined) throw new Error(`ib feed: no price for ${symbol} to centre its option chain on`);
-    return ref;
-  }
-}
-
-function stockLine(d: ContractDetails): Line {
-  const c = d.contract;
-  return {
-    spec: { symbol: c.symbol!, kind: "stock", tickSize: d.minTick || 0.01, multiplier: 1, currency: c.currency ?? "USD" },
-    contract: { conId: c.conId, exchange: "SMART" },
-  };
-}
-
-function optionLine(d: ContractDetails, underlying: string): Line {
-  const c = d.contract;
-  const expiry = c.lastTradeDateOrContractMonth!.slice(0, 8);
-  const right = c.right === OptionType.Call ? "C" : "P";
-  return {
-    spec: {
-      symbol: optionSymbol(underlying, expiry, right, c.strike!), kind: "option", tickSize: d.minTick || 0.01, multiplier: c.multiplier || 100,
-      currency: c.currency ?? "USD", underlying, expiry, strike: c.strike!, right,
-    },
-    contract: { conId: c.conId, exchange: "SMART" },
-  };
 }

@@ -212,9 +212,10 @@ test("a burst of 500 requests reaches the simulator at most 45 per second, cance
   const arrivals = sim.arrivals();
   const times = arrivals.map((a) => a.tMs);
   // IBKR's rule (50 in any second) holds strictly at the receiver; our 45 holds allowing up to
-  // 25 ms of delivery jitter (sends are 22 ms apart, so 45 of them span 978 ms at the sender).
+  // 50 ms of delivery jitter (sends are 22 ms apart; on a loaded 2-core machine a reader stalled
+  // for a GC or a busy neighbour stamps a few messages late, which shrinks one gap).
   expect(maxInWindow(times, 1000)).toBeLessThanOrEqual(50);
-  expect(maxInWindow(times, 975)).toBeLessThanOrEqual(45);
+  expect(maxInWindow(times, 950)).toBeLessThanOrEqual(45);
   // Counts per window: 501 messages at 45 per second take at least 11 windows.
   expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(10_000);
   // The cancel was queued behind 101 requests, of which only the first had left.
