@@ -198,6 +198,8 @@ export class IbFeed implements Feed {
     if (!this.running || !this.session.usable) return;
     if (why !== "start") this.stats.resubscriptions++;
     this.byReqId.clear();
+    // A last price whose size never came belongs to the old subscription.
+    this.pendingLast.fill(NaN);
     this.log.info("ib subscribing", { instruments: this.lines.length, why, delayed: this.delayedMode });
     // The market data type belongs to the connection: a new one starts live again.
     if (this.delayedMode) this.send("reqMarketDataType 3", (api) => api.reqMarketDataType(3));
