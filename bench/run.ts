@@ -55,11 +55,11 @@ if (runs("e2e")) {
   for (const s of scenarios) r.push(await runE2e(s));
   results.e2e = r;
   rows.push("## End to end (server + client processes on the same 2 cores)",
-    "| clients × symbols | ticks/s in | format | delivered msgs/s | tick→client p50 / p99 / p99.9 ms | gaps (missed) | server RSS MB |",
-    "|---|---:|---|---:|---:|---:|---:|");
+    "| clients × symbols | ticks/s in | format | delivered msgs/s | tick→client p50 / p99 / p99.9 ms | gaps (missed) | server RSS MB | CPU % server / clients |",
+    "|---|---:|---|---:|---:|---:|---:|---:|");
   for (const x of r) {
     const l = x.exchangeToClientMs;
-    rows.push(`| ${x.clients} × ${x.symbolsPerClient} | ${fmt(x.ticksPerS, 0)} | ${x.format} | ${fmt(x.deliveredPerS, 0)} | ${fmt(l.p50)} / ${fmt(l.p99)} / ${fmt(l.p999)} | ${x.gaps} (${x.missed}) | ${fmt(x.serverRssMbMax, 0)} |`);
+    rows.push(`| ${x.clients} × ${x.symbolsPerClient} | ${fmt(x.ticksPerS, 0)} | ${x.format} | ${fmt(x.deliveredPerS, 0)} | ${fmt(l.p50)} / ${fmt(l.p99)} / ${fmt(l.p999)} | ${x.gaps} (${x.missed}) | ${fmt(x.serverRssMbMax, 0)} | ${fmt(x.serverCpuPercent, 0)} / ${fmt(x.clientCpuPercent, 0)} |`);
   }
   rows.push("Budget: ≥ 1 M msgs/s delivered at 100 × 10 and 100 k ticks/s, p99 ≤ 1 ms, nothing dropped for clients that keep up.", "");
 }
@@ -85,6 +85,16 @@ if (runs("orders")) {
   const r = await benchOrders();
   results.orders = r;
   rows.push(...ordersTable(r));
+}
+
+if (runs("ib")) {
+  // The IBKR benchmark drives the simulator, the server and clients as processes of its own and
+  // prints its own tables; run it as one more process and keep what it printed.
+  const proc = Bun.spawn([process.execPath, join(import.meta.dir, "ib.ts"), "--seconds", "8"], { stdout: "pipe", stderr: "inherit" });
+  const text = await new Response(proc.stdout).text();
+  if ((await proc.exited) !== 0) throw new Error("bench/ib.ts failed");
+  results.ib = text;
+  rows.push("## IBKR: TWS simulator → @stoqey/ib → engine", text.trim(), "");
 }
 
 const dir = join(import.meta.dir, "results");
