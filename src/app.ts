@@ -1,5 +1,6 @@
-// The composition root: builds the engine, the feed and the server from a Config, wires them
-// (feed → engine → server) and owns the periodic work: stale sweeps and session rolls.
+// The composition root: builds the feed, the engine, trading (order manager, paper broker,
+// store, API keys), monitoring and the server from a Config, wires them (feed → engine →
+// trading → server) and owns the periodic work: stale sweeps and session rolls.
 
 import { mkdirSync } from "node:fs";
 import { dirname, isAbsolute, join } from "node:path";
