@@ -158,6 +158,42 @@ export const E_RING_UNDERFLOW: i32 = -3;
 export const E_NOT_INITIALISED: i32 = -4;
 export const E_BAD_INSTRUMENT: i32 = -5;
 
+// ---- greeks region: GREEKS_STRIDE f64 fields per option, GREEKS_CAPACITY rows ----
+// Inputs are written by the host, outputs by greeksBatch() / impliedVolBatch() in greeks.ts.
+// The capacity is fixed so the region is placed once at start-up and never grows.
+/** Rows in the greeks region: the largest batch one call can price. */
+export const GREEKS_CAPACITY: u32 = 1024;
+export const G_SPOT: i32 = 0; // input: underlying price
+export const G_STRIKE: i32 = 1; // input
+export const G_TIME: i32 = 2; // input: years to expiry
+export const G_RATE: i32 = 3; // input: continuously compounded risk-free rate
+export const G_DIV: i32 = 4; // input: continuous dividend yield
+export const G_VOL: i32 = 5; // input to greeksBatch: annualised volatility
+export const G_TARGET: i32 = 6; // input to impliedVolBatch: the option price to solve for
+export const G_RIGHT: i32 = 7; // input: 1 = call, 0 = put
+export const G_PRICE: i32 = 8; // output: model price
+export const G_DELTA: i32 = 9; // output: dPrice/dSpot
+export const G_GAMMA: i32 = 10; // output: d2Price/dSpot2
+export const G_VEGA: i32 = 11; // output: dPrice/dVol, per 1.00 of volatility
+export const G_THETA: i32 = 12; // output: -dPrice/dTime, per year
+export const G_RHO: i32 = 13; // output: dPrice/dRate, per 1.00 of rate
+export const G_IV: i32 = 14; // output of impliedVolBatch: the solved volatility (NaN when none)
+export const G_STATUS: i32 = 15; // output: a GS_* code
+export const GREEKS_STRIDE: i32 = 16;
+
+// ---- greeks status codes (G_STATUS) ----
+export const GS_OK: i32 = 0;
+/** A non-finite or non-positive spot or strike, a negative vol or time, or a bad right. */
+export const GS_BAD_INPUT: i32 = 1;
+/** Zero time to expiry (or zero vol): intrinsic value only, no implied volatility. */
+export const GS_NO_TIME: i32 = 2;
+/** The target price is at or below the no-arbitrage lower bound: no volatility gives it. */
+export const GS_BELOW_BOUND: i32 = 3;
+/** The target price is at or above the no-arbitrage upper bound (or above the price at the highest vol searched). */
+export const GS_ABOVE_BOUND: i32 = 4;
+/** The solver did not converge within its iteration bound. */
+export const GS_NO_CONVERGENCE: i32 = 5;
+
 const ALIGN: usize = 64;
 
 function alignUp(n: usize): usize {
@@ -173,6 +209,7 @@ function quoteBytes(n: u32): usize { return alignUp(<usize>n * <usize>QUOTE_STRI
 function barBytes(n: u32, h: u32): usize { return alignUp(<usize>n * <usize>h * <usize>BAR_STRIDE * 8); }
 function changeBytes(n: u32): usize { return alignUp(<usize>n * 4); }
 function ringBytes(r: u32): usize { return alignUp(<usize>r * <usize>TICK_STRIDE_BYTES); }
+function greeksBytes(): usize { return alignUp(<usize>GREEKS_CAPACITY * <usize>GREEKS_STRIDE * 8); }
 function tablesBase(): usize { return alignUp(__heap_base); }
 
 export let ctlOffset: usize = 0;
@@ -183,6 +220,8 @@ export let quotesOffset: usize = 0;
 export let barsOffset: usize = 0;
 export let changeListOffset: usize = 0;
 export let ringOffset: usize = 0;
+/** The greeks region; placed after the tick ring so the quote tables keep their offsets. */
+export let greeksOffset: usize = 0;
 /** Set only by a successful init(); every entry point refuses to run while it is 0. */
 export let maxInstruments: u32 = 0;
 export let ringCapacity: u32 = 0;
@@ -203,6 +242,7 @@ export function plan(instruments: u32, ring: u32, bars: u32): f64 {
   barsOffset = p; p += barBytes(instruments, bars);
   changeListOffset = p; p += changeBytes(instruments);
   ringOffset = p; p += ringBytes(ring);
+  greeksOffset = p; p += greeksBytes();
   ringCapacity = ring;
   ringMask = ring - 1;
   barHistory = bars;

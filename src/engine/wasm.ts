@@ -20,6 +20,15 @@ export function engineModule(): Promise<WebAssembly.Module> {
   return compiled;
 }
 
+// The instance behind each WASM core's memory, so other parts (src/risk/greeks.ts) can call
+// further exports of the same module over the same memory.
+const instances = new WeakMap<ArrayBufferLike, WebAssembly.Instance>();
+
+/** The WASM instance owning `buffer`, or undefined when the buffer is not a WASM core's. */
+export function wasmInstanceOf(buffer: ArrayBufferLike): WebAssembly.Instance | undefined {
+  return instances.get(buffer);
+}
+
 interface EngineExports {
   plan(instruments: number, ring: number, bars: number): number;
   init(instruments: number, ring: number, bars: number): number;
@@ -65,6 +74,7 @@ export async function createWasmCore(caps: Capacities): Promise<EngineCore> {
   const rc = ex.init(caps.maxInstruments, caps.ringCapacity, caps.barHistory);
   if (rc !== 0) throw new Error(`engine init failed with code ${rc}`);
   const layout = readLayout(instance.exports);
+  instances.set(memory.buffer, instance);
   return {
     name: "wasm",
     layout,

@@ -8,6 +8,7 @@ import type { Engine } from "../engine/engine.ts";
 import type { Page, Quote, RestErrorBody, RestErrorCode } from "../client/protocol.ts";
 import type { ServerLimits } from "./limits.ts";
 import { HOME_PAGE } from "./home.ts";
+import { greeksRoutes } from "./greeks.ts";
 
 /** Whether the process should receive traffic, and why not. */
 export interface Readiness {
@@ -125,6 +126,7 @@ export function createRestApp(deps: RestDeps): Hono {
     return c.json({ symbol, barMs: engine.layout.BAR_MS, closed, current });
   });
 
+  greeksRoutes(engine)(app);
   for (const add of deps.routes ?? []) add(app);
 
   app.notFound((c) => errorResponse(404, "NOT_FOUND", `no route ${c.req.method} ${c.req.path}`));

@@ -1,0 +1,69 @@
+// REST route GET /v1/greeks/:symbol: the implied volatility of an option from its mid and its
+// Black-Scholes-Merton greeks at that vol, computed in the engine's WASM module
+// (src/risk/greeks.ts). Spot is the underlying's mid; rate and dividend yield are configured.
+
+import type { Hono } from "hono";
+import type { Engine } from "../engine/engine.ts";
+import { GreeksEngine } from "../risk/greeks.ts";
+import { errorResponse } from "./rest.ts";
+
+/** Market parameters the greeks route assumes. */
+export interface GreeksConfig {
+  /** Continuously compounded risk-free rate, per year. */
+  rate: number;
+  /** Continuous dividend yield, per year. */
+  divYield: number;
+}
+
+/** Default market parameters: r = 4 %, no dividends. */
+export const DEFAULT_GREEKS_CONFIG: GreeksConfig = { rate: 0.04, divYield: 0 };
+
+const YEAR_MS = 365 * 86_400_000;
+/** Options expire at 16:00 New York; 21:00 UTC is that time in winter (EST), within an hour all year. */
+const EXPIRY_UTC_HOUR = 21;
+
+/** Years (ACT/365) from `nowMs` to the close of expiry day YYYYMMDD; negative once expired. */
+export function yearsToExpiry(expiry: string, nowMs: number): number {
+  const y = Number(expiry.slice(0, 4)), m = Number(expiry.slice(4, 6)), d = Number(expiry.slice(6, 8));
+  return (Date.UTC(y, m - 1, d, EXPIRY_UTC_HOUR) - nowMs) / YEAR_MS;
+}
+
+const mid = (bid: number | null, ask: number | null): number | null =>
+  bid !== null && ask !== null && bid > 0 && ask > 0 ? (bid + ask) / 2 : null;
+
+/** Adds GET /v1/greeks/:symbol over `engine`; the WASM greeks region is bound on first use. */
+export function greeksRoutes(engine: Engine, config: GreeksConfig = DEFAULT_GREEKS_CONFIG, now: () => number = Date.now) {
+  let calc: Promise<GreeksEngine> | undefined;
+  return (app: Hono): void => {
+    app.get("/v1/greeks/:symbol", async (c) => {
+      const symbol = c.req.param("symbol");
+      const inst = engine.instrument(symbol);
+      if (!inst) return errorResponse(404, "NOT_FOUND", `unknown symbol ${JSON.stringify(symbol)}`, "symbol");
+      if (inst.kind !== "option" || !inst.underlying || !inst.expiry || inst.strike === undefined || !inst.right) {
+        return errorResponse(400, "BAD_REQUEST", `${symbol} is not an option`, "symbol");
+      }
+      const und = engine.instrument(inst.underlying);
+      if (!und) return errorResponse(404, "NOT_FOUND", `underlying ${inst.underlying} of ${symbol} is unknown`, "symbol");
+      const oq = engine.quote(inst.index);
+      const uq = engine.quote(und.index);
+      const spot = mid(uq.bid, uq.ask);
+      const optionMid = mid(oq.bid, oq.ask);
+      if (spot === null) return errorResponse(503, "INTERNAL", `no two-sided quote for the underlying ${und.symbol}`, "symbol");
+      if (optionMid === null) return errorResponse(503, "INTERNAL", `no two-sided quote for ${symbol}`, "symbol");
+      const tYears = yearsToExpiry(inst.expiry, now());
+      calc ??= GreeksEngine.create(engine);
+      const [r] = (await calc).impliedVols([{
+        spot, strike: inst.strike, tYears: Math.max(tYears, 0), rate: config.rate, divYield: config.divYield,
+        right: inst.right, price: optionMid,
+      }]);
+      const ok = r!.status === "ok";
+      const num = (v: number) => (ok ? v : null);
+      return c.json({
+        symbol, underlying: und.symbol, right: inst.right, strike: inst.strike, expiry: inst.expiry,
+        spot, mid: optionMid, tYears, rate: config.rate, divYield: config.divYield,
+        status: r!.status, iv: num(r!.vol), price: num(r!.price), delta: num(r!.delta), gamma: num(r!.gamma),
+        vega: num(r!.vega), theta: num(r!.theta), rho: num(r!.rho),
+      });
+    });
+  };
+}

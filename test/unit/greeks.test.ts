@@ -1,0 +1,129 @@
+// Greeks and implied volatility in WASM: textbook values (Hull), put-call parity, greeks
+// against finite differences of the price, the IV round trip, and the no-solution flags.
+
+import { beforeAll, describe, expect, test } from "bun:test";
+import { GreeksEngine, type GreeksInput } from "../../src/risk/greeks.ts";
+import { Engine } from "../../src/engine/engine.ts";
+import { normCdf } from "../../src/domain/blackscholes.ts";
+
+let g: GreeksEngine;
+beforeAll(async () => {
+  g = await GreeksEngine.create(await Engine.create({ maxInstruments: 8, ringCapacity: 64, barHistory: 4 }));
+});
+
+const opt = (right: "C" | "P", spot: number, strike: number, tYears: number, rate: number, vol: number, divYield = 0): GreeksInput =>
+  ({ right, spot, strike, tYears, rate, divYield, vol });
+
+describe("greeks (WASM)", () => {
+  test("Hull example 15.6: S=42, K=40, r=0.1, vol=0.2, T=0.5 gives call 4.76, put 0.81", () => {
+    const [c, p] = g.greeks([opt("C", 42, 40, 0.5, 0.1, 0.2), opt("P", 42, 40, 0.5, 0.1, 0.2)]);
+    expect(c!.status).toBe("ok");
+    expect(c!.price).toBeCloseTo(4.7594, 3);
+    expect(p!.price).toBeCloseTo(0.8086, 3);
+  });
+
+  test("Hull's greeks example: S=49, K=50, r=0.05, vol=0.2, T=20 weeks", () => {
+    const [c] = g.greeks([opt("C", 49, 50, 0.3846, 0.05, 0.2)]);
+    expect(c!.price).toBeCloseTo(2.40, 2);
+    expect(c!.delta).toBeCloseTo(0.522, 3);
+    expect(c!.gamma).toBeCloseTo(0.066, 3);
+    expect(c!.vega).toBeCloseTo(12.1, 1);
+    expect(c!.theta).toBeCloseTo(-4.31, 2);
+    expect(c!.rho).toBeCloseTo(8.91, 2);
+  });
+
+  test("put-call parity to 1e-10 over a grid, with dividends", () => {
+    for (const spot of [60, 90, 100, 110, 150]) for (const t of [0.01, 0.25, 1, 3]) for (const vol of [0.05, 0.3, 1.2]) {
+      for (const q of [0, 0.03]) {
+        const [c, p] = g.greeks([opt("C", spot, 100, t, 0.04, vol, q), opt("P", spot, 100, t, 0.04, vol, q)]);
+        const parity = spot * Math.exp(-q * t) - 100 * Math.exp(-0.04 * t);
+        expect(Math.abs(c!.price - p!.price - parity)).toBeLessThan(1e-10);
+        expect(Math.abs(c!.delta - p!.delta - Math.exp(-q * t))).toBeLessThan(1e-12);
+      }
+    }
+  });
+
+  test("greeks equal central finite differences of the price", () => {
+    for (const right of ["C", "P"] as const) for (const spot of [80, 100, 125]) {
+      const base = opt(right, spot, 100, 0.7, 0.04, 0.35, 0.02);
+      const price = (o: GreeksInput) => g.greeks([o])[0]!.price;
+      const [r] = g.greeks([base]);
+      const hS = 1e-2, hV = 1e-5, hT = 1e-5, hR = 1e-5;
+      const up = price({ ...base, spot: spot + hS }), dn = price({ ...base, spot: spot - hS });
+      expect(r!.delta).toBeCloseTo((up - dn) / (2 * hS), 6);
+      expect(r!.gamma).toBeCloseTo((up - 2 * r!.price + dn) / (hS * hS), 5);
+      expect(r!.vega).toBeCloseTo((price({ ...base, vol: 0.35 + hV }) - price({ ...base, vol: 0.35 - hV })) / (2 * hV), 5);
+      expect(r!.theta).toBeCloseTo(-(price({ ...base, tYears: 0.7 + hT }) - price({ ...base, tYears: 0.7 - hT })) / (2 * hT), 5);
+      expect(r!.rho).toBeCloseTo((price({ ...base, rate: 0.04 + hR }) - price({ ...base, rate: 0.04 - hR })) / (2 * hR), 5);
+    }
+  });
+
+  test("the WASM normal CDF (as call delta N(d1)) agrees with the TS one", () => {
+    for (let x = -8; x <= 8; x += 0.37) {
+      // With q = 0, r = 0 and t = 1, the strike below makes d1 = x, so delta = N(x).
+      const spot = 100, vol = 0.5, t = 1, lnSK = (x - 0.5 * vol) * vol;
+      const [r] = g.greeks([opt("C", spot, spot / Math.exp(lnSK), t, 0, vol)]);
+      expect(Math.abs(r!.delta - normCdf(x))).toBeLessThan(1e-13);
+    }
+  });
+
+  test("expiry: intrinsic value and status no_time; bad inputs flagged", () => {
+    const [c, bad] = g.greeks([opt("C", 110, 100, 0, 0.04, 0.3), opt("C", -1, 100, 1, 0.04, 0.3)]);
+    expect(c!.status).toBe("no_time");
+    expect(c!.price).toBeCloseTo(10, 12);
+    expect(bad!.status).toBe("bad_input");
+  });
+
+  test("batches larger than the region are split", () => {
+    const many = Array.from({ length: g.capacity * 2 + 3 }, (_, i) => opt(i % 2 ? "C" : "P", 90 + (i % 20), 100, 0.5, 0.04, 0.25));
+    const out = g.greeks(many);
+    expect(out.length).toBe(many.length);
+    expect(out.every((r) => r.status === "ok")).toBe(true);
+  });
+});
+
+describe("implied volatility (WASM)", () => {
+  test("round trip within 1e-6 over moneyness, expiry and vol", () => {
+    const inputs: GreeksInput[] = [];
+    const vols: number[] = [];
+    for (const right of ["C", "P"] as const) for (const k of [70, 85, 95, 100, 105, 115, 130]) {
+      for (const t of [0.02, 0.1, 0.5, 1, 2]) for (const vol of [0.08, 0.2, 0.45, 0.9]) {
+        const o = opt(right, 100, k, t, 0.04, vol, 0.01);
+        const price = g.greeks([o])[0]!.price;
+        // Below ~1e-9 of time value no solver can recover the vol to 1e-6 from a double price.
+        if (g.greeks([{ ...o, vol: vol * 1.01 }])[0]!.price - price < 1e-9) continue;
+        inputs.push({ ...o, vol: undefined, price });
+        vols.push(vol);
+      }
+    }
+    expect(inputs.length).toBeGreaterThan(200);
+    const out = g.impliedVols(inputs);
+    out.forEach((r, i) => {
+      expect(r.status).toBe("ok");
+      expect(Math.abs(r.vol - vols[i]!)).toBeLessThan(1e-6);
+    });
+  });
+
+  test("prices outside the no-arbitrage bounds, and zero time, are flagged with no solution", () => {
+    const base = { spot: 100, strike: 100, tYears: 0.5, rate: 0.04, divYield: 0 };
+    const out = g.impliedVols([
+      { ...base, right: "C", price: 100 }, // at the upper bound S e^{-qT}
+      { ...base, right: "C", price: 150 },
+      { ...base, right: "C", strike: 80, price: 20 }, // below S - K e^{-rT}
+      { ...base, right: "P", price: 0 },
+      { ...base, right: "P", price: 99 }, // above K e^{-rT}
+      { ...base, right: "C", tYears: 0, price: 1 },
+    ]);
+    expect(out.map((r) => r.status)).toEqual(["above_bound", "above_bound", "below_bound", "below_bound", "above_bound", "no_time"]);
+    for (const r of out) {
+      expect(Number.isNaN(r.vol)).toBe(true);
+      expect(Number.isNaN(r.delta)).toBe(true);
+    }
+  });
+
+  test("a standalone instance serves an engine on the TypeScript core", async () => {
+    const ts = await GreeksEngine.create(await Engine.create({ core: "ts", maxInstruments: 8, ringCapacity: 64, barHistory: 4 }));
+    const [c] = ts.greeks([opt("C", 42, 40, 0.5, 0.1, 0.2)]);
+    expect(c!.price).toBeCloseTo(4.7594, 3);
+  });
+});
