@@ -5,10 +5,32 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { GreeksEngine, type GreeksInput } from "../../src/risk/greeks.ts";
 import { Engine } from "../../src/engine/engine.ts";
 import { normCdf } from "../../src/domain/blackscholes.ts";
+import { wasmInstanceOf } from "../../src/engine/wasm.ts";
 
 let g: GreeksEngine;
+let wasmNormCdf: (x: number) => number;
 beforeAll(async () => {
-  g = await GreeksEngine.create(await Engine.create({ maxInstruments: 8, ringCapacity: 64, barHistory: 4 }));
+  const engine = await Engine.create({ maxInstruments: 8, ringCapacity: 64, barHistory: 4 });
+  g = await GreeksEngine.create(engine);
+  wasmNormCdf = (wasmInstanceOf(engine.core.buffer)!.exports as unknown as { normCdf: (x: number) => number }).normCdf;
+});
+
+// N(x) from mpmath.ncdf at 40 digits, rounded to the nearest double.
+const CDF_REFERENCE: [number, number][] = [
+  [-37, 5.725571222524577e-300], [-20, 2.7536241186062337e-89], [-8, 6.220960574271784e-16],
+  [-5.5, 1.8989562465887718e-08], [-3, 0.0013498980316300946], [-1.5, 0.06680720126885807],
+  [-0.6, 0.2742531177500736], [-0.001, 0.49960105778608893], [0.3, 0.6179114221889527],
+  [0.67448975, 0.7499999999376898], [0.7, 0.758036347776927], [2, 0.9772498680518208],
+  [5.7, 0.9999999940096286], [9, 1.0],
+];
+
+test("the WASM normal CDF is accurate to ~1e-15 relative over both tails", () => {
+  for (const [x, want] of CDF_REFERENCE) {
+    const got = wasmNormCdf(x);
+    expect(Math.abs(got - want)).toBeLessThanOrEqual(5e-15 * want);
+    expect(Math.abs(wasmNormCdf(x) + wasmNormCdf(-x) - 1)).toBeLessThan(2e-16);
+  }
+  expect(Number.isNaN(wasmNormCdf(NaN))).toBe(true);
 });
 
 const opt = (right: "C" | "P", spot: number, strike: number, tYears: number, rate: number, vol: number, divYield = 0): GreeksInput =>
