@@ -87,6 +87,15 @@ if (runs("orders")) {
   rows.push(...ordersTable(r));
 }
 
+if (runs("greeks")) {
+  // bench/greeks.ts prints its own table (WASM vs the same formulas in TS, and the IV solve).
+  const proc = Bun.spawn([process.execPath, join(import.meta.dir, "greeks.ts")], { stdout: "pipe", stderr: "inherit" });
+  const text = await new Response(proc.stdout).text();
+  if ((await proc.exited) !== 0) throw new Error("bench/greeks.ts failed");
+  results.greeks = text;
+  rows.push("## Greeks and implied volatility (1,024-option batches)", text.trim(), "");
+}
+
 if (runs("ib")) {
   // The IBKR benchmark drives the simulator, the server and clients as processes of its own and
   // prints its own tables; run it as one more process and keep what it printed.

@@ -55,6 +55,10 @@ describe("key mode over HTTP and WebSocket", () => {
     const ok = await fetch(`${server.url}/v1/quotes/AAPL`, { headers: { authorization: `Bearer ${read}` } });
     expect(ok.status).toBe(200);
     expect((await ok.json()).bid).toBe(100);
+    // Every market-data path is behind the gate, greeks and analytics included.
+    for (const path of ["/v1/instruments", "/v1/bars/AAPL", "/v1/analytics/AAPL", "/v1/greeks/AAPL"]) {
+      expect((await fetch(`${server.url}${path}`)).status).toBe(401);
+    }
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
   });
 
