@@ -7,6 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { waitFor } from "../helpers/wait.ts";
 import {
   FrameWalker, MAX_FRAME_BYTES, SymbolTable, maskedFrame, newQuoteScan, parseJsonNumber, scanJsonQuote, scanMsgpackQuote,
   type FrameSink,
@@ -371,8 +372,7 @@ describe("the fixture process", () => {
           expect(all[out.samples + i]! - all[i]!).toBeCloseTo(5, 2);
         }
         // The fixture exits right after its close frames, so wait (bounded) for the server to see them.
-        const deadline = Date.now() + 5000;
-        while (fake.closeCodes.length < 2 && Date.now() < deadline) await Bun.sleep(10);
+        await waitFor(() => fake.closeCodes.length >= 2, 5000, "both connections' close frames at the server");
         expect(fake.closeCodes.every((c) => c === 1000 || c === 1006)).toBe(true);
         expect(fake.closeCodes).toContain(1000);
       } finally {
