@@ -14,6 +14,7 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { readLineMatching } from "../test/helpers/process.ts";
 
 /** One load scenario. */
 export interface E2eScenario {
@@ -46,28 +47,6 @@ export interface E2eResult extends E2eScenario {
 const ROOT = join(import.meta.dir, "..");
 const CLIENT_FIXTURES = { raw: "bench/e2e-raw-client-fixture.ts", ws: "bench/e2e-client-fixture.ts" } as const;
 const SYMBOLS = ["TSLA", "NVDA", "AAPL", "AMZN", "MSFT", "SPY", "QQQ", "META", "GOOGL", "AMD", "NFLX", "ORCL", "INTC", "CRM", "ADBE", "AVGO"];
-
-async function readLine(stream: ReadableStream<Uint8Array>, match: (l: string) => boolean, timeoutMs: number): Promise<string> {
-  const reader = stream.getReader();
-  const decoder = new TextDecoder();
-  let buf = "";
-  const deadline = Date.now() + timeoutMs;
-  try {
-    while (Date.now() < deadline) {
-      const timer = new Promise<null>((r) => setTimeout(() => r(null), deadline - Date.now()));
-      const chunk = await Promise.race([reader.read(), timer]);
-      if (chunk === null || chunk.done) break;
-      buf += decoder.decode(chunk.value, { stream: true });
-      const lines = buf.split("\n");
-      buf = lines.pop()!;
-      const hit = lines.find(match);
-      if (hit) return hit;
-    }
-  } finally {
-    reader.releaseLock();
-  }
-  throw new Error("server did not report listening in time");
-}
 
 function rssMb(pid: number): number {
   try {
@@ -104,7 +83,7 @@ export async function runE2e(s: E2eScenario): Promise<E2eResult> {
     cwd: ROOT, stdout: "pipe", stderr: "inherit",
   });
   try {
-    const listening = JSON.parse(await readLine(server.stdout, (l) => l.includes('"msg":"listening"'), 30_000)) as { ws: string; http: string };
+    const listening = JSON.parse(await readLineMatching(server.stdout, (l) => l.includes('"msg":"listening"'), 30_000)) as { ws: string; http: string };
     // The list is paged: `total` counts every instrument, not just this page.
     const instruments = ((await (await fetch(`${listening.http}/v1/instruments?limit=1`)).json()) as { total: number }).total;
     let rssMax = rssMb(server.pid);

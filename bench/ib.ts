@@ -20,6 +20,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { collectLines as collect } from "../test/helpers/process.ts";
 import { Engine } from "../src/engine/engine.ts";
 import { TickKind } from "../src/domain/tick.ts";
 import { nowMs } from "../src/domain/time.ts";
@@ -109,20 +110,6 @@ async function lineMatchingFrom(lines: string[], from: number, match: (l: string
   }
 }
 
-function collect(stream: ReadableStream<Uint8Array>): string[] {
-  const out: string[] = [];
-  void (async () => {
-    const decoder = new TextDecoder();
-    let buf = "";
-    for await (const chunk of stream) {
-      buf += decoder.decode(chunk, { stream: true });
-      const parts = buf.split("\n");
-      buf = parts.pop()!;
-      out.push(...parts);
-    }
-  })();
-  return out;
-}
 
 /** Runs the simulator CLI as a process and returns its port, status query and stopper. */
 async function simProcess(rate: number) {

@@ -11,6 +11,7 @@
 
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { readLineMatching } from "../test/helpers/process.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const UNDERLYINGS = ["TSLA", "NVDA", "AAPL", "AMZN", "MSFT", "SPY", "QQQ", "META", "GOOGL", "AMD", "NFLX", "ORCL", "INTC"];
@@ -31,22 +32,6 @@ function rssMb(pid: number): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
-async function listeningLine(stream: ReadableStream<Uint8Array>, timeoutMs: number): Promise<{ ws: string; http: string }> {
-  const reader = stream.getReader();
-  const decoder = new TextDecoder();
-  let buf = "";
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const timer = new Promise<null>((r) => setTimeout(() => r(null), deadline - Date.now()));
-    const chunk = await Promise.race([reader.read(), timer]);
-    if (chunk === null || chunk.done) break;
-    buf += decoder.decode(chunk.value, { stream: true });
-    const line = buf.split("\n").find((l) => l.includes('"msg":"listening"'));
-    if (line) { reader.releaseLock(); return JSON.parse(line); }
-  }
-  throw new Error("server did not report listening in time");
-}
-
 /** Runs the memory scenario. */
 export async function benchMemory(clients = 1000, seconds = 8, ticksPerS = 20_000, barHistory = 120): Promise<MemoryResult> {
   const server = Bun.spawn([process.execPath, join(ROOT, "src/main.ts"), "--port", "0", "--symbols", UNDERLYINGS.join(","),
@@ -54,7 +39,7 @@ export async function benchMemory(clients = 1000, seconds = 8, ticksPerS = 20_00
     cwd: ROOT, stdout: "pipe", stderr: "inherit",
   });
   try {
-    const { ws, http } = await listeningLine(server.stdout, 30_000);
+    const { ws, http } = JSON.parse(await readLineMatching(server.stdout, (l) => l.includes('"msg":"listening"'), 30_000)) as { ws: string; http: string };
     const first = (await (await fetch(`${http}/v1/instruments?limit=1`)).json()) as { total?: number };
     const instruments = first.total ?? NaN;
     // Let the feed reach steady state before the idle reading (every row has been ticked).

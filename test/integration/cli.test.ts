@@ -5,30 +5,9 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-const MAIN = join(import.meta.dir, "../../src/main.ts");
+import { readLineMatching as readUntil } from "../helpers/process.ts";
 
-/** Reads lines from a stream until one satisfies `match`, within `timeoutMs`. */
-async function readUntil(stream: ReadableStream<Uint8Array>, match: (line: string) => boolean, timeoutMs: number): Promise<string> {
-  const reader = stream.getReader();
-  const decoder = new TextDecoder();
-  let buffered = "";
-  const deadline = Date.now() + timeoutMs;
-  try {
-    while (Date.now() < deadline) {
-      const timer = new Promise<null>((resolve) => setTimeout(() => resolve(null), deadline - Date.now()));
-      const chunk = await Promise.race([reader.read(), timer]);
-      if (chunk === null || chunk.done) break;
-      buffered += decoder.decode(chunk.value, { stream: true });
-      const lines = buffered.split("\n");
-      buffered = lines.pop()!;
-      const hit = lines.find(match);
-      if (hit !== undefined) return hit;
-    }
-  } finally {
-    reader.releaseLock();
-  }
-  throw new Error(`no matching line within ${timeoutMs} ms`);
-}
+const MAIN = join(import.meta.dir, "../../src/main.ts");
 
 test("starts on the synthetic market, serves quotes, and stops cleanly on SIGTERM", async () => {
   const proc = Bun.spawn([process.execPath, MAIN, "--port", "0", "--symbols", "AAPL,TSLA", "--tick-rate", "500"], {

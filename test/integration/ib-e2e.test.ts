@@ -11,27 +11,13 @@ import { QualityFlag } from "../../src/domain/tick.ts";
 import { IbFeed } from "../../src/feed/ib.ts";
 import { createLogger } from "../../src/log.ts";
 import { TwsSimulator } from "../../src/sim/tws/simulator.ts";
+import { collectLines as lines } from "../helpers/process.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 const ROOT = join(import.meta.dir, "../..");
 const dataDir = mkdtempSync(join(tmpdir(), "alluse-ib-e2e-"));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-/** Collects a process's stdout lines as they arrive. */
-function lines(stream: ReadableStream<Uint8Array>): string[] {
-  const out: string[] = [];
-  void (async () => {
-    const decoder = new TextDecoder();
-    let buffered = "";
-    for await (const chunk of stream) {
-      buffered += decoder.decode(chunk, { stream: true });
-      const parts = buffered.split("\n");
-      buffered = parts.pop()!;
-      out.push(...parts);
-    }
-  })();
-  return out;
-}
 
 /** Quote frames for the symbols, gathered from a WebSocket subscription. */
 function subscribe(wsUrl: string, symbols: string[]) {

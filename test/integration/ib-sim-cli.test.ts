@@ -4,25 +4,11 @@
 import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { EventName, IBApi } from "@stoqey/ib";
+import { collectLines as lines } from "../helpers/process.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 const MAIN = join(import.meta.dir, "../../src/sim/tws/main.ts");
 
-/** Collects a process's stdout lines as they arrive. */
-function lines(stream: ReadableStream<Uint8Array>): string[] {
-  const out: string[] = [];
-  void (async () => {
-    const decoder = new TextDecoder();
-    let buffered = "";
-    for await (const chunk of stream) {
-      buffered += decoder.decode(chunk, { stream: true });
-      const parts = buffered.split("\n");
-      buffered = parts.pop()!;
-      out.push(...parts);
-    }
-  })();
-  return out;
-}
 
 test("sim:tws listens, serves a client, and takes fault commands on stdin", async () => {
   const proc = Bun.spawn([process.execPath, MAIN, "--port", "0", "--symbols", "AAPL", "--option-expiries", "0"], { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
