@@ -8,21 +8,14 @@
 // real broker answers asynchronously and may answer out of order (a fill before the ack).
 
 import type { Instrument } from "../domain/instrument.ts";
-import type { OrderType, Side, TimeInForce } from "../domain/order.ts";
+import type { OrderTerms, Side } from "../domain/order.ts";
 
-/** An order as the order manager hands it to a broker. */
-export interface BrokerOrder {
+/** An order as the order manager hands it to a broker: the client's terms, with the symbol resolved. */
+export interface BrokerOrder extends Omit<OrderTerms, "symbol"> {
   /** Our order id; unique for ever (brokers map it to their own ids, e.g. IBKR's orderRef). */
   orderId: string;
   account: string;
   instrument: Instrument;
-  side: Side;
-  type: OrderType;
-  tif: TimeInForce;
-  /** Whole shares or contracts. */
-  qty: number;
-  limitPriceUnits?: number;
-  stopPriceUnits?: number;
 }
 
 /** An order the order manager already knew before a restart, handed back to the broker. */
