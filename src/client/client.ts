@@ -1,11 +1,15 @@
 // MarketClient: a typed client for /ws. Works wherever a standard WebSocket exists (Bun,
 // browsers, Node 22+). It resolves requests by their ack, detects sequence gaps per symbol,
 // watches heartbeats, and reconnects with bounded exponential back-off and jitter, replaying
-// the subscriptions the server had confirmed.
+// the subscriptions the server had confirmed. With a key it authenticates first on every
+// connection, so order requests (trading.ts builds on call() and onPush()) and keyed market
+// data work across reconnects.
 
 import { Packr, Unpackr } from "msgpackr";
-import type {
-  AckFrame, ClientRequest, ErrorFrame, QuoteFrame, ServerFrame, WelcomeFrame, WireFormat, WsErrorCode,
+import {
+  CLOSE_CODES, type AccountFrame, type AckFrame, type AuthedFrame, type ClientRequest, type ErrorFrame, type FillFrame,
+  type OrderFrame, type OrderRequest, type PositionFrame, type QuoteFrame, type RestErrorCode, type ServerFrame, type WelcomeFrame,
+  type WireFormat, type WsErrorCode,
 } from "./protocol.ts";
 
 /** Reconnect back-off: delay n is min(maxDelayMs, initialDelayMs × factor^n), minus up to `jitter` of itself. */
@@ -31,6 +35,8 @@ export interface MarketClientOptions {
   heartbeatMisses?: number;
   /** Bound on waiting for a request's reply. */
   requestTimeoutMs?: number;
+  /** API key sent as the first request of every connection (order entry, keyed market data). */
+  key?: string;
 }
 
 /** Connection state. */
@@ -45,12 +51,12 @@ export interface Gap {
   missed: number;
 }
 
-/** Codes of client-side failures, besides the server's error codes. */
-export type ClientErrorCode = WsErrorCode | "DISCONNECTED" | "CLOSED" | "TIMEOUT" | "CONNECT_FAILED";
+/** Codes of client-side failures, besides the server's error codes (WebSocket and REST). */
+export type ClientErrorCode = WsErrorCode | RestErrorCode | "DISCONNECTED" | "CLOSED" | "TIMEOUT" | "CONNECT_FAILED" | "HTTP";
 
-/** A failed request or connection, with the server's code and field when it came from an error frame. */
+/** A failed request or connection, with the server's code and field when it came from an error frame or body. */
 export class ClientError extends Error {
-  constructor(readonly code: ClientErrorCode, message: string, readonly field?: string, readonly id?: number) {
+  constructor(readonly code: ClientErrorCode, message: string, readonly field?: string, readonly id?: number, readonly status?: number) {
     super(message);
     this.name = "ClientError";
   }
@@ -74,9 +80,12 @@ export interface Selection {
   underlyings?: string[];
 }
 
+/** A frame pushed on a watched account. */
+export type AccountPush = OrderFrame | FillFrame | PositionFrame | AccountFrame;
+
 interface Pending {
   op: ClientRequest["op"];
-  resolve: (f: AckFrame | { t: "pong"; ts: number }) => void;
+  resolve: (f: ServerFrame) => void;
   reject: (e: ClientError) => void;
   timer: ReturnType<typeof setTimeout>;
   selection?: Selection;
@@ -88,12 +97,17 @@ type Listener<T> = (value: T) => void;
 export class MarketClient {
   state: ClientState = "connecting";
   welcome: WelcomeFrame | undefined;
+  /** The reply to the last auth (scopes and accounts of the key), when a key was given. */
+  authed: AuthedFrame | undefined;
   readonly stats: ClientStats = { quotes: 0, gaps: 0, missedUpdates: 0, reconnects: 0, heartbeats: 0, lastHeartbeatTs: 0 };
   readonly format: WireFormat;
   private ws: WebSocket | undefined;
   private readonly policy: ReconnectPolicy | undefined;
   private readonly heartbeatMisses: number;
   private readonly requestTimeoutMs: number;
+  private readonly key: string | undefined;
+  /** The outcome of the current connection's auth: an error when it was refused. */
+  private authResult: Promise<ClientError | undefined> | undefined;
   private readonly packr = new Packr({ useRecords: false });
   private readonly unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
   private readonly pending = new Map<number, Pending>();
@@ -105,6 +119,8 @@ export class MarketClient {
   private readonly gapListeners: Listener<Gap>[] = [];
   private readonly errorListeners: Listener<ClientError>[] = [];
   private readonly stateListeners: Listener<ClientState>[] = [];
+  private readonly pushListeners: Listener<AccountPush>[] = [];
+  private readonly openListeners: Listener<boolean>[] = [];
   private openWaiters: { resolve: () => void; reject: (e: ClientError) => void }[] = [];
   private nextId = 1;
   /** Failed attempts since the last welcome. */
@@ -120,6 +136,7 @@ export class MarketClient {
     this.policy = opts.reconnect === false ? undefined : { ...DEFAULT_RECONNECT, ...opts.reconnect };
     this.heartbeatMisses = opts.heartbeatMisses ?? 3;
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 10_000;
+    this.key = opts.key;
   }
 
   /** Connects to `url` (a ws:// URL of /ws) and resolves once the server's welcome arrived. */
@@ -128,6 +145,11 @@ export class MarketClient {
     const opened = c.whenOpen();
     c.open();
     await opened;
+    const refused = await c.authResult;
+    if (refused) {
+      await c.close();
+      throw refused;
+    }
     return c;
   }
 
@@ -149,6 +171,21 @@ export class MarketClient {
   /** Calls `cb` on every state change; returns a function that removes it. */
   onState(cb: Listener<ClientState>): () => void {
     return addListener(this.stateListeners, cb);
+  }
+
+  /** Calls `cb` for order, fill, position and account frames pushed on watched accounts. */
+  onPush(cb: Listener<AccountPush>): () => void {
+    return addListener(this.pushListeners, cb);
+  }
+
+  /** Calls `cb(reconnected)` on every welcome, after the auth request and before resubscribing. */
+  onOpen(cb: Listener<boolean>): () => void {
+    return addListener(this.openListeners, cb);
+  }
+
+  /** Sends an order-entry request; resolves with the reply frame carrying its id, rejects with the server's error. */
+  async call<F extends ServerFrame = ServerFrame>(body: OrderRequest): Promise<F> {
+    return (await this.request(body)) as F;
   }
 
   /** Subscribes; resolves with the resolved symbols once acked, rejects with the server's error. */
@@ -192,7 +229,7 @@ export class MarketClient {
     await this.close();
   }
 
-  private async request(body: ClientRequest, selection?: Selection): Promise<AckFrame | { t: "pong"; ts: number }> {
+  private async request(body: ClientRequest, selection?: Selection): Promise<ServerFrame> {
     await this.whenOpen();
     const id = this.nextId++;
     return await new Promise((resolve, reject) => {
@@ -226,8 +263,8 @@ export class MarketClient {
     ws.onmessage = (e) => {
       if (this.ws === ws) this.onFrame(e.data);
     };
-    ws.onclose = () => {
-      if (this.ws === ws) this.onDisconnect();
+    ws.onclose = (e) => {
+      if (this.ws === ws) this.onDisconnect(e.code);
     };
   }
 
@@ -245,7 +282,17 @@ export class MarketClient {
         return this.onWelcome(f);
       case "ack":
       case "pong":
+      case "authed":
+      case "watching":
         return this.settle(f.id, f);
+      case "order":
+        // An order frame with the id of a request in flight is its reply; any other is a push.
+        if (f.id !== undefined && this.pending.has(f.id)) return this.settle(f.id, f);
+        return this.emitPush(f);
+      case "fill":
+      case "position":
+      case "account":
+        return this.emitPush(f);
       case "error":
         return this.onErrorFrame(f);
     }
@@ -272,10 +319,23 @@ export class MarketClient {
     this.lastSeq.clear();
     this.setState("open");
     this.startWatchdog(f.heartbeatMs);
+    // Sent before anything else on this connection, so every later request is authenticated.
+    if (this.key !== undefined) this.authResult = this.authenticate(this.key);
+    for (const l of this.openListeners) l(reconnected);
     if (reconnected && (this.wantedSymbols.size > 0 || this.wantedUnderlyings.size > 0)) void this.resubscribe();
     const waiters = this.openWaiters;
     this.openWaiters = [];
     for (const w of waiters) w.resolve();
+  }
+
+  private async authenticate(key: string): Promise<ClientError | undefined> {
+    try {
+      this.authed = (await this.request({ op: "auth", key })) as AuthedFrame;
+      return undefined;
+    } catch (e) {
+      this.emitError(e as ClientError);
+      return e as ClientError;
+    }
   }
 
   /** Replays confirmed subscriptions; a name the new server does not know is dropped and reported. */
@@ -298,7 +358,7 @@ export class MarketClient {
     }
   }
 
-  private settle(id: number | undefined, f: AckFrame | { t: "pong"; ts: number }): void {
+  private settle(id: number | undefined, f: ServerFrame): void {
     const p = id === undefined ? undefined : this.pending.get(id);
     if (!p) return;
     this.pending.delete(id!);
@@ -321,11 +381,19 @@ export class MarketClient {
     p.reject(err);
   }
 
-  private onDisconnect(): void {
+  private onDisconnect(closeCode?: number): void {
     this.ws = undefined;
     this.stopTimers();
     this.failPending(new ClientError("DISCONNECTED", "connection lost before the reply"));
     if (this.state === "closed") return;
+    if (closeCode === CLOSE_CODES.keyRevoked) {
+      // The server would refuse the same key again: stop rather than redial forever.
+      const err = new ClientError("UNAUTHORIZED", "the API key was revoked", "key");
+      this.setState("closed");
+      this.failOpenWaiters(err);
+      this.emitError(err);
+      return;
+    }
     const policy = this.policy;
     if (!policy || this.attempts >= policy.maxAttempts) {
       const err = new ClientError("CONNECT_FAILED", `connection to ${this.url} lost${policy ? ` after ${this.attempts} attempts` : ""}`);
@@ -379,6 +447,10 @@ export class MarketClient {
     const waiters = this.openWaiters;
     this.openWaiters = [];
     for (const w of waiters) w.reject(err);
+  }
+
+  private emitPush(f: AccountPush): void {
+    for (const l of this.pushListeners) l(f);
   }
 
   private emitError(err: ClientError): void {

@@ -203,8 +203,69 @@ export interface PingRequest {
   id?: number;
 }
 
+/** Authenticates the connection for order entry (and market data when the server wants a key). */
+export interface AuthRequest {
+  op: "auth";
+  id?: number;
+  key: string;
+}
+
+/** The body of POST /v1/orders: a new order. */
+export interface NewOrder {
+  account: string;
+  /** 1 … 64 of A-Z a-z 0-9 . _ : - ; unique per account, and the idempotency key of the order. */
+  clientOrderId: string;
+  symbol: string;
+  side: "buy" | "sell";
+  type: "market" | "limit" | "stop" | "stop_limit";
+  /** Default DAY. */
+  tif?: "DAY" | "GTC" | "IOC" | "FOK";
+  qty: number;
+  limitPrice?: number;
+  stopPrice?: number;
+}
+
+/** The body of PATCH /v1/orders/:id: at least one change. */
+export interface OrderChanges {
+  qty?: number;
+  limitPrice?: number;
+  stopPrice?: number;
+}
+
+/** Places an order; answered by an order frame with the same id. */
+export interface SubmitRequest {
+  op: "submit";
+  id?: number;
+  order: NewOrder;
+}
+
+/** Cancels an order; answered by an order frame. */
+export interface CancelRequest {
+  op: "cancel";
+  id?: number;
+  orderId: string;
+}
+
+/** Modifies an order; answered by an order frame. */
+export interface ModifyRequest {
+  op: "modify";
+  id?: number;
+  orderId: string;
+  changes: OrderChanges;
+}
+
+/** Starts or stops the pushes of accounts (1 … 64 a request); answered by a watching frame. */
+export interface WatchRequest {
+  op: "watch" | "unwatch";
+  id?: number;
+  accounts: string[];
+}
+
+/** A request of order entry or account topics. */
+export type OrderRequest = AuthRequest | SubmitRequest | CancelRequest | ModifyRequest | WatchRequest;
+
 /** Any request a client sends. */
-export type ClientRequest = SubscribeRequest | UnsubscribeRequest | PingRequest;
+export type ClientRequest = SubscribeRequest | UnsubscribeRequest | PingRequest | OrderRequest;
 
 /** Close codes the server uses (besides the standard 1000/1001/1006). */
 export const CLOSE_CODES = {
@@ -216,6 +277,8 @@ export const CLOSE_CODES = {
   slowConsumer: 4008,
   /** The connection kept sending over its inbound rate after being told. */
   rateLimitAbuse: 4029,
+  /** The API key the connection authenticated with was revoked; reconnecting with it is futile. */
+  keyRevoked: 4001,
 } as const;
 
 /** Quality flag bits of QuoteFrame.f, and flagNames() to list the set ones. */

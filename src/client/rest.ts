@@ -1,0 +1,149 @@
+// RestClient: typed calls of the order, account, key and performance routes of the REST API
+// (docs/protocol.md, "Orders and accounts"). Every error reply becomes a ClientError with the
+// server's code, message, field and HTTP status; a network failure is CONNECT_FAILED and a
+// request past its bound is TIMEOUT.
+//
+// Idempotency: placeOrder() always sends a clientOrderId (generated when absent). When the
+// request fails without an answer (network, timeout) or the journal asks to retry later, it
+// sends the same order again: a repeated id returns the original order, never a second one.
+
+import { ClientError, type ClientErrorCode } from "./client.ts";
+import type { AccountView, FillView, OrderChanges, OrderView, Page, PositionView, RestErrorBody } from "./protocol.ts";
+import { newClientOrderId, type OrderInput } from "./trading.ts";
+
+/** Options of a RestClient. */
+export interface RestClientOptions {
+  /** API key sent as Authorization: Bearer. */
+  key?: string;
+  /** Bound on one request. */
+  requestTimeoutMs?: number;
+  /** Times placeOrder() re-sends the same order after a failure without an answer; default 3. */
+  placeRetries?: number;
+  /** First pause before a re-send, doubled each time. */
+  retryDelayMs?: number;
+}
+
+/** Filters of listOrders(). */
+export interface OrderQuery {
+  account?: string;
+  status?: OrderView["status"];
+  /** true: working orders only; false: finished ones only. */
+  open?: boolean;
+  symbol?: string;
+  offset?: number;
+  /** 1 … the server's maxRestRows. */
+  limit?: number;
+}
+
+/** An order with its journaled events (getOrder with events). */
+export interface OrderWithEvents extends OrderView {
+  events: { seq: number; ts: number; kind: string; status: OrderView["status"]; detail: Record<string, unknown> | null }[];
+}
+
+/** Codes worth sending the same order again for: the outcome is unknown, or the server asked to retry. */
+const RETRYABLE = new Set<ClientErrorCode>(["CONNECT_FAILED", "TIMEOUT", "JOURNAL_FULL"]);
+
+/** A client of the REST API; see the file comment. */
+export class RestClient {
+  private readonly base: string;
+
+  constructor(baseUrl: string, private readonly opts: RestClientOptions = {}) {
+    this.base = baseUrl.replace(/\/+$/, "");
+  }
+
+  /** Places an order; `created` is false when the clientOrderId had been used (the original is returned). */
+  async placeOrder(input: OrderInput): Promise<{ order: OrderView; created: boolean }> {
+    const body = { ...input, clientOrderId: input.clientOrderId ?? newClientOrderId() };
+    const retries = this.opts.placeRetries ?? 3;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const { status, json } = await this.send<OrderView>("POST", "/v1/orders", body);
+        return { order: json, created: status === 201 };
+      } catch (e) {
+        if (!(e instanceof ClientError) || !RETRYABLE.has(e.code) || attempt >= retries) throw e;
+        await new Promise((r) => setTimeout(r, (this.opts.retryDelayMs ?? 50) * 2 ** attempt));
+      }
+    }
+  }
+
+  /** Changes quantity or prices of a working order. */
+  async modifyOrder(id: string, changes: OrderChanges): Promise<OrderView> {
+    return (await this.send<OrderView>("PATCH", `/v1/orders/${encodeURIComponent(id)}`, changes)).json;
+  }
+
+  /** Asks to cancel an order. */
+  async cancelOrder(id: string): Promise<OrderView> {
+    return (await this.send<OrderView>("DELETE", `/v1/orders/${encodeURIComponent(id)}`)).json;
+  }
+
+  /** One order. */
+  async getOrder(id: string): Promise<OrderView> {
+    return (await this.send<OrderView>("GET", `/v1/orders/${encodeURIComponent(id)}`)).json;
+  }
+
+  /** One order with its journaled events. */
+  async getOrderEvents(id: string): Promise<OrderWithEvents> {
+    return (await this.send<OrderWithEvents>("GET", `/v1/orders/${encodeURIComponent(id)}?events=true`)).json;
+  }
+
+  /** One page of orders, newest first. */
+  async listOrders(q: OrderQuery = {}): Promise<Page & { orders: OrderView[] }> {
+    return (await this.send<Page & { orders: OrderView[] }>("GET", `/v1/orders${query(q)}`)).json;
+  }
+
+  /** The accounts the key may see. */
+  async accounts(): Promise<AccountView[]> {
+    return (await this.send<{ accounts: AccountView[] }>("GET", "/v1/accounts")).json.accounts;
+  }
+
+  /** One account valued now. */
+  async account(id: string): Promise<AccountView> {
+    return (await this.send<AccountView>("GET", `/v1/accounts/${encodeURIComponent(id)}`)).json;
+  }
+
+  /** An account's non-flat positions. */
+  async positions(account: string): Promise<PositionView[]> {
+    return (await this.send<{ positions: PositionView[] }>("GET", `/v1/accounts/${encodeURIComponent(account)}/positions`)).json.positions;
+  }
+
+  /** One page of an account's fills, newest first. */
+  async fills(account: string, page: { offset?: number; limit?: number } = {}): Promise<Page & { fills: FillView[] }> {
+    return (await this.send<Page & { fills: FillView[] }>("GET", `/v1/accounts/${encodeURIComponent(account)}/fills${query(page)}`)).json;
+  }
+
+  /** Sends one request; resolves with the status and decoded body of a 2xx reply, else throws a ClientError. */
+  async send<T>(method: string, path: string, body?: unknown): Promise<{ status: number; json: T }> {
+    const headers: Record<string, string> = {};
+    if (this.opts.key !== undefined) headers.authorization = `Bearer ${this.opts.key}`;
+    if (body !== undefined) headers["content-type"] = "application/json";
+    const timeoutMs = this.opts.requestTimeoutMs ?? 10_000;
+    let res: Response;
+    try {
+      res = await fetch(`${this.base}${path}`, {
+        method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (e) {
+      const timedOut = (e as Error).name === "TimeoutError";
+      throw new ClientError(timedOut ? "TIMEOUT" : "CONNECT_FAILED", timedOut ? `no reply to ${method} ${path} within ${timeoutMs} ms` : `${method} ${path}: ${(e as Error).message}`);
+    }
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new ClientError("HTTP", `${method} ${path}: HTTP ${res.status} with a body that is not JSON`, undefined, undefined, res.status);
+    }
+    if (!res.ok) {
+      const err = (json as Partial<RestErrorBody>).error;
+      if (!err) throw new ClientError("HTTP", `${method} ${path}: HTTP ${res.status}`, undefined, undefined, res.status);
+      throw new ClientError(err.code, err.message, err.field, undefined, res.status);
+    }
+    return { status: res.status, json: json as T };
+  }
+}
+
+/** A query string of the defined values, "" when there are none. */
+function query(q: object): string {
+  const parts = Object.entries(q as Record<string, string | number | boolean | undefined>).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${encodeURIComponent(String(v))}`);
+  return parts.length ? `?${parts.join("&")}` : "";
+}
