@@ -138,4 +138,30 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX orders_account ON orders (account, num);
     `,
   },
+  {
+    // One row per alert (src/monitor/alerts.ts). The partial unique index is the deduplication
+    // rule itself: at most one alert per (rule, key) that is not resolved. Resolved rows are
+    // pruned oldest first, so the second index keeps that delete cheap.
+    version: 4,
+    name: "alerts",
+    sql: `
+      CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY,
+        rule TEXT NOT NULL,
+        key TEXT NOT NULL,
+        state TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        value REAL,
+        threshold REAL,
+        message TEXT NOT NULL,
+        raised_ts INTEGER NOT NULL,
+        updated_ts INTEGER NOT NULL,
+        acked_ts INTEGER,
+        acked_by TEXT,
+        resolved_ts INTEGER
+      );
+      CREATE UNIQUE INDEX alerts_active ON alerts (rule, key) WHERE state != 'resolved';
+      CREATE INDEX alerts_resolved ON alerts (id) WHERE state = 'resolved';
+    `,
+  },
 ];

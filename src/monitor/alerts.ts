@@ -1,0 +1,421 @@
+// The alert engine. A rule is a named source of numeric readings keyed by what they are about
+// (a symbol, an account, "" for one series) with warning and/or critical thresholds. Every
+// evaluateEveryMs the engine reads every rule once and moves each (rule, key) through
+// open → acknowledged → resolved:
+//
+// - Deduplication: at most one active (open or acknowledged) alert per (rule, key). A condition
+//   that stays bad updates that alert's value and severity; once resolved, firing again opens a
+//   new alert with a new id. The database enforces the same rule with a partial unique index.
+// - Hysteresis: an alert is raised when a reading reaches a raise threshold and resolved only
+//   when it is past `clear` on the safe side, so a value hovering at the threshold does not
+//   flap; `holdMs` additionally asks the condition (bad to raise, clear to resolve) to last.
+// - Bounds: rules (maxRules), readings per rule per evaluation (maxReadingsPerRule), active
+//   alerts (maxOpen: beyond it one "alerts.overflow" alert says how many were held back),
+//   conditions waiting out their hold (maxPending), and resolved rows kept (maxResolved).
+//
+// Every transition is written to SQLite before listeners (WebSocket, webhooks) hear of it, so
+// active alerts survive a restart; latest readings between transitions live in memory only.
+
+import type { Logger } from "../log.ts";
+import type { AlertFilter, AlertStore } from "../store/alerts.ts";
+import type { Alert, AlertTransition, Severity, TransitionType } from "./alert-types.ts";
+
+/** One reading of a rule: the value for one key. */
+export interface Reading {
+  /** What the value is about (symbol, account…); "" for a rule with a single series. At most 128 characters. */
+  key: string;
+  /** The measured value in the rule's unit; a non-finite value counts as "not reported". */
+  value: number;
+}
+
+/**
+ * A rule other modules register with `AlertEngine.addRule`. For direction "above" a reading
+ * at or over `warning` raises a warning, at or over `critical` a critical alert, and the alert
+ * resolves once a reading is below `clear`; "below" mirrors all three comparisons.
+ */
+export interface AlertRule {
+  /** Unique name, lower case: letters, digits, ".", "_", "-" (e.g. "risk.limit_utilisation"). */
+  name: string;
+  /** What the rule watches, for humans; starts every alert message. */
+  description: string;
+  /** Unit of the readings, shown in messages ("%", "ms", "bps", "/min"). */
+  unit?: string;
+  direction: "above" | "below";
+  /** Raise threshold of a warning; at least one of warning and critical. */
+  warning?: number;
+  /** Raise threshold of a critical alert; past `warning` in the rule's direction. */
+  critical?: number;
+  /** Resolve threshold, on the safe side of both raise thresholds; defaults to the milder one. */
+  clear?: number;
+  /** How long a condition must last before it raises and before it resolves; default 0. */
+  holdMs?: number;
+  /** Current readings, called once per evaluation; a key missing from them counts as clear. */
+  read(nowMs: number): Iterable<Reading>;
+}
+
+/** Bounds and cadence of the engine. */
+export interface AlertEngineOptions {
+  /** Evaluation period (100 ms to 60 s). */
+  evaluateEveryMs: number;
+  /** Most active alerts; conditions beyond it are held back and counted by one overflow alert. */
+  maxOpen: number;
+  /** Most resolved alerts kept in the database; the oldest are deleted. */
+  maxResolved: number;
+  /** Most readings taken from one rule per evaluation; the rest are ignored and counted. */
+  maxReadingsPerRule: number;
+  /** Most rules. */
+  maxRules: number;
+  clock?: () => number;
+  log?: Logger;
+}
+
+/** Defaults: 1 s cadence; 1,000 open alerts is more than an operator can read, 10,000 resolved rows ~2 MB. */
+export const ALERT_DEFAULTS = { evaluateEveryMs: 1000, maxOpen: 1000, maxResolved: 10_000, maxReadingsPerRule: 10_000, maxRules: 256 };
+
+/** Name of the alert raised when maxOpen holds conditions back. */
+export const OVERFLOW_RULE = "alerts.overflow";
+
+/** Why an acknowledgement was refused. */
+export type AckError = "NOT_FOUND" | "ALREADY_RESOLVED";
+
+/** Counters for metrics and tests. */
+export interface AlertEngineStats {
+  evaluations: number;
+  ruleErrors: number;
+  /** Readings ignored because a rule returned more than maxReadingsPerRule. */
+  readingsDropped: number;
+  /** Conditions held back by maxOpen or maxPending in the last evaluation. */
+  heldBack: number;
+  transitions: Record<TransitionType, number>;
+}
+
+interface Active {
+  alert: Alert;
+  /** When the reading first became clear (resolve after holdMs), or NaN. */
+  clearSinceMs: number;
+}
+
+/** What raising an alert needs of a rule (the overflow alert has no read()). */
+type RuleShape = Pick<AlertRule, "name" | "description" | "unit" | "direction" | "warning" | "critical">;
+
+const NAME_RE = /^[a-z][a-z0-9._-]{0,63}$/;
+const MAX_KEY_CHARS = 128;
+
+/** The alert engine; see the file comment. */
+export class AlertEngine {
+  readonly stats: AlertEngineStats = {
+    evaluations: 0, ruleErrors: 0, readingsDropped: 0, heldBack: 0,
+    transitions: { raised: 0, escalated: 0, deescalated: 0, acknowledged: 0, resolved: 0 },
+  };
+  private readonly rules = new Map<string, AlertRule>();
+  private readonly active = new Map<string, Map<string, Active>>();
+  private readonly byId = new Map<number, Active>();
+  /** Bad conditions waiting out holdMs, or held back by maxOpen: rule → key → since. */
+  private readonly pending = new Map<string, Map<string, number>>();
+  private pendingCount = 0;
+  private readonly listeners: ((t: AlertTransition) => void)[] = [];
+  private readonly clock: () => number;
+  private readonly opts: AlertEngineOptions;
+  private timer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(private readonly store: AlertStore, options: Partial<AlertEngineOptions> = {}) {
+    this.opts = { ...ALERT_DEFAULTS, ...options };
+    const o = this.opts;
+    if (!(o.evaluateEveryMs >= 100 && o.evaluateEveryMs <= 60_000)) throw new Error(`evaluateEveryMs must be 100 to 60000, got ${o.evaluateEveryMs}`);
+    for (const k of ["maxOpen", "maxResolved", "maxReadingsPerRule", "maxRules"] as const) {
+      if (!(Number.isInteger(o[k]) && o[k] >= 1)) throw new Error(`${k} must be a positive integer, got ${o[k]}`);
+    }
+    this.clock = o.clock ?? Date.now;
+    // A restart picks up where the last run stopped: active alerts stay active until their rule clears them.
+    for (const alert of store.active()) this.track(alert);
+  }
+
+  /** Registers a rule; a malformed or duplicate rule is a bug in the caller and throws. */
+  addRule(rule: AlertRule): void {
+    checkRule(rule);
+    if (this.rules.has(rule.name) || rule.name === OVERFLOW_RULE) throw new Error(`alert rule ${rule.name} is already registered`);
+    if (this.rules.size >= this.opts.maxRules) throw new Error(`at most ${this.opts.maxRules} alert rules`);
+    this.rules.set(rule.name, rule);
+  }
+
+  /** Removes a rule; its active alerts stay until acknowledged and resolve when it is added again. */
+  removeRule(name: string): boolean {
+    this.dropPending(name);
+    return this.rules.delete(name);
+  }
+
+  /** Names of the registered rules. */
+  ruleNames(): string[] {
+    return [...this.rules.keys()];
+  }
+
+  /** Hears every transition, after it is stored; returns the detach function. */
+  onTransition(listener: (t: AlertTransition) => void): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
+  }
+
+  /** Starts evaluating every evaluateEveryMs. */
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => this.evaluate(), this.opts.evaluateEveryMs);
+    this.timer.unref?.();
+  }
+
+  /** Stops the periodic evaluation. */
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Reads every rule once and applies what changed; the timer calls it, tests call it with their clock. */
+  evaluate(nowMs: number = this.clock()): void {
+    this.stats.evaluations++;
+    let heldBack = 0;
+    for (const rule of this.rules.values()) heldBack += this.evaluateRule(rule, nowMs);
+    this.stats.heldBack = heldBack;
+    this.overflow(heldBack, nowMs);
+  }
+
+  /** Active alerts (open and acknowledged), oldest first. */
+  activeAlerts(): Alert[] {
+    return [...this.byId.values()].map((a) => ({ ...a.alert })).sort((a, b) => a.id - b.id);
+  }
+
+  /** One alert by id, with its latest reading when active. */
+  get(id: number): Alert | undefined {
+    const live = this.byId.get(id);
+    return live ? { ...live.alert } : this.store.get(id);
+  }
+
+  /** Alerts matching a filter, newest first, one page; active ones carry their latest reading. */
+  list(f: AlertFilter, limit: number, offset: number): { items: Alert[]; total: number } {
+    const page = this.store.list(f, limit, offset);
+    return { total: page.total, items: page.items.map((a) => (this.byId.has(a.id) ? { ...this.byId.get(a.id)!.alert } : a)) };
+  }
+
+  /** Active alerts counted by state and severity (metrics). */
+  counts(): { state: "open" | "acknowledged"; severity: Severity; n: number }[] {
+    const out = new Map<string, number>();
+    for (const { alert } of this.byId.values()) out.set(`${alert.state}/${alert.severity}`, (out.get(`${alert.state}/${alert.severity}`) ?? 0) + 1);
+    const rows: { state: "open" | "acknowledged"; severity: Severity; n: number }[] = [];
+    for (const state of ["open", "acknowledged"] as const) {
+      for (const severity of ["warning", "critical"] as const) rows.push({ state, severity, n: out.get(`${state}/${severity}`) ?? 0 });
+    }
+    return rows;
+  }
+
+  /**
+   * Acknowledges an alert on behalf of an API key. Acknowledging an acknowledged alert is a
+   * no-op that returns it (idempotent); a resolved one is refused.
+   */
+  ack(id: number, by: string, nowMs: number = this.clock()): { ok: true; alert: Alert } | { ok: false; error: AckError } {
+    const live = this.byId.get(id);
+    if (!live) return { ok: false, error: this.store.get(id) ? "ALREADY_RESOLVED" : "NOT_FOUND" };
+    const a = live.alert;
+    if (a.state === "open") {
+      a.state = "acknowledged";
+      a.ackedTs = nowMs;
+      a.ackedBy = by;
+      this.commit(live, "acknowledged", nowMs);
+    }
+    return { ok: true, alert: { ...a } };
+  }
+
+  private evaluateRule(rule: AlertRule, nowMs: number): number {
+    const readings = new Map<string, number>();
+    try {
+      let n = 0;
+      for (const r of rule.read(nowMs)) {
+        if (++n > this.opts.maxReadingsPerRule) {
+          this.stats.readingsDropped++;
+          continue;
+        }
+        if (Number.isFinite(r.value) && typeof r.key === "string" && r.key.length <= MAX_KEY_CHARS) readings.set(r.key, r.value);
+      }
+    } catch (err) {
+      // A rule that cannot read says nothing about its conditions: leave its alerts as they are.
+      this.stats.ruleErrors++;
+      this.opts.log?.warn("alert rule failed", { rule: rule.name, error: String(err) });
+      return 0;
+    }
+    // Vanished keys first, so the room they free under maxOpen is there for this round's raises.
+    for (const key of [...(this.active.get(rule.name)?.keys() ?? [])]) if (!readings.has(key)) this.step(rule, key, null, nowMs);
+    const pend = this.pending.get(rule.name);
+    if (pend) for (const key of [...pend.keys()]) if (!readings.has(key)) this.unpend(rule.name, key);
+    let heldBack = 0;
+    for (const [key, value] of readings) if (!this.step(rule, key, value, nowMs)) heldBack++;
+    return heldBack;
+  }
+
+  /** Applies one reading (null: not reported); false when a raise was held back by a bound. */
+  private step(rule: AlertRule, key: string, value: number | null, nowMs: number): boolean {
+    const live = this.active.get(rule.name)?.get(key);
+    const hold = rule.holdMs ?? 0;
+    if (!live) {
+      const severity = value === null ? null : severityOf(rule, value);
+      if (severity === null) {
+        this.unpend(rule.name, key);
+        return true;
+      }
+      const since = this.pend(rule.name, key, nowMs);
+      if (since === undefined) return false;
+      if (nowMs - since < hold) return true;
+      if (this.byId.size - (this.overflowLive() ? 1 : 0) >= this.opts.maxOpen) return false;
+      this.unpend(rule.name, key);
+      this.raise(rule, key, severity, value!, nowMs);
+      return true;
+    }
+    const a = live.alert;
+    if (value === null || isClear(rule, value)) {
+      if (live.clearSinceMs !== live.clearSinceMs) live.clearSinceMs = nowMs;
+      if (value !== null) a.value = value;
+      if (nowMs - live.clearSinceMs >= hold) this.resolve(live, value, nowMs);
+      return true;
+    }
+    live.clearSinceMs = NaN;
+    a.value = value;
+    const severity = severityOf(rule, value);
+    // Inside the hysteresis band (bad enough to stay, not bad enough to raise) the severity holds.
+    if (severity !== null && severity !== a.severity) {
+      a.severity = severity;
+      a.threshold = thresholdOf(rule, severity);
+      a.message = messageOf(rule, key, severity, value);
+      this.commit(live, severity === "critical" ? "escalated" : "deescalated", nowMs);
+    }
+    return true;
+  }
+
+  private raise(rule: RuleShape, key: string, severity: Severity, value: number, nowMs: number): void {
+    const alert = this.store.insert({
+      rule: rule.name, key, severity, value, threshold: thresholdOf(rule, severity),
+      message: messageOf(rule, key, severity, value), raisedTs: nowMs,
+    });
+    const live = this.track(alert);
+    this.stats.transitions.raised++;
+    this.emit({ type: "raised", alert: { ...live.alert }, ts: nowMs });
+  }
+
+  private resolve(live: Active, value: number | null, nowMs: number): void {
+    const a = live.alert;
+    a.state = "resolved";
+    a.resolvedTs = nowMs;
+    a.value = value;
+    this.commit(live, "resolved", nowMs);
+    this.active.get(a.rule)?.delete(a.key);
+    this.byId.delete(a.id);
+    this.store.prune(this.opts.maxResolved);
+  }
+
+  /** Stores the alert as it now is, counts and announces the transition. */
+  private commit(live: Active, type: TransitionType, nowMs: number): void {
+    live.alert.updatedTs = nowMs;
+    this.store.update(live.alert);
+    this.stats.transitions[type]++;
+    this.emit({ type, alert: { ...live.alert }, ts: nowMs });
+  }
+
+  private emit(t: AlertTransition): void {
+    for (const l of this.listeners) {
+      try {
+        l(t);
+      } catch (err) {
+        this.opts.log?.error("alert listener failed", { error: String(err) });
+      }
+    }
+  }
+
+  private track(alert: Alert): Active {
+    const live: Active = { alert, clearSinceMs: NaN };
+    let m = this.active.get(alert.rule);
+    if (!m) this.active.set(alert.rule, (m = new Map()));
+    m.set(alert.key, live);
+    this.byId.set(alert.id, live);
+    return live;
+  }
+
+  /** Since when a bad condition has lasted; undefined when maxPending would be exceeded. */
+  private pend(rule: string, key: string, nowMs: number): number | undefined {
+    let m = this.pending.get(rule);
+    const since = m?.get(key);
+    if (since !== undefined) return since;
+    if (this.pendingCount >= this.opts.maxOpen * 4) return undefined;
+    if (!m) this.pending.set(rule, (m = new Map()));
+    m.set(key, nowMs);
+    this.pendingCount++;
+    return nowMs;
+  }
+
+  private unpend(rule: string, key: string): void {
+    if (this.pending.get(rule)?.delete(key)) this.pendingCount--;
+  }
+
+  private dropPending(rule: string): void {
+    this.pendingCount -= this.pending.get(rule)?.size ?? 0;
+    this.pending.delete(rule);
+  }
+
+  private overflowLive(): Active | undefined {
+    return this.active.get(OVERFLOW_RULE)?.get("");
+  }
+
+  /** Keeps the one overflow alert in step with how many conditions the bounds held back. */
+  private overflow(heldBack: number, nowMs: number): void {
+    const live = this.overflowLive();
+    if (heldBack === 0) {
+      if (live) this.resolve(live, 0, nowMs);
+      return;
+    }
+    if (live) {
+      live.alert.value = heldBack;
+      return;
+    }
+    this.raise({ name: OVERFLOW_RULE, description: `Conditions held back by the cap of ${this.opts.maxOpen} active alerts`, direction: "above", critical: 1 },
+      "", "critical", heldBack, nowMs);
+  }
+}
+
+function checkRule(r: AlertRule): void {
+  if (!NAME_RE.test(r.name)) throw new Error(`alert rule name ${JSON.stringify(r.name)} must match ${NAME_RE}`);
+  if (r.direction !== "above" && r.direction !== "below") throw new Error(`alert rule ${r.name}: direction must be above or below`);
+  if (r.warning === undefined && r.critical === undefined) throw new Error(`alert rule ${r.name}: needs a warning or a critical threshold`);
+  for (const k of ["warning", "critical", "clear", "holdMs"] as const) {
+    if (r[k] !== undefined && !Number.isFinite(r[k])) throw new Error(`alert rule ${r.name}: ${k} must be finite`);
+  }
+  if ((r.holdMs ?? 0) < 0) throw new Error(`alert rule ${r.name}: holdMs must be >= 0`);
+  const worse = (a: number, b: number) => (r.direction === "above" ? a > b : a < b);
+  if (r.warning !== undefined && r.critical !== undefined && worse(r.warning, r.critical)) {
+    throw new Error(`alert rule ${r.name}: critical must be at or past warning in direction ${r.direction}`);
+  }
+  const mildest = r.warning ?? r.critical!;
+  if (r.clear !== undefined && worse(r.clear, mildest)) throw new Error(`alert rule ${r.name}: clear must be on the safe side of the raise thresholds`);
+  if (typeof r.read !== "function") throw new Error(`alert rule ${r.name}: read must be a function`);
+}
+
+function reaches(direction: "above" | "below", value: number, threshold: number | undefined): boolean {
+  return threshold !== undefined && (direction === "above" ? value >= threshold : value <= threshold);
+}
+
+function severityOf(r: Pick<AlertRule, "direction" | "warning" | "critical">, value: number): Severity | null {
+  if (reaches(r.direction, value, r.critical)) return "critical";
+  if (reaches(r.direction, value, r.warning)) return "warning";
+  return null;
+}
+
+function isClear(r: AlertRule, value: number): boolean {
+  const clear = r.clear ?? r.warning ?? r.critical!;
+  return r.direction === "above" ? value < clear : value > clear;
+}
+
+function thresholdOf(r: Pick<AlertRule, "warning" | "critical">, severity: Severity): number | null {
+  return (severity === "critical" ? r.critical : r.warning) ?? null;
+}
+
+function messageOf(r: Pick<AlertRule, "description" | "unit" | "direction" | "warning" | "critical">, key: string, severity: Severity, value: number): string {
+  const unit = r.unit ?? "";
+  const v = Number.isInteger(value) ? String(value) : value.toPrecision(4);
+  return `${r.description}${key ? ` (${key})` : ""}: ${v}${unit} ${r.direction === "above" ? ">=" : "<="} ${thresholdOf(r, severity)}${unit}`;
+}
