@@ -1,0 +1,78 @@
+// Webhook delivery against real Bun.serve receivers on port 0: retries with exponential
+// back-off after failures, final statuses, the in-flight bound and the drop-oldest queue bound.
+
+import { afterEach, describe, expect, test } from "bun:test";
+import { WebhookSender } from "../../src/monitor/webhooks.ts";
+import { waitFor } from "../helpers/wait.ts";
+
+interface Hit { atMs: number; body: { n: number }; delivery: string; attempt: string }
+
+/** A receiver answering each request with the status `answer` picks (or holding it until released). */
+function receiver(answer: (i: number) => number | Promise<number>) {
+  const hits: Hit[] = [];
+  const server = Bun.serve({
+    port: 0, hostname: "127.0.0.1",
+    async fetch(req) {
+      const hit = { atMs: performance.now(), body: await req.json() as { n: number }, delivery: req.headers.get("x-alluse-delivery")!, attempt: req.headers.get("x-alluse-attempt")! };
+      hits.push(hit);
+      return new Response(null, { status: await answer(hits.length - 1) });
+    },
+  });
+  return { hits, url: `http://127.0.0.1:${server.port}/hook`, server };
+}
+
+const cleanup: (() => void)[] = [];
+afterEach(() => {
+  for (const c of cleanup.splice(0)) c();
+});
+
+describe("webhooks", () => {
+  test("a receiver failing the first 3 requests gets the delivery on the 4th, after back-offs of 40, 80, 160 ms", async () => {
+    const r = receiver((i) => (i < 3 ? 503 : 200));
+    const sender = new WebhookSender({ urls: [r.url], backoffBaseMs: 40, backoffMaxMs: 10_000, retries: 5 });
+    cleanup.push(() => (sender.stop(), r.server.stop(true)));
+    sender.send({ n: 1 });
+    await waitFor(() => sender.stats.delivered === 1, 5000, "the delivery");
+    expect(r.hits).toHaveLength(4);
+    expect(new Set(r.hits.map((h) => h.delivery)).size).toBe(1);
+    expect(r.hits.map((h) => h.attempt)).toEqual(["1", "2", "3", "4"]);
+    const gaps = r.hits.slice(1).map((h, i) => h.atMs - r.hits[i]!.atMs);
+    // Timers never fire early; 2 ms covers clock granularity between the two processes' views.
+    gaps.forEach((g, i) => expect(g).toBeGreaterThanOrEqual(40 * 2 ** i - 2));
+    expect(sender.stats).toEqual({ delivered: 1, failures: 3, retries: 3, dropped: 0, gaveUp: 0 });
+  });
+
+  test("retries are bounded; a 4xx other than 408/429 is final; a dead address is retried", async () => {
+    const r = receiver((i) => (i < 100 ? 500 : 200));
+    const bad = receiver(() => 400);
+    const dead = Bun.serve({ port: 0, fetch: () => new Response() });
+    const deadUrl = `http://127.0.0.1:${dead.port}/`;
+    dead.stop(true);
+    const sender = new WebhookSender({ urls: [r.url, bad.url, deadUrl], backoffBaseMs: 5, retries: 2 });
+    cleanup.push(() => (sender.stop(), r.server.stop(true), bad.server.stop(true)));
+    sender.send({ n: 1 });
+    await waitFor(() => sender.stats.gaveUp === 3, 5000, "three abandoned deliveries");
+    expect(r.hits).toHaveLength(3);
+    expect(bad.hits).toHaveLength(1);
+    expect(sender.stats).toMatchObject({ delivered: 0, failures: 7, retries: 4, gaveUp: 3 });
+  });
+
+  test("a full queue drops the oldest waiting delivery and counts it; in flight stays within its bound", async () => {
+    const release = Promise.withResolvers<number>();
+    const r = receiver(() => release.promise);
+    const sender = new WebhookSender({ urls: [r.url], maxQueue: 3, maxInFlight: 1 });
+    cleanup.push(() => (sender.stop(), r.server.stop(true)));
+    for (let n = 1; n <= 6; n++) sender.send({ n });
+    await waitFor(() => r.hits.length === 1, 5000, "the first request");
+    expect(sender.active).toBe(1);
+    expect(sender.queued).toBe(3);
+    expect(sender.stats.dropped).toBe(2);
+    release.resolve(200);
+    await waitFor(() => sender.stats.delivered === 4, 5000, "four deliveries");
+    expect(r.hits.map((h) => h.body.n)).toEqual([1, 4, 5, 6]);
+  });
+
+  test("only http and https URLs are accepted", () => {
+    expect(() => new WebhookSender({ urls: ["ftp://example.com/"] })).toThrow(/http or https/);
+  });
+});
