@@ -3,7 +3,7 @@
 // message) and checks that the client decoded as many messages of each kind as were sent.
 
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { type Contract, EventName, IBApi, SecType } from "@stoqey/ib";
+import { type Contract, EventName, IBApi, type Order, OrderAction, OrderType, SecType } from "@stoqey/ib";
 import { CODES, OUT, OUT_IDS } from "../../src/sim/tws/messages.ts";
 import { TwsSimulator } from "../../src/sim/tws/simulator.ts";
 import { STOCK_CONID_BASE } from "../../src/sim/tws/universe.ts";
@@ -65,6 +65,30 @@ test("every simulator message decodes cleanly in @stoqey/ib, field for field", a
   c.ib.reqMktData(9, { conId: option.conId, exchange: "SMART" }, "", false, false); // tickOptionComputation
   await waitFor(() => (c.events.get(EventName.tickOptionComputation) ?? 0) >= 3, 5000, "model greeks");
 
+  // Orders: fills (execDetails, orderStatus, commissionReport), a resting order listed, modified
+  // and cancelled, refusals (103 reused id, 201 rejected, 10147 unknown), then the reports.
+  sim.pinQuote("AAPL", 100, 1000, 100.02, 1000);
+  const order = (o: Partial<Order>): Order => ({ action: OrderAction.BUY, orderType: OrderType.MKT, totalQuantity: 10, tif: "DAY", account: "DU1234567", transmit: true, ...o });
+  const stk: Contract = { symbol: "AAPL", secType: SecType.STK, exchange: "SMART", currency: "USD" };
+  c.ib.reqAccountSummary(20, "All", "NetLiquidation,BuyingPower");
+  c.ib.placeOrder(1, stk, order({ orderRef: "o1" }));
+  c.ib.placeOrder(2, stk, order({ orderType: OrderType.LMT, lmtPrice: 95, tif: "GTC", orderRef: "o2" }));
+  c.ib.placeOrder(2, stk, order({ orderType: OrderType.LMT, lmtPrice: 95, tif: "GTC", totalQuantity: 20, orderRef: "o2" }));
+  c.ib.reqOpenOrders();
+  c.ib.reqAllOpenOrders();
+  c.ib.reqAutoOpenOrders(true);
+  c.ib.cancelOrder(2);
+  c.ib.cancelOrder(99);
+  c.ib.placeOrder(1, stk, order({}));
+  await waitFor(() => c.codes.has(103) && c.codes.has(10147), 5000, "103 and 10147");
+  sim.rejectNextOrder("test rejection");
+  c.ib.placeOrder(3, stk, order({}));
+  c.ib.reqExecutions(21, {});
+  c.ib.reqPositions();
+  c.ib.cancelPositions();
+  c.ib.cancelAccountSummary(20);
+  await waitFor(() => c.codes.has(201) && (c.events.get(EventName.positionEnd) ?? 0) > 0, 5000, "201 and positions");
+
   // Connection-wide status messages, each a fault the simulator can inject.
   sim.farmDown("market"); sim.farmUp("market"); sim.farmDown("hmds"); sim.farmUp("hmds");
   sim.farmDown("secdef"); sim.farmUp("secdef"); sim.serverConnectivityBroken();
@@ -96,6 +120,11 @@ test("every simulator message decodes cleanly in @stoqey/ib, field for field", a
   expect(ev(EventName.tickReqParams)).toBe(sent.get(OUT.TICK_REQ_PARAMS)!);
   expect(ev(EventName.error) + ev(EventName.info)).toBe(sent.get(OUT.ERR_MSG)!);
   expect(ev(EventName.tickSize)).toBeGreaterThanOrEqual(sent.get(OUT.TICK_SIZE)!);
+  for (const [name, id] of [[EventName.openOrder, OUT.OPEN_ORDER], [EventName.orderStatus, OUT.ORDER_STATUS], [EventName.execDetails, OUT.EXECUTION_DATA],
+    [EventName.commissionReport, OUT.COMMISSION_REPORT], [EventName.position, OUT.POSITION], [EventName.accountSummary, OUT.ACCOUNT_SUMMARY],
+    [EventName.openOrderEnd, OUT.OPEN_ORDER_END], [EventName.execDetailsEnd, OUT.EXECUTION_DATA_END]] as const) {
+    expect(ev(name)).toBe(sent.get(id)!);
+  }
   expect(sim.stats.protocolErrors).toBe(0);
   expect(sim.stats.unhandled).toBe(0);
   c.ib.disconnect();
@@ -135,6 +164,46 @@ test("decoded values match what the simulator meant", async () => {
   expect(undPrice).toBeGreaterThan(0);
   const [epochS] = got[EventName.currentTime] as [number];
   expect(Math.abs(epochS - Date.now() / 1000)).toBeLessThan(5);
+  expect(c.decodeErrors).toEqual([]);
+  c.ib.disconnect();
+});
+
+test("order, execution, position and account messages decode to what the simulator meant", async () => {
+  const c = recordingClient(13);
+  await waitFor(c.isReady, 5000, "nextValidId");
+  const got: Record<string, unknown[][]> = {};
+  for (const name of [EventName.openOrder, EventName.orderStatus, EventName.execDetails, EventName.commissionReport, EventName.position, EventName.accountSummary]) {
+    (c.ib as unknown as { on(n: string, f: (...a: unknown[]) => void): void }).on(name, (...args) => (got[name] ??= []).push(args));
+  }
+  sim.pinQuote("AAPL", 100, 1000, 100.02, 1000);
+  const stk: Contract = { symbol: "AAPL", secType: SecType.STK, exchange: "SMART", currency: "USD" };
+  c.ib.placeOrder(50, stk, { action: OrderAction.BUY, orderType: OrderType.LMT, lmtPrice: 100.05, totalQuantity: 300, tif: "DAY", account: "DU1234567", orderRef: "ours-1", transmit: true });
+  await waitFor(() => (got[EventName.commissionReport]?.length ?? 0) >= 1, 5000, "the fill's commission");
+  const [orderId, contract, order, state] = got[EventName.openOrder]![0] as [number, Contract, Order, { status: string }];
+  expect(orderId).toBe(50);
+  expect(contract).toMatchObject({ conId: STOCK_CONID_BASE, symbol: "AAPL", secType: "STK", currency: "USD" });
+  expect(order).toMatchObject({ action: "BUY", totalQuantity: 300, orderType: "LMT", lmtPrice: 100.05, tif: "DAY", account: "DU1234567", orderRef: "ours-1", clientId: 13 });
+  expect(state.status).toBe("Submitted");
+  const [reqId, , exec] = got[EventName.execDetails]![0] as [number, Contract, { execId: string; orderId: number; shares: number; price: number; side: string; orderRef: string; acctNumber: string }];
+  expect(reqId).toBe(-1);
+  expect(exec).toMatchObject({ orderId: 50, shares: 300, price: 100.02, side: "BOT", orderRef: "ours-1", acctNumber: "DU1234567" });
+  const [report] = got[EventName.commissionReport]![0] as [{ execId: string; commission: number; currency: string; realizedPNL?: number }];
+  // IBKR Pro fixed: 300 shares × $0.005 = $1.50, the same schedule as the paper broker.
+  expect(report).toMatchObject({ execId: exec.execId, commission: 1.5, currency: "USD" });
+  expect(report.realizedPNL).toBeUndefined();
+  const filled = got[EventName.orderStatus]!.find((a) => a[1] === "Filled")!;
+  expect(filled.slice(0, 6)).toEqual([50, "Filled", 300, 0, 100.02, filled[5]]);
+  c.ib.reqPositions();
+  c.ib.reqAccountSummary(7, "All", "NetLiquidation,TotalCashValue,BuyingPower,MaintMarginReq");
+  await waitFor(() => (got[EventName.accountSummary]?.length ?? 0) >= 4 && (got[EventName.position]?.length ?? 0) >= 1, 5000, "positions and summary");
+  const pos = got[EventName.position]!.find((a) => (a[1] as Contract).symbol === "AAPL")!;
+  expect(pos[0]).toBe("DU1234567");
+  expect(pos[2]).toBeGreaterThanOrEqual(300);
+  const summary = Object.fromEntries(got[EventName.accountSummary]!.map((a) => [a[2], Number(a[3])]));
+  expect(summary.TotalCashValue).toBeLessThan(1_000_000);
+  expect(summary.NetLiquidation).toBeGreaterThan(summary.TotalCashValue!);
+  expect(summary.MaintMarginReq).toBeGreaterThan(0);
+  expect(summary.BuyingPower).toBeGreaterThan(0);
   expect(c.decodeErrors).toEqual([]);
   c.ib.disconnect();
 });

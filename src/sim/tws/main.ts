@@ -35,6 +35,10 @@ function commandHelp(): string {
   delay MS                 delay outbound messages (0 to stop)
   clientid ID [TIMES]      answer the next TIMES START_APIs with this id with 326
   notsub SYMBOL on|off     take away / give back live market data permission
+  reject [REASON]          reject the next order with error 201
+  filldrop                 drop every client socket, then fill the resting orders while nobody is connected
+  close                    close the session: DAY orders expire
+  orders                   print live orders and fills
   status                   print counters`;
 }
 
@@ -69,7 +73,8 @@ function parseArgs(argv: string[]): TwsSimulatorOptions & { delayMs?: number } {
 
 /** Applies one stdin command; returns the text to print. */
 export function runCommand(sim: TwsSimulator, line: string): string {
-  const [cmd, a, b] = line.trim().split(/\s+/);
+  const [cmd, a, b, ...more] = line.trim().split(/\s+/);
+  const rest = [a, b, ...more].filter((x): x is string => x !== undefined);
   switch (cmd) {
     case undefined: case "": return "";
     case "drop": sim.dropConnections(); return "dropped";
@@ -87,6 +92,10 @@ export function runCommand(sim: TwsSimulator, line: string): string {
     case "delay": sim.delayMessages(Number(a ?? 0)); return `delay ${a ?? 0} ms`;
     case "clientid": sim.holdClientId(Number(a), Number(b ?? 1)); return `client id ${a} held for ${b ?? 1} attempt(s)`;
     case "notsub": sim.setNotSubscribed(a ?? "", b !== "off"); return `${a} ${b === "off" ? "subscribed" : "not subscribed"}`;
+    case "reject": sim.rejectNextOrder(rest.join(" ") || undefined); return "the next order will be rejected";
+    case "filldrop": return `dropped; ${sim.fillWhileDisconnected()} resting order(s) traded through`;
+    case "close": sim.closeSession(); return "session closed";
+    case "orders": return JSON.stringify({ live: sim.orders.liveCount, ...sim.orders.stats });
     case "status": return JSON.stringify({ ...sim.stats, connections: sim.connectionCount, clientIds: sim.clientIds, subscriptions: sim.marketData.subscriptionCount, ticks: sim.marketData.ticks, ticksDelivered: sim.marketData.ticksDelivered, ticksSkipped: sim.marketData.ticksSkipped });
     case "help": return commandHelp();
     default: return `unknown command ${cmd}; try help`;

@@ -6,7 +6,8 @@
 // type, BID_SIZE = 0, for truth), so every live bid is followed by an explicit tickSize type 0,
 // as TWS itself sends size ticks. Ask and last sizes arrive through tickPrice.
 
-import { TickKind as K } from "../../domain/tick.ts";
+import type { Quote } from "../../domain/quote.ts";
+import { QualityFlag, TickKind as K } from "../../domain/tick.ts";
 import type { TickSink } from "../../feed/feed.ts";
 import type { SimConnection, Subscription } from "./connection.ts";
 import { marketDataType, MarketDataType, TICK, tickOptionComputation, tickPrice, tickReqParams, tickSize, tickSnapshotEnd } from "./messages.ts";
@@ -33,6 +34,10 @@ export class SimMarketData implements TickSink {
   private readonly volume: Float64Array; private readonly close: Float64Array;
   private readonly greeksAtMs: Float64Array;
   private readonly muted: Uint8Array;
+  /** Per instrument: changes so far (a quote's seq) and the time of the last one. */
+  private readonly seqs: Float64Array; private readonly changedMs: Float64Array;
+  private changeListener: ((number: number) => void) | null = null;
+  private flushListener: (() => void) | null = null;
 
   /**
    * `streaming(conn)` says whether a client receives ticks now (false while connectivity is lost
@@ -47,6 +52,40 @@ export class SimMarketData implements TickSink {
     this.askSize = new Float64Array(n); this.last = new Float64Array(n); this.lastSize = new Float64Array(n);
     this.volume = new Float64Array(n); this.close = new Float64Array(n); this.greeksAtMs = new Float64Array(n);
     this.muted = new Uint8Array(n);
+    this.seqs = new Float64Array(n); this.changedMs = new Float64Array(n);
+  }
+
+  /** Registers the one observer of state changes (the order book): told of each changed instrument, then of each batch's end. */
+  watch(onChange: (number: number) => void, onFlush: () => void): void {
+    this.changeListener = onChange;
+    this.flushListener = onFlush;
+  }
+
+  /** The current state of one instrument as a Quote (what the order book fills against). */
+  quote(number: number): Quote {
+    const bid = this.bid[number]!, ask = this.ask[number]!, last = this.last[number]!;
+    const flags = (bid > 0 ? 0 : QualityFlag.NoBid) | (ask > 0 ? 0 : QualityFlag.NoAsk);
+    return {
+      symbol: this.universe.contracts[number]!.ourSymbol, seq: this.seqs[number]!, bid: bid > 0 ? bid : null, bidSize: this.bidSize[number]!,
+      ask: ask > 0 ? ask : null, askSize: this.askSize[number]!, last: last > 0 ? last : null, lastSize: this.lastSize[number]!,
+      volume: this.volume[number]!, vwap: null, open: null, high: null, low: null, prevClose: this.close[number]! > 0 ? this.close[number]! : null,
+      volatility: null, exchangeTs: this.changedMs[number]!, ingestTs: this.changedMs[number]!, flags,
+    };
+  }
+
+  /** Holds an instrument at a quote of the caller's choosing (the market's own ticks for it stop) and sends it. */
+  pinQuote(number: number, bid: number, bidSize: number, ask: number, askSize: number, tsMs: number): void {
+    this.mute(number);
+    this.inject(number, K.Bid, bid, bidSize, tsMs);
+    this.inject(number, K.Ask, ask, askSize, tsMs);
+    this.flush();
+  }
+
+  /** Prints a trade of the caller's choosing (and holds the instrument like pinQuote). */
+  pinTrade(number: number, price: number, size: number, tsMs: number): void {
+    this.mute(number);
+    this.inject(number, K.Trade, price, size, tsMs);
+    this.flush();
   }
 
   /** Subscriptions over all clients. */
@@ -113,6 +152,9 @@ export class SimMarketData implements TickSink {
       case K.Volume: this.volume[number] = size; break;
       case K.Close: this.close[number] = price; break;
     }
+    this.seqs[number]!++;
+    this.changedMs[number] = tsMs;
+    this.changeListener?.(number);
     const subs = this.subscribers[number]!;
     if (subs.length === 0) return;
     const c = this.universe.contracts[number]!;
@@ -133,7 +175,9 @@ export class SimMarketData implements TickSink {
   }
 
   flush(): number {
-    // Connections flush themselves at the end of the turn (SimConnection.scheduleFlush).
+    // Connections flush themselves at the end of the turn (SimConnection.scheduleFlush); the
+    // order book evaluates resting orders once per batch, as the paper broker does per engine batch.
+    this.flushListener?.();
     return 0;
   }
 

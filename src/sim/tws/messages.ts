@@ -10,6 +10,8 @@ export const OUT = {
   TICK_PRICE: 1, TICK_SIZE: 2, ERR_MSG: 4, NEXT_VALID_ID: 9, CONTRACT_DATA: 10, MANAGED_ACCTS: 15,
   TICK_OPTION_COMPUTATION: 21, CURRENT_TIME: 49, CONTRACT_DATA_END: 52, TICK_SNAPSHOT_END: 57,
   MARKET_DATA_TYPE: 58, SECDEF_OPT_PARAMS: 75, SECDEF_OPT_PARAMS_END: 76, TICK_REQ_PARAMS: 81,
+  ORDER_STATUS: 3, OPEN_ORDER: 5, EXECUTION_DATA: 11, OPEN_ORDER_END: 53, EXECUTION_DATA_END: 55, COMMISSION_REPORT: 59,
+  POSITION: 61, POSITION_END: 62, ACCOUNT_SUMMARY: 63, ACCOUNT_SUMMARY_END: 64,
 } as const;
 
 /** Every message id the simulator can send; the decoder test proves each one decodes cleanly. */
@@ -19,6 +21,8 @@ export const OUT_IDS: readonly number[] = Object.values(OUT);
 export const IN = {
   REQ_MKT_DATA: 1, CANCEL_MKT_DATA: 2, REQ_IDS: 8, REQ_CONTRACT_DATA: 9, REQ_MANAGED_ACCTS: 17,
   REQ_CURRENT_TIME: 49, REQ_MARKET_DATA_TYPE: 59, START_API: 71, REQ_SEC_DEF_OPT_PARAMS: 78,
+  PLACE_ORDER: 3, CANCEL_ORDER: 4, REQ_OPEN_ORDERS: 5, REQ_EXECUTIONS: 7, REQ_AUTO_OPEN_ORDERS: 15, REQ_ALL_OPEN_ORDERS: 16,
+  REQ_POSITIONS: 61, REQ_ACCOUNT_SUMMARY: 62, CANCEL_ACCOUNT_SUMMARY: 63, CANCEL_POSITIONS: 64,
 } as const;
 
 /** IB tick types the simulator sends (live and delayed variants). */
@@ -33,7 +37,9 @@ export const MarketDataType = { Live: 1, Frozen: 2, Delayed: 3, DelayedFrozen: 4
 
 /** TWS error and status codes the simulator sends, with TWS's wording. */
 export const CODES = {
+  103: "Duplicate order id",
   200: "No security definition has been found for the request",
+  201: "Order rejected - reason:",
   300: "Can't find EId with tickerId:",
   322: "Error processing request:-'bB' : cause - Duplicate ticker id",
   326: "Unable to connect as the client id is already in use. Retry with a unique client id.",
@@ -48,6 +54,7 @@ export const CODES = {
   2110: "Connectivity between Trader Workstation and server is broken. It will be restored automatically.",
   2157: "Sec-def data farm connection is broken:secdefnj",
   2158: "Sec-def data farm connection is OK:secdefnj",
+  10147: "OrderId that needs to be cancelled is not found:",
   10167: "Requested market data is not subscribed. Displaying delayed market data.",
 } as const;
 /** A code the simulator knows how to word. */
@@ -224,7 +231,8 @@ export interface RequestContract {
   tradingClass: string;
 }
 
-function readContract(c: FieldCursor): RequestContract {
+/** Reads the twelve contract fields requests share (conId … tradingClass). */
+export function readContract(c: FieldCursor): RequestContract {
   return {
     conId: c.int(), symbol: c.str(), secType: c.str(), expiry: c.str(), strike: c.num(), right: c.str(),
     multiplier: c.str(), exchange: c.str(), primaryExch: c.str(), currency: c.str(), localSymbol: c.str(), tradingClass: c.str(),

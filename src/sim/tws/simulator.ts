@@ -11,6 +11,8 @@ import { createLogger, type Logger } from "../../log.ts";
 import { SimConnection, type ConnectionHost } from "./connection.ts";
 import { SimMarketData } from "./marketdata.ts";
 import { type Code, errorMessage, FieldCursor, IN, managedAccounts, nextValidId, parseStartApi } from "./messages.ts";
+import { orderHandlers } from "./order-requests.ts";
+import { SimOrderBook, type SimOrderOptions } from "./orders.ts";
 import { marketDataHandlers, type RequestHandler, type SimContext } from "./requests.ts";
 import { Universe } from "./universe.ts";
 import { frame, negotiateVersion, ProtocolError } from "./wire.ts";
@@ -37,6 +39,8 @@ export interface TwsSimulatorOptions extends SyntheticMarketOptions {
   maxOutboundBytes?: number;
   /** Capacity of the inbound message log used to measure client pacing (default 100 000). */
   arrivalLogCapacity?: number;
+  /** Order book settings (live order and execution bounds, starting cash, fill model). */
+  orders?: SimOrderOptions;
   log?: Logger;
 }
 
@@ -59,6 +63,8 @@ export interface Arrival {
 export class TwsSimulator implements SimContext, ConnectionHost {
   readonly universe: Universe;
   readonly marketData: SimMarketData;
+  /** Orders, executions, positions and cash (filled by the paper broker's model). */
+  readonly orders: SimOrderBook;
   readonly accounts: readonly string[];
   readonly log: Logger;
   readonly maxOutboundBytes: number;
@@ -104,6 +110,8 @@ export class TwsSimulator implements SimContext, ConnectionHost {
     this.universe = new Universe(this.feed.market, startMs, opts.optionExpiries ?? 2);
     this.marketData = new SimMarketData(this.universe, (c) => this.streaming(c), opts.greeksIntervalMs ?? 250);
     this.handlers = marketDataHandlers();
+    this.orders = new SimOrderBook(this.universe, this.marketData, this, opts.orders);
+    for (const [id, h] of orderHandlers(this.orders)) this.handlers.set(id, h);
   }
 
   /** The port listened on (the OS's choice when 0 was asked for), once started. */
@@ -247,7 +255,13 @@ export class TwsSimulator implements SimContext, ConnectionHost {
   }
 
   nextOrderId(clientId: number): number {
-    return this.orderIds.get(clientId) ?? this.firstOrderId;
+    return this.orderIds.get(clientId) ?? this.orders.nextOrderId(clientId, this.firstOrderId);
+  }
+
+  /** The connection past START_API holding a client id, if any (where that client's order reports go). */
+  connectionFor(clientId: number): SimConnection | undefined {
+    for (const c of this.connections) if (c.phase === "ready" && c.clientId === clientId) return c;
+    return undefined;
   }
 
   now(): number {
@@ -370,6 +384,47 @@ export class TwsSimulator implements SimContext, ConnectionHost {
   setNotSubscribed(symbol: string, notSubscribed = true): void {
     if (notSubscribed) this.notSubscribedSet.add(symbol.toUpperCase());
     else this.notSubscribedSet.delete(symbol.toUpperCase());
+  }
+
+  /** The market for a symbol of ours (a stock ticker or an option symbol) is held at this quote until unpinned. */
+  pinQuote(symbol: string, bid: number, bidSize: number, ask: number, askSize: number): void {
+    this.marketData.pinQuote(this.numberOf(symbol), bid, bidSize, ask, askSize, nowMs());
+  }
+
+  /** Prints a trade for a symbol of ours (and holds its market like pinQuote). */
+  pinTrade(symbol: string, price: number, size: number): void {
+    this.marketData.pinTrade(this.numberOf(symbol), price, size, nowMs());
+  }
+
+  /** Gives a pinned symbol back to the synthetic market. */
+  unpin(symbol: string): void {
+    this.marketData.mute(this.numberOf(symbol), false);
+  }
+
+  private numberOf(symbol: string): number {
+    const c = this.universe.contracts.find((x) => x.ourSymbol === symbol);
+    if (!c) throw new Error(`tws simulator: no instrument ${symbol}`);
+    return c.number;
+  }
+
+  /** The next placeOrder is rejected with error 201 and this reason. */
+  rejectNextOrder(reason = "simulated rejection"): void {
+    this.orders.rejectNextOrder(reason);
+  }
+
+  /**
+   * Drops every client socket, then prints a trade through each resting order's price, so limits
+   * fill (and stops trigger) while no client is connected; the executions wait for reqExecutions.
+   * Returns how many orders were traded through.
+   */
+  fillWhileDisconnected(): number {
+    this.dropConnections();
+    return this.orders.tradeThroughResting();
+  }
+
+  /** The exchange session closes: DAY orders are cancelled (expired), as TWS reports them. */
+  closeSession(): void {
+    this.orders.closeSession();
   }
 
   /** Sets the order id nextValidId reports to a client id (e.g. lower, as after a gateway restart). */
