@@ -22,6 +22,7 @@ import { metricsRoutes, observeRequests, registerHttpMetrics } from "./server/me
 import { startServer, type RunningServer } from "./server/server.ts";
 import { startTrading, type Trading } from "./oms/trading.ts";
 import { orderRoutes } from "./server/orders.ts";
+import { keyRoutes } from "./server/keys-routes.ts";
 import { OrdersWs } from "./server/orders-ws.ts";
 import { marketDataMiddleware, marketDataRefusal } from "./auth/market-gate.ts";
 import { resolveLimits } from "./server/limits.ts";
@@ -129,7 +130,8 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       middleware: [observeRequests({ metrics: registerHttpMetrics(metrics.registry), log: log.child("http") }),
         marketDataMiddleware(config.trading.api.marketData, trading.keys)],
       routes: [metricsRoutes(metrics.registry), analyticsRoutes(engine, spreads), dashboardRoutes(dashboardScript),
-        orderRoutes({ oms: trading.oms, keys: trading.keys, maxRows: resolveLimits(config.limits).maxRestRows, ...config.trading.api })],
+        orderRoutes({ oms: trading.oms, keys: trading.keys, maxRows: resolveLimits(config.limits).maxRestRows, ...config.trading.api }),
+        keyRoutes({ keys: trading.keys, accountIds: () => trading.oms.accountIds(), maxRows: resolveLimits(config.limits).maxRestRows })],
     },
     ws: [(hub) => new OrdersWs(hub, trading.oms, trading.keys, config.trading.api)],
     marketDataGate: (ip, authorization) => marketDataRefusal(config.trading.api.marketData, trading.keys, ip, authorization),

@@ -46,12 +46,14 @@ export function hasScope(key: ApiKey, scope: KeyScope): boolean {
 /** API keys over the store's api_keys table. */
 export class KeyStore {
   private readonly cache = new Map<string, { hash: Buffer; key: ApiKey }>();
-  private readonly q: Record<"insert" | "byId" | "all" | "revoke", Statement>;
+  private readonly revokeListeners: ((id: string) => void)[] = [];
+  private readonly q: Record<"insert" | "byId" | "live" | "all" | "revoke", Statement>;
 
   constructor(db: Database) {
     this.q = {
       insert: db.prepare("INSERT INTO api_keys (id, hash, scopes, accounts, label, created_ts) VALUES (?, ?, ?, ?, ?, ?)"),
       byId: db.prepare("SELECT * FROM api_keys WHERE id = ?"),
+      live: db.prepare("SELECT COUNT(*) AS n FROM api_keys WHERE revoked_ts IS NULL"),
       all: db.prepare("SELECT * FROM api_keys ORDER BY created_ts"),
       revoke: db.prepare("UPDATE api_keys SET revoked_ts = ? WHERE id = ? AND revoked_ts IS NULL"),
     };
@@ -82,10 +84,36 @@ export class KeyStore {
     return (this.q.all.all() as Row[]).map(toKey);
   }
 
-  /** Revokes a key; returns false when there is no live key with that id. */
+  /** One key's record (revoked or not), undefined for an unknown id. */
+  get(id: string): ApiKey | undefined {
+    const row = this.q.byId.get(id) as Row | null;
+    return row ? toKey(row) : undefined;
+  }
+
+  /** Keys not revoked. */
+  liveCount(): number {
+    return (this.q.live.get() as { n: number }).n;
+  }
+
+  /** Revokes a key; returns false when there is no live key with that id. Listeners hear of each revocation. */
   revoke(id: string, nowMs = Date.now()): boolean {
+    const cached = this.cache.get(id);
     this.cache.delete(id);
-    return this.q.revoke.run(nowMs, id).changes > 0;
+    const done = this.q.revoke.run(nowMs, id).changes > 0;
+    if (!done) return false;
+    // Holders of the record (an authenticated connection) see it revoked too.
+    if (cached) cached.key.revokedTs = nowMs;
+    for (const l of this.revokeListeners) l(id);
+    return true;
+  }
+
+  /** Calls `listener(id)` after every revocation through this store; returns a function that removes it. */
+  onRevoke(listener: (id: string) => void): () => void {
+    this.revokeListeners.push(listener);
+    return () => {
+      const i = this.revokeListeners.indexOf(listener);
+      if (i >= 0) this.revokeListeners.splice(i, 1);
+    };
   }
 
   private lookup(id: string): { hash: Buffer; key: ApiKey } | undefined {

@@ -40,6 +40,17 @@ export interface OrderWithEvents extends OrderView {
   events: { seq: number; ts: number; kind: string; status: OrderView["status"]; detail: Record<string, unknown> | null }[];
 }
 
+/** An API key as the admin routes show it (never its secret). */
+export interface KeyInfo {
+  id: string;
+  scopes: ("read" | "trade" | "admin")[];
+  /** Accounts a trade key may act on; ["*"] for all. */
+  accounts: string[];
+  label: string;
+  createdTs: number;
+  revokedTs: number | null;
+}
+
 /** Codes worth sending the same order again for: the outcome is unknown, or the server asked to retry. */
 const RETRYABLE = new Set<ClientErrorCode>(["CONNECT_FAILED", "TIMEOUT", "JOURNAL_FULL"]);
 
@@ -109,6 +120,21 @@ export class RestClient {
   /** One page of an account's fills, newest first. */
   async fills(account: string, page: { offset?: number; limit?: number } = {}): Promise<Page & { fills: FillView[] }> {
     return (await this.send<Page & { fills: FillView[] }>("GET", `/v1/accounts/${encodeURIComponent(account)}/fills${query(page)}`)).json;
+  }
+
+  /** One page of API keys, revoked ones included (admin key). */
+  async listKeys(page: { offset?: number; limit?: number } = {}): Promise<Page & { keys: KeyInfo[] }> {
+    return (await this.send<Page & { keys: KeyInfo[] }>("GET", `/v1/admin/keys${query(page)}`)).json;
+  }
+
+  /** Creates an API key (admin key); `secret` is the full key, shown this once. */
+  async createKey(spec: { scopes: KeyInfo["scopes"]; accounts?: string[]; label?: string }): Promise<{ key: KeyInfo; secret: string }> {
+    return (await this.send<{ key: KeyInfo; secret: string }>("POST", "/v1/admin/keys", spec)).json;
+  }
+
+  /** Revokes an API key (admin key); its REST calls get 401 and its WebSocket sessions are closed with 4001. */
+  async revokeKey(id: string): Promise<KeyInfo> {
+    return (await this.send<{ key: KeyInfo }>("DELETE", `/v1/admin/keys/${encodeURIComponent(id)}`)).json.key;
   }
 
   /** Sends one request; resolves with the status and decoded body of a 2xx reply, else throws a ClientError. */

@@ -4,6 +4,7 @@
 // order frame carrying the request id) and watch accounts: every durable order change, fill
 // and position change of a watched account is pushed, and one account frame per commit that
 // touched it. Quotes keep flowing on the same connection. The order manager does the work.
+// When a key is revoked, every connection authenticated with it is closed with 4001.
 //
 //   → {"op":"auth","id":1,"key":"ak_…"}                          ← {"t":"authed","id":1,"scopes":["trade"],"accounts":["Gen-Acc"]}
 //   → {"op":"watch","id":2,"accounts":["Gen-Acc"]}               ← {"t":"watching","id":2,…} then account + open orders
@@ -12,7 +13,7 @@
 //   → {"op":"modify","id":5,"orderId":"O12","changes":{"qty":5}} ← {"t":"order","id":5,"order":{…}}
 
 import { z } from "zod";
-import type { ErrorFrame, ServerFrame, WsErrorCode } from "../client/protocol.ts";
+import { CLOSE_CODES, type ErrorFrame, type ServerFrame, type WsErrorCode } from "../client/protocol.ts";
 import { hasScope, mayTrade, type ApiKey, type KeyStore } from "../auth/keys.ts";
 import type { OmsUpdate, OrderManager } from "../oms/manager.ts";
 import { parseBody, type OmsError, type Result } from "../oms/validate.ts";
@@ -56,15 +57,19 @@ export interface OrdersWsOptions {
 /** Order entry and account topics; see the file comment. */
 export class OrdersWs implements WsExtension {
   private readonly keyOf = new WeakMap<Socket, ApiKey>();
+  /** Connections by the id of the key they authenticated with, to close them when it is revoked. */
+  private readonly byKey = new Map<string, Set<Socket>>();
   private readonly watchers = new Map<string, Set<Socket>>();
   private readonly watching = new WeakMap<Socket, Set<string>>();
   private readonly buckets = new Map<string, TokenBucket>();
   private readonly dirty = new Set<string>();
   private flushScheduled = false;
   private readonly detach: () => void;
+  private readonly detachRevoke: () => void;
 
   constructor(private readonly hub: Hub, private readonly oms: OrderManager, private readonly keys: KeyStore, private readonly opts: OrdersWsOptions) {
     this.detach = oms.onUpdate((u) => this.publish(u));
+    this.detachRevoke = keys.onRevoke((id) => this.revoked(id));
   }
 
   /** Claims the order ops. */
@@ -96,17 +101,39 @@ export class OrdersWs implements WsExtension {
   closed(ws: Socket): void {
     for (const a of this.watching.get(ws) ?? []) this.watchers.get(a)?.delete(ws);
     this.watching.delete(ws);
+    const key = this.keyOf.get(ws);
+    if (key) this.forget(ws, key.id);
   }
 
   /** Stops listening to the order manager. */
   stop(): void {
     this.detach();
+    this.detachRevoke();
+  }
+
+  private revoked(keyId: string): void {
+    for (const ws of this.byKey.get(keyId) ?? []) {
+      this.keyOf.delete(ws);
+      ws.close(CLOSE_CODES.keyRevoked, "API key revoked");
+    }
+    this.byKey.delete(keyId);
+  }
+
+  private forget(ws: Socket, keyId: string): void {
+    const set = this.byKey.get(keyId);
+    set?.delete(ws);
+    if (set?.size === 0) this.byKey.delete(keyId);
   }
 
   private auth(ws: Socket, token: string, rid: number | undefined): void {
     const key = this.keys.verify(token);
     if (!key) return this.error(ws, { status: 401, code: "UNAUTHORIZED", message: "the API key is not valid", field: "key" }, rid);
+    const previous = this.keyOf.get(ws);
+    if (previous) this.forget(ws, previous.id);
     this.keyOf.set(ws, key);
+    let sockets = this.byKey.get(key.id);
+    if (!sockets) this.byKey.set(key.id, (sockets = new Set()));
+    sockets.add(ws);
     if (hasScope(key, "read") || hasScope(key, "trade")) ws.data.needsKey = false;
     this.send(ws, { t: "authed", ...(rid === undefined ? {} : { id: rid }), scopes: key.scopes, accounts: key.accounts });
   }
