@@ -16,6 +16,7 @@ import type { Logger } from "./log.ts";
 import { SpreadSampler } from "./analytics/spread.ts";
 import { HealthChecks } from "./monitor/health.ts";
 import { createAppMetrics, type AppMetrics } from "./monitor/metrics.ts";
+import { PAPER_BROKER_HEALTH, registerTradingMetrics } from "./monitor/trading-metrics.ts";
 import { analyticsRoutes } from "./server/analytics-routes.ts";
 import { buildDashboardScript, dashboardRoutes } from "./server/home.ts";
 import { metricsRoutes, observeRequests, registerHttpMetrics } from "./server/metrics-http.ts";
@@ -123,6 +124,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const spreads = new SpreadSampler(engine);
   const trading = await startTrading(config.trading, config.dataDir, engine, log.child("oms"));
   health.register("journal", () => trading.store.journal.failed?.message ?? null);
+  registerTradingMetrics(metrics.registry, { oms: trading.oms, journal: trading.store.journal, brokers: [PAPER_BROKER_HEALTH] });
   const dashboardScript = await buildDashboardScript();
   const server = await startServer(engine, {
     host: config.host, port: config.port, limits: config.limits, readiness: () => health.readiness(),
