@@ -27,6 +27,10 @@ import { keyRoutes } from "./server/keys-routes.ts";
 import { OrdersWs } from "./server/orders-ws.ts";
 import { marketDataMiddleware, marketDataRefusal } from "./auth/market-gate.ts";
 import { resolveLimits } from "./server/limits.ts";
+import { createAlerts, type Alerts } from "./monitor/alert-setup.ts";
+import { alertRoutes } from "./server/alerts-routes.ts";
+import { AlertsWs } from "./server/alerts-ws.ts";
+import type { Hub } from "./server/hub.ts";
 
 /** A running alluse-market. */
 export interface App {
@@ -42,6 +46,8 @@ export interface App {
   readonly dashboardUrl: string;
   /** Orders, paper broker, positions, the store and API keys. */
   readonly trading: Trading;
+  /** The alert engine (other parts register rules with alerts.engine.addRule), webhooks. */
+  readonly alerts: Alerts;
   /** Stops the feed, then the server; resolves when both are down. */
   stop(): Promise<void>;
 }
@@ -126,6 +132,8 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   health.register("journal", () => trading.store.journal.failed?.message ?? null);
   registerTradingMetrics(metrics.registry, { oms: trading.oms, journal: trading.store.journal, brokers: [PAPER_BROKER_HEALTH] });
   const dashboardScript = await buildDashboardScript();
+  const alerts = createAlerts(config.alerts, trading.store.db, metrics.registry, log.child("alerts"));
+  let hub: Hub | undefined;
   const server = await startServer(engine, {
     host: config.host, port: config.port, limits: config.limits, readiness: () => health.readiness(),
     rest: {
@@ -133,12 +141,18 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
         marketDataMiddleware(config.trading.api.marketData, trading.keys)],
       routes: [metricsRoutes(metrics.registry), analyticsRoutes(engine, spreads), dashboardRoutes(dashboardScript),
         orderRoutes({ oms: trading.oms, keys: trading.keys, maxRows: resolveLimits(config.limits).maxRestRows, ...config.trading.api }),
-        keyRoutes({ keys: trading.keys, accountIds: () => trading.oms.accountIds(), maxRows: resolveLimits(config.limits).maxRestRows })],
+        keyRoutes({ keys: trading.keys, accountIds: () => trading.oms.accountIds(), maxRows: resolveLimits(config.limits).maxRestRows }),
+        alertRoutes({ alerts: alerts.engine, keys: trading.keys, maxRows: resolveLimits(config.limits).maxRestRows, ...config.trading.api })],
     },
-    ws: [(hub) => new OrdersWs(hub, trading.oms, trading.keys, config.trading.api)],
+    // The alerts topic wraps order entry so that one auth message serves both (alerts-ws.ts).
+    ws: [(h) => new AlertsWs((hub = h), alerts.engine, trading.keys, new OrdersWs(h, trading.oms, trading.keys, config.trading.api))],
     marketDataGate: (ip, authorization) => marketDataRefusal(config.trading.api.marketData, trading.keys, ip, authorization),
   });
   metrics.attachServer(() => server.stats());
+  alerts.start({
+    engine, oms: trading.oms, ibSession: feed instanceof IbFeed ? feed.session : undefined, publishSeconds: metrics.publishSeconds,
+    serverStats: () => server.stats(), subscribedRows: () => hub!.subscribedRows(),
+  });
   spreads.start();
 
   let sessionDate = nyDate.format(new Date());
@@ -161,6 +175,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   } catch (err) {
     clearInterval(sweep);
     spreads.stop();
+    alerts.stop();
     metrics.stop();
     await server.stop();
     await trading.stop();
@@ -170,13 +185,14 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
 
   let stopping: Promise<void> | undefined;
   return {
-    config, engine, feed, server, metrics, health, trading,
+    config, engine, feed, server, metrics, health, trading, alerts,
     dashboardUrl: `${server.url}/`,
     stop() {
       stopping ??= (async () => {
         clearInterval(sweep);
         await feed.stop();
         engine.flush();
+        alerts.stop();
         await server.stop();
         await trading.stop();
         spreads.stop();

@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { limitsObject, resolveLimits } from "./server/limits.ts";
 import { tradingSchema } from "./oms/settings.ts";
+import { alertsSchema } from "./monitor/alert-setup.ts";
 
 const positiveInt = z.number().int().positive();
 
@@ -59,6 +60,7 @@ export const configSchema = z.strictObject({
   limits: limitsObject.partial().strict().prefault({}),
   staleSweepMs: positiveInt.default(1000),
   trading: tradingSchema.prefault({}),
+  alerts: alertsSchema.prefault({}),
 }).superRefine((c, ctx) => {
   // Rules across limits (e.g. the hard buffer bound above the slow threshold) live with the server.
   try {

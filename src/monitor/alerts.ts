@@ -53,6 +53,9 @@ export interface AlertRule {
   read(nowMs: number): Iterable<Reading>;
 }
 
+/** Thresholds the configuration may set for a rule by its name. */
+export type ThresholdOverride = Partial<Pick<AlertRule, "warning" | "critical" | "clear" | "holdMs">>;
+
 /** Bounds and cadence of the engine. */
 export interface AlertEngineOptions {
   /** Evaluation period (100 ms to 60 s). */
@@ -65,6 +68,8 @@ export interface AlertEngineOptions {
   maxReadingsPerRule: number;
   /** Most rules. */
   maxRules: number;
+  /** Configured thresholds by rule name; they replace the registering code's values. */
+  overrides?: Record<string, ThresholdOverride>;
   clock?: () => number;
   log?: Logger;
 }
@@ -130,8 +135,12 @@ export class AlertEngine {
     for (const alert of store.active()) this.track(alert);
   }
 
-  /** Registers a rule; a malformed or duplicate rule is a bug in the caller and throws. */
-  addRule(rule: AlertRule): void {
+  /**
+   * Registers a rule; a malformed or duplicate rule is a bug in the caller and throws (so does
+   * a configured override that makes it malformed: the message names the rule).
+   */
+  addRule(given: AlertRule): void {
+    const rule = withOverrides(given, this.opts.overrides?.[given.name]);
     checkRule(rule);
     if (this.rules.has(rule.name) || rule.name === OVERFLOW_RULE) throw new Error(`alert rule ${rule.name} is already registered`);
     if (this.rules.size >= this.opts.maxRules) throw new Error(`at most ${this.opts.maxRules} alert rules`);
@@ -376,6 +385,20 @@ export class AlertEngine {
     this.raise({ name: OVERFLOW_RULE, description: `Conditions held back by the cap of ${this.opts.maxOpen} active alerts`, direction: "above", critical: 1 },
       "", "critical", heldBack, nowMs);
   }
+}
+
+/** The rule with configured thresholds in place; read() still runs on the caller's object. */
+function withOverrides(r: AlertRule, o: ThresholdOverride | undefined): AlertRule {
+  if (!o) return r;
+  const out: AlertRule = {
+    name: r.name, description: r.description, direction: r.direction, read: (now) => r.read(now),
+    ...defined({ unit: r.unit, warning: r.warning, critical: r.critical, clear: r.clear, holdMs: r.holdMs }),
+  };
+  return Object.assign(out, defined(o));
+}
+
+function defined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 function checkRule(r: AlertRule): void {

@@ -98,6 +98,8 @@ export interface AppMetrics {
   readonly timer: BatchTimer;
   /** What to give feeds: the engine itself (its flushes are timed; writes go straight in). */
   readonly sink: TickSink;
+  /** The tick-to-publish histogram (the latency alert reads it); null when stamps are not wall-clock time. */
+  readonly publishSeconds: Histogram | null;
   /** Adds the fan-out counters once the server is up. */
   attachServer(stats: () => ServerStats): void;
   /** Stops the lag probe and the batch timer. */
@@ -124,7 +126,7 @@ export function createAppMetrics(o: AppMetricsOptions): AppMetrics {
   const lag = registerProcess(registry);
 
   return {
-    registry, timer, sink: engine,
+    registry, timer, sink: engine, publishSeconds,
     attachServer: (stats) => registerServer(registry, stats),
     stop() {
       lag.stop();

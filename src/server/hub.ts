@@ -356,6 +356,18 @@ export class Hub {
     for (const row of d.symbols) this.join(ws, row);
   }
 
+  /** Engine rows at least one connection holds, fast or conflated (the quote staleness alert watches these). */
+  subscribedRows(): number[] {
+    const out: number[] = [];
+    for (let row = 0; row < this.engine.instruments.length; row++) {
+      if (this.fastCount.some((counts) => counts[row]! > 0)) out.push(row);
+    }
+    if (this.slow.size === 0) return out;
+    const seen = new Set(out);
+    for (const ws of this.slow) for (const row of ws.data.symbols) if (!seen.has(row)) (seen.add(row), out.push(row));
+    return out;
+  }
+
   /** A copy of the counters. */
   snapshotStats(): ServerStats {
     return structuredClone(this.stats);

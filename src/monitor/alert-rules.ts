@@ -1,0 +1,215 @@
+// The built-in alert rules over what the process already measures: quote staleness of
+// subscribed instruments, the feed's rejected-tick rate, the IB session, order rejects,
+// tick-to-publish latency, slow clients, and execution slippage. Each factory returns an
+// AlertRule for AlertEngine.addRule (and a stop() where it listens to something). Rates over
+// a window come from samples taken at each evaluation, so nothing here runs on the hot path.
+
+import type { Engine } from "../engine/engine.ts";
+import { histogramQuantile, type CumulativeBucket } from "../analytics/histogram.ts";
+import type { OmsUpdate } from "../oms/manager.ts";
+import type { AlertRule, Reading } from "./alerts.ts";
+
+/** Thresholds of one rule as configured; the factory's defaults fill the gaps. */
+export type Thresholds = Pick<AlertRule, "warning" | "critical" | "clear" | "holdMs">;
+
+/** A bounded series of (time, value) samples, oldest first, trimmed to a time window. */
+export class SampleWindow<T> {
+  private readonly items: { ts: number; v: T }[] = [];
+  constructor(private readonly windowMs: number, private readonly cap: number) {}
+  /** Adds a sample; past the cap the oldest goes, whatever its age. */
+  push(ts: number, v: T): void {
+    this.items.push({ ts, v });
+    if (this.items.length > this.cap) this.items.shift();
+  }
+  /** The samples not older than the window at `nowMs`. */
+  within(nowMs: number): { ts: number; v: T }[] {
+    let i = 0;
+    while (i < this.items.length && this.items[i]!.ts < nowMs - this.windowMs) i++;
+    if (i > 0) this.items.splice(0, i);
+    return this.items;
+  }
+}
+
+/** Age of the last accepted tick of every subscribed instrument (rows never quoted are skipped). */
+export function quoteStalenessRule(engine: Engine, subscribedRows: () => Iterable<number>, t: Thresholds = {}): AlertRule {
+  return {
+    name: "feed.quote_stale", description: "Quote of a subscribed instrument is stale", unit: " ms", direction: "above",
+    warning: 5000, critical: 30_000, ...pick(t),
+    *read(nowMs): Iterable<Reading> {
+      const TS = engine.layout.Q_EXCH_TS;
+      for (const row of subscribedRows()) {
+        const ts = engine.field(row, TS);
+        if (ts > 0) yield { key: engine.instruments[row]!.symbol, value: Math.max(0, nowMs - ts) };
+      }
+    },
+  };
+}
+
+/** Rejected ticks as a percentage of ticks over the last windowMs, once minTicks arrived in it. */
+export function feedRejectRateRule(engine: Engine, o: Thresholds & { windowMs?: number; minTicks?: number } = {}): AlertRule {
+  const windowMs = o.windowMs ?? 60_000;
+  const samples = new SampleWindow<{ ticks: number; rejected: number }>(windowMs, 3600);
+  return {
+    name: "feed.reject_rate", description: "Feed ticks rejected by validation", unit: "%", direction: "above",
+    warning: 1, critical: 5, ...pick(o),
+    read(nowMs) {
+      const c = engine.counters();
+      samples.push(nowMs, { ticks: c.ticks, rejected: c.rejected });
+      const w = samples.within(nowMs);
+      const ticks = c.ticks - w[0]!.v.ticks;
+      return ticks >= (o.minTicks ?? 1000) ? [{ key: "", value: (100 * (c.rejected - w[0]!.v.rejected)) / ticks }] : [];
+    },
+  };
+}
+
+/** IB session state as a level: 0 connected, 1 degraded, 2 anything else (down or reconnecting). */
+export function brokerConnectionRule(session: { readonly state: string }, t: Thresholds = {}): AlertRule {
+  return {
+    name: "broker.connection", description: "IB session is not connected (1 degraded, 2 down)", direction: "above",
+    warning: 1, critical: 2, holdMs: 1000, ...pick(t),
+    read: () => [{ key: "ib", value: session.state === "connected" ? 0 : session.state === "degraded" ? 1 : 2 }],
+  };
+}
+
+/** Orders rejected by the broker or denied by checks per account over the last windowMs (a count). */
+export function orderRejectRule(onUpdate: (l: (u: OmsUpdate) => void) => () => void, accounts: () => string[],
+  o: Thresholds & { windowMs?: number } = {}): { rule: AlertRule; stop(): void } {
+  const windowMs = o.windowMs ?? 60_000;
+  // Rejects are counted as they arrive and filed under the next evaluation's time, so the
+  // window runs on the alert engine's clock whatever clock the order manager uses.
+  const fresh = new Map<string, number>();
+  const byAccount = new Map<string, SampleWindow<number>>();
+  const stop = onUpdate((u) => {
+    if (u.type === "order" && (u.order.status === "rejected" || u.order.status === "denied")) fresh.set(u.account, (fresh.get(u.account) ?? 0) + 1);
+  });
+  const rule: AlertRule = {
+    name: "orders.rejects", description: `Orders rejected or denied in ${windowMs / 1000} s`, direction: "above",
+    warning: 5, critical: 20, ...pick(o),
+    read: (nowMs) => accounts().map((a) => {
+      let w = byAccount.get(a);
+      if (!w) byAccount.set(a, (w = new SampleWindow(windowMs, 3600)));
+      w.push(nowMs, fresh.get(a) ?? 0);
+      fresh.delete(a);
+      let n = 0;
+      for (const { v } of w.within(nowMs)) n += v;
+      return { key: a, value: n };
+    }),
+  };
+  return { rule, stop };
+}
+
+/** Snapshot source of a histogram: upper bounds and per-bucket (not cumulative) counts, +Inf last. */
+export interface HistogramSource {
+  readonly bounds: Float64Array;
+  counts(): Float64Array;
+}
+
+/** A quantile (default p99) of tick-to-publish latency over the last windowMs, in ms. */
+export function latencySloRule(h: HistogramSource, o: Thresholds & { windowMs?: number; quantile?: number; minSamples?: number } = {}): AlertRule {
+  const windowMs = o.windowMs ?? 60_000;
+  const q = o.quantile ?? 0.99;
+  const samples = new SampleWindow<CumulativeBucket[]>(windowMs, 3600);
+  return {
+    name: "latency.tick_to_publish", description: `Tick-to-publish latency p${Math.round(q * 1000) / 10}`, unit: " ms", direction: "above",
+    warning: 10, critical: 50, holdMs: 10_000, ...pick(o),
+    read(nowMs) {
+      const now = cumulative(h);
+      samples.push(nowMs, now);
+      const first = samples.within(nowMs)[0]!.v;
+      const delta = now.map((b, i) => ({ le: b.le, count: b.count - first[i]!.count }));
+      if (delta.at(-1)!.count < (o.minSamples ?? 100)) return [];
+      const seconds = histogramQuantile(q, delta);
+      return seconds === null ? [] : [{ key: "", value: seconds * 1000 }];
+    },
+  };
+}
+
+function cumulative(h: HistogramSource): CumulativeBucket[] {
+  const counts = h.counts();
+  let sum = 0;
+  const out: CumulativeBucket[] = [];
+  for (let i = 0; i < counts.length; i++) out.push({ le: i < h.bounds.length ? h.bounds[i]! : Infinity, count: (sum += counts[i]!) });
+  return out;
+}
+
+/** Connections in conflated delivery now (held for holdMs: a short burst is normal under load). */
+export function slowClientsRule(stats: () => { slowClients: number }, t: Thresholds = {}): AlertRule {
+  return {
+    name: "ws.slow_clients", description: "WebSocket clients in conflated delivery", direction: "above",
+    warning: 1, critical: 10, holdMs: 5000, ...pick(t),
+    read: () => [{ key: "", value: stats().slowClients }],
+  };
+}
+
+/** Connections closed as slow consumers over the last windowMs. */
+export function slowDisconnectsRule(stats: () => { slowDisconnects: number }, o: Thresholds & { windowMs?: number } = {}): AlertRule {
+  const samples = new SampleWindow<number>(o.windowMs ?? 300_000, 3600);
+  return {
+    name: "ws.slow_disconnects", description: "WebSocket clients disconnected as slow consumers", direction: "above",
+    warning: 1, critical: 10, ...pick(o),
+    read(nowMs) {
+      const now = stats().slowDisconnects;
+      samples.push(nowMs, now);
+      return [{ key: "", value: now - samples.within(nowMs)[0]!.v }];
+    },
+  };
+}
+
+/**
+ * Quantity-weighted slippage of fills against the arrival mid, per account over windowMs, in
+ * basis points (positive = paid more than mid on a buy, got less on a sell). Orders carry no
+ * arrival price, so the arrival mid is the mark (`marks`: mid of a clean quote, else last) when
+ * the order's first update reaches this rule, one journal commit after submission.
+ */
+export function slippageRule(onUpdate: (l: (u: OmsUpdate) => void) => () => void, marks: (symbol: string) => number | undefined,
+  o: Thresholds & { windowMs?: number } = {}): { rule: AlertRule; stop(): void } {
+  const windowMs = o.windowMs ?? 900_000;
+  // Insertion-ordered, oldest evicted past 10,000: far more orders than stay working at once.
+  const arrival = new Map<string, number>();
+  // Per account: slippage × quantity and quantity of fills since the last evaluation, then per evaluation.
+  const fresh = new Map<string, { num: number; qty: number }>();
+  const windows = new Map<string, SampleWindow<{ num: number; qty: number }>>();
+  const stop = onUpdate((u) => {
+    if (u.type === "order") {
+      if (arrival.has(u.order.id)) return;
+      const mark = marks(u.order.symbol);
+      if (mark === undefined || !(mark > 0)) return;
+      arrival.set(u.order.id, mark);
+      if (arrival.size > 10_000) arrival.delete(arrival.keys().next().value!);
+      return;
+    }
+    const f = u.fill;
+    const mid = f.orderId === undefined ? undefined : arrival.get(f.orderId);
+    if (mid === undefined || f.kind !== "trade") return;
+    const bps = ((f.side === "buy" ? 1 : -1) * (f.priceUnits - mid) / mid) * 10_000;
+    const acc = fresh.get(f.account) ?? { num: 0, qty: 0 };
+    acc.num += bps * f.qty;
+    acc.qty += f.qty;
+    fresh.set(f.account, acc);
+  });
+  const rule: AlertRule = {
+    name: "execution.slippage", description: "Fill slippage vs arrival mid", unit: " bps", direction: "above",
+    warning: 25, critical: 100, ...pick(o),
+    *read(nowMs) {
+      for (const [account, acc] of fresh) {
+        let w = windows.get(account);
+        if (!w) windows.set(account, (w = new SampleWindow(windowMs, 3600)));
+        w.push(nowMs, acc);
+      }
+      fresh.clear();
+      for (const [account, w] of windows) {
+        let num = 0, qty = 0;
+        for (const { v } of w.within(nowMs)) (num += v.num, qty += v.qty);
+        if (qty > 0) yield { key: account, value: num / qty };
+      }
+    },
+  };
+  return { rule, stop };
+}
+
+/** The threshold fields of an options object, leaving the factory's other options out. */
+function pick(o: Thresholds): Thresholds {
+  const out: Thresholds = {};
+  for (const k of ["warning", "critical", "clear", "holdMs"] as const) if (o[k] !== undefined) out[k] = o[k];
+  return out;
+}

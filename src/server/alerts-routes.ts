@@ -1,0 +1,128 @@
+// REST routes for alerts (docs/protocol.md, "Alerts"). Reading needs any valid API key;
+// acknowledging needs the admin scope. The alert engine does the work; this file
+// authenticates, parses and encodes.
+//
+//   GET  /v1/alerts?state=&severity=&rule=&active=&limit=&offset=   newest first, one page
+//   GET  /v1/alerts/:id
+//   POST /v1/alerts/:id/ack        200 with the alert (also when already acknowledged);
+//                                  404 unknown id; 409 ALERT_RESOLVED
+
+import type { Context, Hono } from "hono";
+import { hasScope, type ApiKey, type KeyStore } from "../auth/keys.ts";
+import { ALERT_STATES, SEVERITIES, type AlertState, type Severity } from "../monitor/alert-types.ts";
+import type { AlertEngine } from "../monitor/alerts.ts";
+import type { AlertFilter } from "../store/alerts.ts";
+import { TokenBucket } from "./limits.ts";
+
+/** Error codes of the alert routes (the body shape of every REST error). */
+export type AlertErrorCode = "UNAUTHORIZED" | "FORBIDDEN" | "RATE_LIMITED" | "BAD_REQUEST" | "NOT_FOUND" | "ALERT_RESOLVED";
+
+/** What the alert routes need. */
+export interface AlertRoutesDeps {
+  alerts: AlertEngine;
+  keys: KeyStore;
+  /** Most rows one list reply carries. */
+  maxRows: number;
+  /** Requests per second per API key, and the burst. */
+  keyRatePerS: number;
+  keyBurst: number;
+}
+
+function fail(status: number, code: AlertErrorCode, message: string, field?: string): Response {
+  return Response.json({ error: field === undefined ? { code, message } : { code, message, field } }, { status });
+}
+
+const RULE_RE = /^[a-z][a-z0-9._-]{0,63}$/;
+
+/** Adds the alert routes. */
+export function alertRoutes(deps: AlertRoutesDeps): (app: Hono) => void {
+  // One bucket per key that ever authenticated: bounded by the keys that exist.
+  const buckets = new Map<string, TokenBucket>();
+
+  const authenticate = (c: Context): ApiKey | Response => {
+    const header = c.req.header("authorization") ?? "";
+    const token = header.startsWith("Bearer ") ? header.slice(7).trim() : "";
+    const key = token ? deps.keys.verify(token) : undefined;
+    if (!key) {
+      const r = fail(401, "UNAUTHORIZED", token ? "the API key is not valid" : "send Authorization: Bearer <api key>");
+      r.headers.set("WWW-Authenticate", 'Bearer realm="alluse-market"');
+      return r;
+    }
+    let bucket = buckets.get(key.id);
+    if (!bucket) buckets.set(key.id, (bucket = new TokenBucket(deps.keyRatePerS, deps.keyBurst, performance.now())));
+    if (!bucket.take(performance.now())) return fail(429, "RATE_LIMITED", `over ${deps.keyRatePerS} requests/s for this API key`);
+    return key;
+  };
+
+  const idParam = (c: Context): number | Response => {
+    const raw = c.req.param("id") ?? "";
+    return /^[1-9]\d{0,14}$/.test(raw) ? Number(raw) : fail(404, "NOT_FOUND", `no alert ${JSON.stringify(raw)}`, "id");
+  };
+
+  const filterOf = (c: Context): AlertFilter | Response => {
+    const f: AlertFilter = {};
+    const state = c.req.query("state");
+    if (state !== undefined) {
+      if (!ALERT_STATES.includes(state as AlertState)) return fail(400, "BAD_REQUEST", `state must be one of ${ALERT_STATES.join(", ")}`, "state");
+      f.state = state as AlertState;
+    }
+    const severity = c.req.query("severity");
+    if (severity !== undefined) {
+      if (!SEVERITIES.includes(severity as Severity)) return fail(400, "BAD_REQUEST", `severity must be one of ${SEVERITIES.join(", ")}`, "severity");
+      f.severity = severity as Severity;
+    }
+    const rule = c.req.query("rule");
+    if (rule !== undefined) {
+      if (!RULE_RE.test(rule)) return fail(400, "BAD_REQUEST", "rule must be a rule name", "rule");
+      f.rule = rule;
+    }
+    const active = c.req.query("active");
+    if (active !== undefined) {
+      if (active !== "true" && active !== "false") return fail(400, "BAD_REQUEST", "active must be true or false", "active");
+      f.active = active === "true";
+    }
+    return f;
+  };
+
+  const intQuery = (c: Context, name: string, fallback: number, max: number): number | Response => {
+    const raw = c.req.query(name);
+    if (raw === undefined) return fallback;
+    const n = /^\d{1,10}$/.test(raw) ? Number(raw) : NaN;
+    return n >= 0 && n <= max ? n : fail(400, "BAD_REQUEST", `${name} must be an integer from 0 to ${max}`, name);
+  };
+
+  return (app) => {
+    app.get("/v1/alerts", (c) => {
+      const key = authenticate(c);
+      if (key instanceof Response) return key;
+      const f = filterOf(c);
+      if (f instanceof Response) return f;
+      const limit = intQuery(c, "limit", deps.maxRows, deps.maxRows);
+      if (limit instanceof Response) return limit;
+      const offset = intQuery(c, "offset", 0, 1e9);
+      if (offset instanceof Response) return offset;
+      const { items, total } = deps.alerts.list(f, limit, offset);
+      return c.json({ alerts: items, total, offset, next: offset + items.length < total ? offset + items.length : null });
+    });
+
+    app.get("/v1/alerts/:id", (c) => {
+      const key = authenticate(c);
+      if (key instanceof Response) return key;
+      const id = idParam(c);
+      if (id instanceof Response) return id;
+      const alert = deps.alerts.get(id);
+      return alert ? c.json({ alert }) : fail(404, "NOT_FOUND", `no alert ${id}`, "id");
+    });
+
+    app.post("/v1/alerts/:id/ack", (c) => {
+      const key = authenticate(c);
+      if (key instanceof Response) return key;
+      if (!hasScope(key, "admin")) return fail(403, "FORBIDDEN", "acknowledging alerts needs an API key with the admin scope");
+      const id = idParam(c);
+      if (id instanceof Response) return id;
+      const r = deps.alerts.ack(id, key.id);
+      if (r.ok) return c.json({ alert: r.alert });
+      return r.error === "NOT_FOUND" ? fail(404, "NOT_FOUND", `no alert ${id}`, "id") : fail(409, "ALERT_RESOLVED", `alert ${id} is already resolved`, "id");
+    });
+  };
+}
