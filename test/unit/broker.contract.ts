@@ -20,6 +20,8 @@ export interface BrokerHarness {
   quote(symbol: string, bid: number, bidSize: number, ask: number, askSize: number): Promise<void>;
   /** Prints a trade; resolves once the broker can see it. */
   trade(symbol: string, price: number, size: number): Promise<void>;
+  /** Tells the venue its session closed, for a venue that expires DAY orders itself (IBKR); absent for simulated brokers. */
+  sessionClosed?(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -169,6 +171,7 @@ export function brokerContract(name: string, make: () => Promise<BrokerHarness>)
       h.broker.submit(gtc);
       await until("both accepted", () => kinds(day.orderId).includes("accepted") && kinds(gtc.orderId).includes("accepted"));
       h.broker.sessionClosed(Date.now());
+      await h.sessionClosed?.();
       await until("the DAY order to expire", () => kinds(day.orderId).includes("expired"));
       expect(kinds(gtc.orderId)).not.toContain("expired");
       expect((await h.broker.openOrders()).map((x) => x.orderId)).toContain(gtc.orderId);

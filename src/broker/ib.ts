@@ -1,0 +1,466 @@
+// The IBKR broker: our orders through TWS / IB Gateway over the shared IbSession. Requests go
+// through the session's pacing queue (cancels first); TWS's orderStatus / openOrder / execDetails
+// / commissionReport / errors become BrokerEvents. Identity: IB order ids come from the session
+// (max of our high-water mark and nextValidId) and orderRef carries our order id, so an order is
+// found by either after a restart. A fill is emitted once its commissionReport has joined it
+// (ib-fills.ts), once per execId.
+//
+// Reconciliation, on every (re)connect and after 1101/1102: re-request the day's executions
+// (fills that happened while we were away arrive through the same join, exactly once), then the
+// open orders; an order we believed working that TWS no longer lists has ended while we were
+// away and is reported canceled (its fills, if any, came first). IB ends DAY orders itself at
+// the close and reports them Cancelled; an unrequested Cancelled of a DAY order after
+// sessionClosed() is reported as expired.
+
+import { type Contract, EventName, type Execution, type Order, type OrderState } from "@stoqey/ib";
+import type { Instrument } from "../domain/instrument.ts";
+import { hasLimit, hasStop } from "../domain/order.ts";
+import { toUnits } from "../domain/price.ts";
+import { collect } from "../ib/collect.ts";
+import { isWarning } from "../ib/codes.ts";
+import type { IbSession } from "../ib/session.ts";
+import { createLogger, type Logger } from "../log.ts";
+import type { Broker, BrokerEvent, BrokerFill, BrokerListener, BrokerOpenOrder, BrokerOrder, OrderChanges, RestoredOrder } from "./broker.ts";
+import { ExecutionJoiner, JOIN_DEFAULTS, type JoinLimits } from "./ib-fills.ts";
+import { contractOf, filterTime, ibOrderOf, ourType, parseExecTime, symbolOf } from "./ib-map.ts";
+
+/** Settings of the IBKR broker. */
+export interface IbBrokerOptions {
+  /** Our instrument for a symbol, for orders and executions this run did not place (reconciliation). */
+  instrument: (symbol: string) => Instrument | undefined;
+  /** Our account name → IB account code (absent: the same name). */
+  accounts?: Readonly<Record<string, string>>;
+  /** Working orders tracked at once (default 10 000); a submit past it is rejected. */
+  maxOrders?: number;
+  /** Bounds of the execution / commission join (see ib-fills.ts). */
+  join?: Partial<JoinLimits>;
+  /** Open-order and execution requests in flight at once (default 4); more are refused. */
+  maxInFlight?: number;
+  /** Items one open-order or execution answer may hold (default 100 000). */
+  maxItems?: number;
+  /** A request without its end marker after this long fails (default 15 000 ms). */
+  requestTimeoutMs?: number;
+  log?: Logger;
+  clock?: () => number;
+}
+
+interface Tracked {
+  order: BrokerOrder;
+  /** 0 until known (a restored order the journal has no IB id for). */
+  ibId: number;
+  accepted: boolean;
+  done: boolean;
+  filledQty: number;
+  /** Executions of this order waiting for their commission report. */
+  pendingFills: number;
+  /** A terminal event held back until the pending fills are out (a fill must never follow its order's end). */
+  deferred: BrokerEvent | null;
+  cancelRequested: boolean;
+  /** The terms a sent modification asked for; the openOrder that shows them is its confirmation. */
+  modify: BrokerOrder | null;
+  /** Submission number, so a reconciliation never judges orders sent after it began. */
+  seq: number;
+}
+
+/** The IBKR broker; see the file comment. */
+export class IbBroker implements Broker {
+  readonly name = "ib";
+  /** Orders live at IBKR: the order manager journals before sending. */
+  readonly external = true;
+  /** Counters for metrics and tests. */
+  readonly stats = { reconciliations: 0, reconcileFailures: 0, endedWhileAway: 0, unknownExecutions: 0, refusedRequests: 0 };
+  private readonly listeners: BrokerListener[] = [];
+  private readonly byOurId = new Map<string, Tracked>();
+  private readonly byIbId = new Map<number, Tracked>();
+  private readonly joiner: ExecutionJoiner<Tracked>;
+  private readonly offs: (() => void)[] = [];
+  private readonly log: Logger;
+  private readonly clock: () => number;
+  private readonly maxOrders: number;
+  private readonly maxInFlight: number;
+  private readonly maxItems: number;
+  private readonly timeoutMs: number;
+  private inFlight = 0;
+  private openOrdersRun: Promise<BrokerOpenOrder[]> | null = null;
+  private reconciling: Promise<void> | null = null;
+  private reconcileAgain = false;
+  private sessionClosedAtMs = 0;
+  private seq = 0;
+  private closed = false;
+
+  constructor(private readonly session: IbSession, private readonly opts: IbBrokerOptions) {
+    this.log = opts.log ?? createLogger("warn", "ib-broker");
+    this.clock = opts.clock ?? Date.now;
+    this.maxOrders = opts.maxOrders ?? 10_000;
+    this.maxInFlight = opts.maxInFlight ?? 4;
+    this.maxItems = opts.maxItems ?? 100_000;
+    this.timeoutMs = opts.requestTimeoutMs ?? 15_000;
+    this.joiner = new ExecutionJoiner<Tracked>({ ...JOIN_DEFAULTS, ...opts.join }, (fill, t) => this.onJoined(fill, t));
+    const on = (e: EventName, fn: (...a: never[]) => void) => this.offs.push(session.onIb(e, fn));
+    on(EventName.openOrder, (id: number, _c: Contract, o: Order, st: OrderState) => this.onOpenOrder(id, o, st));
+    on(EventName.orderStatus, (id: number, status: string) => this.onStatus(this.byIbId.get(id), status));
+    on(EventName.execDetails, (reqId: number, c: Contract, e: Execution) => this.onExecution(reqId, c, e));
+    on(EventName.commissionReport, (r: { execId?: string; commission?: number }) => {
+      if (r.execId) this.joiner.commission(r.execId, Math.round((r.commission ?? 0) * 1e6));
+    });
+    this.offs.push(session.events.on("requestError", (e) => this.onError(e.reqId, e.code, e.message)));
+    this.offs.push(session.events.on("ready", () => this.reconcile("connected")));
+    this.offs.push(session.events.on("restored", (r) => this.reconcile(r.dataLost ? "1101" : "1102")));
+    if (session.usable) this.reconcile("started");
+  }
+
+  /** Registers the event listener. */
+  onEvent(listener: BrokerListener): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
+  }
+
+  /** Learns the journal's open orders (IB ids from brokerOrderId, else found later by orderRef); emits nothing. */
+  async restore(orders: readonly RestoredOrder[]): Promise<void> {
+    for (const r of orders) {
+      const { filledQty, triggered: _t, brokerOrderId, filledValueMicros: _v, commissionMicros: _c, ...order } = r;
+      const ibId = Number(brokerOrderId ?? 0);
+      const t = this.track({ ...order }, Number.isInteger(ibId) && ibId > 0 ? ibId : 0);
+      t.accepted = t.ibId > 0;
+      t.filledQty = filledQty;
+      if (t.ibId > 0) this.session.observeOrderId(t.ibId);
+    }
+  }
+
+  /** Sends a new order; every refusal is a rejected event. */
+  submit(order: BrokerOrder): void {
+    const problem = this.refuse(order);
+    if (problem) return this.emit({ kind: "rejected", orderId: order.orderId, reason: problem, ts: this.clock() });
+    const t = this.track({ ...order }, this.session.nextOrderId());
+    this.place(t, t.order).catch((err: Error) => {
+      if (t.accepted || t.done) return;
+      this.finish(t, { kind: "rejected", orderId: order.orderId, reason: `not sent to IB: ${err.message}`, ts: this.clock() });
+    });
+  }
+
+  /** Asks TWS to cancel; a refusal is cancel_rejected. */
+  cancel(orderId: string): void {
+    const t = this.byOurId.get(orderId);
+    if (!t || t.done || t.ibId === 0) return this.emit({ kind: "cancel_rejected", orderId, reason: "no working order with this id", ts: this.clock() });
+    t.cancelRequested = true;
+    this.session.cancel(`cancelOrder ${t.ibId}`, (api) => api.cancelOrder(t.ibId)).catch((err: Error) => {
+      t.cancelRequested = false;
+      this.emit({ kind: "cancel_rejected", orderId, reason: `not sent to IB: ${err.message}`, ts: this.clock() });
+    });
+  }
+
+  /** Sends the changed order under the same IB id (TWS's modify); answered by replaced on its openOrder. */
+  modify(orderId: string, changes: OrderChanges): void {
+    const t = this.byOurId.get(orderId);
+    const problem = !t || t.done || t.ibId === 0 ? "no working order with this id" : refuseChanges(t, changes);
+    if (problem || !t) return this.emit({ kind: "modify_rejected", orderId, reason: problem ?? "", ts: this.clock() });
+    const next: BrokerOrder = { ...t.order, qty: changes.qty ?? t.order.qty, limitPriceUnits: changes.limitPriceUnits ?? t.order.limitPriceUnits,
+      stopPriceUnits: changes.stopPriceUnits ?? t.order.stopPriceUnits };
+    t.modify = next;
+    this.place(t, next).catch((err: Error) => {
+      t.modify = null;
+      this.emit({ kind: "modify_rejected", orderId, reason: `not sent to IB: ${err.message}`, ts: this.clock() });
+    });
+  }
+
+  /** IB expires DAY orders itself; remembering the close lets its Cancelled reports read as expiries. */
+  sessionClosed(closeMs: number): void {
+    this.sessionClosedAtMs = closeMs;
+  }
+
+  /** Orders TWS lists as working for this client (reqOpenOrders), ours and others it can map. */
+  openOrders(): Promise<BrokerOpenOrder[]> {
+    // reqOpenOrders carries no request id, so two at once could not be told apart: share one.
+    this.openOrdersRun ??= this.fetchOpenOrders().finally(() => (this.openOrdersRun = null));
+    return this.openOrdersRun;
+  }
+
+  /** Executions of this client since `sinceMs` (TWS's times have one-second resolution: the whole second counts). */
+  async executionsSince(sinceMs: number): Promise<BrokerFill[]> {
+    const reqId = this.session.nextRequestId();
+    const execs = await this.bounded(() => collect<[Contract, Execution]>(this.session, {
+      label: `reqExecutions ${reqId}`, timeoutMs: this.timeoutMs, maxItems: this.maxItems,
+      send: (api) => api.reqExecutions(reqId, { clientId: String(this.session.clientId), time: sinceMs > 0 ? filterTime(sinceMs) : "" }),
+      listen: (push, end) => {
+        const a = this.session.onIb(EventName.execDetails, (id: number, c: Contract, e: Execution) => id === reqId && push([c, e]));
+        const b = this.session.onIb(EventName.execDetailsEnd, (id: number) => id === reqId && end());
+        return () => (a(), b());
+      },
+    }));
+    const fromMs = Math.floor(sinceMs / 1000) * 1000;
+    const out: BrokerFill[] = [];
+    for (const [c, e] of execs) {
+      const f = this.fillOf(this.trackedFor(e.orderId, e.orderRef), c, e, parseExecTime(e.time) ?? this.clock());
+      if (f && f.ts >= fromMs) out.push({ ...f, commissionMicros: this.joiner.commissionOf(f.fillId) ?? 0 });
+    }
+    return out;
+  }
+
+  /** Stops listening; nothing is emitted afterwards. Working orders stay at IBKR. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const off of this.offs.splice(0)) off();
+    this.listeners.length = 0;
+  }
+
+  /** Executions waiting for their commission report (bounded; see ib-fills.ts). */
+  get pendingExecutions(): number {
+    return this.joiner.pendingCount;
+  }
+
+  /** The joiner's counters (joined, evicted without commission, duplicates). */
+  get joinStats(): Readonly<ExecutionJoiner<Tracked>["stats"]> {
+    return this.joiner.stats;
+  }
+
+  private refuse(o: BrokerOrder): string | undefined {
+    if (this.closed) return "broker is closed";
+    const known = this.byOurId.get(o.orderId);
+    if (known && !known.done) return `order id ${o.orderId} is already working`;
+    if (this.byOurId.size >= this.maxOrders) return `IB broker tracks ${this.maxOrders} working orders, its limit`;
+    if (!Number.isInteger(o.qty) || o.qty <= 0) return "quantity must be a positive whole number";
+    if (hasLimit(o.type) !== (o.limitPriceUnits !== undefined)) return `a ${o.type} order ${hasLimit(o.type) ? "needs" : "takes no"} limit price`;
+    if (hasStop(o.type) !== (o.stopPriceUnits !== undefined)) return `a ${o.type} order ${hasStop(o.type) ? "needs" : "takes no"} stop price`;
+    if (!this.session.usable) return `IB session is ${this.session.state}`;
+    return undefined;
+  }
+
+  private track(order: BrokerOrder, ibId: number): Tracked {
+    const old = this.byOurId.get(order.orderId);
+    if (old) this.forget(old);
+    const t: Tracked = { order, ibId, accepted: false, done: false, filledQty: 0, pendingFills: 0, deferred: null, cancelRequested: false, modify: null, seq: ++this.seq };
+    this.byOurId.set(order.orderId, t);
+    if (ibId > 0) this.byIbId.set(ibId, t);
+    return t;
+  }
+
+  private forget(t: Tracked): void {
+    if (this.byOurId.get(t.order.orderId) === t) this.byOurId.delete(t.order.orderId);
+    if (this.byIbId.get(t.ibId) === t) this.byIbId.delete(t.ibId);
+  }
+
+  private place(t: Tracked, o: BrokerOrder): Promise<void> {
+    const account = this.opts.accounts?.[o.account] ?? o.account;
+    const contract = contractOf(o.instrument), ibOrder = ibOrderOf(o, account);
+    return this.session.request(`placeOrder ${t.ibId}`, (api) => api.placeOrder(t.ibId, contract, ibOrder));
+  }
+
+  /** The order an IB id or orderRef belongs to; learns the IB id of a restored order found by its ref. */
+  private trackedFor(ibId: number | undefined, orderRef: string | undefined): Tracked | undefined {
+    const byId = ibId ? this.byIbId.get(ibId) : undefined;
+    if (byId) return byId;
+    const t = orderRef ? this.byOurId.get(orderRef) : undefined;
+    if (t && t.ibId === 0 && ibId) {
+      t.ibId = ibId;
+      this.byIbId.set(ibId, t);
+      this.session.observeOrderId(ibId);
+    }
+    return t && (t.ibId === ibId || !ibId) ? t : undefined;
+  }
+
+  private onOpenOrder(ibId: number, o: Order, st: OrderState): void {
+    const t = this.trackedFor(ibId, o.orderRef);
+    if (!t || t.done) return;
+    // An openOrder with the old terms (an answer to reqOpenOrders sent earlier) is not the confirmation.
+    if (t.modify && showsTerms(o, t.modify)) {
+      const order = t.order;
+      order.qty = t.modify.qty;
+      order.limitPriceUnits = t.modify.limitPriceUnits;
+      order.stopPriceUnits = t.modify.stopPriceUnits;
+      t.modify = null;
+      this.accept(t);
+      this.emit({ kind: "replaced", orderId: order.orderId, qty: order.qty, limitPriceUnits: order.limitPriceUnits, stopPriceUnits: order.stopPriceUnits, ts: this.clock() });
+    }
+    this.onStatus(t, st.status);
+  }
+
+  private onStatus(t: Tracked | undefined, status: string): void {
+    if (!t || t.done) return;
+    switch (status) {
+      case "PreSubmitted": case "Submitted": case "Filled": case "PendingCancel": return this.accept(t);
+      case "Inactive":
+        if (!t.accepted) this.finish(t, { kind: "rejected", orderId: t.order.orderId, reason: "IB: order inactive", ts: this.clock() });
+        return;
+      case "Cancelled": case "ApiCancelled": return this.ended(t, "canceled by request");
+    }
+  }
+
+  private accept(t: Tracked): void {
+    if (t.accepted) return;
+    t.accepted = true;
+    this.emit({ kind: "accepted", orderId: t.order.orderId, brokerOrderId: String(t.ibId), ts: this.clock() });
+  }
+
+  /** The order ended without filling in full: canceled on request, expired at the close, or ended by IB. */
+  private ended(t: Tracked, requestedReason: string): void {
+    const ts = this.clock();
+    if (t.cancelRequested) return this.finish(t, { kind: "canceled", orderId: t.order.orderId, reason: requestedReason, ts });
+    if (t.order.tif === "DAY" && this.sessionClosedAtMs > 0 && ts >= this.sessionClosedAtMs) return this.finish(t, { kind: "expired", orderId: t.order.orderId, ts });
+    const reason = t.order.tif === "IOC" || t.order.tif === "FOK" ? `${t.order.tif}: canceled by IB` : "canceled by IB";
+    this.finish(t, { kind: "canceled", orderId: t.order.orderId, reason, ts });
+  }
+
+  private onError(id: number, code: number, message: string): void {
+    const t = this.byIbId.get(id);
+    if (!t || t.done || isWarning(code)) return;
+    const ts = this.clock(), orderId = t.order.orderId, reason = `IB ${code}: ${message}`;
+    if (t.modify) {
+      t.modify = null;
+      return this.emit({ kind: "modify_rejected", orderId, reason, ts });
+    }
+    if (t.cancelRequested && (code === 10147 || code === 10148 || code === 161)) {
+      t.cancelRequested = false;
+      return this.emit({ kind: "cancel_rejected", orderId, reason, ts });
+    }
+    if (!t.accepted) return this.finish(t, { kind: "rejected", orderId, reason, ts });
+    this.log.warn("ib error for a working order", { orderId, ibId: id, code, message });
+  }
+
+  private onExecution(reqId: number, c: Contract, e: Execution): void {
+    if (!e.execId || this.joiner.repeated(e.execId)) return;
+    const t = this.trackedFor(e.orderId, e.orderRef);
+    if (!t) {
+      if (reqId === -1) this.stats.unknownExecutions++;
+      return;
+    }
+    // A live execution is stamped on arrival (TWS's time has one-second resolution); a repeated one keeps TWS's time.
+    const f = this.fillOf(t, c, e, reqId === -1 ? this.clock() : parseExecTime(e.time) ?? this.clock());
+    if (!f) return;
+    t.pendingFills++;
+    this.joiner.execution(f, t);
+  }
+
+  private fillOf(t: Tracked | undefined, c: Contract, e: Execution, ts: number): BrokerFill | undefined {
+    const symbol = t?.order.instrument.symbol ?? symbolOf(c);
+    if (!e.execId || !symbol || !e.shares || e.price === undefined) return undefined;
+    return {
+      orderId: t?.order.orderId ?? e.orderRef ?? `ib-${e.orderId}`, fillId: e.execId, account: t?.order.account ?? e.acctNumber ?? "",
+      symbol, side: e.side === "BOT" ? "buy" : "sell", qty: e.shares, priceUnits: toUnits(e.price), commissionMicros: 0, ts,
+    };
+  }
+
+  private onJoined(fill: BrokerFill, t: Tracked): void {
+    t.pendingFills--;
+    t.filledQty += fill.qty;
+    this.accept(t);
+    this.emit({ kind: "fill", fill });
+    if (t.filledQty >= t.order.qty) this.finish(t, null);
+    else if (t.pendingFills === 0 && t.deferred) this.finish(t, t.deferred);
+  }
+
+  /** Ends an order with `event` (null: filled), after its pending fills. */
+  private finish(t: Tracked, event: BrokerEvent | null): void {
+    if (t.done) return;
+    if (event && t.pendingFills > 0) {
+      t.deferred = event;
+      return;
+    }
+    t.done = true;
+    this.forget(t);
+    if (event) this.emit(event);
+  }
+
+  private async fetchOpenOrders(): Promise<BrokerOpenOrder[]> {
+    const items = await this.bounded(() => collect<[number, Contract, Order, string | undefined]>(this.session, {
+      label: "reqOpenOrders", timeoutMs: this.timeoutMs, maxItems: this.maxItems, send: (api) => api.reqOpenOrders(),
+      listen: (push, end) => {
+        const a = this.session.onIb(EventName.openOrder, (id: number, c: Contract, o: Order, st: OrderState) => push([id, c, o, st.status]));
+        const b = this.session.onIb(EventName.openOrderEnd, () => end());
+        return () => (a(), b());
+      },
+    }));
+    const out: BrokerOpenOrder[] = [];
+    for (const [ibId, c, o, status] of items) {
+      if (status === "Cancelled" || status === "Filled" || status === "Inactive" || status === "ApiCancelled") continue;
+      const t = this.trackedFor(ibId, o.orderRef);
+      const symbol = symbolOf(c), instrument = t?.order.instrument ?? (symbol ? this.opts.instrument(symbol) : undefined);
+      const type = ourType(o.orderType);
+      if (!instrument || !type) continue;
+      const filledQty = t?.filledQty ?? 0;
+      out.push({
+        orderId: t?.order.orderId ?? o.orderRef ?? `ib-${ibId}`, account: t?.order.account ?? o.account ?? "", instrument,
+        side: o.action === "SELL" ? "sell" : "buy", type, tif: (o.tif ?? "DAY") as BrokerOrder["tif"], qty: o.totalQuantity ?? 0,
+        limitPriceUnits: hasLimit(type) && o.lmtPrice !== undefined ? toUnits(o.lmtPrice) : undefined,
+        stopPriceUnits: hasStop(type) && o.auxPrice !== undefined ? toUnits(o.auxPrice) : undefined,
+        filledQty, triggered: false, brokerOrderId: String(ibId),
+      });
+    }
+    return out;
+  }
+
+  /** Runs a collecting request within the in-flight bound. */
+  private async bounded<T>(run: () => Promise<T>): Promise<T> {
+    if (this.inFlight >= this.maxInFlight) {
+      this.stats.refusedRequests++;
+      throw new Error(`IB broker: ${this.maxInFlight} requests already in flight, its limit`);
+    }
+    this.inFlight++;
+    try {
+      return await run();
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  /** Re-requests executions, then open orders; orders no longer listed ended while we were away. One run at a time; a request during one runs once more after it. */
+  private reconcile(why: string): void {
+    if (this.closed) return;
+    if (this.reconciling) {
+      this.reconcileAgain = true;
+      return;
+    }
+    this.reconciling = this.reconcileOnce(why).finally(() => {
+      this.reconciling = null;
+      if (this.reconcileAgain && !this.closed && this.session.usable) {
+        this.reconcileAgain = false;
+        this.reconcile(`${why} (again)`);
+      }
+    });
+  }
+
+  private async reconcileOnce(why: string): Promise<void> {
+    const upTo = this.seq;
+    try {
+      await this.executionsSince(0);
+      const open = new Set((await this.openOrders()).map((o) => o.orderId));
+      this.stats.reconciliations++;
+      for (const t of [...this.byOurId.values()]) {
+        if (t.done || t.seq > upTo || open.has(t.order.orderId) || t.filledQty >= t.order.qty) continue;
+        this.stats.endedWhileAway++;
+        const ts = this.clock();
+        if (t.ibId === 0 || !t.accepted) this.finish(t, { kind: "rejected", orderId: t.order.orderId, reason: "never reached IB (not open, no executions)", ts });
+        else this.ended(t, "canceled while disconnected");
+      }
+      this.log.info("ib orders reconciled", { why, open: open.size });
+    } catch (err) {
+      if (this.closed) return;
+      this.stats.reconcileFailures++;
+      this.log.warn("ib reconciliation failed", { why, err: String(err) });
+    }
+  }
+
+  private emit(e: BrokerEvent): void {
+    if (this.closed) return;
+    for (const l of this.listeners) l(e);
+  }
+}
+
+/** True when TWS's order shows these terms (quantity, limit and stop price). */
+function showsTerms(o: Order, want: BrokerOrder): boolean {
+  const price = (p: number | undefined) => (p === undefined ? undefined : toUnits(p));
+  return o.totalQuantity === want.qty && (!hasLimit(want.type) || price(o.lmtPrice) === want.limitPriceUnits) &&
+    (!hasStop(want.type) || price(o.auxPrice) === want.stopPriceUnits);
+}
+
+/** Why changes to a working order are refused, or undefined. */
+function refuseChanges(t: Tracked, c: OrderChanges): string | undefined {
+  const type = t.order.type;
+  if (t.modify) return "a modification is already pending";
+  if (c.qty !== undefined && (!Number.isInteger(c.qty) || c.qty <= t.filledQty)) return `quantity must be a whole number above the filled ${t.filledQty}`;
+  if (c.limitPriceUnits !== undefined && !hasLimit(type)) return `a ${type} order has no limit price`;
+  if (c.stopPriceUnits !== undefined && !hasStop(type)) return `a ${type} order has no stop price`;
+  return undefined;
+}

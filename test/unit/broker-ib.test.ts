@@ -1,0 +1,145 @@
+// The IBKR broker over the TWS simulator, with the real @stoqey/ib client on a real socket: the
+// shared Broker contract, then faults (a fill during an outage arrives once after reconnecting,
+// rejection, a restart that learns ids from the journal) and the broker's bounds.
+
+import { afterEach, expect, test } from "bun:test";
+import type { BrokerEvent, BrokerFill, BrokerOrder } from "../../src/broker/broker.ts";
+import { IbBroker } from "../../src/broker/ib.ts";
+import { ExecutionJoiner } from "../../src/broker/ib-fills.ts";
+import { IbSession } from "../../src/ib/session.ts";
+import { toUnits } from "../../src/domain/price.ts";
+import { brokerContract } from "./broker.contract.ts";
+import { startIbRig, type IbRig } from "../helpers/ib-broker.ts";
+import { waitFor } from "../helpers/wait.ts";
+
+const optionOf = (rig: IbRig) => rig.sim.universe.contracts.find((c) => c.secType === "OPT")!.ourSymbol;
+
+brokerContract("ib over the TWS simulator", async () => {
+  const rig = await startIbRig();
+  return {
+    broker: rig.broker, stock: "AAPL", option: optionOf(rig), instrument: rig.instrument,
+    quote: async (s, b, bs, a, as) => rig.sim.pinQuote(s, b, bs, a, as),
+    trade: async (s, p, n) => rig.sim.pinTrade(s, p, n),
+    sessionClosed: async () => rig.sim.closeSession(),
+    close: () => rig.stop(),
+  };
+});
+
+let rig: IbRig | undefined;
+afterEach(async () => {
+  await rig?.stop();
+  rig = undefined;
+});
+
+let n = 0;
+function recorder(r: IbRig) {
+  const events: BrokerEvent[] = [];
+  r.broker.onEvent((e) => events.push(e));
+  const of = (id: string) => events.filter((e) => (e.kind === "fill" ? e.fill.orderId : e.orderId) === id);
+  const fills = (id: string): BrokerFill[] => of(id).flatMap((e) => (e.kind === "fill" ? [e.fill] : []));
+  const order = (o: Partial<BrokerOrder> = {}): BrokerOrder => ({
+    orderId: `ib${process.pid}-${n++}`, account: "T1", instrument: r.instrument("AAPL"), side: "buy", type: "market", tif: "DAY", qty: 10, ...o,
+  });
+  return { events, of, fills, order, kinds: (id: string) => of(id).map((e) => e.kind) };
+}
+
+test("a fill during an outage arrives exactly once after the reconnect, with its commission", async () => {
+  rig = await startIbRig();
+  const r = recorder(rig);
+  rig.sim.pinQuote("AAPL", 100, 1000, 100.02, 1000);
+  const o = r.order({ type: "limit", limitPriceUnits: toUnits(99.5), tif: "GTC", qty: 25 });
+  rig.broker.submit(o);
+  await waitFor(() => r.kinds(o.orderId).includes("accepted"), 5000, "accepted");
+  const connects = rig.session.stats.connects;
+  expect(rig.sim.fillWhileDisconnected()).toBe(1);
+  await waitFor(() => rig!.session.stats.connects > connects && r.fills(o.orderId).length > 0, 5000, "reconnect and the fill");
+  // Further reconciliations (1102, another reconnect) repeat the execution; it is still applied once.
+  rig.sim.loseConnectivity();
+  rig.sim.restoreConnectivity(true);
+  await waitFor(() => rig!.broker.joinStats.duplicates > 0, 5000, "the execution repeated by a later reconciliation");
+  expect(r.fills(o.orderId).map((f) => [f.qty, f.priceUnits, f.commissionMicros])).toEqual([[25, toUnits(99.5), 1_000_000]]);
+  expect(rig.broker.pendingExecutions).toBe(0);
+});
+
+test("an order the simulator rejects is a rejected event with TWS's reason", async () => {
+  rig = await startIbRig();
+  const r = recorder(rig);
+  rig.sim.pinQuote("AAPL", 100, 1000, 100.02, 1000);
+  rig.sim.rejectNextOrder("insufficient margin");
+  const o = r.order();
+  rig.broker.submit(o);
+  await waitFor(() => r.kinds(o.orderId).includes("rejected"), 5000, "rejected");
+  expect(r.of(o.orderId).find((e) => e.kind === "rejected")).toMatchObject({ reason: expect.stringContaining("insufficient margin") });
+  expect(r.fills(o.orderId)).toEqual([]);
+});
+
+test("a restarted broker learns IB ids from the journal, cancels a resting order, and never reuses an id", async () => {
+  rig = await startIbRig();
+  const r = recorder(rig);
+  rig.sim.pinQuote("AAPL", 100, 1000, 100.02, 1000);
+  const o = r.order({ type: "limit", limitPriceUnits: toUnits(95), tif: "GTC" });
+  rig.broker.submit(o);
+  await waitFor(() => r.kinds(o.orderId).includes("accepted"), 5000, "accepted");
+  const brokerOrderId = (r.of(o.orderId).find((e) => e.kind === "accepted") as { brokerOrderId: string }).brokerOrderId;
+  await rig.broker.close();
+  await rig.session.stop();
+  // The gateway "restarted" and hands out a low nextValidId; the journal knows better.
+  rig.sim.setNextOrderId(7, 1);
+  const session = new IbSession({ host: "127.0.0.1", port: rig.sim.port, clientId: 7, backoff: { initialMs: 20, maxMs: 100 } });
+  const broker = new IbBroker(session, { instrument: rig.instrument });
+  await broker.restore([{ ...o, filledQty: 0, triggered: false, brokerOrderId }]);
+  const events: BrokerEvent[] = [];
+  broker.onEvent((e) => events.push(e));
+  session.start();
+  await session.waitUsable(5000);
+  rig.session = session;
+  rig.broker = broker;
+  await waitFor(() => broker.stats.reconciliations > 0, 5000, "reconciliation");
+  expect(events.filter((e) => e.kind === "canceled")).toEqual([]);
+  expect((await broker.openOrders()).map((x) => [x.orderId, x.brokerOrderId])).toEqual([[o.orderId, brokerOrderId]]);
+  broker.cancel(o.orderId);
+  await waitFor(() => events.some((e) => e.kind === "canceled"), 5000, "canceled");
+  const next = r.order({ type: "limit", limitPriceUnits: toUnits(95) });
+  broker.submit(next);
+  await waitFor(() => events.some((e) => e.kind === "accepted"), 5000, "the new order accepted");
+  expect(Number((events.find((e) => e.kind === "accepted") as { brokerOrderId: string }).brokerOrderId)).toBeGreaterThan(Number(brokerOrderId));
+});
+
+test("bounds: working orders past maxOrders and requests past maxInFlight are refused", async () => {
+  rig = await startIbRig({}, { maxOrders: 2, maxInFlight: 1 });
+  const r = recorder(rig);
+  rig.sim.pinQuote("AAPL", 100, 1000, 100.02, 1000);
+  const orders = [0, 1, 2].map(() => r.order({ type: "limit", limitPriceUnits: toUnits(90) }));
+  for (const o of orders) rig.broker.submit(o);
+  expect(r.of(orders[2]!.orderId)).toMatchObject([{ kind: "rejected", reason: expect.stringContaining("2 working orders") }]);
+  await waitFor(() => r.kinds(orders[1]!.orderId).includes("accepted") && rig!.broker.stats.reconciliations > 0, 5000, "accepted and reconciled");
+  const a = rig.broker.executionsSince(0), b = rig.broker.executionsSince(0);
+  await expect(b).rejects.toThrow("1 requests already in flight");
+  await a;
+  expect(rig.broker.stats.refusedRequests).toBe(1);
+});
+
+test("the execution join: report before or after the execution, each execId once, and the bounds", () => {
+  const out: [string, number][] = [];
+  const j = new ExecutionJoiner<null>({ maxPending: 2, maxKnown: 3 }, (f) => out.push([f.fillId, f.commissionMicros]));
+  const fill = (id: string): BrokerFill => ({ orderId: "o", fillId: id, account: "A", symbol: "AAPL", side: "buy", qty: 1, priceUnits: 1, commissionMicros: 99, ts: 0 });
+  j.commission("early", 5);
+  j.execution(fill("early"), null);
+  j.execution(fill("a"), null);
+  j.execution(fill("a"), null);
+  j.commission("a", 7);
+  expect(out).toEqual([["early", 5], ["a", 7]]);
+  expect(j.stats.duplicates).toBe(1);
+  // Three waiting executions with room for two: the oldest goes out without its commission.
+  j.execution(fill("x"), null);
+  j.execution(fill("y"), null);
+  j.execution(fill("z"), null);
+  expect(out.at(-1)).toEqual(["x", 0]);
+  expect(j.stats.evictedUnjoined).toBe(1);
+  expect(j.pendingCount).toBe(2);
+  // Past maxKnown emitted ids, the oldest is forgotten (the order manager still drops it by fillId).
+  j.commission("y", 1);
+  j.commission("z", 1);
+  expect(j.known("early")).toBe(false);
+  expect(j.known("z")).toBe(true);
+});
