@@ -133,6 +133,7 @@ export function registerAlertMetrics(registry: MetricsRegistry, engine: AlertEng
   const scalar = (name: string, help: string, type: "counter" | "gauge", read: () => number) => registry.scrape({ name, help, type, collect: (e) => e(read()) });
   scalar("alluse_alert_evaluations_total", "Alert rule evaluations (all rules once each).", "counter", () => s.evaluations);
   scalar("alluse_alert_rule_errors_total", "Alert rule reads that threw.", "counter", () => s.ruleErrors);
+  scalar("alluse_alert_store_errors_total", "Alert evaluations cut short by a database error.", "counter", () => s.storeErrors);
   scalar("alluse_alert_held_back", "Conditions not raised in the last evaluation because of the open-alert bound.", "gauge", () => s.heldBack);
   scalar("alluse_alert_webhook_deliveries_total", "Webhook deliveries accepted (2xx).", "counter", () => w.delivered);
   scalar("alluse_alert_webhook_failures_total", "Webhook attempts that failed.", "counter", () => w.failures);

@@ -87,6 +87,8 @@ export type AckError = "NOT_FOUND" | "ALREADY_RESOLVED";
 export interface AlertEngineStats {
   evaluations: number;
   ruleErrors: number;
+  /** Evaluations cut short by a database error. */
+  storeErrors: number;
   /** Readings ignored because a rule returned more than maxReadingsPerRule. */
   readingsDropped: number;
   /** Conditions held back by maxOpen or maxPending in the last evaluation. */
@@ -109,7 +111,7 @@ const MAX_KEY_CHARS = 128;
 /** The alert engine; see the file comment. */
 export class AlertEngine {
   readonly stats: AlertEngineStats = {
-    evaluations: 0, ruleErrors: 0, readingsDropped: 0, heldBack: 0,
+    evaluations: 0, ruleErrors: 0, storeErrors: 0, readingsDropped: 0, heldBack: 0,
     transitions: { raised: 0, escalated: 0, deescalated: 0, acknowledged: 0, resolved: 0 },
   };
   private readonly rules = new Map<string, AlertRule>();
@@ -170,7 +172,16 @@ export class AlertEngine {
   /** Starts evaluating every evaluateEveryMs. */
   start(): void {
     if (this.timer) return;
-    this.timer = setInterval(() => this.evaluate(), this.opts.evaluateEveryMs);
+    this.timer = setInterval(() => {
+      try {
+        this.evaluate();
+      } catch (err) {
+        // Only the store can throw here (disk full, database locked past its timeout): the next
+        // round retries from memory, which still holds every active alert.
+        this.stats.storeErrors++;
+        this.opts.log?.error("alert evaluation failed", { error: String(err) });
+      }
+    }, this.opts.evaluateEveryMs);
     this.timer.unref?.();
   }
 

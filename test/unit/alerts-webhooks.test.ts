@@ -2,7 +2,15 @@
 // back-off after failures, final statuses, the in-flight bound and the drop-oldest queue bound.
 
 import { afterEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { alertsSchema, createAlerts } from "../../src/monitor/alert-setup.ts";
+import { MetricsRegistry } from "../../src/monitor/registry.ts";
 import { WebhookSender } from "../../src/monitor/webhooks.ts";
+import { createLogger } from "../../src/log.ts";
+import { openDatabase } from "../../src/store/db.ts";
+import { parseExposition, sampleValue } from "../helpers/prom-parse.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 interface Hit { atMs: number; body: { n: number }; delivery: string; attempt: string }
@@ -74,5 +82,29 @@ describe("webhooks", () => {
 
   test("only http and https URLs are accepted", () => {
     expect(() => new WebhookSender({ urls: ["ftp://example.com/"] })).toThrow(/http or https/);
+  });
+
+  test("every transition of the configured engine reaches the webhook as {type, ts, alert}; counters reach /metrics", async () => {
+    const r = receiver((i) => (i === 0 ? 500 : 200));
+    const dir = mkdtempSync(join(tmpdir(), "alluse-alert-hooks-"));
+    const db = openDatabase(join(dir, "alluse.db"), "none");
+    const registry = new MetricsRegistry();
+    const cfg = alertsSchema.parse({ enabled: false, webhooks: { urls: [r.url], backoffBaseMs: 5 } });
+    const alerts = createAlerts(cfg, db, registry, createLogger("error", "test", () => {}));
+    cleanup.push(() => (alerts.stop(), r.server.stop(true), db.close(), rmSync(dir, { recursive: true, force: true })));
+    let value = 90;
+    alerts.engine.addRule({ name: "test.x", description: "X", direction: "above", warning: 80, read: () => [{ key: "k", value }] });
+    alerts.engine.evaluate(1000);
+    value = 0;
+    alerts.engine.evaluate(2000);
+    await waitFor(() => alerts.webhooks.stats.delivered === 2, 5000, "two deliveries");
+    // One body per delivery id (the failed first attempt was retried with the same id and body).
+    const bodies = [...new Map(r.hits.map((h) => [h.delivery, h.body as unknown as { type: string; ts: number; alert: { state: string } }])).values()];
+    expect(bodies.map((b) => `${b.type}:${b.alert.state}:${b.ts}`).sort()).toEqual(["raised:open:1000", "resolved:resolved:2000"]);
+    const families = parseExposition(registry.render());
+    expect(sampleValue(families, "alluse_alert_webhook_deliveries_total")).toBe(2);
+    expect(sampleValue(families, "alluse_alert_webhook_retries_total")).toBe(1);
+    expect(sampleValue(families, "alluse_alert_transitions_total", { type: "raised" })).toBe(1);
+    expect(sampleValue(families, "alluse_alerts", { state: "open", severity: "warning" })).toBe(0);
   });
 });
