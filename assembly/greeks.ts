@@ -95,7 +95,7 @@ function checkInputs(s: f64, k: f64, t: f64, r: f64, q: f64, right: f64): i32 {
 }
 
 /** Writes the price and greeks of one option at volatility `vol`; returns the status. */
-function priceRow(row: usize, s: f64, k: f64, t: f64, r: f64, q: f64, vol: f64, isCall: bool): i32 {
+export function priceRow(row: usize, s: f64, k: f64, t: f64, r: f64, q: f64, vol: f64, isCall: bool): i32 {
   const dfR = Math.exp(-r * t);
   const dfQ = Math.exp(-q * t);
   const sqrtT = Math.sqrt(t);
@@ -172,7 +172,7 @@ let solveStatus: i32 = GS_OK;
  * bracket [lo, hi] that every evaluation narrows, with a bisection step whenever Newton would
  * leave the bracket. Returns the volatility, or NaN with the reason in `solveStatus`.
  */
-function solveVol(row: usize, s: f64, k: f64, t: f64, r: f64, q: f64, target: f64, isCall: bool): f64 {
+export function solveVol(row: usize, s: f64, k: f64, t: f64, r: f64, q: f64, target: f64, isCall: bool): f64 {
   const sq = s * Math.exp(-q * t);
   const kr = k * Math.exp(-r * t);
   const lower = isCall ? Math.max(sq - kr, 0) : Math.max(kr - sq, 0);

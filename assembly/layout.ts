@@ -194,6 +194,181 @@ export const GS_ABOVE_BOUND: i32 = 4;
 /** The solver did not converge within its iteration bound. */
 export const GS_NO_CONVERGENCE: i32 = 5;
 
+// ---- risk region (assembly/risk.ts) ----
+// Money and prices here are dollars in f64: risk is an estimate, the ledger (integer micros)
+// is the truth. Accounts have fixed rows; each account owns a fixed block of position rows
+// used from 0 up to A_ROWS (the host keeps them contiguous).
+/** Account rows in the risk region (the configuration allows at most this many accounts). */
+export const RISK_MAX_ACCOUNTS: u32 = 64;
+/** Position rows per account: instruments held or with working orders. */
+export const RISK_MAX_POSITIONS: u32 = 256;
+
+// risk parameters: f64, written by the host
+export const RP_RATE: i32 = 0; // continuously compounded risk-free rate
+export const RP_DIV: i32 = 1; // continuous dividend yield
+export const RP_CORR: i32 = 2; // pairwise correlation of underlyings assumed by VaR
+export const RP_DEFAULT_VOL: i32 = 3; // annual vol used when no estimate exists
+export const RP_DAY_MS: i32 = 4; // trading ms in one day: scales the engine's per-ms variance to a day
+export const RP_YEAR_MS: i32 = 5; // ms per year for time to expiry (ACT/365)
+export const RP_GLOBAL_STATE: i32 = 6; // firm-wide trading state (TS_*)
+export const RP_TRADING_DAYS: i32 = 7; // trading days per year (default vol to daily)
+export const RISK_PARAM_COUNT: i32 = 8;
+
+// trading states
+export const TS_ACTIVE: i32 = 0;
+export const TS_REDUCING: i32 = 1;
+export const TS_HALTED: i32 = 2;
+
+// account row: f64 fields, ACC_STRIDE per account. Limits are Infinity when off.
+export const A_USED: i32 = 0;
+export const A_STATE: i32 = 1; // TS_*
+export const A_CASH_MODE: i32 = 2; // 1 cash account, 0 Reg-T margin
+export const A_MAX_NOTIONAL: i32 = 3; // per order, dollars
+export const A_MIN_QTY: i32 = 4;
+export const A_MAX_QTY: i32 = 5;
+export const A_BAND: i32 = 6; // limit price within this fraction of the mid
+export const A_QUOTE_AGE_MS: i32 = 7; // a quote older than this is not fresh
+export const A_MAX_OPEN: i32 = 8; // working orders
+export const A_MAX_POS_QTY: i32 = 9; // shares or contracts per instrument, worst case
+export const A_MAX_GROSS: i32 = 10; // gross delta-adjusted exposure, dollars
+export const A_MAX_NET: i32 = 11; // net market value, dollars
+export const A_MAX_CONC: i32 = 12; // net dollar delta of one underlying / equity
+export const A_MAX_DELTA: i32 = 13; // portfolio dollar delta
+export const A_DBAND_LO: i32 = 14; // option-sale delta band, in delta points (0-100)
+export const A_DBAND_HI: i32 = 15;
+export const A_DBAND_MODE: i32 = 16; // 0 off, 1 warn, 2 deny
+export const A_SUBMIT_RATE: i32 = 17; // orders per second (token bucket, burst = one second)
+export const A_MODIFY_RATE: i32 = 18;
+export const A_LOSS_LIMIT: i32 = 19; // daily loss, dollars (utilisation only; states are host policy)
+export const A_VAR_LIMIT: i32 = 20; // 1-day VaR 99, dollars (utilisation only)
+export const A_CASH: i32 = 21; // host: ledger cash, dollars
+export const A_OPEN_ORDERS: i32 = 22; // host: working orders
+export const A_ROWS: i32 = 23; // host: position rows in use
+export const A_OPEN_EQUITY: i32 = 24; // host: equity at the session open (NaN unknown)
+export const A_SUB_TOKENS: i32 = 25;
+export const A_SUB_TS: i32 = 26;
+export const A_MOD_TOKENS: i32 = 27;
+export const A_MOD_TS: i32 = 28;
+export const A_MV: i32 = 29; // outputs of riskRecompute from here on
+export const A_EQUITY: i32 = 30;
+export const A_GROSS: i32 = 31;
+export const A_NET: i32 = 32;
+export const A_DDELTA: i32 = 33; // dollar delta
+export const A_DGAMMA: i32 = 34; // dollar gamma: change of dollar delta for a 1 % move
+export const A_VEGA: i32 = 35; // dollars per vol point
+export const A_THETA: i32 = 36; // dollars per calendar day
+export const A_UNREAL: i32 = 37;
+export const A_DAILY_PNL: i32 = 38;
+export const A_VAR95: i32 = 39;
+export const A_VAR99: i32 = 40;
+export const A_ST_DN10: i32 = 41; // stress P&L: underlyings -10 %
+export const A_ST_DN20: i32 = 42;
+export const A_ST_DN40: i32 = 43;
+export const A_ST_UP10: i32 = 44;
+export const A_ST_VOL50: i32 = 45; // implied vols x 1.5
+export const A_CONC_MAX: i32 = 46; // largest |net dollar delta| of one underlying / equity
+export const A_CONC_UND: i32 = 47; // its instrument index (-1 none)
+export const A_HHI: i32 = 48; // Herfindahl index of |net dollar delta| shares by underlying
+export const A_REQUIRED: i32 = 49; // cash needed (cash account) or Reg-T requirement (margin)
+export const A_AVAILABLE: i32 = 50; // cash (cash account) or equity (margin)
+export const A_SCORE: i32 = 51; // composite risk score 0-100
+export const A_UNPRICED: i32 = 52; // positions without a mark or greeks
+export const A_TS: i32 = 53; // time of the recompute
+export const A_U_GROSS: i32 = 54; // utilisations: value / limit
+export const A_U_NET: i32 = 55;
+export const A_U_DELTA: i32 = 56;
+export const A_U_CONC: i32 = 57;
+export const A_U_LOSS: i32 = 58;
+export const A_U_VAR: i32 = 59;
+export const A_U_BP: i32 = 60;
+export const A_U_ORDERS: i32 = 61;
+export const A_U_MAX: i32 = 62;
+export const A_OPT_BAND: i32 = 63; // the fat-finger band for option limit prices
+export const ACC_STRIDE: i32 = 64;
+
+// position row: f64 fields, POS_STRIDE per row
+export const PR_INST: i32 = 0;
+export const PR_UND: i32 = 1; // underlying instrument index (the stock itself for stocks)
+export const PR_KIND: i32 = 2; // 0 stock, 1 call, 2 put
+export const PR_MULT: i32 = 3;
+export const PR_STRIKE: i32 = 4; // dollars
+export const PR_EXPIRY_MS: i32 = 5;
+export const PR_QTY: i32 = 6; // host: signed position
+export const PR_WBUY: i32 = 7; // host: working buy quantity
+export const PR_WSELL: i32 = 8; // host: working sell quantity
+export const PR_WBUY_COST: i32 = 9; // host: dollars the working buys would pay
+export const PR_COST: i32 = 10; // host: signed cost basis, dollars
+export const PR_MARK: i32 = 11; // outputs from here on
+export const PR_SPOT: i32 = 12;
+export const PR_IV: i32 = 13;
+export const PR_DELTA: i32 = 14;
+export const PR_GAMMA: i32 = 15;
+export const PR_VEGA: i32 = 16;
+export const PR_THETA: i32 = 17;
+export const PR_MV: i32 = 18;
+export const PR_DDELTA: i32 = 19;
+export const PR_UNIT_DD: i32 = 20; // dollar delta of one unit
+export const PR_UNREAL: i32 = 21;
+export const PR_STATUS: i32 = 22; // PS_*
+export const PR_MODEL: i32 = 23; // model price at PR_IV (stress base)
+export const POS_STRIDE: i32 = 24;
+export const PS_OK: i32 = 0;
+export const PS_NO_MARK: i32 = 1;
+export const PS_NO_GREEKS: i32 = 2;
+
+// pre-trade check row: inputs written by the host, outputs by preTradeCheck()
+export const CK_ACCOUNT: i32 = 0;
+export const CK_ROW: i32 = 1; // the order instrument's position row
+export const CK_SIDE: i32 = 2; // 1 buy, -1 sell
+export const CK_TYPE: i32 = 3; // 0 market, 1 limit, 2 stop, 3 stop-limit
+export const CK_QTY: i32 = 4; // quantity the order adds to working (remaining, for a modify)
+export const CK_TOTAL: i32 = 5; // the order's total quantity
+export const CK_LIMIT: i32 = 6; // price units, NaN none
+export const CK_STOP: i32 = 7; // price units, NaN none
+export const CK_MODIFY: i32 = 8; // 1 for a modify
+export const CK_PREV: i32 = 9; // a modify: the order's remaining working quantity before it
+export const CK_NOW: i32 = 10;
+export const CK_CODE: i32 = 11; // output: RK_*
+export const CK_VALUE: i32 = 12; // output: the value that failed
+export const CK_BOUND: i32 = 13; // output: the limit it failed against
+export const CK_WARN: i32 = 14; // output: RK_* of a warning, 0 none
+export const CK_WARN_VALUE: i32 = 15;
+export const CK_PRICE: i32 = 16; // output: reference price used, dollars
+export const CK_DELTA: i32 = 17; // output: delta of one unit of the order instrument
+export const CHECK_STRIDE: i32 = 24;
+
+// pre-trade reason codes
+export const RK_OK: i32 = 0;
+export const RK_HALTED: i32 = 1;
+export const RK_REDUCE_ONLY: i32 = 2;
+export const RK_UNKNOWN_INSTRUMENT: i32 = 3;
+export const RK_BAD_PRICE: i32 = 4;
+export const RK_BAD_QTY: i32 = 5;
+export const RK_SUBMIT_RATE: i32 = 6;
+export const RK_MODIFY_RATE: i32 = 7;
+export const RK_NO_QUOTE: i32 = 8;
+export const RK_PRICE_BAND: i32 = 9;
+export const RK_NOTIONAL: i32 = 10;
+export const RK_MAX_OPEN_ORDERS: i32 = 11;
+export const RK_POSITION_LIMIT: i32 = 12;
+export const RK_GROSS_EXPOSURE: i32 = 13;
+export const RK_NET_EXPOSURE: i32 = 14;
+export const RK_CONCENTRATION: i32 = 15;
+export const RK_DELTA_LIMIT: i32 = 16;
+export const RK_BUYING_POWER: i32 = 17;
+export const RK_UNCOVERED_CALL: i32 = 18;
+export const RK_SHORT_SALE: i32 = 19;
+export const RK_DELTA_BAND: i32 = 20;
+export const RK_NO_GREEKS: i32 = 21;
+export const RK_BAD_ACCOUNT: i32 = 22;
+export const RISK_REASON_COUNT: i32 = 23;
+
+// per-underlying scratch of riskRecompute(): f64 fields per instrument index
+export const U_DD: i32 = 0;
+export const U_SIGMA: i32 = 1;
+export const U_MARK: i32 = 2; // recompute number that last touched the slot
+export const U_STRIDE: i32 = 4;
+
 const ALIGN: usize = 64;
 
 function alignUp(n: usize): usize {
@@ -210,6 +385,14 @@ function barBytes(n: u32, h: u32): usize { return alignUp(<usize>n * <usize>h * 
 function changeBytes(n: u32): usize { return alignUp(<usize>n * 4); }
 function ringBytes(r: u32): usize { return alignUp(<usize>r * <usize>TICK_STRIDE_BYTES); }
 function greeksBytes(): usize { return alignUp(<usize>GREEKS_CAPACITY * <usize>GREEKS_STRIDE * 8); }
+function riskBytes(n: u32): usize {
+  let b = alignUp(<usize>RISK_PARAM_COUNT * 8);
+  b += alignUp(<usize>RISK_MAX_ACCOUNTS * <usize>ACC_STRIDE * 8);
+  b += alignUp(<usize>RISK_MAX_ACCOUNTS * <usize>RISK_MAX_POSITIONS * <usize>POS_STRIDE * 8);
+  b += alignUp(<usize>CHECK_STRIDE * 8) + alignUp(<usize>GREEKS_STRIDE * 8);
+  b += alignUp(<usize>n * <usize>U_STRIDE * 8) + alignUp(<usize>RISK_MAX_POSITIONS * 4);
+  return b;
+}
 function tablesBase(): usize { return alignUp(__heap_base); }
 
 export let ctlOffset: usize = 0;
@@ -222,6 +405,14 @@ export let changeListOffset: usize = 0;
 export let ringOffset: usize = 0;
 /** The greeks region; placed after the tick ring so the quote tables keep their offsets. */
 export let greeksOffset: usize = 0;
+/** The risk region: parameters, accounts, positions, the check row, a greeks scratch row, per-underlying scratch. */
+export let riskParamsOffset: usize = 0;
+export let riskAccountsOffset: usize = 0;
+export let riskPositionsOffset: usize = 0;
+export let riskCheckOffset: usize = 0;
+export let riskGreeksOffset: usize = 0;
+export let riskUndOffset: usize = 0;
+export let riskTouchedOffset: usize = 0;
 /** Set only by a successful init(); every entry point refuses to run while it is 0. */
 export let maxInstruments: u32 = 0;
 export let ringCapacity: u32 = 0;
@@ -243,6 +434,15 @@ export function plan(instruments: u32, ring: u32, bars: u32): f64 {
   changeListOffset = p; p += changeBytes(instruments);
   ringOffset = p; p += ringBytes(ring);
   greeksOffset = p; p += greeksBytes();
+  const riskStart = p;
+  riskParamsOffset = p; p += alignUp(<usize>RISK_PARAM_COUNT * 8);
+  riskAccountsOffset = p; p += alignUp(<usize>RISK_MAX_ACCOUNTS * <usize>ACC_STRIDE * 8);
+  riskPositionsOffset = p; p += alignUp(<usize>RISK_MAX_ACCOUNTS * <usize>RISK_MAX_POSITIONS * <usize>POS_STRIDE * 8);
+  riskCheckOffset = p; p += alignUp(<usize>CHECK_STRIDE * 8);
+  riskGreeksOffset = p; p += alignUp(<usize>GREEKS_STRIDE * 8);
+  riskUndOffset = p; p += alignUp(<usize>instruments * <usize>U_STRIDE * 8);
+  riskTouchedOffset = p; p += alignUp(<usize>RISK_MAX_POSITIONS * 4);
+  assert(p - riskStart == riskBytes(instruments));
   ringCapacity = ring;
   ringMask = ring - 1;
   barHistory = bars;

@@ -47,3 +47,12 @@ export function parseOptionSymbol(symbol: string): { underlying: string; expiry:
   if (!m) return undefined;
   return { underlying: m[1]!, expiry: m[2]!, right: m[3] as OptionRight, strike: Number(m[4]) };
 }
+
+/** Options expire at 16:00 New York; 21:00 UTC is that time in winter (EST), within an hour all year. */
+const EXPIRY_UTC_HOUR = 21;
+
+/** The expiry instant of an option expiring on YYYYMMDD, epoch ms. */
+export function expiryMs(expiry: string): number {
+  const y = Number(expiry.slice(0, 4)), m = Number(expiry.slice(4, 6)), d = Number(expiry.slice(6, 8));
+  return Date.UTC(y, m - 1, d, EXPIRY_UTC_HOUR);
+}

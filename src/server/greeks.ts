@@ -4,6 +4,7 @@
 
 import type { Hono } from "hono";
 import type { Engine } from "../engine/engine.ts";
+import { expiryMs } from "../domain/instrument.ts";
 import { GreeksEngine } from "../risk/greeks.ts";
 import { errorResponse } from "./rest.ts";
 
@@ -19,13 +20,10 @@ export interface GreeksConfig {
 export const DEFAULT_GREEKS_CONFIG: GreeksConfig = { rate: 0.04, divYield: 0 };
 
 const YEAR_MS = 365 * 86_400_000;
-/** Options expire at 16:00 New York; 21:00 UTC is that time in winter (EST), within an hour all year. */
-const EXPIRY_UTC_HOUR = 21;
 
 /** Years (ACT/365) from `nowMs` to the close of expiry day YYYYMMDD; negative once expired. */
 export function yearsToExpiry(expiry: string, nowMs: number): number {
-  const y = Number(expiry.slice(0, 4)), m = Number(expiry.slice(4, 6)), d = Number(expiry.slice(6, 8));
-  return (Date.UTC(y, m - 1, d, EXPIRY_UTC_HOUR) - nowMs) / YEAR_MS;
+  return (expiryMs(expiry) - nowMs) / YEAR_MS;
 }
 
 const mid = (bid: number | null, ask: number | null): number | null =>

@@ -164,4 +164,40 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX alerts_resolved ON alerts (id) WHERE state = 'resolved';
     `,
   },
+  {
+    // Risk (src/risk/): trading states per account ("*" is firm-wide), admin limit overrides,
+    // each account's equity at the session open and its peak since, and the audit trail of
+    // every state change, limit change and kill switch (who, when, old, new).
+    version: 5,
+    name: "risk states, limits, session equity and audit",
+    sql: `
+      CREATE TABLE risk_state (
+        scope TEXT PRIMARY KEY,
+        state TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        manual INTEGER NOT NULL,
+        since_ts INTEGER NOT NULL
+      );
+      CREATE TABLE risk_limits (
+        account TEXT PRIMARY KEY,
+        override TEXT NOT NULL,
+        updated_ts INTEGER NOT NULL
+      );
+      CREATE TABLE risk_session (
+        account TEXT PRIMARY KEY,
+        date TEXT NOT NULL,
+        open_equity REAL NOT NULL,
+        peak_equity REAL NOT NULL
+      );
+      CREATE TABLE risk_audit (
+        seq INTEGER PRIMARY KEY,
+        ts INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        old TEXT,
+        new TEXT
+      );
+    `,
+  },
 ];

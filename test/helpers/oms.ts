@@ -13,6 +13,8 @@ import { OrderManager, type OmsOptions } from "../../src/oms/manager.ts";
 import type { PreTradeHook } from "../../src/oms/pretrade.ts";
 import type { Durability } from "../../src/store/db.ts";
 import { Store } from "../../src/store/store.ts";
+import { RiskService } from "../../src/risk/service.ts";
+import { riskSchema, type RiskConfig } from "../../src/risk/settings.ts";
 import { TestMarket } from "./market.ts";
 import { setQuote, setTrade } from "./quotes.ts";
 
@@ -31,6 +33,8 @@ export interface OmsHarnessOptions {
   nowMs?: number;
   /** Makes the paper broker claim its orders live outside the process, so requests are written ahead. */
   external?: boolean;
+  /** Runs the risk engine as the pre-trade hook with this configuration (merged over the defaults). */
+  risk?: Partial<RiskConfig>;
 }
 
 /** A running order manager with its parts and clock. */
@@ -40,6 +44,8 @@ export class OmsHarness {
     readonly logs: string[],
     readonly dir: string, readonly market: TestMarket, readonly store: Store, readonly broker: PaperBroker,
     readonly oms: OrderManager, readonly clock: { now: number },
+    /** The risk engine, when started with `risk`. */
+    readonly risk?: RiskService,
   ) {}
 
   /** Starts (or restarts, given the same `dir`) everything. */
@@ -51,12 +57,18 @@ export class OmsHarness {
     const broker = new PaperBroker(market.engine, { clock: () => clock.now, ...o.paper });
     if (o.external) (broker as { external: boolean }).external = true;
     const logs: string[] = [];
+    const log = createLogger("debug", "oms", (l) => logs.push(l));
+    const accounts = accountsSchema.parse(o.accounts ?? {});
+    const risk = o.risk
+      ? new RiskService({ engine: market.engine, config: riskSchema.parse(o.risk), accounts, db: store.db, log, clock: () => clock.now })
+      : undefined;
     const oms = await OrderManager.start({
-      market: market.engine, store, brokers: { paper: broker }, accounts: accountsSchema.parse(o.accounts ?? {}),
-      calendar: new ExchangeCalendar(), log: createLogger("debug", "oms", (l) => logs.push(l)), clock: () => clock.now,
-      preTrade: o.preTrade, options: o.oms,
+      market: market.engine, store, brokers: { paper: broker }, accounts,
+      calendar: new ExchangeCalendar(), log, clock: () => clock.now,
+      preTrade: risk?.hook ?? o.preTrade, options: o.oms,
     });
-    return new OmsHarness(logs, dir, market, store, broker, oms, clock);
+    risk?.attach(oms);
+    return new OmsHarness(logs, dir, market, store, broker, oms, clock, risk);
   }
 
   /** Sets a quote stamped with the harness clock (one engine batch). */
@@ -71,6 +83,7 @@ export class OmsHarness {
 
   /** Stops the manager and closes the store and broker (the directory stays for a restart). */
   async stop(): Promise<void> {
+    this.risk?.stop();
     await this.oms.stop();
     await this.broker.close();
     await this.store.close();

@@ -1,0 +1,100 @@
+// One account's risk as published on REST and WebSocket, read from its account and position
+// rows after a recompute. Money in dollars (estimates; the ledger in integer micros is the
+// truth), utilisations as value / limit (1 = at the limit).
+
+import type { RiskBook } from "./book.ts";
+import type { StateInfo } from "./service.ts";
+import type { RiskLimits } from "./settings.ts";
+import type { RiskTables } from "./tables.ts";
+
+/** One position's risk. */
+export interface PositionRisk {
+  symbol: string;
+  qty: number;
+  workingBuy: number;
+  workingSell: number;
+  mark: number | null;
+  marketValue: number;
+  unrealizedPnl: number;
+  /** Per unit: delta (1 for stocks), gamma, vega per 1.00 vol, theta per year; null for stocks' IV. */
+  delta: number | null;
+  gamma: number | null;
+  iv: number | null;
+  dollarDelta: number;
+  /** "ok", "no_mark" (last known mark used) or "no_greeks" (no implied vol: previous or default vol used). */
+  status: "ok" | "no_mark" | "no_greeks";
+}
+
+/** One account's published risk. */
+export interface RiskSnapshot {
+  account: string;
+  ts: number;
+  state: StateInfo["state"];
+  stateReason: string;
+  equity: number;
+  cash: number;
+  marketValue: number;
+  grossExposure: number;
+  netExposure: number;
+  dollarDelta: number;
+  dollarGamma: number;
+  vega: number;
+  theta: number;
+  unrealizedPnl: number;
+  dailyPnl: number;
+  sessionOpenEquity: number;
+  peakEquity: number;
+  var95: number;
+  var99: number;
+  stress: { down10: number; down20: number; down40: number; up10: number; vol50: number };
+  concentration: { largestUnderlying: string | null; shareOfEquity: number; hhi: number };
+  buyingPower: { required: number; available: number };
+  openOrders: number;
+  unpriced: number;
+  score: number;
+  utilisation: Record<"gross" | "net" | "delta" | "concentration" | "dailyLoss" | "var" | "buyingPower" | "openOrders" | "max", number>;
+  limits: RiskLimits;
+  positions: PositionRisk[];
+}
+
+const STATUS = ["ok", "no_mark", "no_greeks"] as const;
+const num = (v: number) => (Number.isFinite(v) ? v : null);
+const fin = (v: number) => (Number.isFinite(v) ? v : 0);
+
+/** Reads an account's snapshot from the risk region. */
+export function readSnapshot(
+  t: RiskTables, slot: number, account: string, book: RiskBook, state: StateInfo, limits: RiskLimits,
+  session: { open: number; peak: number }, now: number,
+): RiskSnapshot {
+  const a = (f: string) => t.acc(slot, f);
+  const concUnd = a("A_CONC_UND");
+  const positions: PositionRisk[] = book.symbolsOf(account).map((symbol, row) => {
+    const p = (f: string) => t.pos(slot, row, f);
+    const kind = p("PR_KIND");
+    return {
+      symbol, qty: p("PR_QTY"), workingBuy: p("PR_WBUY"), workingSell: p("PR_WSELL"), mark: num(p("PR_MARK")),
+      marketValue: fin(p("PR_MV")), unrealizedPnl: fin(p("PR_UNREAL")), delta: num(p("PR_DELTA")),
+      gamma: kind === 0 ? 0 : num(p("PR_GAMMA")), iv: kind === 0 ? null : num(p("PR_IV")), dollarDelta: fin(p("PR_DDELTA")),
+      status: STATUS[p("PR_STATUS")] ?? "no_mark",
+    };
+  }).filter((p) => p.qty !== 0 || p.workingBuy !== 0 || p.workingSell !== 0);
+  return {
+    account, ts: now, state: state.state, stateReason: state.reason,
+    equity: a("A_EQUITY"), cash: a("A_CASH"), marketValue: a("A_MV"), grossExposure: a("A_GROSS"), netExposure: a("A_NET"),
+    dollarDelta: a("A_DDELTA"), dollarGamma: a("A_DGAMMA"), vega: a("A_VEGA"), theta: a("A_THETA"), unrealizedPnl: a("A_UNREAL"),
+    dailyPnl: a("A_DAILY_PNL"), sessionOpenEquity: session.open, peakEquity: session.peak,
+    var95: a("A_VAR95"), var99: a("A_VAR99"),
+    stress: { down10: a("A_ST_DN10"), down20: a("A_ST_DN20"), down40: a("A_ST_DN40"), up10: a("A_ST_UP10"), vol50: a("A_ST_VOL50") },
+    concentration: {
+      largestUnderlying: concUnd >= 0 ? book.symbolOfIndex(concUnd) ?? null : null,
+      shareOfEquity: Number.isFinite(a("A_CONC_MAX")) ? a("A_CONC_MAX") : 1e9, hhi: a("A_HHI"),
+    },
+    buyingPower: { required: a("A_REQUIRED"), available: a("A_AVAILABLE") },
+    openOrders: a("A_OPEN_ORDERS"), unpriced: a("A_UNPRICED"), score: a("A_SCORE"),
+    utilisation: {
+      gross: a("A_U_GROSS"), net: a("A_U_NET"), delta: a("A_U_DELTA"), concentration: fin(a("A_U_CONC")), dailyLoss: a("A_U_LOSS"),
+      var: a("A_U_VAR"), buyingPower: a("A_U_BP"), openOrders: a("A_U_ORDERS"), max: fin(a("A_U_MAX")),
+    },
+    limits, positions,
+  };
+}

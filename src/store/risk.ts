@@ -1,0 +1,100 @@
+// Queries of the risk tables (migration 5). These are rare, admin-paced writes (a state change,
+// a limit change, once a day per account for the session open), so they go straight to SQLite
+// in their own transaction rather than through the order journal.
+
+import type { Database, Statement } from "bun:sqlite";
+
+/** A persisted trading state. */
+export interface StoredState {
+  scope: string;
+  state: string;
+  reason: string;
+  manual: boolean;
+  sinceTs: number;
+}
+
+/** One audit record. */
+export interface AuditRecord {
+  seq: number;
+  ts: number;
+  actor: string;
+  action: string;
+  scope: string;
+  old: unknown;
+  new: unknown;
+}
+
+/** Audit records kept; older ones are pruned on insert. */
+export const AUDIT_MAX_ROWS = 100_000;
+
+/** The risk tables. */
+export class RiskStore {
+  private readonly q: Record<string, Statement>;
+
+  constructor(private readonly db: Database) {
+    this.q = {
+      states: db.prepare("SELECT scope, state, reason, manual, since_ts FROM risk_state"),
+      setState: db.prepare("INSERT OR REPLACE INTO risk_state (scope, state, reason, manual, since_ts) VALUES (?, ?, ?, ?, ?)"),
+      limits: db.prepare("SELECT account, override FROM risk_limits"),
+      setLimits: db.prepare("INSERT OR REPLACE INTO risk_limits (account, override, updated_ts) VALUES (?, ?, ?)"),
+      session: db.prepare("SELECT date, open_equity, peak_equity FROM risk_session WHERE account = ?"),
+      setSession: db.prepare("INSERT OR REPLACE INTO risk_session (account, date, open_equity, peak_equity) VALUES (?, ?, ?, ?)"),
+      audit: db.prepare("INSERT INTO risk_audit (ts, actor, action, scope, old, new) VALUES (?, ?, ?, ?, ?, ?)"),
+      prune: db.prepare("DELETE FROM risk_audit WHERE seq <= (SELECT MAX(seq) FROM risk_audit) - ?"),
+      list: db.prepare("SELECT seq, ts, actor, action, scope, old, new FROM risk_audit WHERE (? IS NULL OR scope = ?) ORDER BY seq DESC LIMIT ?"),
+    };
+  }
+
+  /** Every persisted trading state. */
+  states(): StoredState[] {
+    return (this.q.states!.all() as Record<string, unknown>[]).map((r) => ({
+      scope: r.scope as string, state: r.state as string, reason: r.reason as string, manual: r.manual === 1, sinceTs: r.since_ts as number,
+    }));
+  }
+
+  /** Admin limit overrides by account. */
+  limitOverrides(): Map<string, unknown> {
+    return new Map((this.q.limits!.all() as { account: string; override: string }[]).map((r) => [r.account, JSON.parse(r.override)]));
+  }
+
+  /** The stored session-open and peak equity of an account, if any. */
+  session(account: string): { date: string; openEquity: number; peakEquity: number } | undefined {
+    const r = this.q.session!.get(account) as { date: string; open_equity: number; peak_equity: number } | null;
+    return r ? { date: r.date, openEquity: r.open_equity, peakEquity: r.peak_equity } : undefined;
+  }
+
+  /** Stores the session-open and peak equity of an account. */
+  setSession(account: string, date: string, openEquity: number, peakEquity: number): void {
+    this.q.setSession!.run(account, date, openEquity, peakEquity);
+  }
+
+  /** Stores a state change and its audit record in one transaction. */
+  changeState(s: StoredState, actor: string, old: unknown): void {
+    this.db.transaction(() => {
+      this.q.setState!.run(s.scope, s.state, s.reason, s.manual ? 1 : 0, s.sinceTs);
+      this.audit(s.sinceTs, actor, "state", s.scope, old, { state: s.state, reason: s.reason, manual: s.manual });
+    })();
+  }
+
+  /** Stores an account's limit override and its audit record in one transaction. */
+  changeLimits(account: string, override: unknown, actor: string, old: unknown, next: unknown, ts: number): void {
+    this.db.transaction(() => {
+      this.q.setLimits!.run(account, JSON.stringify(override), ts);
+      this.audit(ts, actor, "limits", account, old, next);
+    })();
+  }
+
+  /** Appends one audit record (pruning beyond AUDIT_MAX_ROWS). */
+  audit(ts: number, actor: string, action: string, scope: string, old: unknown, next: unknown): void {
+    this.q.audit!.run(ts, actor, action, scope, old === undefined ? null : JSON.stringify(old), next === undefined ? null : JSON.stringify(next));
+    this.q.prune!.run(AUDIT_MAX_ROWS);
+  }
+
+  /** The newest audit records, of one scope or all. */
+  auditTrail(scope: string | undefined, limit: number): AuditRecord[] {
+    return (this.q.list!.all(scope ?? null, scope ?? null, limit) as Record<string, unknown>[]).map((r) => ({
+      seq: r.seq as number, ts: r.ts as number, actor: r.actor as string, action: r.action as string, scope: r.scope as string,
+      old: r.old === null ? null : JSON.parse(r.old as string), new: r.new === null ? null : JSON.parse(r.new as string),
+    }));
+  }
+}
