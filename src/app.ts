@@ -24,6 +24,9 @@ import { startServer, type RunningServer } from "./server/server.ts";
 import { startTrading, type Trading } from "./oms/trading.ts";
 import { orderRoutes } from "./server/orders.ts";
 import { keyRoutes } from "./server/keys-routes.ts";
+import { performanceRoutes } from "./server/accounts-analytics.ts";
+import { ArrivalMids } from "./analytics/account-performance.ts";
+import { ExchangeCalendar } from "./domain/calendar.ts";
 import { OrdersWs } from "./server/orders-ws.ts";
 import { marketDataMiddleware, marketDataRefusal } from "./auth/market-gate.ts";
 import { resolveLimits } from "./server/limits.ts";
@@ -131,6 +134,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const trading = await startTrading(config.trading, config.dataDir, engine, log.child("oms"));
   health.register("journal", () => trading.store.journal.failed?.message ?? null);
   registerTradingMetrics(metrics.registry, { oms: trading.oms, journal: trading.store.journal, brokers: [PAPER_BROKER_HEALTH] });
+  const arrivals = new ArrivalMids(trading.store.journal, engine);
   const dashboardScript = await buildDashboardScript();
   const alerts = createAlerts(config.alerts, trading.store.db, metrics.registry, log.child("alerts"));
   let hub: Hub | undefined;
@@ -142,6 +146,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       routes: [metricsRoutes(metrics.registry), analyticsRoutes(engine, spreads), dashboardRoutes(dashboardScript),
         orderRoutes({ oms: trading.oms, keys: trading.keys, maxRows: resolveLimits(config.limits).maxRestRows, ...config.trading.api }),
         keyRoutes({ keys: trading.keys, accountIds: () => trading.oms.accountIds(), maxRows: resolveLimits(config.limits).maxRestRows }),
+        performanceRoutes({ oms: trading.oms, store: trading.store, keys: trading.keys, arrivals, days: new ExchangeCalendar(config.trading.calendar) }),
         alertRoutes({ alerts: alerts.engine, keys: trading.keys, maxRows: resolveLimits(config.limits).maxRestRows, ...config.trading.api })],
     },
     // The alerts topic wraps order entry so that one auth message serves both (alerts-ws.ts).

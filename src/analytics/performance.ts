@@ -1,5 +1,5 @@
-// Trading performance from an equity curve and from closed-trade P&Ls. The per-account wiring
-// comes with the order manager; these are the pure functions it will call.
+// Trading performance from an equity curve and from closed-trade P&Ls, plus execution quality
+// (slippage, fill latency). account-performance.ts feeds them an account's durable history.
 //
 // Conventions:
 // - Returns are simple period returns r_t = E_t / E_{t−1} − 1 of the equity curve's sampling
@@ -12,8 +12,13 @@
 //   periods from the peak until equity is back at the peak (or until the end if it never is).
 // - Win rate counts wins over decided trades (P&L ≠ 0); break-even trades are reported apart.
 // - Profit factor = gross profit / gross loss; null when there is no loss.
+// - Daily P&L = change of the day's closing equity net of that day's deposits and withdrawals;
+//   the day's return is that P&L over the previous close (none for the first day).
+// - Slippage is a cost: (fill − arrival mid) for a buy, (arrival mid − fill) for a sell, so a
+//   positive number is worse than the mid; averages are weighted by quantity (per share) and by
+//   notional at the mid (basis points).
 
-import { mean, stdev } from "./stats.ts";
+import { mean, quantileSorted, stdev } from "./stats.ts";
 
 /** Periods a year for daily equity samples. */
 export const DAILY_PERIODS_PER_YEAR = 252;
@@ -131,4 +136,106 @@ export function performance(equity: readonly number[], periodsPerYear = DAILY_PE
     sortino: sortino(r, periodsPerYear),
     drawdown: drawdown(equity),
   };
+}
+
+/** One point of an equity curve: equity after the event at `ts`, and money deposited (+) or withdrawn (−) by it. */
+export interface EquityPoint {
+  ts: number;
+  equity: number;
+  flow: number;
+}
+
+/** A day's close. */
+export interface DailyPnl {
+  date: string;
+  equity: number;
+  pnl: number;
+  /** pnl / previous close; null on the first day. */
+  return: number | null;
+}
+
+/**
+ * Closing equity and P&L per day from the first point's day to the last one's: every trading
+ * day in between (flat days carry the close forward, so they count as zero returns), plus any
+ * other day that has points. Points must be in time order.
+ */
+export function dailyPnl(points: readonly EquityPoint[], days: { dateOf(ms: number): string; isTradingDay(date: string): boolean }): DailyPnl[] {
+  if (points.length === 0) return [];
+  const byDay = new Map<string, { equity: number; flow: number }>();
+  for (const p of points) {
+    const d = days.dateOf(p.ts);
+    const cur = byDay.get(d);
+    byDay.set(d, { equity: p.equity, flow: (cur?.flow ?? 0) + p.flow });
+  }
+  const first = days.dateOf(points[0]!.ts), last = days.dateOf(points.at(-1)!.ts);
+  const out: DailyPnl[] = [];
+  let prev = 0;
+  for (let d = first; d <= last; d = nextDate(d)) {
+    const day = byDay.get(d);
+    if (!day && !days.isTradingDay(d)) continue;
+    const equity = day?.equity ?? prev;
+    const pnl = equity - prev - (day?.flow ?? 0);
+    out.push({ date: d, equity, pnl, return: out.length === 0 || !(prev > 0) ? null : pnl / prev });
+    prev = equity;
+  }
+  return out;
+}
+
+function nextDate(d: string): string {
+  return new Date(Date.parse(`${d}T12:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+}
+
+/** One fill for execution quality: prices per share, `arrivalMid` null when unknown. */
+export interface ExecutionFill {
+  side: "buy" | "sell";
+  qty: number;
+  multiplier: number;
+  price: number;
+  arrivalMid: number | null;
+}
+
+/** Slippage against the arrival mid over the fills whose arrival mid is known. */
+export interface SlippageStats {
+  fills: number;
+  /** Fills with a known arrival mid (the others are left out). */
+  measured: number;
+  /** Total cost in money: Σ slippage × qty × multiplier. */
+  cost: number;
+  /** Quantity-weighted mean slippage per share; null when nothing was measured. */
+  avgPerShare: number | null;
+  /** Cost over the notional at the mid, in basis points; null when nothing was measured. */
+  avgBps: number | null;
+}
+
+/** Slippage of fills against their orders' arrival mids. */
+export function slippageStats(fills: readonly ExecutionFill[]): SlippageStats {
+  let measured = 0, cost = 0, shares = 0, notional = 0;
+  for (const f of fills) {
+    if (f.arrivalMid === null) continue;
+    measured++;
+    const perShare = f.side === "buy" ? f.price - f.arrivalMid : f.arrivalMid - f.price;
+    cost += perShare * f.qty * f.multiplier;
+    shares += f.qty * f.multiplier;
+    notional += f.arrivalMid * f.qty * f.multiplier;
+  }
+  return {
+    fills: fills.length, measured, cost,
+    avgPerShare: shares === 0 ? null : cost / shares,
+    avgBps: notional === 0 ? null : (cost / notional) * 1e4,
+  };
+}
+
+/** Percentiles of a latency sample (type 7 quantiles), in the sample's unit. */
+export interface LatencyStats {
+  count: number;
+  p50: number | null;
+  p90: number | null;
+  p99: number | null;
+  max: number | null;
+}
+
+/** p50 / p90 / p99 / max of latencies. */
+export function latencyStats(values: readonly number[]): LatencyStats {
+  const s = Float64Array.from(values).sort();
+  return { count: s.length, p50: quantileSorted(s, 0.5), p90: quantileSorted(s, 0.9), p99: quantileSorted(s, 0.99), max: s.length ? s[s.length - 1]! : null };
 }

@@ -324,3 +324,5 @@ export interface Page {
 /** Orders, fills, positions and accounts as the order API returns them. */
 export type { OrderView, FillView } from "../oms/views.ts";
 export type { AccountView, PositionView } from "../oms/valuation.ts";
+/** GET /v1/analytics/accounts/{account}/performance. */
+export type { AccountPerformance } from "../analytics/account-performance.ts";

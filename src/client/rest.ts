@@ -8,7 +8,7 @@
 // sends the same order again: a repeated id returns the original order, never a second one.
 
 import { ClientError, type ClientErrorCode } from "./client.ts";
-import type { AccountView, FillView, OrderChanges, OrderView, Page, PositionView, RestErrorBody } from "./protocol.ts";
+import type { AccountPerformance, AccountView, FillView, OrderChanges, OrderView, Page, PositionView, RestErrorBody } from "./protocol.ts";
 import { newClientOrderId, type OrderInput } from "./trading.ts";
 
 /** Options of a RestClient. */
@@ -120,6 +120,11 @@ export class RestClient {
   /** One page of an account's fills, newest first. */
   async fills(account: string, page: { offset?: number; limit?: number } = {}): Promise<Page & { fills: FillView[] }> {
     return (await this.send<Page & { fills: FillView[] }>("GET", `/v1/accounts/${encodeURIComponent(account)}/fills${query(page)}`)).json;
+  }
+
+  /** An account's trading performance: equity curve, daily P&L, ratios, drawdown, trades, slippage, fill latency. */
+  async performance(account: string): Promise<AccountPerformance> {
+    return (await this.send<AccountPerformance>("GET", `/v1/analytics/accounts/${encodeURIComponent(account)}/performance`)).json;
   }
 
   /** One page of API keys, revoked ones included (admin key). */

@@ -122,7 +122,7 @@ describe("trading metrics", () => {
 });
 
 describe("the whole app", () => {
-  test("registers the trading families and the admin key routes", async () => {
+  test("registers the trading families, the admin key routes and account performance", async () => {
     const dir = mkdtempSync(join(tmpdir(), "alluse-tm-"));
     const app = await startApp(await loadConfig(["--port", "0", "--tick-rate", "100", "--symbols", "AAPL", "--data-dir", dir], {}), createLogger("error", "test", () => {}));
     try {
@@ -136,6 +136,8 @@ describe("the whole app", () => {
       const admin = new RestClient(app.server.url, { key: app.trading.keys.create(["admin"], []).secret });
       expect((await admin.listKeys()).total).toBe(1);
       expect((await fetch(`${app.server.url}/v1/admin/keys`)).status).toBe(401);
+      const perf = (await admin.send<{ deposits: number; trades: { trades: number } }>("GET", "/v1/analytics/accounts/Gen-Acc/performance")).json;
+      expect(perf).toMatchObject({ deposits: 120_000, trades: { trades: 0 } });
     } finally {
       await app.stop();
       rmSync(dir, { recursive: true, force: true });
