@@ -67,14 +67,21 @@ function recordPath(config: Config): string | undefined {
   return full;
 }
 
-function makeFeed(config: Config, log: Logger): Feed {
+/** One IB session for feed and broker when either uses IBKR: one connection under the fixed client id. */
+function makeIbSession(config: Config, log: Logger): IbSession | undefined {
+  if (config.feed.kind !== "ib" && config.trading.broker !== "ib") return undefined;
+  const ib = config.ib;
+  return new IbSession({ host: ib.host, port: ib.port, clientId: ib.clientId, clientIdInUse: ib.clientIdInUse, log: log.child("ib") });
+}
+
+function makeFeed(config: Config, log: Logger, ibSession?: IbSession): Feed {
   const f = config.feed;
   const record = recordPath(config);
   if (f.kind === "ib") {
     const ib = config.ib;
-    const session = new IbSession({ host: ib.host, port: ib.port, clientId: ib.clientId, clientIdInUse: ib.clientIdInUse, log: log.child("ib") });
+    // With the IB broker on the same session, trading owns it and stops it after the broker.
     return new IbFeed({
-      session, ownsSession: true, symbols: f.symbols, optionExpiries: f.optionExpiries, strikesPerSide: f.strikesPerSide,
+      session: ibSession!, ownsSession: config.trading.broker !== "ib", symbols: f.symbols, optionExpiries: f.optionExpiries, strikesPerSide: f.strikesPerSide,
       maxLines: ib.maxLines, connectTimeoutMs: ib.connectTimeoutMs, log: log.child("feed.ib"),
     });
   }
@@ -98,12 +105,14 @@ function withHostFlags(sink: TickSink, engine: Engine): TickSink {
 
 /** Builds and starts everything; on failure, whatever was started is stopped again. */
 export async function startApp(config: Config, log: Logger): Promise<App> {
-  const feed = makeFeed(config, log);
+  const ibSession = makeIbSession(config, log);
+  const feed = makeFeed(config, log, ibSession);
   try {
     // A broker feed looks its instruments up first; a failure must not leave its session retrying.
     await feed.prepare?.();
   } catch (err) {
     await feed.stop();
+    await ibSession?.stop();
     throw err;
   }
   const specs = feed.instruments();
@@ -131,7 +140,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     health.register("ib", () => (s.state === "connected" ? null : `IB session is ${s.state}${s.lastError ? `: ${s.lastError}` : ""}`));
   }
   const spreads = new SpreadSampler(engine);
-  const trading = await startTrading(config.trading, config.dataDir, engine, log.child("oms"));
+  const trading = await startTrading(config.trading, config.dataDir, engine, log.child("oms"), ibSession);
   health.register("journal", () => trading.store.journal.failed?.message ?? null);
   registerTradingMetrics(metrics.registry, { oms: trading.oms, journal: trading.store.journal, brokers: [PAPER_BROKER_HEALTH] });
   const arrivals = new ArrivalMids(trading.store.journal, engine);

@@ -114,6 +114,7 @@ const OPTIONS: [string, string[], Parse][] = [
   ["ib-client-id", ["ib", "clientId"], num],
   ["ib-client-id-in-use", ["ib", "clientIdInUse"], str],
   ["ib-max-lines", ["ib", "maxLines"], num],
+  ["broker", ["trading", "broker"], str],
   ["max-instruments", ["engine", "maxInstruments"], num],
   ["bar-history", ["engine", "barHistory"], num],
   ["max-connections", ["limits", "maxConnections"], num],

@@ -28,8 +28,8 @@ import { contractOf, filterTime, ibOrderOf, ourType, parseExecTime, symbolOf } f
 export interface IbBrokerOptions {
   /** Our instrument for a symbol, for orders and executions this run did not place (reconciliation). */
   instrument: (symbol: string) => Instrument | undefined;
-  /** Our account name → IB account code (absent: the same name). */
-  accounts?: Readonly<Record<string, string>>;
+  /** Our account id → IB account code; "" lets TWS use the login's default account (absent: the same name). */
+  account?: (ours: string) => string;
   /** Working orders tracked at once (default 10 000); a submit past it is rejected. */
   maxOrders?: number;
   /** Bounds of the execution / commission join (see ib-fills.ts). */
@@ -243,7 +243,7 @@ export class IbBroker implements Broker {
   }
 
   private place(t: Tracked, o: BrokerOrder): Promise<void> {
-    const account = this.opts.accounts?.[o.account] ?? o.account;
+    const account = this.opts.account ? this.opts.account(o.account) : o.account;
     const contract = contractOf(o.instrument), ibOrder = ibOrderOf(o, account);
     return this.session.request(`placeOrder ${t.ibId}`, (api) => api.placeOrder(t.ibId, contract, ibOrder));
   }

@@ -22,6 +22,10 @@ export const tradingSchema = z.strictObject({
   /** Journal records waiting for disk at most; requests are refused (503) as it nears this. */
   journalMaxPending: positiveInt.max(1_000_000).default(65_536),
   maxOpenOrdersPerAccount: positiveInt.max(100_000).default(OMS_DEFAULTS.maxOpenOrdersPerAccount),
+  /** Who executes every account's orders: the paper broker, or IBKR over the IB session (--broker ib). */
+  broker: z.enum(["paper", "ib"]).default("paper"),
+  /** With broker ib: our account id → IB account code; an account not listed trades in the login's default account. */
+  ibAccounts: z.record(z.string(), z.string().min(1)).default({}),
   accounts: accountsSchema.prefault({}),
   /** Order API limits per API key (see src/server/orders.ts for the defaults' reasoning). */
   api: z.strictObject({

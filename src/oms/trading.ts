@@ -1,12 +1,15 @@
 // Builds the trading side from the configuration: the SQLite store in the data directory, the
-// API keys on it, the paper broker on the engine, and the order manager over them. The app
-// calls startTrading() once and stop() on shutdown.
+// API keys on it, the broker (paper on the engine, or IBKR over the IB session), and the order
+// manager over them. The app calls startTrading() once and stop() on shutdown.
 
 import { isAbsolute, join } from "node:path";
 import { KeyStore } from "../auth/keys.ts";
+import type { Broker } from "../broker/broker.ts";
+import { IbBroker } from "../broker/ib.ts";
 import { PaperBroker } from "../broker/paper.ts";
 import { ExchangeCalendar } from "../domain/calendar.ts";
 import type { Engine } from "../engine/engine.ts";
+import type { IbSession } from "../ib/session.ts";
 import type { Logger } from "../log.ts";
 import { Store } from "../store/store.ts";
 import { OrderManager } from "./manager.ts";
@@ -16,9 +19,9 @@ import type { TradingConfig } from "./settings.ts";
 export interface Trading {
   store: Store;
   keys: KeyStore;
-  broker: PaperBroker;
+  broker: Broker;
   oms: OrderManager;
-  /** Stops the order manager, the broker, then commits and closes the store. */
+  /** Stops the order manager, the broker (and the IB session it was given), then commits and closes the store. */
   stop(): Promise<void>;
 }
 
@@ -27,26 +30,41 @@ export function dbPath(t: TradingConfig, dataDir: string): string {
   return isAbsolute(t.dbFile) ? t.dbFile : join(dataDir, t.dbFile);
 }
 
-/** Opens the store and starts broker and order manager (which recovers from the store). */
-export async function startTrading(t: TradingConfig, dataDir: string, engine: Engine, log: Logger): Promise<Trading> {
+/** The configured broker; with broker ib, `ibSession` is required and is started if it is not running. */
+function makeBroker(t: TradingConfig, engine: Engine, log: Logger, ibSession?: IbSession): Broker {
+  if (t.broker === "paper") return new PaperBroker(engine, { ...t.paper });
+  if (!ibSession) throw new Error("trading.broker ib needs an IB session (ib.host, ib.port, ib.clientId)");
+  if (ibSession.state === "disconnected") ibSession.start();
+  return new IbBroker(ibSession, { instrument: (s) => engine.instrument(s), account: (a) => t.ibAccounts[a] ?? "", log: log.child("ib-broker") });
+}
+
+/** Opens the store and starts broker and order manager (which recovers from the store). `ibSession` is owned (stopped) by trading once given. */
+export async function startTrading(t: TradingConfig, dataDir: string, engine: Engine, log: Logger, ibSession?: IbSession): Promise<Trading> {
   const store = await Store.open({ path: dbPath(t, dataDir), durability: t.durability, maxPending: t.journalMaxPending });
-  const broker = new PaperBroker(engine, { ...t.paper });
+  const broker = makeBroker(t, engine, log, ibSession);
+  // Every account trades through the one configured broker, under that broker's name
+  // (the accounts schema in accounts.ts still lists only "paper" as a name, hence the cast).
+  const accounts = { ...t.accounts, list: t.accounts.list.map((a) => ({ ...a, broker: t.broker as "paper" })) };
+  const stopBroker = async () => {
+    await broker.close();
+    if (t.broker === "ib") await ibSession?.stop();
+  };
   try {
     const oms = await OrderManager.start({
-      market: engine, store, brokers: { paper: broker }, accounts: t.accounts, calendar: new ExchangeCalendar(t.calendar), log,
+      market: engine, store, brokers: { [t.broker]: broker }, accounts, calendar: new ExchangeCalendar(t.calendar), log,
       options: { maxOpenOrdersPerAccount: t.maxOpenOrdersPerAccount },
     });
-    log.info("trading ready", { db: dbPath(t, dataDir), durability: t.durability, accounts: oms.accountIds() });
+    log.info("trading ready", { db: dbPath(t, dataDir), durability: t.durability, broker: t.broker, accounts: oms.accountIds() });
     return {
       store, broker, oms, keys: new KeyStore(store.db),
       async stop() {
         await oms.stop();
-        await broker.close();
+        await stopBroker();
         await store.close();
       },
     };
   } catch (err) {
-    await broker.close();
+    await stopBroker();
     await store.close();
     throw err;
   }

@@ -1,0 +1,73 @@
+// --feed ib --broker ib end to end in one process: REST POST /v1/orders → order manager (journal
+// in SQLite) → IbBroker → @stoqey/ib → TWS simulator, which fills by the paper fill model; the
+// fill, its commission and the position come back through the same socket. Then a resting order
+// is filled while the socket is down and arrives exactly once after the reconnect.
+
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type App, startApp } from "../../src/app.ts";
+import { loadConfig } from "../../src/config.ts";
+import { createLogger } from "../../src/log.ts";
+import { TwsSimulator } from "../../src/sim/tws/simulator.ts";
+import { waitFor } from "../helpers/wait.ts";
+
+const dataDir = mkdtempSync(join(tmpdir(), "alluse-ib-broker-"));
+let sim: TwsSimulator;
+let app: App;
+let key: string;
+beforeAll(async () => {
+  sim = new TwsSimulator({ port: 0, symbols: ["AAPL"], optionExpiries: 1, strikesPerSide: 1, tickRatePerS: 200, log: createLogger("error", "sim", () => {}) });
+  await sim.start();
+  sim.pinQuote("AAPL", 100, 1000, 100.02, 1000);
+  const config = await loadConfig(["--port", "0", "--feed", "ib", "--broker", "ib", "--ib-port", String(sim.port), "--ib-client-id", "11", "--symbols", "AAPL",
+    "--option-expiries", "1", "--strikes-per-side", "1", "--data-dir", dataDir, "--log-level", "error"], {});
+  app = await startApp(config, createLogger("error", "app", () => {}));
+  key = app.trading.keys.create(["trade"], ["*"]).secret;
+});
+afterAll(async () => {
+  await app?.stop();
+  await sim?.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function call(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const res = await fetch(`${app.server.url}${path}`, {
+    method, headers: { "content-type": "application/json", authorization: `Bearer ${key}` }, body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, json: await res.json() };
+}
+
+test("an order placed over REST fills at IBKR (the simulator) with its commission, and the position follows", async () => {
+  expect(app.trading.broker.name).toBe("ib");
+  const statuses = new Map<string, string>();
+  app.trading.oms.onUpdate((u) => u.type === "order" && statuses.set(u.order.id, u.order.status));
+  await waitFor(() => app.engine.quote(app.engine.instrument("AAPL")!.index).ask === 100.02, 10_000, "the pinned AAPL quote through the feed");
+  const placed = await call("POST", "/v1/orders", { account: "Gen-Acc", clientOrderId: "e2e-1", symbol: "AAPL", side: "buy", type: "market", qty: 10 });
+  expect(placed.status).toBe(201);
+  const id = placed.json.id as string;
+  await waitFor(() => statuses.get(id) === "filled", 10_000, "the order to fill");
+  expect((await call("GET", `/v1/orders/${id}`)).json).toMatchObject({ status: "filled", filledQty: 10, brokerOrderId: expect.any(String) });
+  const fills = (await call("GET", "/v1/accounts/Gen-Acc/fills")).json.fills as Record<string, unknown>[];
+  expect(fills).toHaveLength(1);
+  // 10 shares at the ask; IBKR Pro fixed minimum $1.00 commission, joined from commissionReport.
+  expect(JSON.stringify(fills[0])).toContain("100.02");
+  const positions = (await call("GET", "/v1/accounts/Gen-Acc/positions")).json.positions as { symbol: string; qty: number }[];
+  expect(positions.find((p) => p.symbol === "AAPL")?.qty).toBe(10);
+});
+
+test("a resting order filled while the socket is down arrives exactly once after the reconnect", async () => {
+  const statuses = new Map<string, string>();
+  app.trading.oms.onUpdate((u) => u.type === "order" && statuses.set(u.order.id, u.order.status));
+  const placed = await call("POST", "/v1/orders", { account: "Gen-Acc", clientOrderId: "e2e-2", symbol: "AAPL", side: "buy", type: "limit", limitPrice: 99.5, tif: "GTC", qty: 5 });
+  expect(placed.status).toBe(201);
+  const id = placed.json.id as string;
+  await waitFor(() => statuses.get(id) === "accepted", 10_000, "accepted");
+  expect(sim.fillWhileDisconnected()).toBe(1);
+  await waitFor(() => statuses.get(id) === "filled", 10_000, "the fill after the reconnect");
+  const fills = (await call("GET", `/v1/accounts/Gen-Acc/fills`)).json.fills as { orderId?: string }[];
+  expect(fills.filter((f) => f.orderId === id)).toHaveLength(1);
+  const positions = (await call("GET", "/v1/accounts/Gen-Acc/positions")).json.positions as { symbol: string; qty: number }[];
+  expect(positions.find((p) => p.symbol === "AAPL")?.qty).toBe(15);
+});
