@@ -3,7 +3,7 @@
 // and the book's bounds (live orders, executions kept).
 
 import { afterEach, expect, test } from "bun:test";
-import { type Contract, EventName, IBApi, type Order, OrderAction, OrderType, SecType } from "@stoqey/ib";
+import { type Contract, EventName, type Execution, IBApi, type Order, OrderAction, OrderType, SecType } from "@stoqey/ib";
 import { TwsSimulator, type TwsSimulatorOptions } from "../../src/sim/tws/simulator.ts";
 import { waitFor } from "../helpers/wait.ts";
 
@@ -27,7 +27,7 @@ async function client(port: number, clientId = 5) {
   const errors: [number, number, string][] = [];
   let execEnd = -1, nextId = 0;
   ib.on(EventName.orderStatus, (id: number, s: string, filled: number) => status.push([id, s, filled]));
-  ib.on(EventName.execDetails, (_r: number, _c: Contract, e: { orderId: number; execId: string; shares: number; price: number }) => execs.push(e));
+  ib.on(EventName.execDetails, (_r: number, _c: Contract, e: Execution) => execs.push({ orderId: e.orderId!, execId: e.execId!, shares: e.shares!, price: e.price! }));
   ib.on(EventName.execDetailsEnd, (r: number) => (execEnd = r));
   ib.on(EventName.error, (err: Error, code: number, id: number) => errors.push([id, code, err.message]));
   ib.on(EventName.nextValidId, (id: number) => (nextId = id));
@@ -78,7 +78,7 @@ test("fill while disconnected: the resting order fills with no client connected,
   expect(sim.orders.stats.undelivered).toBeGreaterThan(0);
   const again = await client(port);
   expect(again.nextId()).toBe(2);
-  again.ib.reqExecutions(9, { clientId: 5 });
+  again.ib.reqExecutions(9, { clientId: "5" });
   await waitFor(() => again.execEnd() === 9, 5000, "execDetailsEnd");
   expect(again.execs.map((e) => [e.orderId, e.shares, e.price])).toEqual([[1, 25, 99.5]]);
 });
