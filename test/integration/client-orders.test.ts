@@ -6,7 +6,8 @@
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { KeyStore } from "../../src/auth/keys.ts";
-import { ClientError, RestClient, TradingClient, type AccountView, type FillView, type OrderView, type PositionView } from "../../src/client/index.ts";
+import { marketDataRefusal } from "../../src/auth/market-gate.ts";
+import { ClientError, MarketClient, RestClient, TradingClient, type AccountView, type FillView, type OrderView, type PositionView } from "../../src/client/index.ts";
 import { OrdersWs } from "../../src/server/orders-ws.ts";
 import { orderRoutes, ORDER_ROUTE_DEFAULTS } from "../../src/server/orders.ts";
 import { startServer, type RunningServer } from "../../src/server/server.ts";
@@ -202,5 +203,35 @@ describe("TradingClient", () => {
     expect(trader.market.stats.reconnects).toBe(1);
     const placed = await trader.placeOrder({ account: "Gen-Acc", symbol: "AAPL", side: "sell", type: "market", qty: 1 });
     expect(placed.status).toBe("filled");
+  });
+});
+
+describe("MarketClient with a key", () => {
+  test("on a server that wants a key for market data it authenticates first on every connection, restarts included", async () => {
+    const gated = (port = 0) => startServer(h.market.engine, {
+      host: "127.0.0.1", port, marketDataGate: (ip, auth) => marketDataRefusal("key", keys, ip, auth),
+      ws: [(hub) => new OrdersWs(hub, h.oms, keys, { keyRatePerS: 1000, keyBurst: 2000 })],
+    });
+    let srv = await gated();
+    await using anonymous = await MarketClient.connect(srv.wsUrl, { reconnect: false });
+    expect(await rejection(anonymous.subscribe(["AAPL"]))).toMatchObject({ code: "UNAUTHORIZED" });
+    const read = keys.create(["read"], []).secret;
+    await using client = await MarketClient.connect(srv.wsUrl, { key: read, reconnect: { initialDelayMs: 10, jitter: 0 } });
+    expect(client.authed).toMatchObject({ scopes: ["read"] });
+    const quotes: string[] = [];
+    client.onQuote((q) => quotes.push(`${q.s}:${q.b}`));
+    expect(await client.subscribe(["AAPL"])).toEqual(["AAPL"]);
+    await waitFor(() => quotes.length === 1, 5000, "the snapshot");
+    const port = srv.port;
+    await srv.stop();
+    srv = await gated(port);
+    try {
+      // The resubscription after the reconnect only succeeds because auth went first.
+      await waitFor(() => quotes.length === 2, 10_000, "the snapshot after the reconnect");
+      expect(client.stats.reconnects).toBe(1);
+    } finally {
+      await client.close();
+      await srv.stop();
+    }
   });
 });
