@@ -7,7 +7,7 @@
 //
 // Reconciliation, on every (re)connect and after 1101/1102: re-request the day's executions
 // (fills that happened while we were away arrive through the same join, exactly once), then the
-// open orders; an order we believed working that TWS no longer lists has ended while we were
+// open orders, then positions (kept in lastPositions); an order we believed working that TWS no longer lists has ended while we were
 // away and is reported canceled (its fills, if any, came first). IB ends DAY orders itself at
 // the close and reports them Cancelled; an unrequested Cancelled of a DAY order after
 // sessionClosed() is reported as expired.
@@ -16,6 +16,7 @@ import { type Contract, EventName, type Execution, type Order, type OrderState }
 import type { Instrument } from "../domain/instrument.ts";
 import { hasLimit, hasStop } from "../domain/order.ts";
 import { toUnits } from "../domain/price.ts";
+import { type AccountSummary, type IbPosition, requestAccountSummary, requestPositions } from "../ib/account.ts";
 import { collect } from "../ib/collect.ts";
 import { isWarning } from "../ib/codes.ts";
 import type { IbSession } from "../ib/session.ts";
@@ -85,6 +86,8 @@ export class IbBroker implements Broker {
   private reconciling: Promise<void> | null = null;
   private reconcileAgain = false;
   private sessionClosedAtMs = 0;
+  /** Positions as of the last reconciliation or positions() call. */
+  lastPositions: IbPosition[] = [];
   private seq = 0;
   private closed = false;
 
@@ -197,6 +200,17 @@ export class IbBroker implements Broker {
       if (f && f.ts >= fromMs) out.push({ ...f, commissionMicros: this.joiner.commissionOf(f.fillId) ?? 0 });
     }
     return out;
+  }
+
+  /** Positions of every account the login manages; also refreshed by each reconciliation (lastPositions). */
+  async positions(): Promise<IbPosition[]> {
+    this.lastPositions = await this.bounded(() => requestPositions(this.session, { timeoutMs: this.timeoutMs, maxItems: this.maxItems }));
+    return this.lastPositions;
+  }
+
+  /** Net liquidation, cash, margin and buying power of every account (reqAccountSummary). */
+  accountSummary(): Promise<AccountSummary> {
+    return this.bounded(() => requestAccountSummary(this.session, { timeoutMs: this.timeoutMs, maxItems: this.maxItems }));
   }
 
   /** Stops listening; nothing is emitted afterwards. Working orders stay at IBKR. */
@@ -399,6 +413,8 @@ export class IbBroker implements Broker {
     }
     this.inFlight++;
     try {
+      // At start-up the order manager asks before the first connection is up: wait for it, bounded.
+      if (!this.session.usable) await this.session.waitUsable(this.timeoutMs);
       return await run();
     } finally {
       this.inFlight--;
@@ -426,6 +442,7 @@ export class IbBroker implements Broker {
     try {
       await this.executionsSince(0);
       const open = new Set((await this.openOrders()).map((o) => o.orderId));
+      await this.positions();
       this.stats.reconciliations++;
       for (const t of [...this.byOurId.values()]) {
         if (t.done || t.seq > upTo || open.has(t.order.orderId) || t.filledQty >= t.order.qty) continue;

@@ -143,3 +143,21 @@ test("the execution join: report before or after the execution, each execId once
   expect(j.known("early")).toBe(false);
   expect(j.known("z")).toBe(true);
 });
+
+test("positions and the account summary come from TWS after a fill", async () => {
+  rig = await startIbRig();
+  const r = recorder(rig);
+  rig.sim.pinQuote("AAPL", 100, 1000, 100.02, 1000);
+  const o = r.order({ qty: 200, account: "DU1" });
+  rig.broker.submit(o);
+  await waitFor(() => r.fills(o.orderId).reduce((s, f) => s + f.qty, 0) === 200, 5000, "the fill");
+  const positions = await rig.broker.positions();
+  expect(positions.map((p) => [p.account, p.contract.symbol, p.qty, p.avgCost])).toEqual([["DU1", "AAPL", 200, 100.02]]);
+  const summary = await rig.broker.accountSummary();
+  // $1,000,000 start − 200 × 100.02 − $1.00 commission; the position is marked at the 100.01 mid.
+  expect(summary.DU1!.TotalCashValue).toBeCloseTo(1_000_000 - 20_004 - 1, 2);
+  expect(summary.DU1!.NetLiquidation).toBeCloseTo(1_000_000 - 20_004 - 1 + 20_002, 2);
+  expect(summary.DU1!.MaintMarginReq).toBeCloseTo(0.25 * 20_002, 2);
+  expect(summary.DU1!.BuyingPower).toBeGreaterThan(0);
+  expect(summary.T1!.TotalCashValue).toBe(1_000_000);
+});

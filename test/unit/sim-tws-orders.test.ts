@@ -1,9 +1,10 @@
 // The simulator's order book through the real @stoqey/ib client: fills from the paper broker's
-// model against pinned quotes, modify and cancel, the reject and fill-while-disconnected faults,
-// and the book's bounds (live orders, executions kept).
+// model against pinned quotes, modify and cancel, the reject and fill-while-disconnected faults
+// (from tests and from the CLI's stdin commands), and the book's bounds (live orders, executions kept).
 
 import { afterEach, expect, test } from "bun:test";
 import { type Contract, EventName, type Execution, IBApi, type Order, OrderAction, OrderType, SecType } from "@stoqey/ib";
+import { runCommand } from "../../src/sim/tws/main.ts";
 import { TwsSimulator, type TwsSimulatorOptions } from "../../src/sim/tws/simulator.ts";
 import { waitFor } from "../helpers/wait.ts";
 
@@ -99,4 +100,22 @@ test("bounds: live orders past maxLiveOrders are rejected; executions past maxEx
   await waitFor(() => c.execEnd() === 10, 5000, "execDetailsEnd");
   const listed = c.execs.slice(live).map((e) => e.orderId);
   expect(listed).toEqual([6, 7, 8]);
+});
+
+test("the CLI's order commands: reject, filldrop, close, orders", async () => {
+  const port = await start();
+  const c = await client(port);
+  sim.pinQuote("AAPL", 100, 1000, 100.02, 1000);
+  expect(runCommand(sim, "reject no buying power")).toBe("the next order will be rejected");
+  c.ib.placeOrder(1, AAPL, buy());
+  await waitFor(() => c.errors.some(([id, code]) => id === 1 && code === 201), 5000, "201");
+  expect(c.errors.find(([id]) => id === 1)![2]).toContain("no buying power");
+  c.ib.placeOrder(2, AAPL, buy({ orderType: OrderType.LMT, lmtPrice: 99, tif: "DAY" }));
+  c.ib.placeOrder(3, AAPL, buy({ orderType: OrderType.LMT, lmtPrice: 98, tif: "GTC" }));
+  await waitFor(() => sim.orders.liveCount === 2, 5000, "two resting orders");
+  expect(runCommand(sim, "close")).toBe("session closed");
+  await waitFor(() => c.status.some(([id, s]) => id === 2 && s === "Cancelled"), 5000, "the DAY order expired");
+  expect(JSON.parse(runCommand(sim, "orders"))).toMatchObject({ live: 1 });
+  expect(runCommand(sim, "filldrop")).toBe("dropped; 1 resting order(s) traded through");
+  expect(sim.orders.liveCount).toBe(0);
 });
