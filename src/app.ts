@@ -173,6 +173,8 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const sweep = setInterval(() => {
     try {
       engine.sweepStale();
+      // Keys revoked with the CLI (another process) are cut off within a second, sessions included.
+      trading.keys.syncRevocations();
       const today = nyDate.format(new Date());
       if (today !== sessionDate) {
         sessionDate = today;

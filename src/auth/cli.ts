@@ -1,5 +1,7 @@
 // `alluse-market keys …`: create, list and revoke API keys in the data directory's database.
 // The full key is printed once, at creation; afterwards only its id and scopes are shown.
+// A running server picks up a revocation made here within a second (KeyStore.syncRevocations);
+// the admin API (DELETE /v1/admin/keys/:id) does the same without a second process.
 
 import { loadConfig, ConfigError } from "../config.ts";
 import { openDatabase } from "../store/db.ts";

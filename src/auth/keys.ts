@@ -47,16 +47,20 @@ export function hasScope(key: ApiKey, scope: KeyScope): boolean {
 export class KeyStore {
   private readonly cache = new Map<string, { hash: Buffer; key: ApiKey }>();
   private readonly revokeListeners: ((id: string) => void)[] = [];
-  private readonly q: Record<"insert" | "byId" | "live" | "all" | "revoke", Statement>;
+  /** Ids known to be revoked, so syncRevocations() reports each once (bounded by the keys ever revoked). */
+  private readonly revokedIds = new Set<string>();
+  private readonly q: Record<"insert" | "byId" | "live" | "revoked" | "all" | "revoke", Statement>;
 
   constructor(db: Database) {
     this.q = {
       insert: db.prepare("INSERT INTO api_keys (id, hash, scopes, accounts, label, created_ts) VALUES (?, ?, ?, ?, ?, ?)"),
       byId: db.prepare("SELECT * FROM api_keys WHERE id = ?"),
       live: db.prepare("SELECT COUNT(*) AS n FROM api_keys WHERE revoked_ts IS NULL"),
+      revoked: db.prepare("SELECT id, revoked_ts FROM api_keys WHERE revoked_ts IS NOT NULL"),
       all: db.prepare("SELECT * FROM api_keys ORDER BY created_ts"),
       revoke: db.prepare("UPDATE api_keys SET revoked_ts = ? WHERE id = ? AND revoked_ts IS NULL"),
     };
+    for (const r of this.q.revoked.all() as Row[]) this.revokedIds.add(r.id as string);
   }
 
   /** Creates a key; the returned `secret` is the only copy of the full key. */
@@ -101,13 +105,34 @@ export class KeyStore {
     this.cache.delete(id);
     const done = this.q.revoke.run(nowMs, id).changes > 0;
     if (!done) return false;
+    this.revokedIds.add(id);
     // Holders of the record (an authenticated connection) see it revoked too.
     if (cached) cached.key.revokedTs = nowMs;
     for (const l of this.revokeListeners) l(id);
     return true;
   }
 
-  /** Calls `listener(id)` after every revocation through this store; returns a function that removes it. */
+  /**
+   * Picks up revocations made by another process (the keys CLI) on the same database: forgets
+   * their cached records and tells the listeners, as revoke() does. Returns how many were new.
+   * The app calls it every second; the api_keys table is small, so a scan is cheap.
+   */
+  syncRevocations(): number {
+    let n = 0;
+    for (const r of this.q.revoked.all() as Row[]) {
+      const id = r.id as string;
+      if (this.revokedIds.has(id)) continue;
+      this.revokedIds.add(id);
+      const cached = this.cache.get(id);
+      this.cache.delete(id);
+      if (cached) cached.key.revokedTs = r.revoked_ts as number;
+      for (const l of this.revokeListeners) l(id);
+      n++;
+    }
+    return n;
+  }
+
+  /** Calls `listener(id)` after every revocation through this store (or found by syncRevocations); returns a function that removes it. */
   onRevoke(listener: (id: string) => void): () => void {
     this.revokeListeners.push(listener);
     return () => {

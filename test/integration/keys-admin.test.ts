@@ -4,6 +4,7 @@
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { KeyStore } from "../../src/auth/keys.ts";
+import { runKeysCli } from "../../src/auth/cli.ts";
 import { ClientError, RestClient, TradingClient } from "../../src/client/index.ts";
 import { keyRoutes } from "../../src/server/keys-routes.ts";
 import { OrdersWs } from "../../src/server/orders-ws.ts";
@@ -133,6 +134,23 @@ describe("admin keys", () => {
     const c = new RestClient(small.url, { key: adminKey });
     for (let i = 0; i < 3; i++) await c.listKeys({ limit: 1 });
     expect(await rejection(c.listKeys({ limit: 1 }))).toMatchObject({ code: "RATE_LIMITED", status: 429 });
+  });
+
+  test("a key revoked with the CLI, from another connection to the database, is cut off at the next sync", async () => {
+    const { key, secret } = await admin.createKey({ scopes: ["trade"] });
+    const rest = new RestClient(server.url, { key: secret });
+    expect((await rest.accounts()).length).toBe(3);
+    await using ws = await TestSocket.open(server.wsUrl);
+    ws.send({ op: "auth", id: 1, key: secret });
+    await ws.next((f) => f.t === "authed");
+    const out: string[] = [];
+    expect(await runKeysCli(["revoke", key.id, "--data-dir", h.dir], (s) => out.push(s), (s) => out.push(s))).toBe(0);
+    expect(out.join("")).toContain(`revoked ${key.id}`);
+    expect(keys.syncRevocations()).toBe(1);
+    expect(await rejection(rest.accounts())).toMatchObject({ code: "UNAUTHORIZED" });
+    expect((await ws.closed()).code).toBe(4001);
+    expect(keys.syncRevocations()).toBe(0);
+    expect((await admin.listKeys()).keys.find((k) => k.id === key.id)!.revokedTs).toBeGreaterThan(0);
   });
 
   test("a session of another key stays open when one key is revoked", async () => {
