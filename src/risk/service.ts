@@ -134,9 +134,9 @@ export class RiskService {
     if (reopened) this.tables.recompute(now);
     for (const a of this.book.accounts()) {
       const session = sessions.get(a)!;
-      const snap = readSnapshot(this.tables, this.book.slotOf(a)!, a, this.book, this.state(a), this.limits.get(a)!, session, now);
-      this.snapshots.set(a, snap);
-      this.lossPolicy(a, snap, session);
+      const slot = this.book.slotOf(a)!;
+      this.lossPolicy(a, this.tables.acc(slot, "A_EQUITY"), session);
+      this.snapshots.set(a, readSnapshot(this.tables, slot, a, this.book, this.state(a), this.limits.get(a)!, session, now));
     }
     for (const s of this.snapshots.values()) for (const l of this.listeners) l(s);
   }
@@ -275,11 +275,11 @@ export class RiskService {
   }
 
   /** Escalates an account to reducing or halted on its daily loss or drawdown; never de-escalates. */
-  private lossPolicy(account: string, snap: RiskSnapshot, session: { open: number; peak: number }): void {
+  private lossPolicy(account: string, equity: number, session: { open: number; peak: number }): void {
     const l = this.limits.get(account)!;
     const cap = this.book.capitalOf(account);
-    const loss = Math.max(session.open - snap.equity, 0);
-    const drawdown = Math.max(session.peak - snap.equity, 0);
+    const loss = Math.max(session.open - equity, 0);
+    const drawdown = Math.max(session.peak - equity, 0);
     let target: TradingState = "active";
     let reason = "";
     if (loss >= l.dailyLossHalt * cap) { target = "halted"; reason = `daily loss $${loss.toFixed(2)} reached the halt limit $${(l.dailyLossHalt * cap).toFixed(2)}`; }

@@ -16,45 +16,57 @@ const bandSchema = z.strictObject({
   mode: z.enum(["off", "warn", "deny"]).default("deny"),
 }).refine((b) => b.lo <= b.hi, { message: "lo must be at most hi", path: ["lo"] });
 
-/** Limits of one account; every field optional in overrides. */
-export const limitsSchema = z.strictObject({
-  maxOrderNotional: frac.default(0.5),
-  minQty: z.number().int().min(1).default(1),
-  maxQty: z.number().int().min(1).max(10_000_000).default(10_000),
+/** The fields of an account's limits (no defaults here: an override must not fill in the rest). */
+const limitFields = {
+  /** Per order, × capital. */
+  maxOrderNotional: frac,
+  minQty: z.number().int().min(1),
+  maxQty: z.number().int().min(1).max(10_000_000),
   /** Limit price within this fraction of the mid (stocks / options). */
-  priceBand: z.number().positive().max(10).default(0.1),
-  optionPriceBand: z.number().positive().max(10).default(0.5),
+  priceBand: z.number().positive().max(10),
+  optionPriceBand: z.number().positive().max(10),
   /** A market order needs a quote updated within this many ms. */
-  quoteMaxAgeMs: z.number().int().positive().max(86_400_000).default(10_000),
-  maxOpenOrders: z.number().int().positive().max(100_000).default(500),
+  quoteMaxAgeMs: z.number().int().positive().max(86_400_000),
+  maxOpenOrders: z.number().int().positive().max(100_000),
   /** Shares or contracts per instrument, worst case over working orders. */
-  maxPositionQty: z.number().int().positive().max(100_000_000).default(10_000),
+  maxPositionQty: z.number().int().positive().max(100_000_000),
   /** Gross delta-adjusted exposure, × capital. */
-  maxGrossExposure: frac.default(2),
+  maxGrossExposure: frac,
   /** Net market value, × capital. */
-  maxNetExposure: frac.default(1.5),
+  maxNetExposure: frac,
   /** Net dollar delta of one underlying / equity. */
-  maxConcentration: z.number().positive().max(100).default(0.25),
+  maxConcentration: z.number().positive().max(100),
   /** Portfolio dollar delta, × capital. */
-  maxDelta: frac.default(1.5),
-  submitRatePerS: rate.default(100),
-  modifyRatePerS: rate.default(100),
+  maxDelta: frac,
+  submitRatePerS: rate,
+  modifyRatePerS: rate,
   /** 1-day VaR 99, × capital (utilisation and alerts). */
-  maxVar99: frac.default(0.05),
+  maxVar99: frac,
   /** Daily loss, × capital, at which the account goes to reducing, then halted. */
-  dailyLossReduce: frac.default(0.02),
-  dailyLossHalt: frac.default(0.03),
+  dailyLossReduce: frac,
+  dailyLossHalt: frac,
   /** Fall from the day's peak equity, × capital, at which the account goes to reducing, then halted. */
-  drawdownReduce: frac.default(0.03),
-  drawdownHalt: frac.default(0.05),
+  drawdownReduce: frac,
+  drawdownHalt: frac,
   deltaBand: bandSchema.optional(),
-});
+};
+
+/** Limits of one account, every field present. */
+export const limitsSchema = z.strictObject(limitFields);
 
 /** Limits of one account. */
 export type RiskLimits = z.infer<typeof limitsSchema>;
 
+/** Built-in limits: what an account gets unless the configuration or an admin says otherwise. */
+export const LIMIT_DEFAULTS: RiskLimits = {
+  maxOrderNotional: 0.5, minQty: 1, maxQty: 10_000, priceBand: 0.1, optionPriceBand: 0.5, quoteMaxAgeMs: 10_000,
+  maxOpenOrders: 500, maxPositionQty: 10_000, maxGrossExposure: 2, maxNetExposure: 1.5, maxConcentration: 0.25,
+  maxDelta: 1.5, submitRatePerS: 100, modifyRatePerS: 100, maxVar99: 0.05, dailyLossReduce: 0.02, dailyLossHalt: 0.03,
+  drawdownReduce: 0.03, drawdownHalt: 0.05,
+};
+
 /** An override: any subset of the limits. */
-export const limitsOverrideSchema = limitsSchema.partial().strict();
+export const limitsOverrideSchema = z.strictObject(limitFields).partial();
 
 /** A partial set of limits. */
 export type RiskLimitsOverride = z.infer<typeof limitsOverrideSchema>;
@@ -73,7 +85,8 @@ export const riskSchema = z.strictObject({
   tradingDayMs: z.number().int().positive().default(23_400_000),
   /** Recompute and publish at most this often. */
   publishMs: z.number().int().min(10).max(60_000).default(100),
-  defaults: limitsSchema.prefault({}),
+  /** Limits for every account, over LIMIT_DEFAULTS. */
+  defaults: limitsOverrideSchema.default({}),
   /** Overrides by account id; the ALL-USE delta bands by default. */
   accounts: z.record(z.string(), limitsOverrideSchema).default({
     "Gen-Acc": { deltaBand: { lo: 40, hi: 50, mode: "deny" } },
@@ -89,5 +102,5 @@ export type RiskConfig = z.infer<typeof riskSchema>;
 
 /** The effective limits of an account: defaults, then the config override, then an admin override. */
 export function effectiveLimits(cfg: RiskConfig, account: string, admin?: RiskLimitsOverride): RiskLimits {
-  return limitsSchema.parse({ ...cfg.defaults, ...cfg.accounts[account], ...admin });
+  return limitsSchema.parse({ ...LIMIT_DEFAULTS, ...cfg.defaults, ...cfg.accounts[account], ...admin });
 }

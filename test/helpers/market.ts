@@ -24,7 +24,7 @@ export class TestMarket {
 
   /** Builds the engine and defines STOCKS, OPTIONS and `extraStocks`. */
   static async create(extraStocks: string[] = []): Promise<TestMarket> {
-    const engine = await Engine.create({ core: "wasm", maxInstruments: 256 });
+    const engine = await Engine.create({ core: "wasm", maxInstruments: Math.max(256, extraStocks.length + 64) });
     const m = new TestMarket(engine);
     for (const s of [...STOCKS, ...extraStocks]) m.add({ symbol: s, kind: "stock", tickSize: 0.01, multiplier: 1, currency: "USD" }, 100);
     for (const s of OPTIONS) {

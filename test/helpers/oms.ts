@@ -33,6 +33,8 @@ export interface OmsHarnessOptions {
   nowMs?: number;
   /** Makes the paper broker claim its orders live outside the process, so requests are written ahead. */
   external?: boolean;
+  /** Stocks defined beside the test market's own. */
+  extraStocks?: string[];
   /** Runs the risk engine as the pre-trade hook with this configuration (merged over the defaults). */
   risk?: Partial<RiskConfig>;
 }
@@ -52,7 +54,7 @@ export class OmsHarness {
   static async start(o: OmsHarnessOptions = {}): Promise<OmsHarness> {
     const dir = o.dir ?? mkdtempSync(join(tmpdir(), "alluse-oms-"));
     const clock = { now: o.nowMs ?? MONDAY_10AM };
-    const market = await TestMarket.create();
+    const market = await TestMarket.create(o.extraStocks);
     const store = await Store.open({ path: join(dir, "alluse.db"), durability: o.durability ?? "normal", maxPending: o.maxPending ?? 10_000 });
     const broker = new PaperBroker(market.engine, { clock: () => clock.now, ...o.paper });
     if (o.external) (broker as { external: boolean }).external = true;

@@ -3,60 +3,22 @@
 // just inside its limit and is denied just outside it, with its reason code.
 
 import { afterEach, describe, expect, test } from "bun:test";
-import { KeyStore } from "../../src/auth/keys.ts";
+import { rmSync } from "node:fs";
 import { expiryMs } from "../../src/domain/instrument.ts";
 import { GreeksEngine } from "../../src/risk/greeks.ts";
 import type { RiskLimitsOverride } from "../../src/risk/settings.ts";
-import { startServer, type RunningServer } from "../../src/server/server.ts";
-import { orderRoutes, ORDER_ROUTE_DEFAULTS } from "../../src/server/orders.ts";
-import { OmsHarness } from "../helpers/oms.ts";
+import { PUT, CALL, startRiskRig, type RiskRig } from "../helpers/risk.ts";
 
-/** Limits loose enough that only the one under test can bind. */
-const LOOSE: RiskLimitsOverride = {
-  maxOrderNotional: 100, maxQty: 1_000_000, priceBand: 1, optionPriceBand: 5, maxOpenOrders: 1000, maxPositionQty: 10_000_000,
-  maxGrossExposure: 100, maxNetExposure: 100, maxConcentration: 100, maxDelta: 100, submitRatePerS: 100_000, modifyRatePerS: 100_000,
-  dailyLossReduce: 100, dailyLossHalt: 100, drawdownReduce: 100, drawdownHalt: 100,
-};
-const CALL = "TSLA-20261127-C-250";
-const PUT = "TSLA-20261127-P-250";
-
-interface Rig {
-  h: OmsHarness;
-  server: RunningServer;
-  place(o: Record<string, unknown>): Promise<{ status: number; json: any }>;
-  modify(id: string, changes: Record<string, unknown>): Promise<{ status: number; json: any }>;
-}
+type Rig = RiskRig;
 let rig: Rig | undefined;
 afterEach(async () => {
-  await rig?.server.stop();
-  await rig?.h.dispose();
+  await rig?.close();
+  if (rig) rmSync(rig.h.dir, { recursive: true, force: true });
   rig = undefined;
 });
 
-let n = 0;
-async function start(limits: RiskLimitsOverride, mode: "cash" | "regT" = "cash", account = "T"): Promise<Rig> {
-  const h = await OmsHarness.start({
-    accounts: { capital: 100_000, list: [{ id: account, share: 1, mode, broker: "paper" }] },
-    risk: { defaults: { ...LOOSE, ...limits } as never, accounts: {} },
-  });
-  h.quote("AAPL", 100, 100_000, 100.02, 100_000);
-  h.quote("MSFT", 100, 100_000, 100.02, 100_000);
-  h.quote("TSLA", 250, 100_000, 250.1, 100_000);
-  h.quote(CALL, 10, 500, 10.2, 500);
-  h.quote(PUT, 9.8, 500, 10, 500);
-  const key = new KeyStore(h.store.db).create(["admin"], []).secret;
-  const server = await startServer(h.market.engine, {
-    host: "127.0.0.1", port: 0, rest: { routes: [orderRoutes({ oms: h.oms, keys: new KeyStore(h.store.db), maxRows: 50, ...ORDER_ROUTE_DEFAULTS })] },
-  });
-  const call = async (method: string, path: string, body: unknown) => {
-    const res = await fetch(`${server.url}${path}`, { method, headers: { "content-type": "application/json", authorization: `Bearer ${key}` }, body: JSON.stringify(body) });
-    return { status: res.status, json: await res.json() };
-  };
-  rig = {
-    h, server,
-    place: (o) => call("POST", "/v1/orders", { account, clientOrderId: `p${++n}`, symbol: "AAPL", side: "buy", type: "market", qty: 1, ...o }),
-    modify: (id, changes) => call("PATCH", `/v1/orders/${id}`, changes),
-  };
+async function start(limits: RiskLimitsOverride, mode: "cash" | "regT" = "cash"): Promise<Rig> {
+  rig = await startRiskRig(limits, { mode });
   return rig;
 }
 
@@ -193,19 +155,19 @@ describe("pre-trade checks, just inside and just outside", () => {
     const t = (expiryMs("20261127") - r.h.clock.now) / (365 * 86_400_000);
     const [g] = ge.impliedVols([{ spot: 250.05, strike: 250, tYears: t, rate: 0.04, divYield: 0, right: "P", price: 9.9 }]);
     const points = Math.abs(g!.delta) * 100;
-    await r.server.stop();
-    await r.h.dispose();
+    await r.close();
+    rmSync(r.h.dir, { recursive: true, force: true });
     rig = undefined;
     r = await start({ deltaBand: { lo: points - 0.01, hi: points + 5, mode: "deny" } });
     await passes(r, { symbol: PUT, side: "sell", type: "limit", limitPrice: 10.5, qty: 1 });
-    await r.server.stop();
-    await r.h.dispose();
+    await r.close();
+    rmSync(r.h.dir, { recursive: true, force: true });
     rig = undefined;
     r = await start({ deltaBand: { lo: points + 0.01, hi: points + 5, mode: "deny" } });
     await denied(r, { symbol: PUT, side: "sell", type: "limit", limitPrice: 10.5, qty: 1 }, "DELTA_BAND");
     // Warn mode lets it through.
-    await r.server.stop();
-    await r.h.dispose();
+    await r.close();
+    rmSync(r.h.dir, { recursive: true, force: true });
     rig = undefined;
     r = await start({ deltaBand: { lo: points + 0.01, hi: points + 5, mode: "warn" } });
     await passes(r, { symbol: PUT, side: "sell", type: "limit", limitPrice: 10.5, qty: 1 });
@@ -227,9 +189,9 @@ describe("pre-trade checks, just inside and just outside", () => {
     const r = await start({ maxPositionQty: 100 });
     const o = await passes(r, resting(50));
     await r.h.store.journal.durable();
-    const ok = await r.modify(o.id, { qty: 100 });
+    const ok = await r.call("PATCH", `/v1/orders/${o.id}`, { qty: 100 });
     expect(ok.status).toBe(200);
-    const res = await r.modify(o.id, { qty: 101 });
+    const res = await r.call("PATCH", `/v1/orders/${o.id}`, { qty: 101 });
     expect(res.status).toBe(422);
     expect(res.json.error.code).toBe("RISK_DENIED");
     expect(res.json.error.message).toStartWith("POSITION_LIMIT: ");

@@ -1,0 +1,124 @@
+// REST routes of the risk engine (src/risk/ computes; this file authenticates, parses, encodes).
+//
+//   GET   /v1/risk                        firm state and the risk of every account the key may trade
+//   GET   /v1/risk/:account               one account's risk (snapshot at most publishMs old)
+//   POST  /v1/admin/risk/state            {account?, state, reason}: set a trading state (no account: firm-wide)
+//   POST  /v1/admin/risk/kill             {account?, reason}: halt and cancel every working order
+//   PATCH /v1/admin/risk/limits/:account  a partial set of limits; replaces those fields
+//   GET   /v1/admin/risk/audit?account=&limit=   the newest audit records
+
+import type { Hono } from "hono";
+import { z } from "zod";
+import { mayTrade, type ApiKey } from "../auth/keys.ts";
+import { FIRM, type RiskService } from "../risk/service.ts";
+import { limitsOverrideSchema } from "../risk/settings.ts";
+import type { RiskSnapshot } from "../risk/snapshot.ts";
+import { intQuery, jsonBody, keyAuthenticator, type KeyAuthOptions } from "./key-auth.ts";
+import { fieldPath } from "./messages.ts";
+import { errorResponse } from "./rest.ts";
+
+/** What the risk routes need. */
+export interface RiskRoutesDeps extends KeyAuthOptions {
+  risk: RiskService;
+  maxBodyBytes: number;
+  /** Most audit rows one reply carries. */
+  maxRows: number;
+}
+
+const account = z.string().min(1).max(32);
+const reason = z.string().min(1).max(500);
+const stateSchema = z.strictObject({ account: account.optional(), state: z.enum(["active", "reducing", "halted"]), reason });
+const killSchema = z.strictObject({ account: account.optional(), reason });
+
+/** Sums of the additive fields over accounts; VaR summed is an upper bound of the firm's (see docs). */
+function firmOf(risk: RiskService, snaps: RiskSnapshot[]) {
+  const sum = (f: (s: RiskSnapshot) => number) => snaps.reduce((t, s) => t + f(s), 0);
+  const st = risk.state(FIRM);
+  return {
+    state: st.state, stateReason: st.reason, equity: sum((s) => s.equity), marketValue: sum((s) => s.marketValue),
+    grossExposure: sum((s) => s.grossExposure), dollarDelta: sum((s) => s.dollarDelta), dollarGamma: sum((s) => s.dollarGamma),
+    vega: sum((s) => s.vega), theta: sum((s) => s.theta), dailyPnl: sum((s) => s.dailyPnl), var99Bound: sum((s) => s.var99),
+    maxScore: snaps.reduce((m, s) => Math.max(m, s.score), 0),
+  };
+}
+
+/** Adds the risk routes. */
+export function riskRoutes(deps: RiskRoutesDeps): (app: Hono) => void {
+  const auth = keyAuthenticator(deps);
+  const { risk } = deps;
+  const visible = (key: ApiKey, a: string) => risk.hasAccount(a) && mayTrade(key, a);
+  const parse = <T>(schema: z.ZodType<T>, raw: unknown): T | Response => {
+    const r = schema.safeParse(raw);
+    if (r.success) return r.data;
+    const issue = r.error.issues[0]!;
+    return errorResponse(400, "BAD_REQUEST", issue.message, fieldPath(issue.path));
+  };
+  const scopeOf = (a: string | undefined): string | Response =>
+    a === undefined ? FIRM : risk.hasAccount(a) ? a : errorResponse(404, "UNKNOWN_ACCOUNT", `no account ${JSON.stringify(a)}`, "account");
+
+  return (app) => {
+    app.get("/v1/risk", (c) => {
+      const key = auth(c, "trade");
+      if (key instanceof Response) return key;
+      const snaps = risk.allSnapshots().filter((s) => visible(key, s.account));
+      return c.json({ firm: firmOf(risk, snaps), accounts: snaps });
+    });
+
+    app.get("/v1/risk/:account", (c) => {
+      const key = auth(c, "trade");
+      if (key instanceof Response) return key;
+      const a = c.req.param("account");
+      const snap = visible(key, a) ? risk.snapshot(a) : undefined;
+      if (!snap) return errorResponse(404, "NOT_FOUND", `no risk for account ${JSON.stringify(a)}`, "account");
+      return c.json(snap);
+    });
+
+    app.post("/v1/admin/risk/state", async (c) => {
+      const key = auth(c, "admin");
+      if (key instanceof Response) return key;
+      const raw = await jsonBody(c, deps.maxBodyBytes);
+      if (raw instanceof Response) return raw;
+      const body = parse(stateSchema, raw);
+      if (body instanceof Response) return body;
+      const scope = scopeOf(body.account);
+      if (scope instanceof Response) return scope;
+      const s = risk.setState(`key:${key.id}`, scope, body.state, body.reason, true);
+      return c.json({ scope, ...s });
+    });
+
+    app.post("/v1/admin/risk/kill", async (c) => {
+      const key = auth(c, "admin");
+      if (key instanceof Response) return key;
+      const raw = await jsonBody(c, deps.maxBodyBytes);
+      if (raw instanceof Response) return raw;
+      const body = parse(killSchema, raw);
+      if (body instanceof Response) return body;
+      const scope = scopeOf(body.account);
+      if (scope instanceof Response) return scope;
+      const canceled = await risk.kill(`key:${key.id}`, scope, body.reason);
+      return c.json({ scope, state: risk.state(scope), canceled });
+    });
+
+    app.patch("/v1/admin/risk/limits/:account", async (c) => {
+      const key = auth(c, "admin");
+      if (key instanceof Response) return key;
+      const scope = scopeOf(c.req.param("account"));
+      if (scope instanceof Response) return scope;
+      const raw = await jsonBody(c, deps.maxBodyBytes);
+      if (raw instanceof Response) return raw;
+      const body = parse(limitsOverrideSchema, raw);
+      if (body instanceof Response) return body;
+      if (Object.keys(body).length === 0) return errorResponse(400, "BAD_REQUEST", "give at least one limit to change");
+      return c.json({ account: scope, limits: risk.setLimits(`key:${key.id}`, scope, body) });
+    });
+
+    app.get("/v1/admin/risk/audit", (c) => {
+      const key = auth(c, "admin");
+      if (key instanceof Response) return key;
+      const limit = intQuery(c, "limit", deps.maxRows, deps.maxRows);
+      if (limit instanceof Response) return limit;
+      const a = c.req.query("account");
+      return c.json({ records: risk.store.auditTrail(a, limit) });
+    });
+  };
+}

@@ -1,0 +1,192 @@
+// Live portfolio risk, trading states, the kill switch and the admin API, through the real order
+// and risk REST routes with the WASM risk engine: VaR and concentration against a hand
+// computation on a two-position book, option greeks against the greeks engine, a daily-loss
+// path that drives an account to reducing then halted (and stays halted across a restart).
+
+import { afterEach, describe, expect, test } from "bun:test";
+import { rmSync } from "node:fs";
+import { expiryMs } from "../../src/domain/instrument.ts";
+import { GreeksEngine } from "../../src/risk/greeks.ts";
+import type { RiskSnapshot } from "../../src/risk/snapshot.ts";
+import { PUT, startRiskRig, type RiskRig } from "../helpers/risk.ts";
+import { waitFor } from "../helpers/wait.ts";
+
+let rig: RiskRig | undefined;
+afterEach(async () => {
+  await rig?.close();
+  if (rig) rmSync(rig.h.dir, { recursive: true, force: true });
+  rig = undefined;
+});
+
+async function snap(r: RiskRig): Promise<RiskSnapshot> {
+  r.h.risk!.recompute();
+  const res = await r.call("GET", "/v1/risk/T");
+  expect(res.status).toBe(200);
+  return res.json;
+}
+
+describe("portfolio risk", () => {
+  test("a two-stock book: exposure, stress, concentration and VaR match a hand computation", async () => {
+    const r = (rig = await startRiskRig({}));
+    expect((await r.place({ qty: 100 })).json.status).toBe("filled");
+    expect((await r.place({ symbol: "MSFT", qty: 50 })).json.status).toBe("filled");
+    await r.h.store.journal.durable();
+    const s = await snap(r);
+    // Both marked at the mid 100.01; both bought at the ask 100.02 with the $1 minimum commission.
+    const d1 = 100 * 100.01, d2 = 50 * 100.01;
+    expect(s.marketValue).toBeCloseTo(d1 + d2, 6);
+    expect(s.cash).toBeCloseTo(100_000 - 150 * 100.02 - 2, 6);
+    expect(s.equity).toBeCloseTo(s.cash + d1 + d2, 6);
+    expect(s.dailyPnl).toBeCloseTo(s.equity - 100_000, 6);
+    expect(s.grossExposure).toBeCloseTo(d1 + d2, 6);
+    expect(s.dollarDelta).toBeCloseTo(d1 + d2, 6);
+    expect(s.stress.down10).toBeCloseTo(-0.1 * (d1 + d2), 6);
+    expect(s.stress.down40).toBeCloseTo(-0.4 * (d1 + d2), 6);
+    expect(s.stress.vol50).toBe(0);
+    expect(s.concentration.largestUnderlying).toBe("AAPL");
+    expect(s.concentration.shareOfEquity).toBeCloseTo(d1 / s.equity, 9);
+    expect(s.concentration.hhi).toBeCloseTo((d1 / (d1 + d2)) ** 2 + (d2 / (d1 + d2)) ** 2, 9);
+    // No volatility estimate yet (one quote each): the default 30 % a year, over 252 days.
+    // Delta-normal with one pairwise correlation rho = 0.5:
+    //   var = (1 - rho)(s1² d1² + s2² d2²) + rho (s1 d1 + s2 d2)²
+    const sigma = 0.3 / Math.sqrt(252);
+    const variance = 0.5 * (sigma ** 2 * d1 ** 2 + sigma ** 2 * d2 ** 2) + 0.5 * (sigma * d1 + sigma * d2) ** 2;
+    expect(s.var95).toBeCloseTo(1.6448536269514722 * Math.sqrt(variance), 6);
+    expect(s.var99).toBeCloseTo(2.3263478740408408 * Math.sqrt(variance), 6);
+    expect(s.positions.map((p) => p.symbol).sort()).toEqual(["AAPL", "MSFT"]);
+    expect(s.score).toBeGreaterThanOrEqual(0);
+    expect(s.score).toBeLessThanOrEqual(100);
+  });
+
+  test("a short put: implied vol and greeks from the option's mid, cash reserved, short-vol stress", async () => {
+    const r = (rig = await startRiskRig({}));
+    expect((await r.place({ symbol: PUT, side: "sell", qty: 1 })).json.status).toBe("filled");
+    await r.h.store.journal.durable();
+    const s = await snap(r);
+    const t = (expiryMs("20261127") - r.h.clock.now) / (365 * 86_400_000);
+    const [g] = (await GreeksEngine.create()).impliedVols([{ spot: 250.05, strike: 250, tYears: t, rate: 0.04, divYield: 0, right: "P", price: 9.9 }]);
+    const p = s.positions.find((x) => x.symbol === PUT)!;
+    expect(p.qty).toBe(-1);
+    expect(p.status).toBe("ok");
+    expect(p.iv!).toBeCloseTo(g!.vol, 9);
+    expect(p.delta!).toBeCloseTo(g!.delta, 9);
+    expect(p.dollarDelta).toBeCloseTo(-1 * g!.delta * 250.05 * 100, 6);
+    expect(s.vega).toBeCloseTo(-g!.vega, 6); // per vol point: vega × 100 × qty / 100
+    expect(s.theta).toBeCloseTo((-g!.theta * 100) / 365, 6);
+    expect(s.buyingPower.required).toBe(25_000);
+    expect(s.stress.down20).toBeLessThan(0);
+    expect(s.stress.vol50).toBeLessThan(0);
+    expect(s.stress.up10).toBeGreaterThan(0);
+  });
+});
+
+describe("trading states", () => {
+  test("a falling market drives the account to reducing, then halted; the state survives a restart", async () => {
+    let r = (rig = await startRiskRig({ dailyLossReduce: 0.02, dailyLossHalt: 0.03 }));
+    expect((await r.place({ qty: 900 })).json.status).toBe("filled");
+    await r.h.store.journal.durable();
+    const states: { mid: number; state: string }[] = [];
+    for (let mid = 100; mid >= 96; mid = Math.round((mid - 0.1) * 100) / 100) {
+      r.h.quote("AAPL", mid - 0.01, 100_000, mid + 0.01, 100_000);
+      const s = await snap(r);
+      states.push({ mid, state: s.state });
+      // Loss from the $100,000 open: 900 × 100.02 + $4.50 commission paid, 900 × mid held.
+      expect(-s.dailyPnl).toBeCloseTo(90_022.5 - 900 * mid, 6);
+      if (mid === 97.8) {
+        expect(s.state).toBe("reducing");
+        expect((await r.place({ qty: 1 })).json.reason).toStartWith("REDUCE_ONLY");
+      }
+    }
+    const first = (st: string) => states.find((x) => x.state === st)?.mid;
+    expect(first("reducing")).toBe(97.8); // loss 2,002.50 ≥ 2,000
+    expect(first("halted")).toBe(96.6); // loss 3,082.50 ≥ 3,000
+    expect(states.at(-1)!.state).toBe("halted");
+    expect((await r.place({ side: "sell", qty: 1 })).json.reason).toStartWith("HALTED");
+    const audit = (await r.call("GET", "/v1/admin/risk/audit?account=T")).json.records;
+    expect(audit.filter((a: any) => a.action === "state" && a.actor === "risk").map((a: any) => a.new.state)).toEqual(["halted", "reducing"]);
+
+    const dir = r.h.dir;
+    await r.close();
+    r = rig = await startRiskRig({ dailyLossReduce: 0.02, dailyLossHalt: 0.03 }, { dir });
+    expect(r.h.risk!.state("T").state).toBe("halted");
+    expect((await r.place({ side: "sell", qty: 1 })).json.reason).toStartWith("HALTED");
+  });
+
+  test("kill switch: halts, cancels every working order, is audited; admin only", async () => {
+    const r = (rig = await startRiskRig({}));
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await r.place({ type: "limit", limitPrice: 99, qty: 5 })).json.id);
+    const trader = r.keys.create(["trade"], ["T"]).secret;
+    expect((await r.call("POST", "/v1/admin/risk/kill", { account: "T", reason: "x" }, trader)).status).toBe(403);
+    expect((await r.call("POST", "/v1/admin/risk/kill", { account: "NOPE", reason: "x" })).status).toBe(404);
+    expect((await r.call("POST", "/v1/admin/risk/kill", { account: "T" })).json.error.field).toBe("reason");
+    const res = await r.call("POST", "/v1/admin/risk/kill", { account: "T", reason: "operator drill" });
+    expect(res.status).toBe(200);
+    expect(res.json.canceled.sort()).toEqual([...ids].sort());
+    expect(res.json.state.state).toBe("halted");
+    await waitFor(() => r.h.oms.openOrders("T").length === 0, 5000, "every working order canceled");
+    for (const id of ids) expect((await r.call("GET", `/v1/orders/${id}`)).json.status).toBe("canceled");
+    expect((await r.place({ qty: 1 })).json.reason).toStartWith("HALTED");
+    const kill = (await r.call("GET", "/v1/admin/risk/audit")).json.records.find((a: any) => a.action === "kill");
+    expect(kill).toMatchObject({ scope: "T", new: { reason: "operator drill" } });
+    expect(kill.actor).toStartWith("key:");
+    // Back to active by hand.
+    expect((await r.call("POST", "/v1/admin/risk/state", { account: "T", state: "active", reason: "drill over" })).status).toBe(200);
+    expect((await r.place({ qty: 1 })).json.status).toBe("filled");
+  });
+
+  test("firm-wide halt from the admin API", async () => {
+    const r = (rig = await startRiskRig({}));
+    expect((await r.call("POST", "/v1/admin/risk/state", { state: "halted", reason: "firm" })).json).toMatchObject({ scope: "*", state: "halted" });
+    expect((await r.place({ qty: 1 })).json.reason).toStartWith("HALTED");
+    expect((await r.call("GET", "/v1/risk")).json.firm.state).toBe("halted");
+    expect((await r.call("POST", "/v1/admin/risk/state", { state: "paused", reason: "x" })).json.error.field).toBe("state");
+  });
+});
+
+describe("limits through the admin API", () => {
+  test("a change applies at once and is audited with old and new; bad input changes nothing", async () => {
+    const r = (rig = await startRiskRig({}));
+    expect((await r.place({ type: "limit", limitPrice: 99, qty: 6 })).json.status).not.toBe("denied");
+    expect((await r.call("PATCH", "/v1/admin/risk/limits/T", { maxQty: -1 })).json.error.field).toBe("maxQty");
+    expect((await r.call("PATCH", "/v1/admin/risk/limits/T", { maxQtty: 5 })).status).toBe(400);
+    expect((await r.call("PATCH", "/v1/admin/risk/limits/T", {})).status).toBe(400);
+    expect((await r.call("PATCH", "/v1/admin/risk/limits/NOPE", { maxQty: 5 })).status).toBe(404);
+    expect((await r.call("PATCH", "/v1/admin/risk/limits/T", "{not json")).json.error.code).toBe("BAD_JSON");
+    const res = await r.call("PATCH", "/v1/admin/risk/limits/T", { maxQty: 5 });
+    expect(res.status).toBe(200);
+    expect(res.json.limits.maxQty).toBe(5);
+    expect((await r.place({ type: "limit", limitPrice: 99, qty: 6 })).json.reason).toStartWith("BAD_QTY");
+    const rec = (await r.call("GET", "/v1/admin/risk/audit?account=T")).json.records[0];
+    expect(rec).toMatchObject({ action: "limits", scope: "T", old: { maxQty: 1_000_000 }, new: { maxQty: 5 } });
+    // Only the admin changes limits; a trader sees only its own accounts' risk.
+    const other = r.keys.create(["trade"], ["Elsewhere"]).secret;
+    expect((await r.call("PATCH", "/v1/admin/risk/limits/T", { maxQty: 7 }, other)).status).toBe(403);
+    r.h.risk!.recompute();
+    expect((await r.call("GET", "/v1/risk/T", undefined, other)).status).toBe(404);
+    expect((await r.call("GET", "/v1/risk", undefined, other)).json.accounts).toEqual([]);
+    expect((await r.call("GET", "/v1/risk/T")).json.limits.maxQty).toBe(5);
+  });
+});
+
+describe("bounds", () => {
+  test("an account works at most 256 instruments in the risk table; a freed row is reused", async () => {
+    const extra = Array.from({ length: 256 }, (_, i) => `S${i}`);
+    const r = (rig = await startRiskRig({}, { extraStocks: extra }));
+    for (const s of extra) r.h.quote(s, 10, 1000, 10.02, 1000);
+    const ids: string[] = [];
+    for (const s of extra) {
+      const o = (await r.place({ symbol: s, type: "limit", limitPrice: 9.99, qty: 1 })).json;
+      expect(o.status).not.toBe("denied");
+      ids.push(o.id);
+    }
+    const full = (await r.place({ symbol: "AAPL", type: "limit", limitPrice: 99, qty: 1 })).json;
+    expect(full.status).toBe("denied");
+    expect(full.reason).toContain("256 instruments");
+    expect((await r.call("DELETE", `/v1/orders/${ids[0]}`)).status).toBe(200);
+    await waitFor(() => r.h.oms.openOrders("T").length === 255, 5000, "the cancel");
+    await r.h.store.journal.durable();
+    await waitFor(() => r.h.risk!.book.remainingOf(ids[0]!) === 0, 5000, "the risk book to drop the canceled order");
+    expect((await r.place({ symbol: "AAPL", type: "limit", limitPrice: 99, qty: 1 })).json.status).not.toBe("denied");
+  }, 20_000);
+});
