@@ -16,7 +16,7 @@ import type { Logger } from "./log.ts";
 import { SpreadSampler } from "./analytics/spread.ts";
 import { HealthChecks } from "./monitor/health.ts";
 import { createAppMetrics, type AppMetrics } from "./monitor/metrics.ts";
-import { PAPER_BROKER_HEALTH, registerTradingMetrics } from "./monitor/trading-metrics.ts";
+import { ibBrokerHealth, PAPER_BROKER_HEALTH, registerTradingMetrics } from "./monitor/trading-metrics.ts";
 import { analyticsRoutes } from "./server/analytics-routes.ts";
 import { buildDashboardScript, dashboardRoutes } from "./server/home.ts";
 import { metricsRoutes, observeRequests, registerHttpMetrics } from "./server/metrics-http.ts";
@@ -142,7 +142,8 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const spreads = new SpreadSampler(engine);
   const trading = await startTrading(config.trading, config.dataDir, engine, log.child("oms"), ibSession);
   health.register("journal", () => trading.store.journal.failed?.message ?? null);
-  registerTradingMetrics(metrics.registry, { oms: trading.oms, journal: trading.store.journal, brokers: [PAPER_BROKER_HEALTH] });
+  const brokerHealth = config.trading.broker === "ib" && ibSession ? ibBrokerHealth(ibSession) : PAPER_BROKER_HEALTH;
+  registerTradingMetrics(metrics.registry, { oms: trading.oms, journal: trading.store.journal, brokers: [brokerHealth] });
   const arrivals = new ArrivalMids(trading.store.journal, engine);
   const dashboardScript = await buildDashboardScript();
   const alerts = createAlerts(config.alerts, trading.store.db, metrics.registry, log.child("alerts"));

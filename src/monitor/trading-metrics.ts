@@ -21,6 +21,15 @@ export interface BrokerHealth {
 /** The paper broker lives in the process: connected, never reconnecting. */
 export const PAPER_BROKER_HEALTH: BrokerHealth = { name: "paper", connected: () => true, reconnects: () => 0 };
 
+/**
+ * The IBKR broker's connection, read from its IB session: up only in state "connected" (a
+ * degraded session — 1100, a farm down — cannot be trusted with orders); every API connection
+ * after the first is a reconnect.
+ */
+export function ibBrokerHealth(session: { readonly state: string; readonly stats: { readonly connects: number } }): BrokerHealth {
+  return { name: "ib", connected: () => session.state === "connected", reconnects: () => Math.max(0, session.stats.connects - 1) };
+}
+
 /** What the trading families are read from. */
 export interface TradingMetricsDeps {
   oms: Pick<OrderManager, "accountIds" | "openOrders" | "stats">;

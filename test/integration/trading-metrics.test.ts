@@ -13,7 +13,7 @@ import { createLogger } from "../../src/log.ts";
 import { KeyStore } from "../../src/auth/keys.ts";
 import { RestClient } from "../../src/client/index.ts";
 import { MetricsRegistry } from "../../src/monitor/registry.ts";
-import { denialCode, MAX_LABEL_VALUES, PAPER_BROKER_HEALTH, registerTradingMetrics, type BrokerHealth } from "../../src/monitor/trading-metrics.ts";
+import { denialCode, ibBrokerHealth, MAX_LABEL_VALUES, PAPER_BROKER_HEALTH, registerTradingMetrics, type BrokerHealth } from "../../src/monitor/trading-metrics.ts";
 import type { PreTradeHook } from "../../src/oms/pretrade.ts";
 import { metricsRoutes } from "../../src/server/metrics-http.ts";
 import { orderRoutes, ORDER_ROUTE_DEFAULTS } from "../../src/server/orders.ts";
@@ -102,6 +102,18 @@ describe("trading metrics", () => {
     expect(sampleValue(m, "alluse_order_events_total", { kind: "submitted" })).toBe(4);
     expect(sampleValue(m, "alluse_broker_connected", { broker: "ib" })).toBe(1);
     expect(sampleValue(m, "alluse_broker_reconnects_total", { broker: "ib" })).toBe(2);
+  });
+
+  test("the IB broker's health follows its session: connected only when connected, reconnects after the first connect", () => {
+    const session = { state: "connecting", stats: { connects: 0 } };
+    const health = ibBrokerHealth(session);
+    expect([health.name, health.connected(), health.reconnects()]).toEqual(["ib", false, 0]);
+    Object.assign(session, { state: "connected", stats: { connects: 1 } });
+    expect([health.connected(), health.reconnects()]).toEqual([true, 0]);
+    Object.assign(session, { state: "degraded" });
+    expect(health.connected()).toBe(false);
+    Object.assign(session, { state: "connected", stats: { connects: 3 } });
+    expect([health.connected(), health.reconnects()]).toEqual([true, 2]);
   });
 
   test("denial codes come from the reason; label values are bounded", () => {
