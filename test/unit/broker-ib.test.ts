@@ -161,3 +161,16 @@ test("positions and the account summary come from TWS after a fill", async () =>
   expect(summary.DU1!.BuyingPower).toBeGreaterThan(0);
   expect(summary.T1!.TotalCashValue).toBe(1_000_000);
 });
+
+test("bounds: an answer longer than maxItems and one slower than requestTimeoutMs fail instead of waiting or growing", async () => {
+  rig = await startIbRig({}, { maxItems: 1, requestTimeoutMs: 300 });
+  const r = recorder(rig);
+  rig.sim.pinQuote("AAPL", 100, 1000, 100.02, 1000);
+  const orders = [r.order({ type: "limit", limitPriceUnits: toUnits(90) }), r.order({ type: "limit", limitPriceUnits: toUnits(91) })];
+  for (const o of orders) rig.broker.submit(o);
+  await waitFor(() => orders.every((o) => r.kinds(o.orderId).includes("accepted")), 5000, "both accepted");
+  await expect(rig.broker.openOrders()).rejects.toThrow("more than 1 items");
+  rig.sim.delayMessages(1000);
+  await expect(rig.broker.executionsSince(0)).rejects.toThrow("no end marker within 300 ms");
+  rig.sim.delayMessages(0);
+});
