@@ -165,7 +165,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   });
   metrics.attachServer(() => server.stats());
   alerts.start({
-    engine, oms: trading.oms, ibSession: feed instanceof IbFeed ? feed.session : undefined, publishSeconds: metrics.publishSeconds,
+    engine, oms: trading.oms, arrivalMid: (id) => arrivals.get(id), ibSession, publishSeconds: metrics.publishSeconds,
     serverStats: () => server.stats(), subscribedRows: () => hub!.subscribedRows(),
   });
   spreads.start();

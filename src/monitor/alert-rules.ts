@@ -7,6 +7,8 @@
 import type { Engine } from "../engine/engine.ts";
 import { histogramQuantile, type CumulativeBucket } from "../analytics/histogram.ts";
 import type { OmsUpdate } from "../oms/manager.ts";
+import type { Fill } from "../domain/order.ts";
+import { fromUnits } from "../domain/price.ts";
 import type { AlertRule, Reading } from "./alerts.ts";
 
 /** Thresholds of one rule as configured; the factory's defaults fill the gaps. */
@@ -156,47 +158,46 @@ export function slowDisconnectsRule(stats: () => { slowDisconnects: number }, o:
 }
 
 /**
- * Quantity-weighted slippage of fills against the arrival mid, per account over windowMs, in
- * basis points (positive = paid more than mid on a buy, got less on a sell). Orders carry no
- * arrival price, so the arrival mid is the mark (`marks`: mid of a clean quote, else last) when
- * the order's first update reaches this rule, one journal commit after submission.
+ * Quantity-weighted slippage of fills against the order's arrival mid, per account over
+ * windowMs, in basis points (positive = paid more than mid on a buy, got less on a sell).
+ * Orders carry no arrival price; `arrivalMid` supplies it (the app's ArrivalMids: the clean mid
+ * when the order's "submitted" record was committed). Fills are filed at the next evaluation,
+ * so the mid is looked up after the commit that carried both; fills of orders without one
+ * are left out.
  */
-export function slippageRule(onUpdate: (l: (u: OmsUpdate) => void) => () => void, marks: (symbol: string) => number | undefined,
+export function slippageRule(onUpdate: (l: (u: OmsUpdate) => void) => () => void, arrivalMid: (orderId: string) => number | undefined,
   o: Thresholds & { windowMs?: number } = {}): { rule: AlertRule; stop(): void } {
   const windowMs = o.windowMs ?? 900_000;
-  // Insertion-ordered, oldest evicted past 10,000: far more orders than stay working at once.
-  const arrival = new Map<string, number>();
-  // Per account: slippage × quantity and quantity of fills since the last evaluation, then per evaluation.
-  const fresh = new Map<string, { num: number; qty: number }>();
+  // Fills since the last evaluation: 10,000 is far more than one second of trading; beyond it the oldest go.
+  const fresh: Fill[] = [];
   const windows = new Map<string, SampleWindow<{ num: number; qty: number }>>();
   const stop = onUpdate((u) => {
-    if (u.type === "order") {
-      if (arrival.has(u.order.id)) return;
-      const mark = marks(u.order.symbol);
-      if (mark === undefined || !(mark > 0)) return;
-      arrival.set(u.order.id, mark);
-      if (arrival.size > 10_000) arrival.delete(arrival.keys().next().value!);
-      return;
-    }
-    const f = u.fill;
-    const mid = f.orderId === undefined ? undefined : arrival.get(f.orderId);
-    if (mid === undefined || f.kind !== "trade") return;
-    const bps = ((f.side === "buy" ? 1 : -1) * (f.priceUnits - mid) / mid) * 10_000;
-    const acc = fresh.get(f.account) ?? { num: 0, qty: 0 };
-    acc.num += bps * f.qty;
-    acc.qty += f.qty;
-    fresh.set(f.account, acc);
+    if (u.type !== "fill" || u.fill.kind !== "trade" || u.fill.orderId === undefined) return;
+    fresh.push(u.fill);
+    if (fresh.length > 10_000) fresh.shift();
   });
+  const file = (nowMs: number) => {
+    const byAccount = new Map<string, { num: number; qty: number }>();
+    for (const f of fresh.splice(0)) {
+      const mid = arrivalMid(f.orderId!);
+      if (mid === undefined || !(mid > 0)) continue;
+      const bps = ((f.side === "buy" ? 1 : -1) * (fromUnits(f.priceUnits) - mid) / mid) * 10_000;
+      const acc = byAccount.get(f.account) ?? { num: 0, qty: 0 };
+      acc.num += bps * f.qty;
+      acc.qty += f.qty;
+      byAccount.set(f.account, acc);
+    }
+    for (const [account, acc] of byAccount) {
+      let w = windows.get(account);
+      if (!w) windows.set(account, (w = new SampleWindow(windowMs, 3600)));
+      w.push(nowMs, acc);
+    }
+  };
   const rule: AlertRule = {
     name: "execution.slippage", description: "Fill slippage vs arrival mid", unit: " bps", direction: "above",
     warning: 25, critical: 100, ...pick(o),
     *read(nowMs) {
-      for (const [account, acc] of fresh) {
-        let w = windows.get(account);
-        if (!w) windows.set(account, (w = new SampleWindow(windowMs, 3600)));
-        w.push(nowMs, acc);
-      }
-      fresh.clear();
+      file(nowMs);
       for (const [account, w] of windows) {
         let num = 0, qty = 0;
         for (const { v } of w.within(nowMs)) (num += v.num, qty += v.qty);

@@ -52,6 +52,8 @@ export type AlertsConfig = z.infer<typeof alertsSchema>;
 export interface AlertSources {
   engine: Engine;
   oms?: OrderManager;
+  /** Arrival mid of an order (price per share), for the slippage rule (the app's ArrivalMids). */
+  arrivalMid?: (orderId: string) => number | undefined;
   /** Present when the feed is IB (the paper broker is always connected). */
   ibSession?: { readonly state: string };
   /** The tick-to-publish histogram (absent when batch stamps are not wall-clock time). */
@@ -107,8 +109,9 @@ export function addBuiltInRules(engine: AlertEngine, src: AlertSources): (() => 
   if (!src.oms) return [];
   const oms = src.oms;
   const rejects = orderRejectRule((l) => oms.onUpdate(l), () => oms.accountIds());
-  const slippage = slippageRule((l) => oms.onUpdate(l), (s) => oms.marks(s));
   engine.addRule(rejects.rule);
+  if (!src.arrivalMid) return [rejects.stop];
+  const slippage = slippageRule((l) => oms.onUpdate(l), src.arrivalMid);
   engine.addRule(slippage.rule);
   return [rejects.stop, slippage.stop];
 }

@@ -4,6 +4,7 @@
 // (denials, slippage vs arrival mid) fed by the real order manager.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { ArrivalMids } from "../../src/analytics/account-performance.ts";
 import { KeyStore } from "../../src/auth/keys.ts";
 import type { ServerFrame } from "../../src/client/protocol.ts";
 import { AlertEngine, type AlertRule, type Reading } from "../../src/monitor/alerts.ts";
@@ -168,7 +169,8 @@ describe("order rules over the real order manager", () => {
       oh.quote("MSFT", 300, 1000, 300.02, 1000);
       const local = new AlertEngine(new AlertStore(oh.store.db), { clock: () => clock });
       const rejects = orderRejectRule((l) => oh.oms.onUpdate(l), () => oh.oms.accountIds(), { warning: 2, critical: 3 });
-      const slip = slippageRule((l) => oh.oms.onUpdate(l), (s) => oh.oms.marks(s), { warning: 0.5, critical: 1000 });
+      const arrivals = new ArrivalMids(oh.store.journal, oh.market.engine);
+      const slip = slippageRule((l) => oh.oms.onUpdate(l), (id) => arrivals.get(id), { warning: 0.5, critical: 1000 });
       local.addRule(rejects.rule);
       local.addRule(slip.rule);
       const order = (id: string, symbol: string, account: string) =>
