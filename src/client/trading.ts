@@ -26,8 +26,9 @@ export type OrderInput = Omit<NewOrder, "clientOrderId"> & { clientOrderId?: str
 
 let counter = 0;
 
-/** A fresh client order id: time, process-random part and a counter, within the server's 64 characters. */
+/** A fresh client order id: prefix (1 … 32 of A-Z a-z 0-9 . _ : -), time, a random part and a counter; at most 60 characters. */
 export function newClientOrderId(prefix = "c"): string {
+  if (!/^[A-Za-z0-9._:-]{1,32}$/.test(prefix)) throw new RangeError(`a client order id prefix is 1 to 32 of A-Z a-z 0-9 . _ : -, got ${JSON.stringify(prefix)}`);
   const rand = Math.floor(Math.random() * 36 ** 6).toString(36);
   return `${prefix}-${Date.now().toString(36)}-${rand}-${(++counter).toString(36)}`;
 }
@@ -38,13 +39,15 @@ type Listener<T> = (value: T) => void;
 export class TradingClient {
   private readonly watched = new Set<string>();
   private readonly listeners = { order: [] as Listener<OrderView>[], fill: [] as Listener<FillView>[],
-    position: [] as Listener<PositionView>[], account: [] as Listener<AccountView>[] };
+    position: [] as Listener<PositionView>[], account: [] as Listener<AccountView>[], error: [] as Listener<ClientError>[] };
 
   private constructor(readonly market: MarketClient, private readonly placeRetries: number) {
     market.onPush((f) => this.dispatch(f));
     market.onOpen((reconnected) => {
       if (reconnected && this.watched.size > 0) {
-        this.market.call({ op: "watch", accounts: [...this.watched] }).catch(() => undefined);
+        this.market.call({ op: "watch", accounts: [...this.watched] }).catch((e: ClientError) => {
+          for (const l of this.listeners.error) l(new ClientError(e.code, `re-watch after reconnect failed: ${e.message}`, e.field, e.id));
+        });
       }
     });
   }
@@ -114,6 +117,13 @@ export class TradingClient {
   /** Account values: on watch, and after fills (at most once per account per commit). */
   onAccount(cb: Listener<AccountView>): () => void {
     return add(this.listeners.account, cb);
+  }
+
+  /** Errors no request is waiting for: a refused auth or re-watch after a reconnect, giving up reconnecting. */
+  onError(cb: Listener<ClientError>): () => void {
+    const offMarket = this.market.onError(cb);
+    const offOwn = add(this.listeners.error, cb);
+    return () => (offMarket(), offOwn());
   }
 
   /** Closes the connection for good. */
