@@ -16,7 +16,7 @@ import { type Contract, EventName, type Execution, type Order, type OrderState }
 import type { Instrument } from "../domain/instrument.ts";
 import { hasLimit, hasStop } from "../domain/order.ts";
 import { toUnits } from "../domain/price.ts";
-import { type AccountSummary, type IbPosition, requestAccountSummary, requestPositions } from "../ib/account.ts";
+import { type AccountSummary, type IbPnl, type IbPosition, requestAccountSummary, requestPnl, requestPositions } from "../ib/account.ts";
 import { collect } from "../ib/collect.ts";
 import { isWarning } from "../ib/codes.ts";
 import type { IbSession } from "../ib/session.ts";
@@ -211,6 +211,11 @@ export class IbBroker implements Broker {
   /** Net liquidation, cash, margin and buying power of every account (reqAccountSummary). */
   accountSummary(): Promise<AccountSummary> {
     return this.bounded(() => requestAccountSummary(this.session, { timeoutMs: this.timeoutMs, maxItems: this.maxItems }));
+  }
+
+  /** Daily, unrealized and realized P&L of one IB account (reqPnL, first report). */
+  pnl(ibAccount: string): Promise<IbPnl> {
+    return this.bounded(() => requestPnl(this.session, ibAccount, { timeoutMs: this.timeoutMs, maxItems: 1 }));
   }
 
   /** Stops listening; nothing is emitted afterwards. Working orders stay at IBKR. */

@@ -65,3 +65,25 @@ export async function requestAccountSummary(session: IbSession, limits: AccountR
   }
   return out;
 }
+
+/** An account's P&L as reqPnL reports it, in the account's currency. */
+export interface IbPnl {
+  daily: number;
+  unrealized: number;
+  realized: number;
+}
+
+/** The first P&L report of an account; the subscription is cancelled once it has come. */
+export async function requestPnl(session: IbSession, account: string, limits: AccountRequestLimits): Promise<IbPnl> {
+  const reqId = session.nextRequestId();
+  const [first] = await collect<IbPnl>(session, {
+    label: `reqPnL ${reqId}`, ...limits, send: (api) => api.reqPnL(reqId, account, ""),
+    listen: (push, end) => session.onIb(EventName.pnl, (id: number, daily: number, unrealized?: number, realized?: number) => {
+      if (id !== reqId) return;
+      push({ daily, unrealized: unrealized ?? 0, realized: realized ?? 0 });
+      end();
+    }),
+  });
+  void session.cancel(`cancelPnL ${reqId}`, (api) => api.cancelPnL(reqId)).catch(() => undefined);
+  return first!;
+}

@@ -160,6 +160,14 @@ test("positions and the account summary come from TWS after a fill", async () =>
   expect(summary.DU1!.MaintMarginReq).toBeCloseTo(0.25 * 20_002, 2);
   expect(summary.DU1!.BuyingPower).toBeGreaterThan(0);
   expect(summary.T1!.TotalCashValue).toBe(1_000_000);
+  // Selling 50 at the 100 bid realizes 50 × (100 − 100.02) = −1.00.
+  const sell = r.order({ side: "sell", qty: 50, account: "DU1" });
+  rig.broker.submit(sell);
+  await waitFor(() => r.fills(sell.orderId).length > 0, 5000, "the sale");
+  const p = await rig.broker.pnl("DU1");
+  expect(p.realized).toBeCloseTo(-1, 6);
+  expect(p.unrealized).toBeCloseTo(150 * (100.01 - 100.02), 6);
+  expect(p.daily).toBeCloseTo(p.realized + p.unrealized - 2, 6);
 });
 
 test("bounds: an answer longer than maxItems and one slower than requestTimeoutMs fail instead of waiting or growing", async () => {

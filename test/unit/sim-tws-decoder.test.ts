@@ -87,6 +87,8 @@ test("every simulator message decodes cleanly in @stoqey/ib, field for field", a
   c.ib.reqPositions();
   c.ib.cancelPositions();
   c.ib.cancelAccountSummary(20);
+  c.ib.reqPnL(22, "DU1234567", "");
+  c.ib.cancelPnL(22);
   await waitFor(() => c.codes.has(201) && (c.events.get(EventName.positionEnd) ?? 0) > 0, 5000, "201 and positions");
 
   // Connection-wide status messages, each a fault the simulator can inject.
@@ -122,7 +124,7 @@ test("every simulator message decodes cleanly in @stoqey/ib, field for field", a
   expect(ev(EventName.tickSize)).toBeGreaterThanOrEqual(sent.get(OUT.TICK_SIZE)!);
   for (const [name, id] of [[EventName.openOrder, OUT.OPEN_ORDER], [EventName.orderStatus, OUT.ORDER_STATUS], [EventName.execDetails, OUT.EXECUTION_DATA],
     [EventName.commissionReport, OUT.COMMISSION_REPORT], [EventName.position, OUT.POSITION], [EventName.accountSummary, OUT.ACCOUNT_SUMMARY],
-    [EventName.openOrderEnd, OUT.OPEN_ORDER_END], [EventName.execDetailsEnd, OUT.EXECUTION_DATA_END]] as const) {
+    [EventName.openOrderEnd, OUT.OPEN_ORDER_END], [EventName.execDetailsEnd, OUT.EXECUTION_DATA_END], [EventName.pnl, OUT.PNL]] as const) {
     expect(ev(name)).toBe(sent.get(id)!);
   }
   expect(sim.stats.protocolErrors).toBe(0);

@@ -121,6 +121,11 @@ export function accountSummaryEnd(o: OutBuffer, reqId: number): void {
   o.write([OUT.ACCOUNT_SUMMARY_END, 1, reqId]);
 }
 
+/** pnl: daily, unrealized and realized P&L of an account (no version field). */
+export function pnl(o: OutBuffer, reqId: number, daily: number, unrealized: number, realized: number): void {
+  o.write([OUT.PNL, reqId, daily, unrealized, realized]);
+}
+
 /** TWS's execution time: "YYYYMMDD HH:MM:SS" followed by the zone (we always report UTC). */
 export function execTime(ms: number): string {
   const d = new Date(ms), p = (n: number) => String(n).padStart(2, "0");

@@ -7,7 +7,7 @@ import type { SimConnection } from "./connection.ts";
 import { FieldCursor, IN, parseVersionAndInt } from "./messages.ts";
 import {
   accountSummary, accountSummaryEnd, commissionReport, execDetails, execDetailsEnd, openOrder, openOrderEnd, orderStatus,
-  parseCancelOrder, parsePlaceOrder, parseReqAccountSummary, parseReqExecutions, position, positionEnd,
+  parseCancelOrder, parsePlaceOrder, parseReqAccountSummary, parseReqExecutions, pnl, position, positionEnd,
 } from "./order-messages.ts";
 import type { SimOrderBook } from "./orders.ts";
 import type { RequestHandler, SimContext } from "./requests.ts";
@@ -108,18 +108,33 @@ export function orderHandlers(book: SimOrderBook): Map<number, RequestHandler> {
     accountSummaryEnd(conn.out, r.reqId);
     conn.scheduleFlush();
   };
+  // reqPnL: [92, reqId, account, modelCode]. TWS streams P&L about once a second; the simulator
+  // answers once per request, which is what a client reading the first value needs.
+  const reqPnL: RequestHandler = (_ctx, conn, c) => {
+    const reqId = c.int(), account = c.str();
+    c.str();
+    c.end();
+    const p = book.pnlOf(account);
+    pnl(conn.out, reqId, p.daily, p.unrealized, p.realized);
+    conn.scheduleFlush();
+  };
   // Subscriptions are answered once, so there is nothing to stop.
   const ignore: RequestHandler = (_ctx, _conn, c: FieldCursor) => void parseVersionAndIntOrVersion(c);
   return new Map<number, RequestHandler>([
     [IN.PLACE_ORDER, placeOrder], [IN.CANCEL_ORDER, cancelOrder], [IN.REQ_OPEN_ORDERS, reqOpenOrders],
     [IN.REQ_ALL_OPEN_ORDERS, reqAllOpenOrders], [IN.REQ_AUTO_OPEN_ORDERS, reqAutoOpenOrders], [IN.REQ_EXECUTIONS, reqExecutions],
     [IN.REQ_POSITIONS, reqPositions], [IN.REQ_ACCOUNT_SUMMARY, reqAccountSummary], [IN.CANCEL_ACCOUNT_SUMMARY, ignore], [IN.CANCEL_POSITIONS, ignore],
+    [IN.REQ_PNL, reqPnL], [IN.CANCEL_PNL, ignore],
   ]);
 }
 
-/** cancelAccountSummary is [63, version, reqId]; cancelPositions is [64, version]. */
+/** cancelAccountSummary is [63, version, reqId]; cancelPositions is [64, version]; cancelPnL is [93, reqId]. */
 function parseVersionAndIntOrVersion(c: FieldCursor): void {
   if (c.id === IN.CANCEL_ACCOUNT_SUMMARY) parseVersionAndInt(c);
+  else if (c.id === IN.CANCEL_PNL) {
+    c.int();
+    c.end();
+  }
   else {
     c.int();
     c.end();

@@ -74,6 +74,8 @@ export class SimOrderBook {
   private execHead = 0;
   private readonly positions = new Map<string, Map<number, SimPosition>>();
   private readonly cash = new Map<string, number>();
+  private readonly realized = new Map<string, number>();
+  private readonly commissions = new Map<string, number>();
   private readonly changed = new Set<number>();
   private readonly changedList: number[] = [];
   private readonly batchListeners: ((changed: Uint32Array, now: number) => void)[] = [];
@@ -329,8 +331,9 @@ export class SimOrderBook {
     const p = m.get(c.conId) ?? { contract: c, qty: 0, cost: 0 };
     if (p.qty === 0 || Math.sign(p.qty) === Math.sign(qty)) p.cost += qty * unitValue;
     else {
-      const closing = Math.min(Math.abs(qty), Math.abs(p.qty));
-      p.cost -= (p.cost / p.qty) * Math.sign(p.qty) * closing;
+      const closing = Math.min(Math.abs(qty), Math.abs(p.qty)), avg = p.cost / p.qty;
+      this.realized.set(account, this.realizedOf(account) + closing * (unitValue - avg) * Math.sign(p.qty));
+      p.cost -= avg * Math.sign(p.qty) * closing;
       const opening = Math.abs(qty) - closing;
       if (opening > 0) p.cost = Math.sign(qty) * opening * unitValue;
     }
@@ -338,6 +341,27 @@ export class SimOrderBook {
     if (p.qty === 0) p.cost = 0;
     m.set(c.conId, p);
     this.cash.set(account, this.cashOf(account) - qty * unitValue - commission);
+    this.commissions.set(account, (this.commissions.get(account) ?? 0) + commission);
+  }
+
+  /** Realized P&L of an account since the simulator started (before commissions), currency units. */
+  realizedOf(account: string): number {
+    return this.realized.get(account) ?? 0;
+  }
+
+  /**
+   * P&L of an account as reqPnL reports it: unrealized (positions at mark less their cost),
+   * realized, and "daily" as their sum less commissions, the simulator's day being its lifetime.
+   */
+  pnlOf(account: string): { daily: number; unrealized: number; realized: number } {
+    let unrealized = 0;
+    for (const { account: a, position: p } of this.allPositions()) {
+      if (a !== account) continue;
+      const mult = p.contract.secType === "OPT" ? Number(p.contract.multiplier) : 1;
+      unrealized += p.qty * this.markOf(p.contract) * mult - p.cost;
+    }
+    const realized = this.realizedOf(account);
+    return { daily: unrealized + realized - (this.commissions.get(account) ?? 0), unrealized, realized };
   }
 
   private finish(o: SimOrder, status: string): void {
