@@ -5,6 +5,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ConfigError, loadConfig } from "../../src/config.ts";
 import { alertsSchema, createAlerts } from "../../src/monitor/alert-setup.ts";
 import { MetricsRegistry } from "../../src/monitor/registry.ts";
 import { WebhookSender } from "../../src/monitor/webhooks.ts";
@@ -108,3 +109,18 @@ describe("webhooks", () => {
     expect(sampleValue(families, "alluse_alerts", { state: "open", severity: "warning" })).toBe(0);
   });
 });
+
+describe("alerts configuration", () => {
+  test("defaults, and every bad field named with its path", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "alluse-alert-config-"));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, "c.json");
+    expect((await loadConfig([], {})).alerts).toMatchObject({ enabled: true, evaluateEveryMs: 1000, maxOpen: 1000, webhooks: { urls: [], retries: 5 } });
+    await Bun.write(file, JSON.stringify({ alerts: { evaluateEveryMs: 10, rules: { "Bad Name": {} }, webhooks: { urls: ["ftp://x/"], retries: 99 } } }));
+    const err = await loadConfig(["--config", file], {}).catch((e) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    const lines = (err as ConfigError).lines.join("\n");
+    for (const path of ["alerts.evaluateEveryMs", "alerts.rules.Bad Name", "alerts.webhooks.urls.0", "alerts.webhooks.retries"]) expect(lines).toContain(`config ${path}:`);
+  });
+});
+
