@@ -76,8 +76,10 @@ export class SimOrderBook {
   private readonly cash = new Map<string, number>();
   private readonly realized = new Map<string, number>();
   private readonly commissions = new Map<string, number>();
-  private readonly changed = new Set<number>();
-  private readonly changedList: number[] = [];
+  /** Instruments changed since the last batch: a flag per instrument and their list, allocated once. */
+  private readonly dirty: Uint8Array;
+  private readonly dirtyList: Uint32Array;
+  private dirtyCount = 0;
   private readonly batchListeners: ((changed: Uint32Array, now: number) => void)[] = [];
   private readonly maxLive: number;
   private readonly maxExecutions: number;
@@ -99,7 +101,9 @@ export class SimOrderBook {
     // The simulator is the exchange: its quote is the market however old, so no age limit.
     this.broker = new PaperBroker(source, { ...opts.fillModel, maxOpenOrders: this.maxLive, maxQuoteAgeMs: Number.MAX_SAFE_INTEGER, clock: () => host.now() });
     this.broker.onEvent((e) => this.onEvent(e));
-    marketData.watch((n) => this.changed.add(n), () => this.evaluate());
+    this.dirty = new Uint8Array(universe.contracts.length);
+    this.dirtyList = new Uint32Array(universe.contracts.length);
+    marketData.watch((n) => this.markChanged(n), () => this.evaluate());
   }
 
   /** The next order id for a client: one past the highest it has used, at least `first`. */
@@ -253,14 +257,19 @@ export class SimOrderBook {
     };
   }
 
+  /** Called for every market tick: with no live order nothing can fill, so nothing is noted. */
+  private markChanged(n: number): void {
+    if (this.live === 0 || this.dirty[n] === 1) return;
+    this.dirty[n] = 1;
+    this.dirtyList[this.dirtyCount++] = n;
+  }
+
   /** Runs the paper broker over the instruments that changed since the last batch. */
   private evaluate(): void {
-    if (this.changed.size === 0) return;
-    this.changedList.length = 0;
-    for (const n of this.changed) this.changedList.push(n);
-    this.changed.clear();
-    if (this.live === 0) return;
-    const list = Uint32Array.from(this.changedList);
+    if (this.dirtyCount === 0) return;
+    const list = this.dirtyList.subarray(0, this.dirtyCount);
+    for (let i = 0; i < list.length; i++) this.dirty[list[i]!] = 0;
+    this.dirtyCount = 0;
     for (const l of this.batchListeners) l(list, this.host.now());
   }
 
