@@ -32,12 +32,18 @@ export class SampleWindow<T> {
   }
 }
 
-/** Age of the last accepted tick of every subscribed instrument (rows never quoted are skipped). */
-export function quoteStalenessRule(engine: Engine, subscribedRows: () => Iterable<number>, t: Thresholds = {}): AlertRule {
+/**
+ * Age of the last accepted tick of every subscribed instrument (rows never quoted are skipped).
+ * `quotesExpected` says when silence means trouble: a real market is quiet outside its session,
+ * so the app passes the exchange calendar for IBKR data; without it quotes are always expected.
+ */
+export function quoteStalenessRule(engine: Engine, subscribedRows: () => Iterable<number>, t: Thresholds = {},
+  quotesExpected: (nowMs: number) => boolean = () => true): AlertRule {
   return {
     name: "feed.quote_stale", description: "Quote of a subscribed instrument is stale", unit: " ms", direction: "above",
     warning: 5000, critical: 30_000, ...pick(t),
     *read(nowMs): Iterable<Reading> {
+      if (!quotesExpected(nowMs)) return;
       const TS = engine.layout.Q_EXCH_TS;
       for (const row of subscribedRows()) {
         const ts = engine.field(row, TS);

@@ -61,6 +61,8 @@ export interface AlertSources {
   serverStats?: () => ServerStats;
   /** Engine rows some client subscribes to. */
   subscribedRows?: () => Iterable<number>;
+  /** When quotes should be flowing (the exchange session for IBKR data); always when absent. */
+  quotesExpected?: (nowMs: number) => boolean;
 }
 
 /** The alert side: the engine exists before the server (routes and the topic need it), rules once it is up. */
@@ -99,7 +101,7 @@ export function createAlerts(cfg: AlertsConfig, db: Database, registry: MetricsR
 /** Registers every built-in rule whose source is present; returns the listeners to detach. */
 export function addBuiltInRules(engine: AlertEngine, src: AlertSources): (() => void)[] {
   engine.addRule(feedRejectRateRule(src.engine));
-  if (src.subscribedRows) engine.addRule(quoteStalenessRule(src.engine, src.subscribedRows));
+  if (src.subscribedRows) engine.addRule(quoteStalenessRule(src.engine, src.subscribedRows, {}, src.quotesExpected));
   if (src.ibSession) engine.addRule(brokerConnectionRule(src.ibSession));
   if (src.publishSeconds) engine.addRule(latencySloRule(histogramSource(src.publishSeconds)));
   if (src.serverStats) {

@@ -54,6 +54,17 @@ describe("built-in rules", () => {
     expect(summary(a)).toEqual([]);
   });
 
+  test("quote staleness is silent while quotes are not expected (outside the exchange session)", async () => {
+    const m = await TestMarket.create();
+    const t0 = Date.parse("2026-11-23T15:00:00Z");
+    setQuote(m.engine, "AAPL", 100, 100, 100.02, 100, t0);
+    let open = false;
+    const rule = quoteStalenessRule(m.engine, () => [m.row("AAPL")], {}, () => open);
+    expect([...rule.read(t0 + 60_000)]).toEqual([]);
+    open = true;
+    expect([...rule.read(t0 + 60_000)]).toEqual([{ key: "AAPL", value: 60_000 }]);
+  });
+
   test("feed reject rate: percentage over the window, silent below minTicks", async () => {
     const m = await TestMarket.create();
     const rule = feedRejectRateRule(m.engine, { windowMs: 10_000, minTicks: 100 });
