@@ -43,7 +43,7 @@ const requestSchema = z.discriminatedUnion("op", [
   z.strictObject({ op: z.literal("alerts.ack"), id, alertId: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER) }),
 ]);
 
-/** The alerts topic; see the file comment. Register it before OrdersWs. */
+/** The alerts topic, wrapping the order extension (`inner`); see the file comment. */
 export class AlertsWs implements WsExtension {
   private readonly keyOf = new WeakMap<Socket, ApiKey>();
   /** Subscribed connections: bounded by the server's connection limit. */
