@@ -12,7 +12,7 @@
 // the close and reports them Cancelled; an unrequested Cancelled of a DAY order after
 // sessionClosed() is reported as expired.
 
-import { type Contract, EventName, type Execution, type Order, type OrderState } from "@stoqey/ib";
+import { type Contract, EventName, type Execution, type IBApi, type Order, type OrderState } from "@stoqey/ib";
 import type { Instrument } from "../domain/instrument.ts";
 import { hasLimit, hasStop } from "../domain/order.ts";
 import { toUnits } from "../domain/price.ts";
@@ -62,6 +62,14 @@ interface Tracked {
   /** Submission number, so a reconciliation never judges orders sent after it began. */
   seq: number;
 }
+
+/**
+ * Codes TWS sends about an order that do not refuse it: 202 confirms a cancel (orderStatus
+ * Cancelled follows), 399 and 404 are order warnings (e.g. held until the open, shares to
+ * locate), 10349 says the time in force was set from a preset. Any other error for an order not
+ * yet acknowledged is its rejection.
+ */
+const ORDER_NOTICES: ReadonlySet<number> = new Set([202, 399, 404, 10349]);
 
 /** The IBKR broker; see the file comment. */
 export class IbBroker implements Broker {
@@ -149,7 +157,10 @@ export class IbBroker implements Broker {
     const t = this.byOurId.get(orderId);
     if (!t || t.done || t.ibId === 0) return this.emit({ kind: "cancel_rejected", orderId, reason: "no working order with this id", ts: this.clock() });
     t.cancelRequested = true;
-    this.session.cancel(`cancelOrder ${t.ibId}`, (api) => api.cancelOrder(t.ibId)).catch((err: Error) => {
+    // Cancels jump the pacing queue, but not ahead of a placeOrder still waiting in it: TWS would
+    // answer "not found" and then work the order. Until TWS has acknowledged, cancel in line.
+    const ibId = t.ibId, send = (api: IBApi) => api.cancelOrder(ibId);
+    (t.accepted ? this.session.cancel(`cancelOrder ${ibId}`, send) : this.session.request(`cancelOrder ${ibId}`, send)).catch((err: Error) => {
       t.cancelRequested = false;
       this.emit({ kind: "cancel_rejected", orderId, reason: `not sent to IB: ${err.message}`, ts: this.clock() });
     });
@@ -324,7 +335,7 @@ export class IbBroker implements Broker {
 
   private onError(id: number, code: number, message: string): void {
     const t = this.byIbId.get(id);
-    if (!t || t.done || isWarning(code)) return;
+    if (!t || t.done || isWarning(code) || ORDER_NOTICES.has(code)) return;
     const ts = this.clock(), orderId = t.order.orderId, reason = `IB ${code}: ${message}`;
     if (t.modify) {
       t.modify = null;

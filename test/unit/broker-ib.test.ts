@@ -182,3 +182,15 @@ test("bounds: an answer longer than maxItems and one slower than requestTimeoutM
   await expect(rig.broker.executionsSince(0)).rejects.toThrow("no end marker within 300 ms");
   rig.sim.delayMessages(0);
 });
+
+test("a cancel sent before TWS acknowledged the order does not overtake it in the pacing queue", async () => {
+  rig = await startIbRig();
+  const r = recorder(rig);
+  rig.sim.pinQuote("AAPL", 100, 1000, 100.02, 1000);
+  const o = r.order({ type: "limit", limitPriceUnits: toUnits(90), tif: "GTC" });
+  rig.broker.submit(o);
+  rig.broker.cancel(o.orderId);
+  await waitFor(() => r.kinds(o.orderId).includes("canceled"), 5000, "canceled");
+  expect(r.kinds(o.orderId)).toEqual(["accepted", "canceled"]);
+  expect(rig.sim.orders.liveCount).toBe(0);
+});
