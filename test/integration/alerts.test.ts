@@ -13,15 +13,18 @@ import type { Alert } from "../../src/monitor/alert-types.ts";
 import { alertRoutes } from "../../src/server/alerts-routes.ts";
 import { AlertsWs, type AlertFrame, type AlertsFrame } from "../../src/server/alerts-ws.ts";
 import { OrdersWs } from "../../src/server/orders-ws.ts";
+import type { Hub } from "../../src/server/hub.ts";
 import { startServer, type RunningServer } from "../../src/server/server.ts";
 import { AlertStore } from "../../src/store/alerts.ts";
 import { OmsHarness } from "../helpers/oms.ts";
 import { TestSocket } from "../helpers/test-socket.ts";
+import { waitFor } from "../helpers/wait.ts";
 
 let h: OmsHarness;
 let server: RunningServer;
 let alerts: AlertEngine;
 let admin: string, reader: string, trader: string;
+let hub: Hub;
 const values = new Map<string, number>();
 const rule: AlertRule = {
   name: "test.util", description: "Utilisation", unit: "%", direction: "above", warning: 80, critical: 100, clear: 70,
@@ -42,7 +45,7 @@ beforeAll(async () => {
   server = await startServer(h.market.engine, {
     host: "127.0.0.1", port: 0,
     rest: { routes: [alertRoutes({ alerts, keys, maxRows: 50, keyRatePerS: 1000, keyBurst: 1000 })] },
-    ws: [(hub) => new AlertsWs(hub, alerts, keys, new OrdersWs(hub, h.oms, keys, { keyRatePerS: 1000, keyBurst: 2000 }))],
+    ws: [(h2) => new AlertsWs((hub = h2), alerts, keys, new OrdersWs(h2, h.oms, keys, { keyRatePerS: 1000, keyBurst: 2000 }))],
   });
 });
 afterAll(async () => {
@@ -157,6 +160,22 @@ describe("WebSocket topic alerts", () => {
     ws.send({ op: "submit", id: 2, order: { account: "Gen-Acc", clientOrderId: "a1", symbol: "AAPL", side: "buy", type: "market", qty: 1 } });
     expect(await ws.next(isReply(2))).toMatchObject({ t: "order", order: { status: "filled" } });
     expect(ws.frames.filter((f) => f.t === "authed")).toHaveLength(1);
+  });
+});
+
+describe("what the staleness rule watches", () => {
+  test("hub.subscribedRows lists the rows some connection holds, once each, and forgets closed connections", async () => {
+    const a = await TestSocket.open(server.wsUrl);
+    await using b = await TestSocket.open(server.wsUrl, "msgpack");
+    a.send({ op: "subscribe", id: 1, symbols: ["AAPL", "TSLA"] });
+    b.send({ op: "subscribe", id: 1, symbols: ["AAPL"] });
+    await a.next(isReply(1));
+    await b.next(isReply(1));
+    const rows = (names: string[]) => names.map((n) => h.market.row(n)).sort((x, y) => x - y);
+    expect(hub.subscribedRows().sort((x, y) => x - y)).toEqual(rows(["AAPL", "TSLA"]));
+    a.ws.close();
+    await waitFor(() => hub.subscribedRows().length === 1, 5000, "the closed connection's rows to go");
+    expect(hub.subscribedRows()).toEqual(rows(["AAPL"]));
   });
 });
 
