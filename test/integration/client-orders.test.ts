@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { KeyStore } from "../../src/auth/keys.ts";
 import { marketDataRefusal } from "../../src/auth/market-gate.ts";
 import { ClientError, MarketClient, RestClient, TradingClient, type AccountView, type FillView, type OrderView, type PositionView } from "../../src/client/index.ts";
-import { OrdersWs } from "../../src/server/orders-ws.ts";
+import { OrdersWs, type WsExtension } from "../../src/server/orders-ws.ts";
 import { orderRoutes, ORDER_ROUTE_DEFAULTS } from "../../src/server/orders.ts";
 import { startServer, type RunningServer } from "../../src/server/server.ts";
 import { OmsHarness } from "../helpers/oms.ts";
@@ -203,6 +203,36 @@ describe("TradingClient", () => {
     expect(trader.market.stats.reconnects).toBe(1);
     const placed = await trader.placeOrder({ account: "Gen-Acc", symbol: "AAPL", side: "sell", type: "market", qty: 1 });
     expect(placed.status).toBe("filled");
+  });
+});
+
+describe("TradingClient idempotency", () => {
+  test("a connection lost before the reply: placeOrder re-sends the same clientOrderId and gets the original order", async () => {
+    // Order entry that hangs up on the first submit right after taking it, so its reply is lost.
+    let dropped = 0;
+    const dropFirstSubmit = (inner: OrdersWs): WsExtension => ({
+      handles: (v) => inner.handles(v),
+      handle: (ws, v) => {
+        inner.handle(ws, v);
+        if ((v as { op?: string }).op === "submit" && dropped++ === 0) ws.close(1011, "dropped by the test");
+      },
+      closed: (ws) => inner.closed(ws),
+      stop: () => inner.stop(),
+    });
+    const srv = await startServer(h.market.engine, {
+      host: "127.0.0.1", port: 0, ws: [(hub) => dropFirstSubmit(new OrdersWs(hub, h.oms, keys, { keyRatePerS: 1000, keyBurst: 2000 }))],
+    });
+    try {
+      await using trader = await TradingClient.connect(srv.wsUrl, { key: trade, reconnect: { initialDelayMs: 10, jitter: 0 } });
+      const placed = await trader.placeOrder({ account: "Com-Acc", clientOrderId: "drop-1", symbol: "AAPL", side: "buy", type: "market", qty: 7 });
+      expect(dropped).toBe(2);
+      expect(trader.market.stats.reconnects).toBe(1);
+      expect(placed).toMatchObject({ clientOrderId: "drop-1", status: "filled", filledQty: 7 });
+      const listed = await new RestClient(server.url, { key: trade }).listOrders({ account: "Com-Acc", limit: 50 });
+      expect(listed.orders.filter((o) => o.clientOrderId === "drop-1").map((o) => o.id)).toEqual([placed.id]);
+    } finally {
+      await srv.stop();
+    }
   });
 });
 
