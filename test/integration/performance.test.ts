@@ -107,6 +107,21 @@ describe("account performance through the API", () => {
   });
 });
 
+describe("arrival mids", () => {
+  test("the mid of a clean two-sided quote at the submission's commit; none without one; bounded by capacity", () => {
+    let commit: (records: never[]) => void = () => {};
+    const mids = new ArrivalMids({ onCommit: (l) => (commit = l as (r: never[]) => void) }, h.market.engine, 2);
+    const submitted = (id: string, symbol: string) => ({ t: "order", seq: 0, kind: "submitted", ts: 0, order: { id, symbol } });
+    h.quote("AAPL", 100, 10, 100.03, 10);
+    commit([submitted("X1", "AAPL"), submitted("X2", "MSFT"), { t: "order", seq: 0, kind: "accepted", ts: 0, order: { id: "X9", symbol: "AAPL" } }] as never[]);
+    expect(mids.get("X1")).toBe(100.015);
+    expect(mids.get("X2")).toBeUndefined();
+    expect(mids.get("X9")).toBeUndefined();
+    commit([submitted("X3", "AAPL"), submitted("X4", "AAPL")] as never[]);
+    expect([mids.get("X1"), mids.get("X3"), mids.get("X4")]).toEqual([undefined, 100.015, 100.015]);
+  });
+});
+
 describe("the math on a three-day history", () => {
   const day = (d: string, hhmm = "15:00") => Date.parse(`${d}T${hhmm}:00Z`);
   const fill = (seq: number, ts: number, side: "buy" | "sell", qty: number, price: number, orderId: string): Fill => ({
