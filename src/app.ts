@@ -23,6 +23,7 @@ import { metricsRoutes, observeRequests, registerHttpMetrics } from "./server/me
 import { startServer, type RunningServer } from "./server/server.ts";
 import { startTrading, type Trading } from "./oms/trading.ts";
 import { orderRoutes } from "./server/orders.ts";
+import { riskRoutes } from "./server/risk-routes.ts";
 import { keyRoutes } from "./server/keys-routes.ts";
 import { performanceRoutes } from "./server/accounts-analytics.ts";
 import { ArrivalMids } from "./analytics/account-performance.ts";
@@ -140,7 +141,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     health.register("ib", () => (s.state === "connected" ? null : `IB session is ${s.state}${s.lastError ? `: ${s.lastError}` : ""}`));
   }
   const spreads = new SpreadSampler(engine);
-  const trading = await startTrading(config.trading, config.dataDir, engine, log.child("oms"), ibSession);
+  const trading = await startTrading(config.trading, config.dataDir, engine, log.child("oms"), ibSession, config.risk);
   health.register("journal", () => trading.store.journal.failed?.message ?? null);
   const brokerHealth = config.trading.broker === "ib" && ibSession ? ibBrokerHealth(ibSession) : PAPER_BROKER_HEALTH;
   registerTradingMetrics(metrics.registry, { oms: trading.oms, journal: trading.store.journal, brokers: [brokerHealth] });
@@ -148,6 +149,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const dashboardScript = await buildDashboardScript();
   const alerts = createAlerts(config.alerts, trading.store.db, metrics.registry, log.child("alerts"));
   let hub: Hub | undefined;
+  let ordersWs: OrdersWs | undefined;
   const server = await startServer(engine, {
     host: config.host, port: config.port, limits: config.limits, readiness: () => health.readiness(),
     rest: {
@@ -157,13 +159,15 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
         orderRoutes({ oms: trading.oms, keys: trading.keys, maxRows: resolveLimits(config.limits).maxRestRows, ...config.trading.api }),
         keyRoutes({ keys: trading.keys, accountIds: () => trading.oms.accountIds(), maxRows: resolveLimits(config.limits).maxRestRows }),
         performanceRoutes({ oms: trading.oms, store: trading.store, keys: trading.keys, arrivals, days: new ExchangeCalendar(config.trading.calendar) }),
-        alertRoutes({ alerts: alerts.engine, keys: trading.keys, maxRows: resolveLimits(config.limits).maxRestRows, ...config.trading.api })],
+        alertRoutes({ alerts: alerts.engine, keys: trading.keys, maxRows: resolveLimits(config.limits).maxRestRows, ...config.trading.api }),
+        ...(trading.risk ? [riskRoutes({ risk: trading.risk, keys: trading.keys, maxRows: resolveLimits(config.limits).maxRestRows, ...config.trading.api })] : [])],
     },
     // The alerts topic wraps order entry so that one auth message serves both (alerts-ws.ts).
-    ws: [(h) => new AlertsWs((hub = h), alerts.engine, trading.keys, new OrdersWs(h, trading.oms, trading.keys, config.trading.api))],
+    ws: [(h) => new AlertsWs((hub = h), alerts.engine, trading.keys, (ordersWs = new OrdersWs(h, trading.oms, trading.keys, config.trading.api)))],
     marketDataGate: (ip, authorization) => marketDataRefusal(config.trading.api.marketData, trading.keys, ip, authorization),
   });
   metrics.attachServer(() => server.stats());
+  trading.risk?.onSnapshot((s) => ordersWs?.pushRisk(s));
   alerts.start({
     engine, oms: trading.oms, arrivalMid: (id) => arrivals.get(id), ibSession, publishSeconds: metrics.publishSeconds,
     serverStats: () => server.stats(), subscribedRows: () => hub!.subscribedRows(),

@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { limitsObject, resolveLimits } from "./server/limits.ts";
 import { tradingSchema } from "./oms/settings.ts";
+import { riskSchema } from "./risk/settings.ts";
 import { alertsSchema } from "./monitor/alert-setup.ts";
 
 const positiveInt = z.number().int().positive();
@@ -60,6 +61,7 @@ export const configSchema = z.strictObject({
   limits: limitsObject.partial().strict().prefault({}),
   staleSweepMs: positiveInt.default(1000),
   trading: tradingSchema.prefault({}),
+  risk: riskSchema.prefault({}),
   alerts: alertsSchema.prefault({}),
 }).superRefine((c, ctx) => {
   // Rules across limits (e.g. the hard buffer bound above the slow threshold) live with the server.
@@ -122,6 +124,7 @@ const OPTIONS: [string, string[], Parse][] = [
   ["durability", ["trading", "durability"], str],
   ["capital", ["trading", "accounts", "capital"], num],
   ["key-rate", ["trading", "api", "keyRatePerS"], num],
+  ["risk", ["risk", "enabled"], bool],
 ];
 
 /** Help text for the flags, generated from the same table. */

@@ -177,9 +177,66 @@ export interface AccountFrame {
   account: AccountView;
 }
 
+/** One position's risk. */
+export interface PositionRiskView {
+  symbol: string;
+  qty: number;
+  workingBuy: number;
+  workingSell: number;
+  mark: number | null;
+  marketValue: number;
+  unrealizedPnl: number;
+  /** Per unit: delta (1 for stocks), gamma, vega per 1.00 vol, theta per year; null for stocks' IV. */
+  delta: number | null;
+  gamma: number | null;
+  iv: number | null;
+  dollarDelta: number;
+  /** "ok", "no_mark" (last known mark used) or "no_greeks" (no implied vol: previous or default vol used). */
+  status: "ok" | "no_mark" | "no_greeks";
+}
+
+/** One account's published risk: money in dollars, utilisation as value / limit. */
+export interface RiskView {
+  account: string;
+  ts: number;
+  state: "active" | "reducing" | "halted";
+  stateReason: string;
+  equity: number;
+  cash: number;
+  marketValue: number;
+  grossExposure: number;
+  netExposure: number;
+  dollarDelta: number;
+  dollarGamma: number;
+  vega: number;
+  theta: number;
+  unrealizedPnl: number;
+  dailyPnl: number;
+  sessionOpenEquity: number;
+  peakEquity: number;
+  var95: number;
+  var99: number;
+  stress: { down10: number; down20: number; down40: number; up10: number; vol50: number };
+  concentration: { largestUnderlying: string | null; shareOfEquity: number; hhi: number };
+  buyingPower: { required: number; available: number };
+  openOrders: number;
+  unpriced: number;
+  score: number;
+  utilisation: Record<"gross" | "net" | "delta" | "concentration" | "dailyLoss" | "var" | "buyingPower" | "openOrders" | "max", number>;
+  /** The effective limits (docs/protocol.md, "Risk"): fractions of capital, counts, rates, the delta band. */
+  limits: Record<string, number | { lo: number; hi: number; mode: "off" | "warn" | "deny" }>;
+  positions: PositionRiskView[];
+}
+
+/** A watched account's risk, at most once per risk.publishMs (default 100 ms). */
+export interface RiskFrame {
+  t: "risk";
+  risk: RiskView;
+}
+
 /** Any frame the server sends. */
 export type ServerFrame = WelcomeFrame | AckFrame | QuoteFrame | PongFrame | HeartbeatFrame | ErrorFrame
-  | AuthedFrame | WatchingFrame | OrderFrame | FillFrame | PositionFrame | AccountFrame;
+  | AuthedFrame | WatchingFrame | OrderFrame | FillFrame | PositionFrame | AccountFrame | RiskFrame;
 
 /** Subscribe to symbols and/or whole underlyings (the underlying plus every option on it). */
 export interface SubscribeRequest {

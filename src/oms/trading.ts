@@ -11,6 +11,8 @@ import { ExchangeCalendar } from "../domain/calendar.ts";
 import type { Engine } from "../engine/engine.ts";
 import type { IbSession } from "../ib/session.ts";
 import type { Logger } from "../log.ts";
+import { RiskService } from "../risk/service.ts";
+import type { RiskConfig } from "../risk/settings.ts";
 import { Store } from "../store/store.ts";
 import { OrderManager } from "./manager.ts";
 import type { TradingConfig } from "./settings.ts";
@@ -21,6 +23,8 @@ export interface Trading {
   keys: KeyStore;
   broker: Broker;
   oms: OrderManager;
+  /** The risk engine (pre-trade hook, portfolio risk, states), unless risk.enabled is false. */
+  risk: RiskService | undefined;
   /** Stops the order manager, the broker (and the IB session it was given), then commits and closes the store. */
   stop(): Promise<void>;
 }
@@ -39,7 +43,9 @@ function makeBroker(t: TradingConfig, engine: Engine, log: Logger, ibSession?: I
 }
 
 /** Opens the store and starts broker and order manager (which recovers from the store). `ibSession` is owned (stopped) by trading once given. */
-export async function startTrading(t: TradingConfig, dataDir: string, engine: Engine, log: Logger, ibSession?: IbSession): Promise<Trading> {
+export async function startTrading(
+  t: TradingConfig, dataDir: string, engine: Engine, log: Logger, ibSession?: IbSession, riskConfig?: RiskConfig,
+): Promise<Trading> {
   const store = await Store.open({ path: dbPath(t, dataDir), durability: t.durability, maxPending: t.journalMaxPending });
   const broker = makeBroker(t, engine, log, ibSession);
   // Every account trades through the one configured broker, under that broker's name
@@ -50,14 +56,19 @@ export async function startTrading(t: TradingConfig, dataDir: string, engine: En
     if (t.broker === "ib") await ibSession?.stop();
   };
   try {
+    const risk = riskConfig?.enabled
+      ? new RiskService({ engine, config: riskConfig, accounts: t.accounts, db: store.db, log: log.child("risk") })
+      : undefined;
     const oms = await OrderManager.start({
       market: engine, store, brokers: { [t.broker]: broker }, accounts, calendar: new ExchangeCalendar(t.calendar), log,
-      options: { maxOpenOrdersPerAccount: t.maxOpenOrdersPerAccount },
+      options: { maxOpenOrdersPerAccount: t.maxOpenOrdersPerAccount }, ...(risk ? { preTrade: risk.hook } : {}),
     });
+    risk?.attach(oms);
     log.info("trading ready", { db: dbPath(t, dataDir), durability: t.durability, broker: t.broker, accounts: oms.accountIds() });
     return {
-      store, broker, oms, keys: new KeyStore(store.db),
+      store, broker, oms, risk, keys: new KeyStore(store.db),
       async stop() {
+        risk?.stop();
         await oms.stop();
         await stopBroker();
         await store.close();

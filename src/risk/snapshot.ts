@@ -2,60 +2,17 @@
 // rows after a recompute. Money in dollars (estimates; the ledger in integer micros is the
 // truth), utilisations as value / limit (1 = at the limit).
 
+import type { PositionRiskView, RiskView } from "../client/protocol.ts";
 import type { RiskBook } from "./book.ts";
 import type { StateInfo } from "./service.ts";
 import type { RiskLimits } from "./settings.ts";
 import type { RiskTables } from "./tables.ts";
 
-/** One position's risk. */
-export interface PositionRisk {
-  symbol: string;
-  qty: number;
-  workingBuy: number;
-  workingSell: number;
-  mark: number | null;
-  marketValue: number;
-  unrealizedPnl: number;
-  /** Per unit: delta (1 for stocks), gamma, vega per 1.00 vol, theta per year; null for stocks' IV. */
-  delta: number | null;
-  gamma: number | null;
-  iv: number | null;
-  dollarDelta: number;
-  /** "ok", "no_mark" (last known mark used) or "no_greeks" (no implied vol: previous or default vol used). */
-  status: "ok" | "no_mark" | "no_greeks";
-}
+/** One position's risk (the wire shape is defined with the protocol). */
+export type PositionRisk = PositionRiskView;
 
 /** One account's published risk. */
-export interface RiskSnapshot {
-  account: string;
-  ts: number;
-  state: StateInfo["state"];
-  stateReason: string;
-  equity: number;
-  cash: number;
-  marketValue: number;
-  grossExposure: number;
-  netExposure: number;
-  dollarDelta: number;
-  dollarGamma: number;
-  vega: number;
-  theta: number;
-  unrealizedPnl: number;
-  dailyPnl: number;
-  sessionOpenEquity: number;
-  peakEquity: number;
-  var95: number;
-  var99: number;
-  stress: { down10: number; down20: number; down40: number; up10: number; vol50: number };
-  concentration: { largestUnderlying: string | null; shareOfEquity: number; hhi: number };
-  buyingPower: { required: number; available: number };
-  openOrders: number;
-  unpriced: number;
-  score: number;
-  utilisation: Record<"gross" | "net" | "delta" | "concentration" | "dailyLoss" | "var" | "buyingPower" | "openOrders" | "max", number>;
-  limits: RiskLimits;
-  positions: PositionRisk[];
-}
+export type RiskSnapshot = RiskView;
 
 const STATUS = ["ok", "no_mark", "no_greeks"] as const;
 const num = (v: number) => (Number.isFinite(v) ? v : null);

@@ -2,8 +2,8 @@
 // request ({"op":"auth","key":…}), which also opens market data to a client that needs a key
 // for it (src/auth/market-gate.ts); then it may submit, cancel and modify orders (answered by an
 // order frame carrying the request id) and watch accounts: every durable order change, fill
-// and position change of a watched account is pushed, and one account frame per commit that
-// touched it. Quotes keep flowing on the same connection. The order manager does the work.
+// and position change of a watched account is pushed, one account frame per commit that
+// touched it, and its risk at the risk engine's publish cadence (100 ms). Quotes keep flowing on the same connection. The order manager does the work.
 // When a key is revoked, every connection authenticated with it is closed with 4001.
 //
 //   → {"op":"auth","id":1,"key":"ak_…"}                          ← {"t":"authed","id":1,"scopes":["trade"],"accounts":["Gen-Acc"]}
@@ -13,7 +13,7 @@
 //   → {"op":"modify","id":5,"orderId":"O12","changes":{"qty":5}} ← {"t":"order","id":5,"order":{…}}
 
 import { z } from "zod";
-import { CLOSE_CODES, type ErrorFrame, type ServerFrame, type WsErrorCode } from "../client/protocol.ts";
+import { CLOSE_CODES, type ErrorFrame, type RiskView, type ServerFrame, type WsErrorCode } from "../client/protocol.ts";
 import { hasScope, mayTrade, type ApiKey, type KeyStore } from "../auth/keys.ts";
 import type { OmsUpdate, OrderManager } from "../oms/manager.ts";
 import { parseBody, type OmsError, type Result } from "../oms/validate.ts";
@@ -179,6 +179,14 @@ export class OrdersWs implements WsExtension {
       this.send(ws, { t: "account", account: s.account });
       for (const o of s.orders) this.send(ws, { t: "order", order: orderView(o) });
     }
+  }
+
+  /** Pushes an account's risk to the connections watching it (the risk engine calls this at its publish cadence). */
+  pushRisk(risk: RiskView): void {
+    const set = this.watchers.get(risk.account);
+    if (!set || set.size === 0) return;
+    const frame: ServerFrame = { t: "risk", risk };
+    for (const ws of set) this.send(ws, frame);
   }
 
   private publish(u: OmsUpdate): void {
