@@ -24,6 +24,7 @@ import { startServer, type RunningServer } from "./server/server.ts";
 import { startTrading, type Trading } from "./oms/trading.ts";
 import { orderRoutes } from "./server/orders.ts";
 import { riskRoutes } from "./server/risk-routes.ts";
+import { riskAlertRules } from "./risk/alert-rules.ts";
 import { keyRoutes } from "./server/keys-routes.ts";
 import { performanceRoutes } from "./server/accounts-analytics.ts";
 import { ArrivalMids } from "./analytics/account-performance.ts";
@@ -168,6 +169,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   });
   metrics.attachServer(() => server.stats());
   trading.risk?.onSnapshot((s) => ordersWs?.pushRisk(s));
+  if (trading.risk) for (const rule of riskAlertRules(trading.risk)) alerts.engine.addRule(rule);
   alerts.start({
     engine, oms: trading.oms, arrivalMid: (id) => arrivals.get(id), ibSession, publishSeconds: metrics.publishSeconds,
     serverStats: () => server.stats(), subscribedRows: () => hub!.subscribedRows(),

@@ -22,3 +22,12 @@ export async function within<T>(p: Promise<T>, timeoutMs: number, what: string):
     clearTimeout(timer);
   }
 }
+
+/** Like waitFor, for a condition that must itself await (a REST call): re-checked every `everyMs` until true or the bound. */
+export async function waitForAsync(condition: () => Promise<boolean>, timeoutMs = 5000, what = "condition", everyMs = 20): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!(await condition())) {
+    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}

@@ -1,0 +1,82 @@
+// The risk engine in the whole app on its embedded defaults (synthetic market, paper broker,
+// the ALL-USE accounts and delta bands): a watched account's risk arrives over /ws, /v1/risk
+// answers, an option sale outside Gen-Acc's delta band is denied, and a firm-wide halt raises
+// the risk.trading_state alert.
+
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startApp, type App } from "../../src/app.ts";
+import type { RiskFrame } from "../../src/client/protocol.ts";
+import { loadConfig } from "../../src/config.ts";
+import { createLogger } from "../../src/log.ts";
+import { TestSocket } from "../helpers/test-socket.ts";
+import { waitFor, waitForAsync } from "../helpers/wait.ts";
+
+const silent = createLogger("error", "test", () => {});
+let dir: string;
+let app: App;
+let key: string;
+
+async function call(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const res = await fetch(`${app.server.url}${path}`, {
+    method, headers: { "content-type": "application/json", authorization: `Bearer ${key}` }, body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, json: await res.json() };
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "alluse-risk-app-"));
+  const file = join(dir, "config.json");
+  writeFileSync(file, JSON.stringify({
+    dataDir: dir, port: 0, feed: { symbols: ["TSLA", "AAPL"], tickRatePerS: 2000, optionExpiries: 1, strikesPerSide: 3 },
+    alerts: { evaluateEveryMs: 100 },
+  }));
+  app = await startApp(await loadConfig(["--config", file], {}), silent);
+  key = app.trading.keys.create(["admin"], []).secret;
+});
+afterAll(async () => {
+  await app?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("risk in the app", () => {
+  test("a watched account's risk is pushed over /ws; /v1/risk lists the three ALL-USE accounts", async () => {
+    await using ws = await TestSocket.open(app.server.wsUrl);
+    ws.send({ op: "auth", id: 1, key });
+    await ws.next((f) => "id" in f && f.id === 1);
+    ws.send({ op: "watch", id: 2, accounts: ["Gen-Acc"] });
+    const frame = (await ws.next((f) => f.t === "risk", 5000)) as RiskFrame;
+    expect(frame.risk).toMatchObject({ account: "Gen-Acc", state: "active", equity: 120_000, cash: 120_000 });
+    expect(frame.risk.limits).toMatchObject({ deltaBand: { lo: 40, hi: 50, mode: "deny" }, maxConcentration: 0.25 });
+    const next = (await ws.next((f) => f.t === "risk" && (f as RiskFrame).risk.ts > frame.risk.ts, 5000)) as RiskFrame;
+    expect(next.risk.ts - frame.risk.ts).toBeGreaterThanOrEqual(90);
+    const all = await call("GET", "/v1/risk");
+    expect(all.json.accounts.map((a: { account: string }) => a.account)).toEqual(["Gen-Acc", "Rev-Acc", "Com-Acc"]);
+    expect(all.json.firm.equity).toBe(300_000);
+  });
+
+  test("Gen-Acc may not sell a put outside its 40-50 delta band", async () => {
+    const puts = app.engine.instruments.filter((i) => i.kind === "option" && i.underlying === "TSLA" && i.right === "P");
+    const far = puts.reduce((a, b) => (a.strike! < b.strike! ? a : b));
+    await waitFor(() => {
+      const q = app.engine.quote(far.index);
+      return q.bid !== null && q.ask !== null && q.bid > 0;
+    }, 10_000, `a two-sided quote on ${far.symbol}`);
+    const q = app.engine.quote(far.index);
+    const res = await call("POST", "/v1/orders", {
+      account: "Gen-Acc", clientOrderId: "band-1", symbol: far.symbol, side: "sell", type: "limit", tif: "GTC", qty: 1, limitPrice: q.ask,
+    });
+    expect(res.status).toBe(201);
+    expect(res.json.status).toBe("denied");
+    // The lowest strike is the furthest out of the money: its |delta| is below 40.
+    expect(res.json.reason).toStartWith("DELTA_BAND: ");
+  });
+
+  test("a firm-wide halt raises the risk.trading_state alert", async () => {
+    expect((await call("POST", "/v1/admin/risk/state", { state: "halted", reason: "test" })).status).toBe(200);
+    await waitForAsync(async () => (await call("GET", "/v1/alerts?rule=risk.trading_state")).json.alerts.some((a: any) => a.key === "*" && a.severity === "critical"), 5000, "the alert");
+    expect((await call("POST", "/v1/admin/risk/state", { state: "active", reason: "test over" })).status).toBe(200);
+  });
+});
