@@ -47,10 +47,42 @@ export function symbolOf(c: Contract): string | undefined {
   return optionSymbol(c.symbol, c.lastTradeDateOrContractMonth.slice(0, 8), right, c.strike);
 }
 
-/** Parses TWS's execution time, "YYYYMMDD HH:MM:SS" with an optional zone (UTC and GMT understood; others read as UTC); epoch ms. */
+/**
+ * Parses TWS's execution time, epoch ms: "YYYYMMDD-HH:MM:SS" is UTC (API 10.18 on), and
+ * "YYYYMMDD HH:MM:SS ZONE" is in the named zone (TWS sends e.g. "US/Eastern"). A time without a
+ * zone, or in a zone this runtime does not know, is read as UTC.
+ */
 export function parseExecTime(s: string | undefined): number | undefined {
-  const m = /^(\d{4})(\d{2})(\d{2})[- ]+(\d{2}):(\d{2}):(\d{2})/.exec(s ?? "");
-  return m ? Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!) : undefined;
+  const m = /^(\d{4})(\d{2})(\d{2})[- ]+(\d{2}):(\d{2}):(\d{2})\s*(\S*)/.exec(s ?? "");
+  if (!m) return undefined;
+  const wall = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!);
+  const zone = m[7]!;
+  if (zone === "" || /^(UTC|GMT|Z)$/i.test(zone)) return wall;
+  const offset = (atMs: number) => zoneOffsetMs(zone, atMs);
+  // The offset depends on the instant; a second pass settles times near a DST change.
+  const first = wall - offset(wall);
+  return wall - offset(first);
+}
+
+/** Formatters by zone; a handful of zones at most in practice, bounded all the same. */
+const ZONE_FORMATS = new Map<string, Intl.DateTimeFormat | null>();
+const MAX_ZONES = 32;
+
+/** How far a zone's wall clock is ahead of UTC at an instant, ms; 0 for an unknown zone. */
+function zoneOffsetMs(zone: string, atMs: number): number {
+  let f = ZONE_FORMATS.get(zone);
+  if (f === undefined) {
+    try {
+      f = new Intl.DateTimeFormat("en-US", { timeZone: zone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+    } catch {
+      f = null;
+    }
+    if (ZONE_FORMATS.size < MAX_ZONES) ZONE_FORMATS.set(zone, f);
+  }
+  if (!f) return 0;
+  const p: Record<string, number> = {};
+  for (const part of f.formatToParts(new Date(atMs))) if (part.type !== "literal") p[part.type] = Number(part.value);
+  return Date.UTC(p.year!, p.month! - 1, p.day!, p.hour!, p.minute!, p.second!) - Math.floor(atMs / 1000) * 1000;
 }
 
 /** The execution filter's time, "yyyymmdd-hh:mm:ss" (UTC), from epoch ms (TWS keeps one-second resolution). */

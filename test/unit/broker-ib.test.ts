@@ -3,9 +3,11 @@
 // rejection, a restart that learns ids from the journal) and the broker's bounds.
 
 import { afterEach, expect, test } from "bun:test";
+import { SecType } from "@stoqey/ib";
 import type { BrokerEvent, BrokerFill, BrokerOrder } from "../../src/broker/broker.ts";
 import { IbBroker } from "../../src/broker/ib.ts";
 import { ExecutionJoiner } from "../../src/broker/ib-fills.ts";
+import { contractOf, filterTime, parseExecTime, symbolOf } from "../../src/broker/ib-map.ts";
 import { IbSession } from "../../src/ib/session.ts";
 import { toUnits } from "../../src/domain/price.ts";
 import { brokerContract } from "./broker.contract.ts";
@@ -193,4 +195,20 @@ test("a cancel sent before TWS acknowledged the order does not overtake it in th
   await waitFor(() => r.kinds(o.orderId).includes("canceled"), 5000, "canceled");
   expect(r.kinds(o.orderId)).toEqual(["accepted", "canceled"]);
   expect(rig.sim.orders.liveCount).toBe(0);
+});
+
+test("IB mapping: option contracts, our symbols back, execution times in UTC and in TWS's zones", () => {
+  const opt = { index: 0, symbol: "AAPL-20261127-C-202.5", kind: "option" as const, tickSize: 0.01, multiplier: 100, currency: "USD", underlying: "AAPL", expiry: "20261127", strike: 202.5, right: "C" as const };
+  const c = contractOf(opt);
+  expect(c).toMatchObject({ symbol: "AAPL", secType: "OPT", lastTradeDateOrContractMonth: "20261127", strike: 202.5, right: "C", multiplier: 100, exchange: "SMART" });
+  expect(symbolOf(c)).toBe("AAPL-20261127-C-202.5");
+  expect(symbolOf({ symbol: "AAPL", secType: SecType.STK })).toBe("AAPL");
+  expect(parseExecTime("20261121-15:00:00")).toBe(Date.UTC(2026, 10, 21, 15));
+  expect(parseExecTime("20261121 15:00:00 UTC")).toBe(Date.UTC(2026, 10, 21, 15));
+  // New York is UTC−5 in November and UTC−4 in July.
+  expect(parseExecTime("20261121 10:00:00 US/Eastern")).toBe(Date.UTC(2026, 10, 21, 15));
+  expect(parseExecTime("20260715 10:00:00 America/New_York")).toBe(Date.UTC(2026, 6, 15, 14));
+  expect(parseExecTime("20261121 10:00:00 Nowhere/Zone")).toBe(Date.UTC(2026, 10, 21, 10));
+  expect(parseExecTime("garbage")).toBeUndefined();
+  expect(filterTime(Date.UTC(2026, 10, 21, 15, 4, 5, 900))).toBe("20261121-15:04:05");
 });
