@@ -293,14 +293,18 @@ function takeToken(acc: usize, tokensField: i32, tsField: i32, ratePerS: f64, no
   return true;
 }
 
-/** A row's mark for a check: the live mark, else the last computed one, else 0. */
+/**
+ * A row's mark for a check: the last recompute's (at most one publish interval old), else the
+ * live mark, else 0. Only the order's own row is valued live, so the account loop reads the
+ * position block sequentially and never touches the quote table.
+ */
 function rowMark(row: usize): f64 {
-  let m = markOf(<u32>ld(row, PR_INST));
-  if (isNaN(m)) m = ld(row, PR_MARK);
+  let m = ld(row, PR_MARK);
+  if (isNaN(m)) m = markOf(<u32>ld(row, PR_INST));
   return isNaN(m) ? 0 : m;
 }
 
-/** A row's dollar delta per unit for a check: live for stocks, the last recompute for options. */
+/** A row's dollar delta per unit for a check, from the last recompute (fallbacks in unitDD). */
 @inline function rowUnit(row: usize, mark: f64): f64 {
   return ld(row, PR_KIND) == 0 ? mark * ld(row, PR_MULT) : unitDD(row);
 }

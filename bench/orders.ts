@@ -14,7 +14,7 @@
 // Every order is a real market order that fills; budgets are DESIGN.md's (p99 ≤ 1 ms at 2 k
 // orders/s; ≥ 20 k durable orders/s with group commit).
 
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PaperBroker } from "../src/broker/paper.ts";
@@ -147,7 +147,10 @@ async function benchInProcess(durability: Durability, mode: "open" | "closed", l
 async function serverProcess(durability: Durability): Promise<{ url: string; key: string; stop: () => Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), "alluse-bench-server-"));
   const bun = process.execPath;
-  const common = ["--data-dir", dir, "--durability", durability];
+  // The risk engine checks every order, as in production, with limits a load of 1-share buys never reaches.
+  const config = join(dir, "bench-config.json");
+  writeFileSync(config, JSON.stringify({ risk: { defaults: { submitRatePerS: 1_000_000, maxOpenOrders: 100_000, maxPositionQty: 100_000_000 } } }));
+  const common = ["--data-dir", dir, "--durability", durability, "--config", config];
   const k = Bun.spawnSync([bun, "src/main.ts", "keys", "create", "--scope", "trade", ...common], { stdout: "pipe", stderr: "pipe" });
   if (k.exitCode !== 0) throw new Error(k.stderr.toString());
   const key = k.stdout.toString().trim();

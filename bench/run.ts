@@ -11,6 +11,7 @@ import { benchMemory } from "./memory.ts";
 import { benchMetrics } from "./metrics.ts";
 import { benchSynthetic } from "./synthetic.ts";
 import { benchOrders, ordersTable } from "./orders.ts";
+import { benchPretrade } from "./pretrade.ts";
 
 const wanted = process.argv.slice(2);
 const runs = (name: string) => wanted.length === 0 || wanted.includes(name);
@@ -94,6 +95,14 @@ if (runs("greeks")) {
   if ((await proc.exited) !== 0) throw new Error("bench/greeks.ts failed");
   results.greeks = text;
   rows.push("## Greeks and implied volatility (1,024-option batches)", text.trim(), "");
+}
+
+if (runs("pretrade")) {
+  const r = await benchPretrade();
+  results.pretrade = r;
+  rows.push("## Pre-trade check (one order through the hook, timed singly)", "| variant | positions | p50 µs | p99 µs | p99.9 µs |", "|---|---:|---:|---:|---:|");
+  for (const x of r) rows.push(`| ${x.name} | ${x.positions} | ${fmt(x.nsP50 / 1000)} | ${fmt(x.nsP99 / 1000)} | ${fmt(x.nsP999 / 1000)} |`);
+  rows.push("Budget: p99 ≤ 5 µs in process.", "");
 }
 
 if (runs("ib")) {

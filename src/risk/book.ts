@@ -119,7 +119,7 @@ export class RiskBook {
 
   /** Sets the ledger cash of an account, dollars. */
   setCash(id: string, cashDollars: number): void {
-    this.t.setAcc(this.need(id).slot, "A_CASH", cashDollars);
+    this.t.setAccAt(this.need(id).slot, this.t.A.CASH, cashDollars);
   }
 
   /** The row of `symbol` in an account, allocating it (and compacting freed rows) when new. */
@@ -140,13 +140,24 @@ export class RiskBook {
     return row;
   }
 
+  /** Sets the cash of an account by slot (the order path: no lookup by id). */
+  setCashAt(slot: number, cashDollars: number): void {
+    this.t.setAccAt(slot, this.t.A.CASH, cashDollars);
+  }
+
+  /** Sets a known row's quantity and cost basis (dollars): the order path. */
+  setPositionAt(slot: number, row: number, qty: number, costDollars: number): void {
+    this.t.setPosAt(slot, row, this.t.P.QTY, qty);
+    this.t.setPosAt(slot, row, this.t.P.COST, costDollars);
+  }
+
   /** Sets a position's quantity and cost basis (dollars) from the ledger. */
   setPosition(id: string, inst: Instrument, qty: number, costDollars: number): void {
     if (qty === 0 && !this.slots.get(id)?.rows.has(inst.symbol)) return;
     const s = this.need(id);
     const row = this.rowFor(id, inst);
-    this.t.setPos(s.slot, row, "PR_QTY", qty);
-    this.t.setPos(s.slot, row, "PR_COST", costDollars);
+    this.t.setPosAt(s.slot, row, this.t.P.QTY, qty);
+    this.t.setPosAt(s.slot, row, this.t.P.COST, costDollars);
   }
 
   /** Counts a checked order as working at once (before the manager's durable update). */
@@ -155,7 +166,7 @@ export class RiskBook {
     this.rowFor(id, inst);
     if (!this.working.has(orderId)) s.open++;
     this.setWorking(orderId, { acct: s, symbol: inst.symbol, side, remaining: qty, unitCost });
-    this.t.setAcc(s.slot, "A_OPEN_ORDERS", s.open);
+    this.t.setAccAt(s.slot, this.t.A.OPEN_ORDERS, s.open);
   }
 
   /** Follows an order's state: its remaining quantity while open, nothing once finished. */
@@ -168,7 +179,7 @@ export class RiskBook {
       if (prev) {
         this.setWorking(o.id, undefined);
         s.open--;
-        this.t.setAcc(s.slot, "A_OPEN_ORDERS", s.open);
+        this.t.setAccAt(s.slot, this.t.A.OPEN_ORDERS, s.open);
       }
       return;
     }
@@ -180,7 +191,7 @@ export class RiskBook {
     if (!prev) s.open++;
     this.rowFor(o.account, inst);
     this.setWorking(o.id, { acct: s, symbol: o.symbol, side: o.side, remaining: keep, unitCost });
-    this.t.setAcc(s.slot, "A_OPEN_ORDERS", s.open);
+    this.t.setAccAt(s.slot, this.t.A.OPEN_ORDERS, s.open);
   }
 
   /** The working remaining quantity of an order as the book counts it (0 when not working). */
@@ -203,10 +214,11 @@ export class RiskBook {
     const slot = w.acct.slot;
     const row = w.acct.rows.get(w.symbol);
     if (row === undefined) throw new Error(`working order on ${w.symbol} has no risk row`);
-    const f = w.side === "buy" ? "PR_WBUY" : "PR_WSELL";
-    this.t.setPos(slot, row, f, this.t.pos(slot, row, f) + sign * w.remaining);
+    const P = this.t.P;
+    const f = w.side === "buy" ? P.WBUY : P.WSELL;
+    this.t.setPosAt(slot, row, f, this.t.posAt(slot, row, f) + sign * w.remaining);
     if (w.side === "buy") {
-      this.t.setPos(slot, row, "PR_WBUY_COST", Math.max(this.t.pos(slot, row, "PR_WBUY_COST") + sign * w.remaining * w.unitCost, 0));
+      this.t.setPosAt(slot, row, P.WBUY_COST, Math.max(this.t.posAt(slot, row, P.WBUY_COST) + sign * w.remaining * w.unitCost, 0));
     }
   }
 

@@ -8,6 +8,8 @@ import { RiskBook, RowsFullError } from "./book.ts";
 import { RISK_CODES, type CheckOutput, type RiskCode, type RiskTables } from "./tables.ts";
 
 const MICROS = 1e6;
+const OK = RISK_CODES.indexOf("OK");
+const PASS: PreTradeResult = { ok: true };
 const usd = (v: number) => `$${v.toLocaleString("en-US", { maximumFractionDigits: 2 })}`;
 const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
 
@@ -55,6 +57,7 @@ export class RiskPreTrade implements PreTradeHook {
   readonly denials = new Map<RiskCode, number>(RISK_CODES.map((c) => [c, 0]));
   warnings = 0;
   private warned: ((w: RiskWarning) => void) | undefined;
+  private slot = 0;
 
   constructor(private readonly t: RiskTables, private readonly book: RiskBook) {}
 
@@ -65,32 +68,32 @@ export class RiskPreTrade implements PreTradeHook {
 
   /** Checks a new order; a pass counts it as working. */
   checkNew(order: Readonly<Order>, ctx: PreTradeContext): PreTradeResult {
-    const prepared = this.prepare(order, ctx);
-    if (prepared.ok === false) return prepared;
-    const out = this.t.runCheck({
-      slot: prepared.slot, row: prepared.row, side: order.side, type: order.type, addQty: order.qty, totalQty: order.qty,
-      limitPriceUnits: order.limitPriceUnits, stopPriceUnits: order.stopPriceUnits, nowMs: ctx.nowMs,
-    });
-    const res = this.answer(order, out);
-    if (res.ok) this.book.addWorking(order.id, order.account, ctx.instrument, order.side, order.qty, out.priceRef * ctx.instrument.multiplier);
+    const row = this.prepare(order, ctx);
+    if (typeof row !== "number") return row;
+    const rc = this.t.runCheck(
+      this.slot, row, order.side, order.type, order.qty, order.qty, order.limitPriceUnits, order.stopPriceUnits, NaN, ctx.nowMs,
+    );
+    const res = this.answer(order, rc);
+    if (res.ok) this.book.addWorking(order.id, order.account, ctx.instrument, order.side, order.qty, this.t.lastPrice() * ctx.instrument.multiplier);
     return res;
   }
 
   /** Checks a modify: `next` is the order as it would be after it. */
   checkModify(current: Readonly<Order>, next: Readonly<Order>, ctx: PreTradeContext): PreTradeResult {
-    const prepared = this.prepare(current, ctx);
-    if (prepared.ok === false) return prepared;
-    const out = this.t.runCheck({
-      slot: prepared.slot, row: prepared.row, side: next.side, type: next.type, addQty: next.qty - next.filledQty,
-      totalQty: next.qty, limitPriceUnits: next.limitPriceUnits, stopPriceUnits: next.stopPriceUnits,
-      prevRemaining: this.book.remainingOf(current.id), nowMs: ctx.nowMs,
-    });
-    return this.answer(next, out);
+    const row = this.prepare(current, ctx);
+    if (typeof row !== "number") return row;
+    const rc = this.t.runCheck(
+      this.slot, row, next.side, next.type, next.qty - next.filledQty, next.qty, next.limitPriceUnits, next.stopPriceUnits,
+      this.book.remainingOf(current.id), ctx.nowMs,
+    );
+    return this.answer(next, rc);
   }
 
-  private prepare(order: Readonly<Order>, ctx: PreTradeContext): { ok: true; slot: number; row: number } | { ok: false; code: string; message: string } {
+  /** The order's row, with cash and its position brought up to date; `this.slot` is set. Or the denial. */
+  private prepare(order: Readonly<Order>, ctx: PreTradeContext): number | { ok: false; code: string; message: string } {
     const slot = this.book.slotOf(order.account);
     if (slot === undefined) return this.deny("BAD_ACCOUNT", `the risk engine has no account ${order.account}`);
+    this.slot = slot;
     let row: number;
     try {
       row = this.book.rowFor(order.account, ctx.instrument);
@@ -99,19 +102,23 @@ export class RiskPreTrade implements PreTradeHook {
       throw err;
     }
     // The order manager's own state is newer than its durable updates: use it for this row.
-    this.book.setCash(order.account, ctx.ledger().cashMicros / MICROS);
+    this.book.setCashAt(slot, ctx.ledger().cashMicros / MICROS);
     const p = ctx.position(order.symbol);
-    this.book.setPosition(order.account, ctx.instrument, p?.qty ?? 0, (p?.costMicros ?? 0) / MICROS);
-    return { ok: true, slot, row };
+    this.book.setPositionAt(slot, row, p?.qty ?? 0, (p?.costMicros ?? 0) / MICROS);
+    return row;
   }
 
-  private answer(order: Readonly<Order>, out: CheckOutput): PreTradeResult {
-    if (out.code !== "OK") return this.deny(out.code, describeDenial(out));
-    if (out.warning) {
-      this.warnings++;
-      this.warned?.({ account: order.account, orderId: order.id, code: out.warning.code, value: out.warning.value });
+  private answer(order: Readonly<Order>, rc: number): PreTradeResult {
+    if (rc !== OK) {
+      const out = this.t.lastOutput(rc);
+      return this.deny(out.code, describeDenial(out));
     }
-    return { ok: true };
+    if (this.t.lastWarning() > 0) {
+      const w = this.t.lastOutput(rc).warning!;
+      this.warnings++;
+      this.warned?.({ account: order.account, orderId: order.id, code: w.code, value: w.value });
+    }
+    return PASS;
   }
 
   private deny(code: RiskCode, message: string): { ok: false; code: string; message: string } {

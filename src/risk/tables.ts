@@ -27,23 +27,7 @@ interface RiskExports {
   preTradeCheck(): number;
 }
 
-/** What one check is asked about. */
-export interface CheckInput {
-  slot: number;
-  row: number;
-  side: "buy" | "sell";
-  type: "market" | "limit" | "stop" | "stop_limit";
-  /** Quantity the order adds to working (a modify: its remaining quantity after the change). */
-  addQty: number;
-  totalQty: number;
-  limitPriceUnits?: number;
-  stopPriceUnits?: number;
-  /** A modify: the order's remaining working quantity before it. */
-  prevRemaining?: number;
-  nowMs: number;
-}
-
-/** What one check answered. */
+/** What a denied (or warned) check reported, read after the call. */
 export interface CheckOutput {
   code: RiskCode;
   value: number;
@@ -54,6 +38,9 @@ export interface CheckOutput {
   /** Delta of one unit of the instrument (1 for stocks). */
   delta: number;
 }
+
+/** Order types as the check row codes them. */
+export type CheckOrderType = "market" | "limit" | "stop" | "stop_limit";
 
 const TYPE_CODE = { market: 0, limit: 1, stop: 2, stop_limit: 3 } as const;
 
@@ -66,17 +53,43 @@ export class RiskTables {
   readonly check: Float64Array;
   readonly maxAccounts: number;
   readonly maxPositions: number;
+  /** Field indexes the order path touches, in fixed-shape objects (no lookups by name per order). */
+  readonly A: { CASH: number; OPEN_ORDERS: number; ROWS: number; STRIDE: number };
+  readonly P: { QTY: number; COST: number; WBUY: number; WSELL: number; WBUY_COST: number; STRIDE: number };
+  private readonly C: {
+    ACCOUNT: number; ROW: number; SIDE: number; TYPE: number; QTY: number; TOTAL: number; LIMIT: number; STOP: number;
+    MODIFY: number; PREV: number; NOW: number; VALUE: number; BOUND: number; WARN: number; WARN_VALUE: number; PRICE: number; DELTA: number;
+  };
   private readonly ex: RiskExports;
+  /** preTradeCheck bound once: a call through the exports object costs more per order. */
+  private readonly check_: () => number;
 
   private constructor(g: Globals, ex: RiskExports, buffer: ArrayBufferLike) {
     this.g = g;
     this.ex = ex;
+    this.check_ = ex.preTradeCheck;
     this.maxAccounts = g.RISK_MAX_ACCOUNTS!;
     this.maxPositions = g.RISK_MAX_POSITIONS!;
     this.params = new Float64Array(buffer, g.riskParamsOffset!, g.RISK_PARAM_COUNT!);
     this.accounts = new Float64Array(buffer, g.riskAccountsOffset!, this.maxAccounts * g.ACC_STRIDE!);
     this.positions = new Float64Array(buffer, g.riskPositionsOffset!, this.maxAccounts * this.maxPositions * g.POS_STRIDE!);
     this.check = new Float64Array(buffer, g.riskCheckOffset!, g.CHECK_STRIDE!);
+    const need = (name: string): number => {
+      const v = g[name];
+      if (v === undefined) throw new Error(`engine module does not export ${name}`);
+      return v;
+    };
+    this.A = { CASH: need("A_CASH"), OPEN_ORDERS: need("A_OPEN_ORDERS"), ROWS: need("A_ROWS"), STRIDE: need("ACC_STRIDE") };
+    this.P = {
+      QTY: need("PR_QTY"), COST: need("PR_COST"), WBUY: need("PR_WBUY"), WSELL: need("PR_WSELL"), WBUY_COST: need("PR_WBUY_COST"),
+      STRIDE: need("POS_STRIDE"),
+    };
+    this.C = {
+      ACCOUNT: need("CK_ACCOUNT"), ROW: need("CK_ROW"), SIDE: need("CK_SIDE"), TYPE: need("CK_TYPE"), QTY: need("CK_QTY"),
+      TOTAL: need("CK_TOTAL"), LIMIT: need("CK_LIMIT"), STOP: need("CK_STOP"), MODIFY: need("CK_MODIFY"), PREV: need("CK_PREV"),
+      NOW: need("CK_NOW"), VALUE: need("CK_VALUE"), BOUND: need("CK_BOUND"), WARN: need("CK_WARN"), WARN_VALUE: need("CK_WARN_VALUE"),
+      PRICE: need("CK_PRICE"), DELTA: need("CK_DELTA"),
+    };
     for (const [i, name] of RISK_CODES.entries()) {
       if (g[`RK_${name}`] !== i) throw new Error(`risk code ${name} is ${g[`RK_${name}`]} in the module, ${i} here`);
     }
@@ -105,7 +118,22 @@ export class RiskTables {
 
   /** Index in `positions` of field 0 of a position row. */
   rowBase(slot: number, row: number): number {
-    return (slot * this.maxPositions + row) * this.g.POS_STRIDE!;
+    return (slot * this.maxPositions + row) * this.P.STRIDE;
+  }
+
+  /** Sets account field index `f` (from this.A) of a slot: the order path's accessor. */
+  setAccAt(slot: number, f: number, v: number): void {
+    this.accounts[slot * this.A.STRIDE + f] = v;
+  }
+
+  /** Position field index `f` (from this.P) of a row. */
+  posAt(slot: number, row: number, f: number): number {
+    return this.positions[this.rowBase(slot, row) + f]!;
+  }
+
+  /** Sets position field index `f` (from this.P) of a row. */
+  setPosAt(slot: number, row: number, f: number, v: number): void {
+    this.positions[this.rowBase(slot, row) + f] = v;
   }
 
   /** Field `f` (e.g. "PR_QTY") of a position row. */
@@ -138,31 +166,50 @@ export class RiskTables {
     this.positions.copyWithin(this.rowBase(slot, to), src, src + S);
   }
 
-  /** Runs the pre-trade check in WASM. */
-  runCheck(c: CheckInput): CheckOutput {
-    const g = this.g;
+  /**
+   * Runs the pre-trade check in WASM and returns its RK_* code (an index into RISK_CODES).
+   * Positional arguments, so the order path allocates nothing here; `addQty` is what the order
+   * adds to working (a modify: its remaining quantity after the change) and `prevRemaining` is
+   * NaN for a new order, else the modified order's remaining quantity before the change.
+   */
+  runCheck(
+    slot: number, row: number, side: "buy" | "sell", type: CheckOrderType, addQty: number, totalQty: number,
+    limitPriceUnits: number | undefined, stopPriceUnits: number | undefined, prevRemaining: number, nowMs: number,
+  ): number {
+    const C = this.C;
     const k = this.check;
-    k[g.CK_ACCOUNT!] = c.slot;
-    k[g.CK_ROW!] = c.row;
-    k[g.CK_SIDE!] = c.side === "buy" ? 1 : -1;
-    k[g.CK_TYPE!] = TYPE_CODE[c.type];
-    k[g.CK_QTY!] = c.addQty;
-    k[g.CK_TOTAL!] = c.totalQty;
-    k[g.CK_LIMIT!] = c.limitPriceUnits ?? NaN;
-    k[g.CK_STOP!] = c.stopPriceUnits ?? NaN;
-    k[g.CK_MODIFY!] = c.prevRemaining === undefined ? 0 : 1;
-    k[g.CK_PREV!] = c.prevRemaining ?? 0;
-    k[g.CK_NOW!] = c.nowMs;
-    const rc = this.ex.preTradeCheck();
-    const warn = k[g.CK_WARN!]!;
-    return {
-      code: RISK_CODES[rc] ?? "BAD_ACCOUNT",
-      value: k[g.CK_VALUE!]!,
-      bound: k[g.CK_BOUND!]!,
-      ...(warn > 0 ? { warning: { code: RISK_CODES[warn] ?? "BAD_ACCOUNT", value: k[g.CK_WARN_VALUE!]! } } : {}),
-      priceRef: k[g.CK_PRICE!]!,
-      delta: k[g.CK_DELTA!]!,
-    };
+    k[C.ACCOUNT] = slot;
+    k[C.ROW] = row;
+    k[C.SIDE] = side === "buy" ? 1 : -1;
+    k[C.TYPE] = TYPE_CODE[type];
+    k[C.QTY] = addQty;
+    k[C.TOTAL] = totalQty;
+    k[C.LIMIT] = limitPriceUnits ?? NaN;
+    k[C.STOP] = stopPriceUnits ?? NaN;
+    k[C.MODIFY] = Number.isNaN(prevRemaining) ? 0 : 1;
+    k[C.PREV] = Number.isNaN(prevRemaining) ? 0 : prevRemaining;
+    k[C.NOW] = nowMs;
+    return this.check_();
+  }
+
+  /** What the last check reported. */
+  lastOutput(rc: number): CheckOutput {
+    const C = this.C;
+    const k = this.check;
+    const warn = k[C.WARN]!;
+    const out: CheckOutput = { code: RISK_CODES[rc] ?? "BAD_ACCOUNT", value: k[C.VALUE]!, bound: k[C.BOUND]!, priceRef: k[C.PRICE]!, delta: k[C.DELTA]! };
+    if (warn > 0) out.warning = { code: RISK_CODES[warn] ?? "BAD_ACCOUNT", value: k[C.WARN_VALUE]! };
+    return out;
+  }
+
+  /** The warning code of the last check (0 none). */
+  lastWarning(): number {
+    return this.check[this.C.WARN]!;
+  }
+
+  /** The reference price of the last check, dollars. */
+  lastPrice(): number {
+    return this.check[this.C.PRICE]!;
   }
 
   /** Recomputes every used account in WASM; returns how many. */
