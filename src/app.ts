@@ -8,6 +8,8 @@ import type { Config } from "./config.ts";
 import { Engine, DEFAULT_ENGINE_OPTIONS } from "./engine/engine.ts";
 import type { Feed, TickSink } from "./feed/feed.ts";
 import { registerIbMetrics } from "./ib/metrics.ts";
+import { IbBroker } from "./broker/ib.ts";
+import { registerIbBrokerMetrics } from "./broker/ib-metrics.ts";
 import { IbSession } from "./ib/session.ts";
 import { IbFeed } from "./feed/ib.ts";
 import { ReplayFeed } from "./feed/replay.ts";
@@ -136,9 +138,9 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const metrics = createAppMetrics({ engine, feed, stampsAreWallClock: !(config.feed.kind === "replay" && config.feed.replayKeepTime) });
   const health = new HealthChecks();
   health.register("feed", () => (feed.live ? null : `${feed.name} is not live`));
-  if (feed instanceof IbFeed) {
-    const s = feed.session;
-    registerIbMetrics(metrics.registry, s, feed);
+  if (ibSession) {
+    const s = ibSession;
+    registerIbMetrics(metrics.registry, s, feed instanceof IbFeed ? feed : undefined);
     health.register("ib", () => (s.state === "connected" ? null : `IB session is ${s.state}${s.lastError ? `: ${s.lastError}` : ""}`));
   }
   const spreads = new SpreadSampler(engine);
@@ -146,6 +148,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   health.register("journal", () => trading.store.journal.failed?.message ?? null);
   const brokerHealth = config.trading.broker === "ib" && ibSession ? ibBrokerHealth(ibSession) : PAPER_BROKER_HEALTH;
   registerTradingMetrics(metrics.registry, { oms: trading.oms, journal: trading.store.journal, brokers: [brokerHealth] });
+  if (trading.broker instanceof IbBroker) registerIbBrokerMetrics(metrics.registry, trading.broker);
   const arrivals = new ArrivalMids(trading.store.journal, engine);
   const dashboardScript = await buildDashboardScript();
   const alerts = createAlerts(config.alerts, trading.store.db, metrics.registry, log.child("alerts"));

@@ -71,3 +71,13 @@ test("a resting order filled while the socket is down arrives exactly once after
   const positions = (await call("GET", "/v1/accounts/Gen-Acc/positions")).json.positions as { symbol: string; qty: number }[];
   expect(positions.find((p) => p.symbol === "AAPL")?.qty).toBe(15);
 });
+
+test("/metrics carries the IB broker's reconciliations and executions, and readiness follows its session", async () => {
+  const text = await (await fetch(`${app.server.url}/metrics`)).text();
+  expect(text).toMatch(/alluse_ib_broker_reconciliations_total [1-9]/);
+  expect(text).toMatch(/alluse_ib_broker_executions_joined_total [1-9]/);
+  expect(text).toMatch(/alluse_ib_broker_executions_repeated_total [1-9]/);
+  expect(text).toContain("alluse_ib_broker_pending_executions 0");
+  expect(text).toContain('alluse_broker_connected{broker="ib"} 1');
+  expect((await fetch(`${app.server.url}/readyz`)).status).toBe(200);
+});
