@@ -17,5 +17,5 @@ export function registerIbBrokerMetrics(registry: MetricsRegistry, broker: IbBro
   counter("alluse_ib_broker_reconciliations_total", "Completed reconciliations (executions, open orders, positions).", () => s.reconciliations);
   counter("alluse_ib_broker_reconcile_failures_total", "Reconciliations cut short (connection lost, timeout, limit).", () => s.reconcileFailures);
   counter("alluse_ib_broker_ended_while_away_total", "Orders found no longer working at a reconciliation.", () => s.endedWhileAway);
-  counter("alluse_ib_broker_refused_requests_total", "Open-order, execution and account requests refused by the in-flight bound.", () => s.refusedRequests);
+  counter("alluse_ib_broker_refused_requests_total", "Open-order, execution and account requests refused by the in-flight bound.", () => broker.refusedRequests);
 }

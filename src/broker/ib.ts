@@ -16,14 +16,14 @@ import { type Contract, EventName, type Execution, type IBApi, type Order, type 
 import type { Instrument } from "../domain/instrument.ts";
 import { hasLimit, hasStop } from "../domain/order.ts";
 import { toUnits } from "../domain/price.ts";
-import { type AccountSummary, type IbPnl, type IbPosition, requestAccountSummary, requestPnl, requestPositions } from "../ib/account.ts";
-import { collect } from "../ib/collect.ts";
+import type { AccountSummary, IbPnl, IbPosition } from "../ib/account.ts";
 import { isWarning } from "../ib/codes.ts";
 import type { IbSession } from "../ib/session.ts";
 import { createLogger, type Logger } from "../log.ts";
 import type { Broker, BrokerEvent, BrokerFill, BrokerListener, BrokerOpenOrder, BrokerOrder, OrderChanges, RestoredOrder } from "./broker.ts";
 import { ExecutionJoiner, JOIN_DEFAULTS, type JoinLimits } from "./ib-fills.ts";
-import { contractOf, filterTime, ibOrderOf, ourType, parseExecTime, symbolOf } from "./ib-map.ts";
+import { contractOf, ibOrderOf, ourType, parseExecTime, symbolOf } from "./ib-map.ts";
+import { IbQueries } from "./ib-queries.ts";
 
 /** Settings of the IBKR broker. */
 export interface IbBrokerOptions {
@@ -77,7 +77,7 @@ export class IbBroker implements Broker {
   /** Orders live at IBKR: the order manager journals before sending. */
   readonly external = true;
   /** Counters for metrics and tests. */
-  readonly stats = { reconciliations: 0, reconcileFailures: 0, endedWhileAway: 0, unknownExecutions: 0, refusedRequests: 0 };
+  readonly stats = { reconciliations: 0, reconcileFailures: 0, endedWhileAway: 0, unknownExecutions: 0 };
   private readonly listeners: BrokerListener[] = [];
   private readonly byOurId = new Map<string, Tracked>();
   private readonly byIbId = new Map<number, Tracked>();
@@ -86,11 +86,7 @@ export class IbBroker implements Broker {
   private readonly log: Logger;
   private readonly clock: () => number;
   private readonly maxOrders: number;
-  private readonly maxInFlight: number;
-  private readonly maxItems: number;
-  private readonly timeoutMs: number;
-  private inFlight = 0;
-  private openOrdersRun: Promise<BrokerOpenOrder[]> | null = null;
+  private readonly queries: IbQueries;
   private reconciling: Promise<void> | null = null;
   private reconcileAgain = false;
   private sessionClosedAtMs = 0;
@@ -103,9 +99,7 @@ export class IbBroker implements Broker {
     this.log = opts.log ?? createLogger("warn", "ib-broker");
     this.clock = opts.clock ?? Date.now;
     this.maxOrders = opts.maxOrders ?? 10_000;
-    this.maxInFlight = opts.maxInFlight ?? 4;
-    this.maxItems = opts.maxItems ?? 100_000;
-    this.timeoutMs = opts.requestTimeoutMs ?? 15_000;
+    this.queries = new IbQueries(session, { maxInFlight: opts.maxInFlight ?? 4, maxItems: opts.maxItems ?? 100_000, timeoutMs: opts.requestTimeoutMs ?? 15_000 });
     this.joiner = new ExecutionJoiner<Tracked>({ ...JOIN_DEFAULTS, ...opts.join }, (fill, t) => this.onJoined(fill, t));
     const on = (e: EventName, fn: (...a: never[]) => void) => this.offs.push(session.onIb(e, fn));
     on(EventName.openOrder, (id: number, _c: Contract, o: Order, st: OrderState) => this.onOpenOrder(id, o, st));
@@ -186,24 +180,19 @@ export class IbBroker implements Broker {
   }
 
   /** Orders TWS lists as working for this client (reqOpenOrders), ours and others it can map. */
-  openOrders(): Promise<BrokerOpenOrder[]> {
-    // reqOpenOrders carries no request id, so two at once could not be told apart: share one.
-    this.openOrdersRun ??= this.fetchOpenOrders().finally(() => (this.openOrdersRun = null));
-    return this.openOrdersRun;
+  async openOrders(): Promise<BrokerOpenOrder[]> {
+    const out: BrokerOpenOrder[] = [];
+    for (const [ibId, c, o, status] of await this.queries.openOrders()) {
+      if (status === "Cancelled" || status === "Filled" || status === "Inactive" || status === "ApiCancelled") continue;
+      const b = this.openOrderOf(ibId, c, o);
+      if (b) out.push(b);
+    }
+    return out;
   }
 
   /** Executions of this client since `sinceMs` (TWS's times have one-second resolution: the whole second counts). */
   async executionsSince(sinceMs: number): Promise<BrokerFill[]> {
-    const reqId = this.session.nextRequestId();
-    const execs = await this.bounded(() => collect<[Contract, Execution]>(this.session, {
-      label: `reqExecutions ${reqId}`, timeoutMs: this.timeoutMs, maxItems: this.maxItems,
-      send: (api) => api.reqExecutions(reqId, { clientId: String(this.session.clientId), time: sinceMs > 0 ? filterTime(sinceMs) : "" }),
-      listen: (push, end) => {
-        const a = this.session.onIb(EventName.execDetails, (id: number, c: Contract, e: Execution) => id === reqId && push([c, e]));
-        const b = this.session.onIb(EventName.execDetailsEnd, (id: number) => id === reqId && end());
-        return () => (a(), b());
-      },
-    }));
+    const execs = await this.queries.executions(sinceMs);
     const fromMs = Math.floor(sinceMs / 1000) * 1000;
     const out: BrokerFill[] = [];
     for (const [c, e] of execs) {
@@ -215,18 +204,18 @@ export class IbBroker implements Broker {
 
   /** Positions of every account the login manages; also refreshed by each reconciliation (lastPositions). */
   async positions(): Promise<IbPosition[]> {
-    this.lastPositions = await this.bounded(() => requestPositions(this.session, { timeoutMs: this.timeoutMs, maxItems: this.maxItems }));
+    this.lastPositions = await this.queries.positions();
     return this.lastPositions;
   }
 
   /** Net liquidation, cash, margin and buying power of every account (reqAccountSummary). */
   accountSummary(): Promise<AccountSummary> {
-    return this.bounded(() => requestAccountSummary(this.session, { timeoutMs: this.timeoutMs, maxItems: this.maxItems }));
+    return this.queries.accountSummary();
   }
 
   /** Daily, unrealized and realized P&L of one IB account (reqPnL, first report). */
   pnl(ibAccount: string): Promise<IbPnl> {
-    return this.bounded(() => requestPnl(this.session, ibAccount, { timeoutMs: this.timeoutMs, maxItems: 1 }));
+    return this.queries.pnl(ibAccount);
   }
 
   /** Stops listening; nothing is emitted afterwards. Working orders stay at IBKR. */
@@ -234,6 +223,11 @@ export class IbBroker implements Broker {
     this.closed = true;
     for (const off of this.offs.splice(0)) off();
     this.listeners.length = 0;
+  }
+
+  /** Read requests refused by the in-flight bound (ib-queries.ts). */
+  get refusedRequests(): number {
+    return this.queries.refused;
   }
 
   /** Executions waiting for their commission report (bounded; see ib-fills.ts). */
@@ -393,48 +387,19 @@ export class IbBroker implements Broker {
     if (event) this.emit(event);
   }
 
-  private async fetchOpenOrders(): Promise<BrokerOpenOrder[]> {
-    const items = await this.bounded(() => collect<[number, Contract, Order, string | undefined]>(this.session, {
-      label: "reqOpenOrders", timeoutMs: this.timeoutMs, maxItems: this.maxItems, send: (api) => api.reqOpenOrders(),
-      listen: (push, end) => {
-        const a = this.session.onIb(EventName.openOrder, (id: number, c: Contract, o: Order, st: OrderState) => push([id, c, o, st.status]));
-        const b = this.session.onIb(EventName.openOrderEnd, () => end());
-        return () => (a(), b());
-      },
-    }));
-    const out: BrokerOpenOrder[] = [];
-    for (const [ibId, c, o, status] of items) {
-      if (status === "Cancelled" || status === "Filled" || status === "Inactive" || status === "ApiCancelled") continue;
-      const t = this.trackedFor(ibId, o.orderRef);
-      const symbol = symbolOf(c), instrument = t?.order.instrument ?? (symbol ? this.opts.instrument(symbol) : undefined);
-      const type = ourType(o.orderType);
-      if (!instrument || !type) continue;
-      const filledQty = t?.filledQty ?? 0;
-      out.push({
-        orderId: t?.order.orderId ?? o.orderRef ?? `ib-${ibId}`, account: t?.order.account ?? o.account ?? "", instrument,
-        side: o.action === "SELL" ? "sell" : "buy", type, tif: (o.tif ?? "DAY") as BrokerOrder["tif"], qty: o.totalQuantity ?? 0,
-        limitPriceUnits: hasLimit(type) && o.lmtPrice !== undefined ? toUnits(o.lmtPrice) : undefined,
-        stopPriceUnits: hasStop(type) && o.auxPrice !== undefined ? toUnits(o.auxPrice) : undefined,
-        filledQty, triggered: false, brokerOrderId: String(ibId),
-      });
-    }
-    return out;
-  }
-
-  /** Runs a collecting request within the in-flight bound. */
-  private async bounded<T>(run: () => Promise<T>): Promise<T> {
-    if (this.inFlight >= this.maxInFlight) {
-      this.stats.refusedRequests++;
-      throw new Error(`IB broker: ${this.maxInFlight} requests already in flight, its limit`);
-    }
-    this.inFlight++;
-    try {
-      // At start-up the order manager asks before the first connection is up: wait for it, bounded.
-      if (!this.session.usable) await this.session.waitUsable(this.timeoutMs);
-      return await run();
-    } finally {
-      this.inFlight--;
-    }
+  /** An openOrder in our terms, or undefined for an instrument or order type we do not trade. */
+  private openOrderOf(ibId: number, c: Contract, o: Order): BrokerOpenOrder | undefined {
+    const t = this.trackedFor(ibId, o.orderRef);
+    const symbol = symbolOf(c), instrument = t?.order.instrument ?? (symbol ? this.opts.instrument(symbol) : undefined);
+    const type = ourType(o.orderType);
+    if (!instrument || !type) return undefined;
+    return {
+      orderId: t?.order.orderId ?? o.orderRef ?? `ib-${ibId}`, account: t?.order.account ?? o.account ?? "", instrument,
+      side: o.action === "SELL" ? "sell" : "buy", type, tif: (o.tif ?? "DAY") as BrokerOrder["tif"], qty: o.totalQuantity ?? 0,
+      limitPriceUnits: hasLimit(type) && o.lmtPrice !== undefined ? toUnits(o.lmtPrice) : undefined,
+      stopPriceUnits: hasStop(type) && o.auxPrice !== undefined ? toUnits(o.auxPrice) : undefined,
+      filledQty: t?.filledQty ?? 0, triggered: false, brokerOrderId: String(ibId),
+    };
   }
 
   /** Re-requests executions, then open orders; orders no longer listed ended while we were away. One run at a time; a request during one runs once more after it. */

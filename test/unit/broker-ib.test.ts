@@ -118,7 +118,7 @@ test("bounds: working orders past maxOrders and requests past maxInFlight are re
   const a = rig.broker.executionsSince(0), b = rig.broker.executionsSince(0);
   await expect(b).rejects.toThrow("1 requests already in flight");
   await a;
-  expect(rig.broker.stats.refusedRequests).toBe(1);
+  expect(rig.broker.refusedRequests).toBe(1);
 });
 
 test("the execution join: report before or after the execution, each execId once, and the bounds", () => {
