@@ -57,6 +57,10 @@ interface Tracked {
   /** A terminal event held back until the pending fills are out (a fill must never follow its order's end). */
   deferred: BrokerEvent | null;
   cancelRequested: boolean;
+  /** Last status was PreSubmitted (held by IB, e.g. a stop waiting for its trigger). */
+  held: boolean;
+  /** A stop reported triggered (once). */
+  triggered: boolean;
   /** The terms a sent modification asked for; the openOrder that shows them is its confirmation. */
   modify: BrokerOrder | null;
   /** Submission number, so a reconciliation never judges orders sent after it began. */
@@ -126,11 +130,12 @@ export class IbBroker implements Broker {
   /** Learns the journal's open orders (IB ids from brokerOrderId, else found later by orderRef); emits nothing. */
   async restore(orders: readonly RestoredOrder[]): Promise<void> {
     for (const r of orders) {
-      const { filledQty, triggered: _t, brokerOrderId, filledValueMicros: _v, commissionMicros: _c, ...order } = r;
+      const { filledQty, triggered, brokerOrderId, filledValueMicros: _v, commissionMicros: _c, ...order } = r;
       const ibId = Number(brokerOrderId ?? 0);
       const t = this.track({ ...order }, Number.isInteger(ibId) && ibId > 0 ? ibId : 0);
       t.accepted = t.ibId > 0;
       t.filledQty = filledQty;
+      t.triggered = triggered;
       if (t.ibId > 0) this.session.observeOrderId(t.ibId);
     }
   }
@@ -255,7 +260,7 @@ export class IbBroker implements Broker {
   private track(order: BrokerOrder, ibId: number): Tracked {
     const old = this.byOurId.get(order.orderId);
     if (old) this.forget(old);
-    const t: Tracked = { order, ibId, accepted: false, done: false, filledQty: 0, pendingFills: 0, deferred: null, cancelRequested: false, modify: null, seq: ++this.seq };
+    const t: Tracked = { order, ibId, accepted: false, done: false, filledQty: 0, pendingFills: 0, deferred: null, cancelRequested: false, held: false, triggered: false, modify: null, seq: ++this.seq };
     this.byOurId.set(order.orderId, t);
     if (ibId > 0) this.byIbId.set(ibId, t);
     return t;
@@ -304,7 +309,18 @@ export class IbBroker implements Broker {
   private onStatus(t: Tracked | undefined, status: string): void {
     if (!t || t.done) return;
     switch (status) {
-      case "PreSubmitted": case "Submitted": case "Filled": case "PendingCancel": return this.accept(t);
+      case "PreSubmitted":
+        t.held = true;
+        return this.accept(t);
+      case "Submitted":
+        // IB holds a stop it simulates as PreSubmitted and submits it when it triggers.
+        if (t.held && hasStop(t.order.type) && !t.triggered) {
+          t.triggered = true;
+          this.emit({ kind: "triggered", orderId: t.order.orderId, ts: this.clock() });
+        }
+        t.held = false;
+        return this.accept(t);
+      case "Filled": case "PendingCancel": return this.accept(t);
       case "Inactive":
         if (!t.accepted) this.finish(t, { kind: "rejected", orderId: t.order.orderId, reason: "IB: order inactive", ts: this.clock() });
         return;

@@ -212,3 +212,17 @@ test("IB mapping: option contracts, our symbols back, execution times in UTC and
   expect(parseExecTime("garbage")).toBeUndefined();
   expect(filterTime(Date.UTC(2026, 10, 21, 15, 4, 5, 900))).toBe("20261121-15:04:05");
 });
+
+test("a stop IB holds (PreSubmitted) and then submits is reported triggered, once, before its fill", async () => {
+  rig = await startIbRig();
+  const r = recorder(rig);
+  rig.sim.pinQuote("AAPL", 100, 1000, 100.02, 1000);
+  const o = r.order({ type: "stop", stopPriceUnits: toUnits(101), tif: "GTC" });
+  rig.broker.submit(o);
+  await waitFor(() => r.kinds(o.orderId).includes("accepted"), 5000, "accepted");
+  rig.sim.pinQuote("AAPL", 101, 1000, 101.02, 1000);
+  rig.sim.pinTrade("AAPL", 101.01, 100);
+  await waitFor(() => r.fills(o.orderId).length > 0, 5000, "the stop's fill");
+  expect(r.kinds(o.orderId).filter((k) => k !== "fill")).toEqual(["accepted", "triggered"]);
+  expect(r.kinds(o.orderId).indexOf("triggered")).toBeLessThan(r.kinds(o.orderId).indexOf("fill"));
+});
