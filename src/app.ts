@@ -27,6 +27,7 @@ import { startTrading, type Trading } from "./oms/trading.ts";
 import { orderRoutes } from "./server/orders.ts";
 import { riskRoutes } from "./server/risk-routes.ts";
 import { riskAlertRules } from "./risk/alert-rules.ts";
+import { registerRiskMetrics } from "./risk/metrics.ts";
 import { keyRoutes } from "./server/keys-routes.ts";
 import { performanceRoutes } from "./server/accounts-analytics.ts";
 import { ArrivalMids } from "./analytics/account-performance.ts";
@@ -172,7 +173,10 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   });
   metrics.attachServer(() => server.stats());
   trading.risk?.onSnapshot((s) => ordersWs?.pushRisk(s));
-  if (trading.risk) for (const rule of riskAlertRules(trading.risk)) alerts.engine.addRule(rule);
+  if (trading.risk) {
+    for (const rule of riskAlertRules(trading.risk)) alerts.engine.addRule(rule);
+    registerRiskMetrics(metrics.registry, trading.risk);
+  }
   alerts.start({
     engine, oms: trading.oms, arrivalMid: (id) => arrivals.get(id), ibSession, publishSeconds: metrics.publishSeconds,
     serverStats: () => server.stats(), subscribedRows: () => hub!.subscribedRows(),

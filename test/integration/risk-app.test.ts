@@ -11,6 +11,7 @@ import { startApp, type App } from "../../src/app.ts";
 import type { RiskFrame } from "../../src/client/protocol.ts";
 import { loadConfig } from "../../src/config.ts";
 import { createLogger } from "../../src/log.ts";
+import { parseExposition, promtoolCheck, sampleValue } from "../helpers/prom-parse.ts";
 import { TestSocket } from "../helpers/test-socket.ts";
 import { waitFor, waitForAsync } from "../helpers/wait.ts";
 
@@ -74,8 +75,17 @@ describe("risk in the app", () => {
     expect(res.json.reason).toStartWith("DELTA_BAND: ");
   });
 
-  test("a firm-wide halt raises the risk.trading_state alert", async () => {
+  test("a firm-wide halt raises the risk.trading_state alert and shows on /metrics", async () => {
     expect((await call("POST", "/v1/admin/risk/state", { state: "halted", reason: "test" })).status).toBe(200);
+    const text = await (await fetch(`${app.server.url}/metrics`)).text();
+    const lint = promtoolCheck(text);
+    if (lint) expect(lint.output).toBe("");
+    const families = parseExposition(text);
+    expect(sampleValue(families, "alluse_risk_trading_state", { account: "*", state: "halted" })).toBe(1);
+    expect(sampleValue(families, "alluse_risk_trading_state", { account: "*", state: "active" })).toBe(0);
+    expect(sampleValue(families, "alluse_risk_equity_dollars", { account: "Rev-Acc" })).toBe(90_000);
+    expect(sampleValue(families, "alluse_risk_limit_utilisation_ratio", { account: "Gen-Acc", limit: "openOrders" })).toBe(0);
+    expect(sampleValue(families, "alluse_risk_score", { account: "Com-Acc" })).toBe(0);
     await waitForAsync(async () => (await call("GET", "/v1/alerts?rule=risk.trading_state")).json.alerts.some((a: any) => a.key === "*" && a.severity === "critical"), 5000, "the alert");
     expect((await call("POST", "/v1/admin/risk/state", { state: "active", reason: "test over" })).status).toBe(200);
   });
