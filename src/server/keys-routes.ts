@@ -10,9 +10,9 @@
 
 import type { Context, Hono } from "hono";
 import { z } from "zod";
-import { hasScope, KEY_SCOPES, type ApiKey, type KeyScope, type KeyStore } from "../auth/keys.ts";
+import { KEY_SCOPES, type ApiKey, type KeyScope, type KeyStore } from "../auth/keys.ts";
 import { parseBody } from "../oms/validate.ts";
-import { TokenBucket } from "./limits.ts";
+import { intQuery, jsonBody, keyAuthenticator } from "./key-auth.ts";
 import { errorResponse } from "./rest.ts";
 import type { RestErrorCode } from "../client/protocol.ts";
 
@@ -60,27 +60,8 @@ export function keyInfo(k: ApiKey): KeyInfo {
 /** Adds the /v1/admin/keys routes. */
 export function keyRoutes(deps: KeyRoutesDeps): (app: Hono) => void {
   const o = { ...KEY_ROUTE_DEFAULTS, ...deps };
-  // One bucket per admin key that ever authenticated: bounded by the keys that exist.
-  const buckets = new Map<string, TokenBucket>();
-
-  const admin = (c: Context): ApiKey | Response => {
-    const header = c.req.header("authorization") ?? "";
-    const token = header.startsWith("Bearer ") ? header.slice(7).trim() : "";
-    const key = token ? o.keys.verify(token) : undefined;
-    if (!key) return errorResponse(401, "UNAUTHORIZED", token ? "the API key is not valid" : "send Authorization: Bearer <admin api key>");
-    if (!hasScope(key, "admin")) return errorResponse(403, "FORBIDDEN", "managing API keys needs the admin scope");
-    let bucket = buckets.get(key.id);
-    if (!bucket) buckets.set(key.id, (bucket = new TokenBucket(o.keyRatePerS, o.keyBurst, performance.now())));
-    if (!bucket.take(performance.now())) return errorResponse(429, "RATE_LIMITED", `over ${o.keyRatePerS} admin requests/s for this API key`);
-    return key;
-  };
-
-  const intQuery = (c: Context, name: string, fallback: number, max: number): number | Response => {
-    const raw = c.req.query(name);
-    if (raw === undefined) return fallback;
-    if (!/^\d{1,9}$/.test(raw) || Number(raw) > max) return errorResponse(400, "BAD_REQUEST", `${name} must be an integer from 0 to ${max}`, name);
-    return Number(raw);
-  };
+  const auth = keyAuthenticator(o);
+  const admin = (c: Context) => auth(c, "admin");
 
   return (app) => {
     app.get("/v1/admin/keys", (c) => {
@@ -98,14 +79,8 @@ export function keyRoutes(deps: KeyRoutesDeps): (app: Hono) => void {
     app.post("/v1/admin/keys", async (c) => {
       const key = admin(c);
       if (key instanceof Response) return key;
-      const text = await c.req.text();
-      if (text.length > 16 * 1024) return errorResponse(413, "PAYLOAD_TOO_LARGE", "bodies are limited to 16384 bytes");
-      let raw: unknown;
-      try {
-        raw = JSON.parse(text);
-      } catch {
-        return errorResponse(400, "BAD_JSON", "the body is not valid JSON");
-      }
+      const raw = await jsonBody(c, 16 * 1024);
+      if (raw instanceof Response) return raw;
       const parsed = parseBody(createSchema, raw);
       if (!parsed.ok) return errorResponse(parsed.error.status, parsed.error.code as RestErrorCode, parsed.error.message, parsed.error.field);
       const { scopes, accounts = ["*"], label = "" } = parsed.value;

@@ -14,12 +14,12 @@
 
 import type { Context, Hono } from "hono";
 import type { RestErrorCode } from "../client/protocol.ts";
-import { hasScope, mayTrade, type ApiKey, type KeyStore } from "../auth/keys.ts";
+import { hasScope, mayTrade, type KeyStore } from "../auth/keys.ts";
 import { ORDER_STATUSES, type OrderStatus } from "../domain/order.ts";
 import type { OrderManager } from "../oms/manager.ts";
 import type { OmsError, Result } from "../oms/validate.ts";
 import { fillView, orderView } from "../oms/views.ts";
-import { TokenBucket } from "./limits.ts";
+import { intQuery, jsonBody, keyAuthenticator } from "./key-auth.ts";
 import { errorResponse } from "./rest.ts";
 
 /** What the order routes need. */
@@ -44,53 +44,9 @@ function omsError(e: OmsError): Response {
 
 /** Adds the order and account routes. */
 export function orderRoutes(deps: OrderRoutesDeps): (app: Hono) => void {
-  const buckets = new Map<string, TokenBucket>();
-
-  /** The request's key, or the 401/429 reply. */
-  const authenticate = (c: Context): ApiKey | Response => {
-    const header = c.req.header("authorization") ?? "";
-    const token = header.startsWith("Bearer ") ? header.slice(7).trim() : "";
-    const key = token ? deps.keys.verify(token) : undefined;
-    if (!key) {
-      const r = errorResponse(401, "UNAUTHORIZED", token ? "the API key is not valid" : "send Authorization: Bearer <api key>");
-      r.headers.set("WWW-Authenticate", 'Bearer realm="alluse-market"');
-      return r;
-    }
-    let bucket = buckets.get(key.id);
-    if (!bucket) {
-      // One bucket per key that ever authenticated: bounded by the keys that exist.
-      bucket = new TokenBucket(deps.keyRatePerS, deps.keyBurst, performance.now());
-      buckets.set(key.id, bucket);
-    }
-    if (!bucket.take(performance.now())) {
-      return errorResponse(429, "RATE_LIMITED", `over ${deps.keyRatePerS} requests/s for this API key (burst ${deps.keyBurst})`);
-    }
-    return key;
-  };
-
-  const tradeKey = (c: Context): ApiKey | Response => {
-    const key = authenticate(c);
-    if (key instanceof Response) return key;
-    if (!hasScope(key, "trade")) return errorResponse(403, "FORBIDDEN", "this API key has no trade scope");
-    return key;
-  };
-
-  const body = async (c: Context): Promise<unknown | Response> => {
-    const text = await c.req.text();
-    if (text.length > deps.maxBodyBytes) return errorResponse(413, "PAYLOAD_TOO_LARGE", `bodies are limited to ${deps.maxBodyBytes} bytes`);
-    try {
-      return JSON.parse(text);
-    } catch {
-      return errorResponse(400, "BAD_JSON", "the body is not valid JSON");
-    }
-  };
-
-  const intQuery = (c: Context, name: string, fallback: number, max: number): number | Response => {
-    const raw = c.req.query(name);
-    if (raw === undefined) return fallback;
-    if (!/^\d{1,9}$/.test(raw) || Number(raw) > max) return errorResponse(400, "BAD_REQUEST", `${name} must be an integer from 0 to ${max}`, name);
-    return Number(raw);
-  };
+  const auth = keyAuthenticator(deps);
+  const tradeKey = (c: Context) => auth(c, "trade");
+  const body = (c: Context) => jsonBody(c, deps.maxBodyBytes);
 
   const reply = <T>(r: Result<T>, encode: (v: T) => unknown, status = 200): Response =>
     r.ok ? Response.json(encode(r.value), { status }) : omsError(r.error);

@@ -7,7 +7,7 @@
 //   PATCH /v1/admin/risk/limits/:account  a partial set of limits; replaces those fields
 //   GET   /v1/admin/risk/audit?account=&limit=   the newest audit records
 
-import type { Hono } from "hono";
+import type { Context, Hono } from "hono";
 import { z } from "zod";
 import { mayTrade, type ApiKey } from "../auth/keys.ts";
 import { FIRM, type RiskService } from "../risk/service.ts";
@@ -53,6 +53,18 @@ export function riskRoutes(deps: RiskRoutesDeps): (app: Hono) => void {
     const issue = r.error.issues[0]!;
     return errorResponse(400, "BAD_REQUEST", issue.message, fieldPath(issue.path));
   };
+  /** The admin key, the parsed body and the scope it names, or the error reply. */
+  const adminRequest = async <T extends { account?: string }>(c: Context, schema: z.ZodType<T>) => {
+    const key = auth(c, "admin");
+    if (key instanceof Response) return key;
+    const raw = await jsonBody(c, deps.maxBodyBytes);
+    if (raw instanceof Response) return raw;
+    const body = parse(schema, raw);
+    if (body instanceof Response) return body;
+    const scope = scopeOf(body.account);
+    if (scope instanceof Response) return scope;
+    return { actor: `key:${key.id}`, body, scope };
+  };
   const scopeOf = (a: string | undefined): string | Response =>
     a === undefined ? FIRM : risk.hasAccount(a) ? a : errorResponse(404, "UNKNOWN_ACCOUNT", `no account ${JSON.stringify(a)}`, "account");
 
@@ -74,29 +86,16 @@ export function riskRoutes(deps: RiskRoutesDeps): (app: Hono) => void {
     });
 
     app.post("/v1/admin/risk/state", async (c) => {
-      const key = auth(c, "admin");
-      if (key instanceof Response) return key;
-      const raw = await jsonBody(c, deps.maxBodyBytes);
-      if (raw instanceof Response) return raw;
-      const body = parse(stateSchema, raw);
-      if (body instanceof Response) return body;
-      const scope = scopeOf(body.account);
-      if (scope instanceof Response) return scope;
-      const s = risk.setState(`key:${key.id}`, scope, body.state, body.reason, true);
-      return c.json({ scope, ...s });
+      const r = await adminRequest(c, stateSchema);
+      if (r instanceof Response) return r;
+      return c.json({ scope: r.scope, ...risk.setState(r.actor, r.scope, r.body.state, r.body.reason, true) });
     });
 
     app.post("/v1/admin/risk/kill", async (c) => {
-      const key = auth(c, "admin");
-      if (key instanceof Response) return key;
-      const raw = await jsonBody(c, deps.maxBodyBytes);
-      if (raw instanceof Response) return raw;
-      const body = parse(killSchema, raw);
-      if (body instanceof Response) return body;
-      const scope = scopeOf(body.account);
-      if (scope instanceof Response) return scope;
-      const canceled = await risk.kill(`key:${key.id}`, scope, body.reason);
-      return c.json({ scope, state: risk.state(scope), canceled });
+      const r = await adminRequest(c, killSchema);
+      if (r instanceof Response) return r;
+      const canceled = await risk.kill(r.actor, r.scope, r.body.reason);
+      return c.json({ scope: r.scope, state: risk.state(r.scope), canceled });
     });
 
     app.patch("/v1/admin/risk/limits/:account", async (c) => {
