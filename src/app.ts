@@ -177,9 +177,12 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     for (const rule of riskAlertRules(trading.risk)) alerts.engine.addRule(rule);
     registerRiskMetrics(metrics.registry, trading.risk);
   }
+  const quoteCalendar = new ExchangeCalendar(config.trading.calendar);
   alerts.start({
     engine, oms: trading.oms, arrivalMid: (id) => arrivals.get(id), ibSession, publishSeconds: metrics.publishSeconds,
     serverStats: () => server.stats(), subscribedRows: () => hub!.subscribedRows(),
+    // IBKR data stops outside the session; the synthetic market and replays never close.
+    ...(config.feed.kind === "ib" ? { quotesExpected: (now: number) => quoteCalendar.isOpen(now) } : {}),
   });
   spreads.start();
 
