@@ -11,6 +11,7 @@ import { AlertEngine, OVERFLOW_RULE, type AlertEngineOptions, type AlertRule, ty
 import type { AlertTransition } from "../../src/monitor/alert-types.ts";
 import { AlertStore } from "../../src/store/alerts.ts";
 import { openDatabase } from "../../src/store/db.ts";
+import { waitFor } from "../helpers/wait.ts";
 
 const dirs: string[] = [];
 const dbs: Database[] = [];
@@ -290,4 +291,24 @@ describe("bounds", () => {
     expect(page.items.map((a) => a.key)).toEqual(["c"]);
     expect(alerts.counts()).toContainEqual({ state: "open", severity: "critical", n: 1 });
   });
+
+  test("the timer keeps running through a database error, counting it; the alert is raised once the store works", async () => {
+    const { store, db } = open();
+    const { alerts, seen } = engine(store, { evaluateEveryMs: 100 });
+    const rule = manual();
+    alerts.addRule(rule);
+    rule.values.set("A", 90);
+    db.exec("ALTER TABLE alerts RENAME TO alerts_gone");
+    alerts.start();
+    try {
+      await waitFor(() => alerts.stats.storeErrors >= 2, 5000, "two failed evaluations");
+      expect(seen).toEqual([]);
+      db.exec("ALTER TABLE alerts_gone RENAME TO alerts");
+      await waitFor(() => seen.length === 1, 5000, "the raise");
+      expect(alerts.activeAlerts()).toMatchObject([{ key: "A", state: "open" }]);
+    } finally {
+      alerts.stop();
+    }
+  });
 });
+
