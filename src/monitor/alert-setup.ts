@@ -42,6 +42,8 @@ export const alertsSchema = z.strictObject({
     backoffBaseMs: z.number().int().min(1).max(60_000).default(WEBHOOK_DEFAULTS.backoffBaseMs),
     backoffMaxMs: z.number().int().min(1).max(3_600_000).default(WEBHOOK_DEFAULTS.backoffMaxMs),
     timeoutMs: z.number().int().min(100).max(60_000).default(WEBHOOK_DEFAULTS.timeoutMs),
+    /** Shared secret for the x-alluse-signature HMAC; at least 16 characters. */
+    secret: z.string().min(16).max(256).optional(),
   }).prefault({}),
 });
 

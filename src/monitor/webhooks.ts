@@ -4,8 +4,11 @@
 // any other status is final. Deliveries wait in one bounded queue: when it is full the oldest
 // waiting delivery is dropped and counted, because the newest state of an alert is the one an
 // operator needs. Each delivery carries an id that stays the same across its retries, so a
-// receiver can drop duplicates (a timed-out attempt may still have arrived).
+// receiver can drop duplicates (a timed-out attempt may still have arrived); ids start with a
+// random per-process prefix, so they do not repeat after a restart. With a secret configured,
+// each body is signed (HMAC-SHA256) so a receiver can tell our POSTs from anyone else's.
 
+import { createHmac, randomBytes } from "node:crypto";
 import type { Logger } from "../log.ts";
 
 /** Where and how hard to deliver. */
@@ -21,6 +24,8 @@ export interface WebhookOptions {
   timeoutMs: number;
   /** Attempts in flight at once, over all URLs. */
   maxInFlight: number;
+  /** Signs each body: x-alluse-signature = "sha256=" + hex HMAC-SHA256(secret, body). */
+  secret?: string;
 }
 
 /** Defaults: 5 retries over ~15 s cover a receiver restart; 1,000 waiting deliveries are ~1 MB. */
@@ -46,6 +51,7 @@ interface Delivery {
   id: string;
   url: string;
   body: string;
+  signature: string | undefined;
   /** Attempts made so far. */
   attempts: number;
   dueMs: number;
@@ -60,6 +66,7 @@ export class WebhookSender {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private timerDueMs = Infinity;
   private nextId = 1;
+  private readonly idPrefix = randomBytes(4).toString("hex");
   private stopped = false;
 
   constructor(options: Partial<WebhookOptions> & Pick<WebhookOptions, "urls">, private readonly log?: Logger) {
@@ -86,7 +93,8 @@ export class WebhookSender {
     if (this.stopped || this.opts.urls.length === 0) return;
     const body = JSON.stringify(payload);
     const now = performance.now();
-    for (const url of this.opts.urls) this.enqueue({ id: `d${this.nextId++}`, url, body, attempts: 0, dueMs: now });
+    const signature = this.opts.secret === undefined ? undefined : `sha256=${createHmac("sha256", this.opts.secret).update(body).digest("hex")}`;
+    for (const url of this.opts.urls) this.enqueue({ id: `${this.idPrefix}-${this.nextId++}`, url, body, signature, attempts: 0, dueMs: now });
     this.pump();
   }
 
@@ -144,7 +152,10 @@ export class WebhookSender {
     try {
       const res = await fetch(d.url, {
         method: "POST", body: d.body, signal: ctl.signal,
-        headers: { "content-type": "application/json", "x-alluse-delivery": d.id, "x-alluse-attempt": String(d.attempts) },
+        headers: {
+          "content-type": "application/json", "x-alluse-delivery": d.id, "x-alluse-attempt": String(d.attempts),
+          ...(d.signature === undefined ? {} : { "x-alluse-signature": d.signature }),
+        },
       });
       await res.arrayBuffer().catch(() => undefined);
       if (!res.ok) {

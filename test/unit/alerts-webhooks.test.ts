@@ -2,6 +2,7 @@
 // back-off after failures, final statuses, the in-flight bound and the drop-oldest queue bound.
 
 import { afterEach, describe, expect, test } from "bun:test";
+import { createHmac } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,7 +15,7 @@ import { openDatabase } from "../../src/store/db.ts";
 import { parseExposition, sampleValue } from "../helpers/prom-parse.ts";
 import { waitFor } from "../helpers/wait.ts";
 
-interface Hit { atMs: number; body: { n: number }; delivery: string; attempt: string }
+interface Hit { atMs: number; body: { n: number }; raw: string; delivery: string; attempt: string; signature: string | null }
 
 /** A receiver answering each request with the status `answer` picks (or holding it until released). */
 function receiver(answer: (i: number) => number | Promise<number>) {
@@ -22,7 +23,11 @@ function receiver(answer: (i: number) => number | Promise<number>) {
   const server = Bun.serve({
     port: 0, hostname: "127.0.0.1",
     async fetch(req) {
-      const hit = { atMs: performance.now(), body: await req.json() as { n: number }, delivery: req.headers.get("x-alluse-delivery")!, attempt: req.headers.get("x-alluse-attempt")! };
+      const raw = await req.text();
+      const hit = {
+        atMs: performance.now(), body: JSON.parse(raw) as { n: number }, raw, delivery: req.headers.get("x-alluse-delivery")!,
+        attempt: req.headers.get("x-alluse-attempt")!, signature: req.headers.get("x-alluse-signature"),
+      };
       hits.push(hit);
       return new Response(null, { status: await answer(hits.length - 1) });
     },
@@ -79,6 +84,23 @@ describe("webhooks", () => {
     release.resolve(200);
     await waitFor(() => sender.stats.delivered === 4, 5000, "four deliveries");
     expect(r.hits.map((h) => h.body.n)).toEqual([1, 4, 5, 6]);
+  });
+
+  test("with a secret every attempt carries the body's HMAC; delivery ids differ between senders (processes)", async () => {
+    const r = receiver((i) => (i === 0 ? 503 : 200));
+    const secret = "0123456789abcdef-test";
+    const signed = new WebhookSender({ urls: [r.url], secret, backoffBaseMs: 5 });
+    const plain = new WebhookSender({ urls: [r.url] });
+    cleanup.push(() => (signed.stop(), plain.stop(), r.server.stop(true)));
+    signed.send({ n: 1 });
+    await waitFor(() => signed.stats.delivered === 1, 5000, "the signed delivery");
+    plain.send({ n: 2 });
+    await waitFor(() => plain.stats.delivered === 1, 5000, "the plain delivery");
+    const expected = `sha256=${createHmac("sha256", secret).update(r.hits[0]!.raw).digest("hex")}`;
+    expect(r.hits.map((h) => h.signature)).toEqual([expected, expected, null]);
+    expect(r.hits[0]!.delivery).toBe(r.hits[1]!.delivery);
+    expect(r.hits[2]!.delivery).not.toBe(r.hits[0]!.delivery);
+    expect(r.hits[0]!.delivery.endsWith("-1") && r.hits[2]!.delivery.endsWith("-1")).toBe(true);
   });
 
   test("only http and https URLs are accepted", () => {
