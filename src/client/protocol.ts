@@ -186,9 +186,12 @@ export interface PositionRiskView {
   mark: number | null;
   marketValue: number;
   unrealizedPnl: number;
-  /** Per unit: delta (1 for stocks), gamma, vega per 1.00 vol, theta per year; null for stocks' IV. */
+  /** Per unit: delta (1 for stocks), gamma, then vega and theta below; iv is null for stocks. */
   delta: number | null;
   gamma: number | null;
+  /** Per unit: dollars per 1.00 of volatility, and per year (0 for stocks). */
+  vega: number | null;
+  theta: number | null;
   iv: number | null;
   dollarDelta: number;
   /** "ok", "no_mark" (last known mark used) or "no_greeks" (no implied vol: previous or default vol used). */

@@ -31,7 +31,7 @@ export function readSnapshot(
     return {
       symbol, qty: p("PR_QTY"), workingBuy: p("PR_WBUY"), workingSell: p("PR_WSELL"), mark: num(p("PR_MARK")),
       marketValue: fin(p("PR_MV")), unrealizedPnl: fin(p("PR_UNREAL")), delta: num(p("PR_DELTA")),
-      gamma: kind === 0 ? 0 : num(p("PR_GAMMA")), iv: kind === 0 ? null : num(p("PR_IV")), dollarDelta: fin(p("PR_DDELTA")),
+      gamma: kind === 0 ? 0 : num(p("PR_GAMMA")), vega: kind === 0 ? 0 : num(p("PR_VEGA")), theta: kind === 0 ? 0 : num(p("PR_THETA")), iv: kind === 0 ? null : num(p("PR_IV")), dollarDelta: fin(p("PR_DDELTA")),
       status: STATUS[p("PR_STATUS")] ?? "no_mark",
     };
   }).filter((p) => p.qty !== 0 || p.workingBuy !== 0 || p.workingSell !== 0);

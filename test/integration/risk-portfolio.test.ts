@@ -70,6 +70,8 @@ describe("portfolio risk", () => {
     expect(p.status).toBe("ok");
     expect(p.iv!).toBeCloseTo(g!.vol, 9);
     expect(p.delta!).toBeCloseTo(g!.delta, 9);
+    expect(p.vega!).toBeCloseTo(g!.vega, 9);
+    expect(p.theta!).toBeCloseTo(g!.theta, 9);
     expect(p.dollarDelta).toBeCloseTo(-1 * g!.delta * 250.05 * 100, 6);
     expect(s.vega).toBeCloseTo(-g!.vega, 6); // per vol point: vega × 100 × qty / 100
     expect(s.theta).toBeCloseTo((-g!.theta * 100) / 365, 6);
