@@ -1,6 +1,7 @@
 // The operator dashboard at GET /: one static HTML page and one script, bundled from
 // src/server/dashboard/ by Bun.build when the server starts (no build step, no CDN, nothing
-// fetched from outside). The page uses only the public API: /ws for quotes, /v1/* and /metrics.
+// fetched from outside). The page uses only the public API: /ws for quotes, orders, risk and
+// alerts, /v1/* and /metrics.
 
 import type { Hono } from "hono";
 
@@ -46,10 +47,33 @@ canvas{display:block;width:100%;height:220px}
 .charts{display:grid;grid-template-columns:1fr 1fr;gap:.5rem}
 .charts canvas{height:150px}
 .legend{color:var(--dim);font-size:11px}
-.placeholders{grid-column:1/-1;display:grid;grid-template-columns:repeat(4,minmax(0,1fr));gap:.75rem}
+.trading{grid-column:1/-1;display:grid;grid-template-columns:repeat(2,minmax(0,1fr));gap:.75rem}
 .na{color:var(--dim);font-style:italic;margin:.25rem 0}
-@media (max-width:1000px){main{grid-template-columns:minmax(0,1fr)}#quotes-card{grid-row:auto}.placeholders{grid-template-columns:1fr 1fr}.scroll{max-height:none}}
-@media (max-width:600px){.hide-sm{display:none}.charts{grid-template-columns:1fr}.placeholders{grid-template-columns:1fr}main{padding:.5rem}header .right{margin-left:0}}
+.dim{color:var(--dim)}.small{font-size:11px}
+.note{margin:.2rem 0;color:var(--dim);overflow-wrap:anywhere}.note:empty{display:none}.note.bad{color:var(--down)}
+input,select,button{font:inherit;color:var(--text);background:#0f1419;border:1px solid var(--line);border-radius:4px;padding:2px 6px;min-width:0}
+button{cursor:pointer;background:#1f2a36}button:hover:not(:disabled){border-color:var(--accent)}button:disabled{opacity:.5;cursor:default}
+button.small{padding:0 6px;font-size:11px}
+#key-form{display:flex;flex-wrap:wrap;gap:.4rem;align-items:center}#key{width:16rem;max-width:100%}
+#ticket{display:flex;flex-wrap:wrap;gap:.35rem;margin-bottom:.3rem}#ticket input{width:6.5rem}#ticket #t-qty{width:5rem}
+.xscroll{overflow-x:auto;max-width:100%}.xscroll.short{max-height:220px;overflow-y:auto}
+table.compact th,table.compact td{padding:2px 5px}
+table.compact tbody tr{cursor:default}
+table.wrap td:nth-child(4){white-space:normal;text-align:left;min-width:14rem}
+tr.resolved{opacity:.55}
+.legend{margin-top:.35rem}
+.acct{margin-bottom:.5rem}.acct-head{display:flex;flex-wrap:wrap;gap:.25rem .75rem;align-items:baseline;font-variant-numeric:tabular-nums}
+.risk-head{display:flex;flex-wrap:wrap;gap:.25rem .75rem;align-items:center}
+.state{padding:1px 8px;border-radius:9px;font-weight:600;text-transform:uppercase;font-size:11px}
+.state.active{background:#1d3b2a;color:var(--up)}.state.reducing{background:#3a2e12;color:var(--warn)}.state.halted{background:#3d1f1f;color:var(--down)}
+.score{margin-left:auto;font-variant-numeric:tabular-nums}
+.gauges{display:grid;grid-template-columns:repeat(auto-fill,minmax(190px,1fr));gap:3px 12px;margin:.4rem 0}
+.gauge{display:grid;grid-template-columns:6.5rem 1fr 3rem;gap:6px;align-items:center;font-variant-numeric:tabular-nums}
+.gauge span:first-child{color:var(--dim)}.gauge span:last-child{text-align:right}
+.bar{height:6px;background:var(--line);border-radius:3px;overflow:hidden}.fill{height:100%;background:var(--up)}.fill.warn{background:var(--warn)}.fill.bad{background:var(--down)}
+.sev{padding:0 4px;border-radius:3px;font-size:10px}.sev.warning{background:#3a2e12;color:var(--warn)}.sev.critical{background:#3d1f1f;color:var(--down)}
+@media (max-width:1000px){main{grid-template-columns:minmax(0,1fr)}#quotes-card{grid-row:auto}.trading{grid-template-columns:minmax(0,1fr)}.scroll{max-height:none}}
+@media (max-width:600px){.hide-sm{display:none}.charts{grid-template-columns:1fr}main{padding:.5rem}header .right{margin-left:0}#key{width:100%}}
 </style>
 </head>
 <body>
@@ -57,6 +81,12 @@ canvas{display:block;width:100%;height:220px}
   <h1>alluse-market</h1>
   <span id="conn" class="pill">connecting</span>
   <span id="ready" class="pill">readiness…</span>
+  <form id="key-form" autocomplete="off">
+    <input id="key" type="password" placeholder="API key (kept for this tab only)" aria-label="API key" autocomplete="off">
+    <button type="submit">Use key</button>
+    <button type="button" id="key-forget">Forget</button>
+    <span id="key-state" class="pill">no key</span>
+  </form>
   <span class="right"><span id="clock"></span></span>
 </header>
 <main>
@@ -80,11 +110,51 @@ canvas{display:block;width:100%;height:220px}
     </div>
     <div class="kv" id="system"></div>
   </section>
-  <div class="placeholders">
-    <section><h2>Positions &amp; P&amp;L</h2><p class="na">Not shown yet: served with an API key at <code>/v1/accounts/{id}/positions</code>; this page has no key entry yet.</p></section>
-    <section><h2>Orders &amp; fills</h2><p class="na">Not shown yet: served with an API key at <code>/v1/orders</code> and <code>/v1/accounts/{id}/fills</code>; this page has no key entry yet.</p></section>
-    <section><h2>Risk</h2><p class="na">Not available yet: limit utilisation, greeks and VaR arrive with the risk engine.</p></section>
-    <section><h2>Alerts</h2><p class="na">Not available yet: alert rules and acknowledgement arrive with trade monitoring.</p></section>
+  <div class="trading">
+    <section id="accounts-card">
+      <h2>Positions &amp; P&amp;L <span class="sub">per account, live marks</span></h2>
+      <p class="note" id="accounts-status"></p>
+      <div id="accounts"></div>
+    </section>
+    <section id="risk-card">
+      <h2>Risk <select id="risk-account" aria-label="risk account"></select></h2>
+      <p class="note" id="risk-status"></p>
+      <div id="risk"></div>
+    </section>
+    <section id="orders-card">
+      <h2>Orders &amp; fills</h2>
+      <form id="ticket" autocomplete="off">
+        <select id="t-account" aria-label="account"></select>
+        <input id="t-symbol" list="t-symbols" placeholder="symbol" aria-label="symbol" required maxlength="32" value="AAPL">
+        <datalist id="t-symbols"></datalist>
+        <select id="t-side" aria-label="side"><option value="buy">buy</option><option value="sell">sell</option></select>
+        <select id="t-type" aria-label="type"><option value="limit">limit</option><option value="market">market</option><option value="stop">stop</option><option value="stop_limit">stop limit</option></select>
+        <select id="t-tif" aria-label="time in force"><option>DAY</option><option>GTC</option><option>IOC</option><option>FOK</option></select>
+        <input id="t-qty" type="number" min="1" step="1" value="10" aria-label="quantity" required>
+        <input id="t-limit" type="number" step="any" placeholder="limit" aria-label="limit price">
+        <input id="t-stop" type="number" step="any" placeholder="stop" aria-label="stop price">
+        <button id="t-place" type="submit" disabled>Place</button>
+      </form>
+      <p class="note" id="ticket-status"></p>
+      <div class="legend">Open orders</div>
+      <div class="xscroll"><table id="orders" class="compact">
+        <thead><tr><th>Id</th><th>Account</th><th>Symbol</th><th>Side</th><th>Filled</th><th>Type</th><th>Status</th><th></th></tr></thead>
+        <tbody id="orders-body"></tbody>
+      </table></div>
+      <div class="legend">Recent fills (last 50)</div>
+      <div class="xscroll short"><table id="fills" class="compact">
+        <thead><tr><th>Time</th><th>Account</th><th>Symbol</th><th>Side</th><th>Qty</th><th>Price</th><th>Comm.</th></tr></thead>
+        <tbody id="fills-body"></tbody>
+      </table></div>
+    </section>
+    <section id="alerts-card">
+      <h2>Alerts <span class="sub">acknowledging needs an admin key</span></h2>
+      <p class="note" id="alerts-status"></p>
+      <div class="xscroll short"><table id="alerts" class="compact wrap">
+        <thead><tr><th>Raised</th><th>Sev.</th><th>Rule</th><th>Message</th><th>State</th><th></th></tr></thead>
+        <tbody id="alerts-body"></tbody>
+      </table></div>
+    </section>
   </div>
 </main>
 <script type="module" src="/dashboard.js"></script>

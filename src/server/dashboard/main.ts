@@ -1,5 +1,6 @@
 // The dashboard's script: live quotes over /ws through the public MarketClient, bars and
-// analytics from /v1, system charts from /metrics. It uses nothing a third-party client could not.
+// analytics from /v1, system charts from /metrics, and, with an API key, the trading panels
+// (trading.ts). It uses nothing a third-party client could not.
 
 import { MarketClient } from "../../client/client.ts";
 import type { QuoteFrame } from "../../client/protocol.ts";
@@ -7,6 +8,8 @@ import type { SymbolForecast, SymbolSummary } from "../../analytics/report.ts";
 import { drawCandles, drawLines, type Candle, type FanPoint } from "./charts.ts";
 import { intervalQuantile, parseScrape, rate, Series, total, type Scrape } from "./metrics.ts";
 import { QuoteTable } from "./quotes.ts";
+import { $, fmt, keyValues } from "./dom.ts";
+import { TradingPanels } from "./trading.ts";
 
 /** Most symbols in the table: the stocks of the feed, in server order. */
 const MAX_SYMBOLS = 40;
@@ -15,30 +18,10 @@ const READY_EVERY_MS = 5000;
 const BARS_EVERY_MS = 10_000;
 const BAR_MS = 60_000;
 
-const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
-
 async function getJson<T>(path: string): Promise<T> {
   const res = await fetch(path);
   if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`);
   return (await res.json()) as T;
-}
-
-function fmt(v: number | null | undefined, digits = 2, suffix = ""): string {
-  if (v === null || v === undefined || !Number.isFinite(v)) return "—";
-  // toFixed keeps the sign of a value that rounds to zero ("-0.0"); a dashboard should not.
-  const text = v.toFixed(digits);
-  return `${Number(text) === 0 ? (0).toFixed(digits) : text}${suffix}`;
-}
-
-function keyValues(el: HTMLElement, pairs: [string, string][]): void {
-  el.replaceChildren(...pairs.map(([k, v]) => {
-    const row = document.createElement("div");
-    const a = document.createElement("span"), b = document.createElement("span");
-    a.textContent = k;
-    b.textContent = v;
-    row.append(a, b);
-    return row;
-  }));
 }
 
 /** The price panel: bars of the selected symbol, the live current bar and the forecast fan. */
@@ -186,14 +169,18 @@ async function main(): Promise<void> {
     price.load(s).catch((err: Error) => setPill("ready", `error: ${err.message}`, "bad"));
   };
   const table = new QuoteTable($<HTMLTableElement>("quotes").tBodies[0]!, select);
-  (window as unknown as { dashboard: unknown }).dashboard = { table, system };
+  const wsUrl = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
+  // The keyed panels start at once: they do not wait for the market data.
+  const trading = new TradingPanels(wsUrl);
+  (window as unknown as { dashboard: unknown }).dashboard = { table, system, trading };
 
   const { instruments, total: count } = await getJson<{ instruments: { symbol: string }[]; total: number }>(`/v1/instruments?kind=stock&limit=${MAX_SYMBOLS}`);
   const symbols = instruments.map((i) => i.symbol);
   $("quotes-sub").textContent = count > symbols.length ? `${symbols.length} of ${count} stocks` : `${symbols.length} stocks`;
   table.setSymbols(symbols);
+  trading.orders.setSymbols(symbols);
 
-  const client = await MarketClient.connect(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`, { format: "json" });
+  const client = await MarketClient.connect(wsUrl, { format: "json" });
   setPill("conn", "live", "ok");
   client.onState((s) => setPill("conn", s === "open" ? "live" : s, s === "open" ? "ok" : "bad"));
   client.onQuote((q) => {
