@@ -10,6 +10,7 @@ export function registerIbBrokerMetrics(registry: MetricsRegistry, broker: IbBro
   const counter = (name: string, help: string, read: () => number) => registry.scrape({ name, help, type: "counter", collect: (e) => e(read()) });
   const s = broker.stats;
   registry.scrape({ name: "alluse_ib_broker_pending_executions", help: "Executions waiting for their commission report.", type: "gauge", collect: (e) => e(broker.pendingExecutions) });
+  registry.scrape({ name: "alluse_ib_broker_position_differences", help: "Symbols whose IBKR position differed from the journal's at the last reconciliation.", type: "gauge", collect: (e) => e(broker.lastPositionDiffs.length) });
   counter("alluse_ib_broker_executions_joined_total", "Executions emitted as fills (joined with their commission, or evicted).", () => broker.joinStats.joined);
   counter("alluse_ib_broker_executions_repeated_total", "Executions TWS reported again (reconciliations) and that were not applied twice.", () => broker.joinStats.duplicates);
   counter("alluse_ib_broker_executions_evicted_total", "Executions emitted without their commission because too many were waiting.", () => broker.joinStats.evictedUnjoined);

@@ -23,6 +23,7 @@ import { createLogger, type Logger } from "../log.ts";
 import type { Broker, BrokerEvent, BrokerFill, BrokerListener, BrokerOpenOrder, BrokerOrder, OrderChanges, RestoredOrder } from "./broker.ts";
 import { ExecutionJoiner, JOIN_DEFAULTS, type JoinLimits } from "./ib-fills.ts";
 import { contractOf, ibOrderOf, ourType, parseExecTime, symbolOf } from "./ib-map.ts";
+import { type OurPosition, type PositionDiff, positionDiffs } from "./ib-positions.ts";
 import { IbQueries } from "./ib-queries.ts";
 
 /** Settings of the IBKR broker. */
@@ -31,6 +32,8 @@ export interface IbBrokerOptions {
   instrument: (symbol: string) => Instrument | undefined;
   /** Our account id → IB account code; "" lets TWS use the login's default account (absent: the same name). */
   account?: (ours: string) => string;
+  /** Our positions now (the order manager's), compared with IBKR's after each reconciliation; absent: no comparison. */
+  ourPositions?: () => readonly OurPosition[];
   /** Working orders tracked at once (default 10 000); a submit past it is rejected. */
   maxOrders?: number;
   /** Bounds of the execution / commission join (see ib-fills.ts). */
@@ -82,6 +85,8 @@ export class IbBroker implements Broker {
   readonly external = true;
   /** Counters for metrics and tests. */
   readonly stats = { reconciliations: 0, reconcileFailures: 0, endedWhileAway: 0, unknownExecutions: 0 };
+  /** Where IBKR's positions and ours differed at the last reconciliation (see ib-positions.ts). */
+  lastPositionDiffs: PositionDiff[] = [];
   private readonly listeners: BrokerListener[] = [];
   private readonly byOurId = new Map<string, Tracked>();
   private readonly byIbId = new Map<number, Tracked>();
@@ -448,12 +453,24 @@ export class IbBroker implements Broker {
         if (t.ibId === 0 || !t.accepted) this.finish(t, { kind: "rejected", orderId: t.order.orderId, reason: "never reached IB (not open, no executions)", ts });
         else this.ended(t, "canceled while disconnected");
       }
-      this.log.info("ib orders reconciled", { why, open: open.size });
+      this.comparePositions();
+      this.log.info("ib orders reconciled", { why, open: open.size, positionDiffs: this.lastPositionDiffs.length });
     } catch (err) {
       if (this.closed) return;
       this.stats.reconcileFailures++;
       this.log.warn("ib reconciliation failed", { why, err: String(err) });
     }
+  }
+
+  /**
+   * Compares IBKR's positions with ours. Fills still in flight make a difference for a moment,
+   * so one found while executions wait for their commission is not reported yet.
+   */
+  private comparePositions(): void {
+    if (!this.opts.ourPositions || this.joiner.pendingCount > 0) return;
+    const account = this.opts.account ?? ((a: string) => a);
+    this.lastPositionDiffs = positionDiffs(this.lastPositions, this.opts.ourPositions(), account);
+    for (const d of this.lastPositionDiffs) this.log.warn("ib position differs from the journal", { ...d });
   }
 
   private emit(e: BrokerEvent): void {

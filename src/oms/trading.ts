@@ -35,11 +35,14 @@ export function dbPath(t: TradingConfig, dataDir: string): string {
 }
 
 /** The configured broker; with broker ib, `ibSession` is required and is started if it is not running. */
-function makeBroker(t: TradingConfig, engine: Engine, log: Logger, ibSession?: IbSession): Broker {
+function makeBroker(t: TradingConfig, engine: Engine, log: Logger, ibSession: IbSession | undefined, omsRef: { current?: OrderManager }): Broker {
   if (t.broker === "paper") return new PaperBroker(engine, { ...t.paper });
   if (!ibSession) throw new Error("trading.broker ib needs an IB session (ib.host, ib.port, ib.clientId)");
   if (ibSession.state === "disconnected") ibSession.start();
-  return new IbBroker(ibSession, { instrument: (s) => engine.instrument(s), account: (a) => t.ibAccounts[a] ?? "", log: log.child("ib-broker") });
+  return new IbBroker(ibSession, {
+    instrument: (s) => engine.instrument(s), account: (a) => t.ibAccounts[a] ?? "", log: log.child("ib-broker"),
+    ourPositions: () => (omsRef.current ? omsRef.current.accountIds().flatMap((a) => omsRef.current!.positions(a)) : []),
+  });
 }
 
 /** Opens the store and starts broker and order manager (which recovers from the store). `ibSession` is owned (stopped) by trading once given. */
@@ -47,7 +50,9 @@ export async function startTrading(
   t: TradingConfig, dataDir: string, engine: Engine, log: Logger, ibSession?: IbSession, riskConfig?: RiskConfig,
 ): Promise<Trading> {
   const store = await Store.open({ path: dbPath(t, dataDir), durability: t.durability, maxPending: t.journalMaxPending });
-  const broker = makeBroker(t, engine, log, ibSession);
+  // The IB broker compares IBKR's positions with the order manager's, which exists only later.
+  const omsRef: { current?: OrderManager } = {};
+  const broker = makeBroker(t, engine, log, ibSession, omsRef);
   // Every account trades through the one configured broker, under that broker's name
   // (the accounts schema in accounts.ts still lists only "paper" as a name, hence the cast).
   const accounts = { ...t.accounts, list: t.accounts.list.map((a) => ({ ...a, broker: t.broker as "paper" })) };
@@ -63,6 +68,7 @@ export async function startTrading(
       market: engine, store, brokers: { [t.broker]: broker }, accounts, calendar: new ExchangeCalendar(t.calendar), log,
       options: { maxOpenOrdersPerAccount: t.maxOpenOrdersPerAccount }, ...(risk ? { preTrade: risk.hook } : {}),
     });
+    omsRef.current = oms;
     risk?.attach(oms);
     log.info("trading ready", { db: dbPath(t, dataDir), durability: t.durability, broker: t.broker, accounts: oms.accountIds() });
     return {

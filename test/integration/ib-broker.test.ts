@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type App, startApp } from "../../src/app.ts";
+import type { IbBroker } from "../../src/broker/ib.ts";
 import { loadConfig } from "../../src/config.ts";
 import { createLogger } from "../../src/log.ts";
 import { TwsSimulator } from "../../src/sim/tws/simulator.ts";
@@ -73,11 +74,17 @@ test("a resting order filled while the socket is down arrives exactly once after
 });
 
 test("/metrics carries the IB broker's reconciliations and executions, and readiness follows its session", async () => {
+  const broker = app.trading.broker as IbBroker;
+  // The reconnect's reconciliation ends with positions; wait for it rather than race it.
+  await waitFor(() => broker.lastPositions.some((p) => p.contract.symbol === "AAPL" && p.qty === 15), 5000, "positions after the reconnect");
   const text = await (await fetch(`${app.server.url}/metrics`)).text();
   expect(text).toMatch(/alluse_ib_broker_reconciliations_total [1-9]/);
   expect(text).toMatch(/alluse_ib_broker_executions_joined_total [1-9]/);
   expect(text).toMatch(/alluse_ib_broker_executions_repeated_total [1-9]/);
   expect(text).toContain("alluse_ib_broker_pending_executions 0");
+  // The order manager's positions (Gen-Acc, in the login's default account) agree with IBKR's.
+  expect(text).toContain("alluse_ib_broker_position_differences 0");
+  expect(broker.lastPositionDiffs).toEqual([]);
   expect(text).toContain('alluse_broker_connected{broker="ib"} 1');
   expect((await fetch(`${app.server.url}/readyz`)).status).toBe(200);
 });

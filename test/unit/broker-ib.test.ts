@@ -8,6 +8,7 @@ import type { BrokerEvent, BrokerFill, BrokerOrder } from "../../src/broker/brok
 import { IbBroker } from "../../src/broker/ib.ts";
 import { ExecutionJoiner } from "../../src/broker/ib-fills.ts";
 import { contractOf, filterTime, parseExecTime, symbolOf } from "../../src/broker/ib-map.ts";
+import { positionDiffs } from "../../src/broker/ib-positions.ts";
 import { IbSession } from "../../src/ib/session.ts";
 import { toUnits } from "../../src/domain/price.ts";
 import { brokerContract } from "./broker.contract.ts";
@@ -225,4 +226,46 @@ test("a stop IB holds (PreSubmitted) and then submits is reported triggered, onc
   await waitFor(() => r.fills(o.orderId).length > 0, 5000, "the stop's fill");
   expect(r.kinds(o.orderId).filter((k) => k !== "fill")).toEqual(["accepted", "triggered"]);
   expect(r.kinds(o.orderId).indexOf("triggered")).toBeLessThan(r.kinds(o.orderId).indexOf("fill"));
+});
+
+test("position differences: IB accounts, our accounts mapped onto them (summed), the default account, options", () => {
+  const stock = { symbol: "AAPL", secType: SecType.STK };
+  const call = { symbol: "AAPL", secType: SecType.OPT, lastTradeDateOrContractMonth: "20261127", strike: 202.5, right: "C" as never };
+  const ib = [
+    { account: "DU1", contract: stock, qty: 300, avgCost: 100 },
+    { account: "DU1", contract: call, qty: -2, avgCost: 500 },
+  ];
+  const ours = [
+    { account: "Gen-Acc", symbol: "AAPL", qty: 100 }, { account: "Rev-Acc", symbol: "AAPL", qty: 200 },
+    { account: "Gen-Acc", symbol: "AAPL-20261127-C-202.5", qty: -1 }, { account: "Gen-Acc", symbol: "MSFT", qty: 5 },
+  ];
+  const mapped = positionDiffs(ib, ours, (a) => ({ "Gen-Acc": "DU1", "Rev-Acc": "DU1" })[a] ?? "");
+  expect(mapped).toEqual([
+    { ibAccount: "DU1", symbol: "AAPL-20261127-C-202.5", ibQty: -2, ourQty: -1 },
+    { ibAccount: "DU1", symbol: "MSFT", ibQty: 0, ourQty: 5 },
+  ]);
+  // "" is the login's default account: the one account IBKR reports.
+  expect(positionDiffs(ib, ours, () => "")).toEqual(mapped);
+  expect(positionDiffs([...ib, { account: "DU2", contract: stock, qty: 1, avgCost: 1 }], ours, () => "")).toHaveLength(3);
+});
+
+test("after a reconciliation, IBKR's positions are compared with ours and differences kept", async () => {
+  let ours = [{ account: "DU1", symbol: "AAPL", qty: 0 }];
+  rig = await startIbRig({}, { ourPositions: () => ours });
+  const r = recorder(rig);
+  rig.sim.pinQuote("AAPL", 100, 1000, 100.02, 1000);
+  const o = r.order({ qty: 30, account: "DU1" });
+  rig.broker.submit(o);
+  await waitFor(() => r.fills(o.orderId).length > 0, 5000, "the fill");
+  let done = rig.broker.stats.reconciliations;
+  rig.sim.loseConnectivity();
+  rig.sim.restoreConnectivity(true);
+  await waitFor(() => rig!.broker.stats.reconciliations > done, 5000, "a reconciliation");
+  expect(rig.broker.lastPositionDiffs).toEqual([{ ibAccount: "DU1", symbol: "AAPL", ibQty: 30, ourQty: 0 }]);
+  ours = [{ account: "DU1", symbol: "AAPL", qty: 30 }];
+  done = rig.broker.stats.reconciliations;
+  rig.sim.loseConnectivity();
+  rig.sim.restoreConnectivity(true);
+  await waitFor(() => rig!.broker.stats.reconciliations > done, 5000, "another reconciliation");
+  expect(rig.broker.lastPositionDiffs).toEqual([]);
 });
