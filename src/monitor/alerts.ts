@@ -112,7 +112,7 @@ export class AlertEngine {
     this.rules.set(rule.name, rule);
   }
 
-  /** Removes a rule; its active alerts stay until acknowledged and resolve when it is added again. */
+  /** Removes a rule; its active alerts stay active (and can be acknowledged) until it is added again and clears them. */
   removeRule(name: string): boolean {
     this.dropPending(name);
     return this.rules.delete(name);
