@@ -4,6 +4,7 @@
 
 import { afterEach, expect, test } from "bun:test";
 import { type Contract, EventName, type Execution, IBApi, type Order, OrderAction, OrderType, SecType } from "@stoqey/ib";
+import { ExchangeCalendar } from "../../src/domain/calendar.ts";
 import { runCommand } from "../../src/sim/tws/main.ts";
 import { TwsSimulator, type TwsSimulatorOptions } from "../../src/sim/tws/simulator.ts";
 import { waitFor } from "../helpers/wait.ts";
@@ -118,4 +119,13 @@ test("the CLI's order commands: reject, filldrop, close, orders", async () => {
   expect(JSON.parse(runCommand(sim, "orders"))).toMatchObject({ live: 1 });
   expect(runCommand(sim, "filldrop")).toBe("dropped; 1 resting order(s) traded through");
   expect(sim.orders.liveCount).toBe(0);
+});
+
+test("with a calendar, the simulator arms the next close (DAY orders expire there); without one it never does", async () => {
+  await start({ calendar: new ExchangeCalendar() });
+  expect(sim.nextCloseMs).toBe(new ExchangeCalendar().nextCloseMs(Date.now()));
+  expect(sim.nextCloseMs).toBeGreaterThan(Date.now());
+  await sim.stop();
+  await start();
+  expect(sim.nextCloseMs).toBe(0);
 });

@@ -3,6 +3,7 @@
 // listening, then reads fault commands from stdin, one a line (`help` lists them).
 
 import { createInterface } from "node:readline";
+import { ExchangeCalendar } from "../../domain/calendar.ts";
 import { createLogger } from "../../log.ts";
 import { type Farm, TwsSimulator, type TwsSimulatorOptions } from "./simulator.ts";
 
@@ -37,7 +38,7 @@ function commandHelp(): string {
   notsub SYMBOL on|off     take away / give back live market data permission
   reject [REASON]          reject the next order with error 201
   filldrop                 drop every client socket, then fill the resting orders while nobody is connected
-  close                    close the session: DAY orders expire
+  close                    close the session now: DAY orders expire (they also do at each 16:00 New York close)
   orders                   print live orders and fills
   status                   print counters`;
 }
@@ -115,7 +116,8 @@ async function main(argv: string[]): Promise<void> {
     process.exit(2);
   }
   const log = createLogger("info", "tws-sim");
-  const sim = new TwsSimulator({ ...opts, log });
+  // DAY orders expire at the US equity close, as in TWS.
+  const sim = new TwsSimulator({ ...opts, log, calendar: new ExchangeCalendar() });
   if (opts.delayMs) sim.delayMessages(opts.delayMs);
   const port = await sim.start();
   log.info("listening", { host: opts.host ?? "127.0.0.1", port, instruments: sim.universe.contracts.length });

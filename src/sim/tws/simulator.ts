@@ -4,6 +4,7 @@
 // farms down and up, slow messages, client id in use, missing market data permissions.
 
 import { createServer, type Server, type Socket } from "node:net";
+import type { ExchangeCalendar } from "../../domain/calendar.ts";
 import { nowMs } from "../../domain/time.ts";
 import { SyntheticFeed } from "../../feed/synthetic.ts";
 import type { SyntheticMarketOptions } from "../../feed/market.ts";
@@ -41,6 +42,12 @@ export interface TwsSimulatorOptions extends SyntheticMarketOptions {
   arrivalLogCapacity?: number;
   /** Order book settings (live order and execution bounds, starting cash, fill model). */
   orders?: SimOrderOptions;
+  /**
+   * An exchange calendar whose closes expire DAY orders, as TWS does at 16:00 New York (the CLI
+   * uses the US equity calendar); absent, DAY orders end only by closeSession(), so a test
+   * never sees the real close in the middle of it.
+   */
+  calendar?: ExchangeCalendar;
   log?: Logger;
 }
 
@@ -92,6 +99,10 @@ export class TwsSimulator implements SimContext, ConnectionHost {
   private boundPort: number;
   private nextConnId = 1;
   private refuseTimer: ReturnType<typeof setTimeout> | null = null;
+  private closeTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly calendar: ExchangeCalendar | undefined;
+  /** When DAY orders next expire by the calendar, epoch ms (0 without a calendar). */
+  nextCloseMs = 0;
   private stopped = false;
 
   constructor(opts: TwsSimulatorOptions = {}) {
@@ -111,6 +122,7 @@ export class TwsSimulator implements SimContext, ConnectionHost {
     this.marketData = new SimMarketData(this.universe, (c) => this.streaming(c), opts.greeksIntervalMs ?? 250);
     this.handlers = marketDataHandlers();
     this.orders = new SimOrderBook(this.universe, this.marketData, this, opts.orders);
+    this.calendar = opts.calendar;
     for (const [id, h] of orderHandlers(this.orders)) this.handlers.set(id, h);
   }
 
@@ -134,13 +146,28 @@ export class TwsSimulator implements SimContext, ConnectionHost {
     await this.listen();
     const numberOf = new Map(this.universe.contracts.map((c) => [c.ourSymbol, c.number]));
     await this.feed.start(this.marketData, (s) => numberOf.get(s));
+    this.scheduleClose();
     return this.boundPort;
+  }
+
+  /** Arms the timer of the calendar's next close; at it, DAY orders expire and the next one is armed. */
+  private scheduleClose(): void {
+    if (!this.calendar || this.stopped) return;
+    const now = nowMs();
+    this.nextCloseMs = this.calendar.nextCloseMs(now);
+    // setTimeout holds at most 2^31-1 ms (~24.8 days); a longer wait re-arms on the way.
+    this.closeTimer = setTimeout(() => {
+      if (nowMs() >= this.nextCloseMs) this.closeSession();
+      this.scheduleClose();
+    }, Math.min(Math.max(0, this.nextCloseMs - now), 2 ** 31 - 1));
+    (this.closeTimer as { unref?: () => void }).unref?.();
   }
 
   /** Stops the market, closes every connection and the listener. */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.refuseTimer) clearTimeout(this.refuseTimer);
+    if (this.closeTimer) clearTimeout(this.closeTimer);
     await this.feed.stop();
     for (const c of [...this.connections]) c.close("simulator stopped", true);
     await this.unlisten();
