@@ -59,7 +59,7 @@ button.small{padding:0 6px;font-size:11px}
 .xscroll{overflow-x:auto;max-width:100%}.xscroll.short{max-height:220px;overflow-y:auto}
 table.compact th,table.compact td{padding:2px 5px}
 table.compact tbody tr{cursor:default}
-table.wrap td:nth-child(4){white-space:normal;text-align:left;min-width:14rem}
+table.wrap td:nth-child(4){white-space:normal;text-align:left;min-width:14rem}.nowrap{white-space:nowrap}
 tr.resolved{opacity:.55}
 .legend{margin-top:.35rem}
 .acct{margin-bottom:.5rem}.acct-head{display:flex;flex-wrap:wrap;gap:.25rem .75rem;align-items:baseline;font-variant-numeric:tabular-nums}
@@ -73,7 +73,7 @@ tr.resolved{opacity:.55}
 .bar{height:6px;background:var(--line);border-radius:3px;overflow:hidden}.fill{height:100%;background:var(--up)}.fill.warn{background:var(--warn)}.fill.bad{background:var(--down)}
 .sev{padding:0 4px;border-radius:3px;font-size:10px}.sev.warning{background:#3a2e12;color:var(--warn)}.sev.critical{background:#3d1f1f;color:var(--down)}
 @media (max-width:1000px){main{grid-template-columns:minmax(0,1fr)}#quotes-card{grid-row:auto}.trading{grid-template-columns:minmax(0,1fr)}.scroll{max-height:none}}
-@media (max-width:600px){.hide-sm{display:none}.charts{grid-template-columns:1fr}main{padding:.5rem}header .right{margin-left:0}#key{width:100%}}
+@media (max-width:600px){.hide-sm{display:none}.charts{grid-template-columns:1fr}main{padding:.5rem}header .right{margin-left:0}#key{width:100%}table.wrap td:nth-child(3),table.wrap td:nth-child(4){white-space:normal;min-width:7rem}}
 </style>
 </head>
 <body>

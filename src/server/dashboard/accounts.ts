@@ -68,8 +68,7 @@ export class AccountsPanel {
     const head = el("div", "acct-head");
     head.append(el("b", "", a.id), el("span", "dim", `${a.mode} account`),
       el("span", "", `equity ${money(r ? r.equity : a.equity)}`),
-      el("span", "", "day "), signed(r?.dailyPnl ?? null),
-      el("span", "", "net "), signed(a.realizedPnl + unreal - a.commissions));
+      labelled("day", signed(r?.dailyPnl ?? null)), labelled("net", signed(a.realizedPnl + unreal - a.commissions)));
     const sub = el("div", "dim small",
       `cash ${money(a.cash)} · realised ${money(a.realizedPnl)} · unrealised ${money(unreal)} · commissions ${money(a.commissions)} · buying power ${money(a.buyingPower)}`);
     div.append(head, sub);
@@ -97,4 +96,11 @@ export class AccountsPanel {
     div.append(wrap);
     return div;
   }
+}
+
+/** "label value" kept together on one line. */
+function labelled(label: string, value: Node): HTMLElement {
+  const span = el("span", "nowrap", `${label} `);
+  span.append(value);
+  return span;
 }
