@@ -121,6 +121,8 @@ export const WS_ERROR_CODES = [
   "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "UNKNOWN_ACCOUNT", "UNKNOWN_INSTRUMENT", "BAD_QUANTITY", "PRICE_OFF_TICK",
   "OPTION_EXPIRED", "DUPLICATE_CLIENT_ORDER_ID", "ORDER_NOT_CANCELABLE", "ORDER_NOT_MODIFIABLE", "TOO_MANY_OPEN_ORDERS",
   "RISK_DENIED", "JOURNAL_FULL", "JOURNAL_FAILED",
+  // Alerts (docs/protocol.md, "Alerts").
+  "ALERT_RESOLVED",
 ] as const;
 /** An error frame's code. */
 export type WsErrorCode = (typeof WS_ERROR_CODES)[number];
@@ -237,9 +239,46 @@ export interface RiskFrame {
   risk: RiskView;
 }
 
+/** One alert (docs/protocol.md, "Alerts"). Times are epoch ms. */
+export interface AlertView {
+  /** Unique for ever; a resolved alert that fires again gets a new id. */
+  id: number;
+  rule: string;
+  /** What it is about within the rule (a symbol, an account, "" for a single-series rule). */
+  key: string;
+  state: "open" | "acknowledged" | "resolved";
+  severity: "warning" | "critical";
+  value: number | null;
+  threshold: number | null;
+  message: string;
+  raisedTs: number;
+  updatedTs: number;
+  ackedTs: number | null;
+  /** Id of the API key that acknowledged it. */
+  ackedBy: string | null;
+  resolvedTs: number | null;
+}
+
+/** Reply to alerts.subscribe / alerts.unsubscribe: the active alerts when subscribing. */
+export interface AlertsFrame {
+  t: "alerts";
+  id?: number;
+  subscribed: boolean;
+  alerts: AlertView[];
+}
+
+/** A transition pushed to subscribers (with `event`), or the reply to alerts.ack (with `id`). */
+export interface AlertFrame {
+  t: "alert";
+  id?: number;
+  event?: "raised" | "escalated" | "deescalated" | "acknowledged" | "resolved";
+  ts?: number;
+  alert: AlertView;
+}
+
 /** Any frame the server sends. */
 export type ServerFrame = WelcomeFrame | AckFrame | QuoteFrame | PongFrame | HeartbeatFrame | ErrorFrame
-  | AuthedFrame | WatchingFrame | OrderFrame | FillFrame | PositionFrame | AccountFrame | RiskFrame;
+  | AuthedFrame | WatchingFrame | OrderFrame | FillFrame | PositionFrame | AccountFrame | RiskFrame | AlertsFrame | AlertFrame;
 
 /** Subscribe to symbols and/or whole underlyings (the underlying plus every option on it). */
 export interface SubscribeRequest {
@@ -365,6 +404,8 @@ export const REST_ERROR_CODES = [
   "TOO_MANY_OPEN_ORDERS", "RISK_DENIED", "JOURNAL_FULL", "JOURNAL_FAILED",
   // Admin key management (docs/protocol.md, "API keys").
   "TOO_MANY_KEYS",
+  // Alerts (docs/protocol.md, "Alerts").
+  "ALERT_RESOLVED",
 ] as const;
 /** A REST error body's code. */
 export type RestErrorCode = (typeof REST_ERROR_CODES)[number];

@@ -8,14 +8,16 @@
 //                                  404 unknown id; 409 ALERT_RESOLVED
 
 import type { Context, Hono } from "hono";
-import { hasScope, type ApiKey, type KeyStore } from "../auth/keys.ts";
+import { hasScope, type KeyStore } from "../auth/keys.ts";
+import type { RestErrorCode } from "../client/protocol.ts";
 import { ALERT_STATES, SEVERITIES, type AlertState, type Severity } from "../monitor/alert-types.ts";
 import type { AlertEngine } from "../monitor/alerts.ts";
 import type { AlertFilter } from "../store/alerts.ts";
-import { TokenBucket } from "./limits.ts";
+import { keyAuthenticator } from "./key-auth.ts";
+import { errorResponse } from "./rest.ts";
 
-/** Error codes of the alert routes (the body shape of every REST error). */
-export type AlertErrorCode = "UNAUTHORIZED" | "FORBIDDEN" | "RATE_LIMITED" | "BAD_REQUEST" | "NOT_FOUND" | "ALERT_RESOLVED";
+/** Error codes of the alert routes. */
+export type AlertErrorCode = Extract<RestErrorCode, "UNAUTHORIZED" | "FORBIDDEN" | "RATE_LIMITED" | "BAD_REQUEST" | "NOT_FOUND" | "ALERT_RESOLVED">;
 
 /** What the alert routes need. */
 export interface AlertRoutesDeps {
@@ -28,31 +30,14 @@ export interface AlertRoutesDeps {
   keyBurst: number;
 }
 
-function fail(status: number, code: AlertErrorCode, message: string, field?: string): Response {
-  return Response.json({ error: field === undefined ? { code, message } : { code, message, field } }, { status });
-}
+const fail = (status: number, code: AlertErrorCode, message: string, field?: string): Response => errorResponse(status, code, message, field);
 
 const RULE_RE = /^[a-z][a-z0-9._-]{0,63}$/;
 
 /** Adds the alert routes. */
 export function alertRoutes(deps: AlertRoutesDeps): (app: Hono) => void {
-  // One bucket per key that ever authenticated: bounded by the keys that exist.
-  const buckets = new Map<string, TokenBucket>();
-
-  const authenticate = (c: Context): ApiKey | Response => {
-    const header = c.req.header("authorization") ?? "";
-    const token = header.startsWith("Bearer ") ? header.slice(7).trim() : "";
-    const key = token ? deps.keys.verify(token) : undefined;
-    if (!key) {
-      const r = fail(401, "UNAUTHORIZED", token ? "the API key is not valid" : "send Authorization: Bearer <api key>");
-      r.headers.set("WWW-Authenticate", 'Bearer realm="alluse-market"');
-      return r;
-    }
-    let bucket = buckets.get(key.id);
-    if (!bucket) buckets.set(key.id, (bucket = new TokenBucket(deps.keyRatePerS, deps.keyBurst, performance.now())));
-    if (!bucket.take(performance.now())) return fail(429, "RATE_LIMITED", `over ${deps.keyRatePerS} requests/s for this API key`);
-    return key;
-  };
+  const auth = keyAuthenticator(deps);
+  const authenticate = (c: Context) => auth(c);
 
   const idParam = (c: Context): number | Response => {
     const raw = c.req.param("id") ?? "";

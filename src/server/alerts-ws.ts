@@ -10,30 +10,15 @@
 //   → {"op":"alerts.unsubscribe","id":3}             ← {"t":"alerts","id":3,"subscribed":false,"alerts":[]}
 
 import { z } from "zod";
-import type { ServerFrame } from "../client/protocol.ts";
+import type { AlertFrame, AlertsFrame, ErrorFrame, WsErrorCode } from "../client/protocol.ts";
 import { hasScope, type ApiKey, type KeyStore } from "../auth/keys.ts";
 import type { Alert, AlertTransition, TransitionType } from "../monitor/alert-types.ts";
 import type { AlertEngine } from "../monitor/alerts.ts";
 import type { Hub, Socket } from "./hub.ts";
 import type { WsExtension } from "./orders-ws.ts";
-import type { AlertErrorCode } from "./alerts-routes.ts";
 
-/** Reply to alerts.subscribe / alerts.unsubscribe: the active alerts when subscribing. */
-export interface AlertsFrame {
-  t: "alerts";
-  id?: number;
-  subscribed: boolean;
-  alerts: Alert[];
-}
-
-/** A transition pushed to subscribers (with `event`), or the reply to alerts.ack (with `id`). */
-export interface AlertFrame {
-  t: "alert";
-  id?: number;
-  event?: TransitionType;
-  ts?: number;
-  alert: Alert;
-}
+/** The alert frames are protocol types; re-exported for the server's readers. */
+export type { AlertFrame, AlertsFrame };
 
 const OPS = new Set(["alerts.subscribe", "alerts.unsubscribe", "alerts.ack"]);
 const id = z.number().int().min(0).max(0xffff_ffff).optional();
@@ -123,13 +108,12 @@ export class AlertsWs implements WsExtension {
   }
 
   private send(ws: Socket, frame: AlertsFrame | AlertFrame): void {
-    // The codecs encode any plain object; the alert frames are declared here, beside their ops.
-    this.hub.send(ws, frame as unknown as ServerFrame);
+    this.hub.send(ws, frame);
   }
 
-  private error(ws: Socket, code: AlertErrorCode, message: string, field: string | undefined, rid: number | undefined): void {
-    const frame = { t: "error", code, message, ...(field === undefined ? {} : { field }), ...withId(rid) };
-    this.hub.send(ws, frame as unknown as ServerFrame);
+  private error(ws: Socket, code: WsErrorCode, message: string, field: string | undefined, rid: number | undefined): void {
+    const frame: ErrorFrame = { t: "error", code, message, ...(field === undefined ? {} : { field }), ...withId(rid) };
+    this.hub.send(ws, frame);
   }
 }
 
