@@ -58,6 +58,21 @@ test("an order placed over REST fills at IBKR (the simulator) with its commissio
   expect(positions.find((p) => p.symbol === "AAPL")?.qty).toBe(10);
 });
 
+test("an option order over REST fills at the option's own quote, 100 shares a contract", async () => {
+  const option = sim.universe.contracts.find((c) => c.secType === "OPT")!.ourSymbol;
+  sim.pinQuote(option, 5, 100, 5.1, 100);
+  const row = app.engine.instrument(option)!.index;
+  await waitFor(() => app.engine.quote(row).ask === 5.1, 10_000, "the pinned option quote through the feed");
+  const statuses = new Map<string, string>();
+  app.trading.oms.onUpdate((u) => u.type === "order" && statuses.set(u.order.id, u.order.status));
+  const placed = await call("POST", "/v1/orders", { account: "Gen-Acc", clientOrderId: "e2e-opt", symbol: option, side: "buy", type: "limit", limitPrice: 5.2, qty: 2 });
+  expect(placed.status).toBe(201);
+  await waitFor(() => statuses.get(placed.json.id) === "filled", 10_000, "the option order to fill");
+  expect((await call("GET", `/v1/orders/${placed.json.id}`)).json).toMatchObject({ status: "filled", filledQty: 2, avgFillPrice: 5.1 });
+  const positions = (await call("GET", "/v1/accounts/Gen-Acc/positions")).json.positions as { symbol: string; qty: number; multiplier: number }[];
+  expect(positions.find((p) => p.symbol === option)).toMatchObject({ qty: 2, multiplier: 100 });
+});
+
 test("a resting order filled while the socket is down arrives exactly once after the reconnect", async () => {
   const statuses = new Map<string, string>();
   app.trading.oms.onUpdate((u) => u.type === "order" && statuses.set(u.order.id, u.order.status));
