@@ -134,6 +134,8 @@ export class OrdersPanel {
     } catch (e) {
       const err = e as ApiError;
       note(this.status, `cancel refused: ${err.code}: ${err.message}`, true);
+      // Rebuilding the rows brings the button back for another try.
+      this.redraw();
     }
   }
 
