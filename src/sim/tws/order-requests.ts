@@ -4,7 +4,7 @@
 // positionEnd; account summary values per account and tag then accountSummaryEnd.
 
 import type { SimConnection } from "./connection.ts";
-import { FieldCursor, IN, parseVersionAndInt } from "./messages.ts";
+import { type FieldCursor, IN } from "./messages.ts";
 import {
   accountSummary, accountSummaryEnd, commissionReport, execDetails, execDetailsEnd, openOrder, openOrderEnd, orderStatus,
   parseCancelOrder, parsePlaceOrder, parseReqAccountSummary, parseReqExecutions, pnl, position, positionEnd,
@@ -119,7 +119,7 @@ export function orderHandlers(book: SimOrderBook): Map<number, RequestHandler> {
     conn.scheduleFlush();
   };
   // Subscriptions are answered once, so there is nothing to stop.
-  const ignore: RequestHandler = (_ctx, _conn, c: FieldCursor) => void parseVersionAndIntOrVersion(c);
+  const ignore: RequestHandler = (_ctx, _conn, c: FieldCursor) => parseCancel(c);
   return new Map<number, RequestHandler>([
     [IN.PLACE_ORDER, placeOrder], [IN.CANCEL_ORDER, cancelOrder], [IN.REQ_OPEN_ORDERS, reqOpenOrders],
     [IN.REQ_ALL_OPEN_ORDERS, reqAllOpenOrders], [IN.REQ_AUTO_OPEN_ORDERS, reqAutoOpenOrders], [IN.REQ_EXECUTIONS, reqExecutions],
@@ -128,15 +128,9 @@ export function orderHandlers(book: SimOrderBook): Map<number, RequestHandler> {
   ]);
 }
 
-/** cancelAccountSummary is [63, version, reqId]; cancelPositions is [64, version]; cancelPnL is [93, reqId]. */
-function parseVersionAndIntOrVersion(c: FieldCursor): void {
-  if (c.id === IN.CANCEL_ACCOUNT_SUMMARY) parseVersionAndInt(c);
-  else if (c.id === IN.CANCEL_PNL) {
-    c.int();
-    c.end();
-  }
-  else {
-    c.int();
-    c.end();
-  }
+/** Reads a subscription cancel: cancelAccountSummary is [63, version, reqId]; cancelPositions [64, version] and cancelPnL [93, reqId] carry one field. */
+function parseCancel(c: FieldCursor): void {
+  if (c.id === IN.CANCEL_ACCOUNT_SUMMARY) c.int();
+  c.int();
+  c.end();
 }
