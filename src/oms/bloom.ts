@@ -11,6 +11,12 @@ export class BloomFilter {
   /** Items added (for the false-positive estimate). */
   count = 0;
 
+  // The hashes of the last item: a new order asks mightContain and then add for the same
+  // key, so the second hashing is skipped.
+  private last: string | undefined;
+  private h1 = 0;
+  private h2 = 0;
+
   /**
    * Sized for `capacity` items at about 1 % false positives (9.6 bits and 7 probes an item),
    * rounded up to a power of two bits: 1 M ids take 2 MiB.
@@ -25,7 +31,8 @@ export class BloomFilter {
 
   /** Adds an item. */
   add(item: string): void {
-    const h1 = hashSeed(item, 0x9747b28c), h2 = hashSeed(item, 0x85ebca6b) | 1;
+    this.hash(item);
+    const h1 = this.h1, h2 = this.h2;
     for (let i = 0; i < this.probes; i++) {
       const bit = (h1 + Math.imul(i, h2)) & this.mask;
       this.bits[bit >>> 5]! |= 1 << (bit & 31);
@@ -35,11 +42,19 @@ export class BloomFilter {
 
   /** False when the item was certainly never added. */
   mightContain(item: string): boolean {
-    const h1 = hashSeed(item, 0x9747b28c), h2 = hashSeed(item, 0x85ebca6b) | 1;
+    this.hash(item);
+    const h1 = this.h1, h2 = this.h2;
     for (let i = 0; i < this.probes; i++) {
       const bit = (h1 + Math.imul(i, h2)) & this.mask;
       if ((this.bits[bit >>> 5]! & (1 << (bit & 31))) === 0) return false;
     }
     return true;
+  }
+
+  private hash(item: string): void {
+    if (item === this.last) return;
+    this.h1 = hashSeed(item, 0x9747b28c);
+    this.h2 = hashSeed(item, 0x85ebca6b) | 1;
+    this.last = item;
   }
 }

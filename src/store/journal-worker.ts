@@ -4,11 +4,10 @@
 // measured at 10–300 ms on a busy shared disk — so it happens here instead.
 
 import { openDatabase, type Durability } from "./db.ts";
-import type { JournalRecord } from "./journal.ts";
-import { statements, writeBatch } from "./write.ts";
+import { statements, writeEncoded, type EncodedBatch } from "./write.ts";
 
 /** Messages from the main thread. */
-export type ToWriter = { type: "open"; path: string; durability: Durability } | { type: "write"; bytes: Uint8Array } | { type: "close" };
+export type ToWriter = { type: "open"; path: string; durability: Durability } | { type: "write"; bytes: Uint8Array; upTo: number } | { type: "close" };
 
 /** Messages to the main thread. */
 export type FromWriter =
@@ -19,7 +18,7 @@ export type FromWriter =
 declare const self: Worker;
 
 const decoder = new TextDecoder();
-let write: ((records: JournalRecord[]) => void) | undefined;
+let write: ((batch: EncodedBatch) => void) | undefined;
 let close: (() => void) | undefined;
 
 const post = (m: FromWriter) => self.postMessage(m);
@@ -30,14 +29,13 @@ self.onmessage = (e: MessageEvent<ToWriter>) => {
     if (m.type === "open") {
       const db = openDatabase(m.path, m.durability);
       const s = statements(db);
-      write = db.transaction((records: JournalRecord[]) => writeBatch(s, records));
+      write = db.transaction((batch: EncodedBatch) => writeEncoded(s, batch));
       close = () => db.close();
       post({ type: "ready" });
     } else if (m.type === "write") {
       const t0 = performance.now();
-      const records = JSON.parse(decoder.decode(m.bytes)) as JournalRecord[];
-      write!(records);
-      post({ type: "committed", upTo: records.at(-1)!.seq, ms: performance.now() - t0 });
+      write!(JSON.parse(decoder.decode(m.bytes)) as EncodedBatch);
+      post({ type: "committed", upTo: m.upTo, ms: performance.now() - t0 });
     } else {
       close?.();
       close = undefined;

@@ -1,5 +1,8 @@
-// The one place journal records become rows: used by the journal's writer thread. Several
-// events of one order in a batch need only the order's last state in the orders table.
+// The one place journal records become rows. The main thread encodes a batch as one flat array
+// (encodeBatch) and the journal's writer thread writes it (writeEncoded). Several events of one
+// order in a batch need only the order's last state in the orders table, so the batch carries
+// that row once, beside one short event entry per record: less to stringify on the main thread
+// and less to parse and upsert on the writer.
 
 import type { Database, Statement } from "bun:sqlite";
 import { isTerminal, type Order } from "../domain/order.ts";
@@ -31,32 +34,83 @@ export function orderNum(id: string): number {
   return Number(id.slice(1));
 }
 
-/** Writes one batch of records (the caller wraps it in a transaction). */
-export function writeBatch(s: Statements, records: JournalRecord[]): void {
-  // Several events of one order in a batch need only its last state in the orders table.
-  const latest = new Map<string, Order>();
-  for (const r of records) {
+/** Entry tags of an encoded batch; each is followed by a fixed number of fields. */
+const EVENT = 0, ORDER = 1, FILL = 2, CASH = 3, ACCOUNT = 4;
+
+/** One encoded batch: tags, each followed by its fields (see encodeBatch). */
+export type EncodedBatch = unknown[];
+
+/**
+ * Encodes a batch for the writer: per order event [EVENT, seq, orderId, ts, kind, status,
+ * detail], and once per order, at its last event in the batch, [ORDER, …its row]; per fill
+ * [FILL, …], per cash entry [CASH, …], per account [ACCOUNT, …].
+ */
+export function encodeBatch(records: readonly JournalRecord[]): EncodedBatch {
+  // Walk backwards once to know which event of each order is its last in this batch.
+  const last: boolean[] = new Array(records.length);
+  const lastOf = new Set<string>();
+  for (let i = records.length - 1; i >= 0; i--) {
+    const r = records[i]!;
+    if (r.t !== "order") continue;
+    last[i] = !lastOf.has(r.order.id);
+    if (last[i]) lastOf.add(r.order.id);
+  }
+  const out: unknown[] = [];
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!;
     switch (r.t) {
-      case "order":
-        s.event.run(r.seq, r.order.id, r.ts, r.kind, r.order.status, r.detail === undefined ? null : JSON.stringify(r.detail));
-        latest.set(r.order.id, r.order);
+      case "order": {
+        const o = r.order;
+        out.push(EVENT, r.seq, o.id, r.ts, r.kind, o.status, r.detail ?? null);
+        if (last[i]) {
+          out.push(ORDER, o.id, o.account, o.clientOrderId, o.symbol, o.side, o.type, o.tif, o.qty, o.limitPriceUnits ?? null,
+            o.stopPriceUnits ?? null, o.multiplier, o.status, o.filledQty, o.avgFillPriceUnits, o.triggered ? 1 : 0,
+            o.brokerOrderId ?? null, o.reason ?? null, o.createdTs, o.updatedTs, o.version);
+        }
         break;
+      }
       case "fill": {
         const f = r.fill;
-        s.fill.run(r.seq, f.fillId, f.orderId ?? null, f.account, f.symbol, f.side, f.qty, f.priceUnits, f.multiplier, f.commissionMicros, f.ts, f.kind);
+        out.push(FILL, r.seq, f.fillId, f.orderId ?? null, f.account, f.symbol, f.side, f.qty, f.priceUnits, f.multiplier, f.commissionMicros, f.ts, f.kind);
         break;
       }
       case "cash":
-        s.cash.run(r.seq, r.entry.account, r.entry.amountMicros, r.entry.ts, r.entry.memo);
+        out.push(CASH, r.seq, r.entry.account, r.entry.amountMicros, r.entry.ts, r.entry.memo);
         break;
       case "account":
-        s.account.run(r.id, r.mode, r.ts);
+        out.push(ACCOUNT, r.id, r.mode, r.ts);
         break;
     }
   }
-  for (const o of latest.values()) {
-    s.order.run(orderNum(o.id), o.account, o.clientOrderId, o.symbol, o.side, o.type, o.tif, o.qty, o.limitPriceUnits ?? null,
-      o.stopPriceUnits ?? null, o.multiplier, o.status, isTerminal(o.status) ? 0 : 1, o.filledQty, o.avgFillPriceUnits,
-      o.triggered ? 1 : 0, o.brokerOrderId ?? null, o.reason ?? null, o.createdTs, o.updatedTs, o.version);
+  return out;
+}
+
+/** Writes one encoded batch (the caller wraps it in a transaction). */
+export function writeEncoded(s: Statements, b: EncodedBatch): void {
+  let i = 0;
+  const n = b.length;
+  while (i < n) {
+    const tag = b[i++];
+    if (tag === EVENT) {
+      const detail = b[i + 5];
+      s.event.run(b[i] as number, b[i + 1] as string, b[i + 2] as number, b[i + 3] as string, b[i + 4] as string, detail === null ? null : JSON.stringify(detail));
+      i += 6;
+    } else if (tag === ORDER) {
+      const v = b.slice(i, i + 20) as (string | number | null)[];
+      const status = v[11] as Order["status"];
+      s.order.run(orderNum(v[0] as string), ...v.slice(1, 12), isTerminal(status) ? 0 : 1, ...v.slice(12));
+      i += 20;
+    } else if (tag === FILL) {
+      s.fill.run(...(b.slice(i, i + 12) as (string | number | null)[]));
+      i += 12;
+    } else if (tag === CASH) {
+      s.cash.run(...(b.slice(i, i + 5) as (string | number)[]));
+      i += 5;
+    } else if (tag === ACCOUNT) {
+      s.account.run(...(b.slice(i, i + 3) as (string | number)[]));
+      i += 3;
+    } else {
+      throw new Error(`journal batch: unknown entry tag ${String(tag)} at ${i - 1}`);
+    }
   }
 }
