@@ -7,10 +7,11 @@
 //
 // Reconciliation, on every (re)connect and after 1101/1102: re-request the day's executions
 // (fills that happened while we were away arrive through the same join, exactly once), then the
-// open orders, then positions (kept in lastPositions); an order we believed working that TWS no longer lists has ended while we were
-// away and is reported canceled (its fills, if any, came first). IB ends DAY orders itself at
-// the close and reports them Cancelled; an unrequested Cancelled of a DAY order after
-// sessionClosed() is reported as expired.
+// open orders — an order we believed working that TWS no longer lists ended while we were away
+// and is reported canceled, after its fills — then positions, compared with ours
+// (ib-positions.ts). IB ends DAY orders itself at the close and reports them Cancelled; an
+// unrequested Cancelled of a DAY order after sessionClosed() is reported as expired. The read
+// requests and their bounds are in ib-queries.ts.
 
 import { type Contract, EventName, type Execution, type IBApi, type Order, type OrderState } from "@stoqey/ib";
 import type { Instrument } from "../domain/instrument.ts";
@@ -38,9 +39,9 @@ export interface IbBrokerOptions {
   maxOrders?: number;
   /** Bounds of the execution / commission join (see ib-fills.ts). */
   join?: Partial<JoinLimits>;
-  /** Open-order and execution requests in flight at once (default 4); more are refused. */
+  /** Read requests (open orders, executions, positions, summary, P&L) in flight at once (default 4); more are refused. */
   maxInFlight?: number;
-  /** Items one open-order or execution answer may hold (default 100 000). */
+  /** Items one answer may hold (default 100 000); more fail the request. */
   maxItems?: number;
   /** A request without its end marker after this long fails (default 15 000 ms). */
   requestTimeoutMs?: number;
