@@ -4,7 +4,8 @@
 // any console error or uncaught page error.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { startApp, type App } from "../../src/app.ts";
@@ -24,17 +25,21 @@ const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", 
 describe("dashboard in Chromium", () => {
   let app: App;
   let browser: Browser;
+  let dataDir: string;
 
   beforeAll(async () => {
     if (!(await Bun.file(CHROMIUM).exists())) throw new Error(`${CHROMIUM} is missing: run scripts/ensure-chromium.sh (npm test does)`);
     mkdirSync(ARTIFACTS, { recursive: true });
-    app = await startApp(await loadConfig(["--port", "0", "--tick-rate", "3000", "--symbols", "AAPL,TSLA,NVDA,MSFT,SPY"], {}), createLogger("error", "e2e", () => {}));
+    dataDir = mkdtempSync(join(tmpdir(), "alluse-dashboard-"));
+    const argv = ["--port", "0", "--data-dir", dataDir, "--tick-rate", "3000", "--symbols", "AAPL,TSLA,NVDA,MSFT,SPY"];
+    app = await startApp(await loadConfig(argv, {}), createLogger("error", "e2e", () => {}));
     browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true });
   });
 
   afterAll(async () => {
     await browser?.close();
     await app?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
   });
 
   /** Opens the dashboard in a new page; the returned list collects that page's console errors and failures. */
