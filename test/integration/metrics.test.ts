@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { loadConfig } from "../../src/config.ts";
 import { startApp, type App } from "../../src/app.ts";
 import { TickKind } from "../../src/domain/tick.ts";
@@ -188,10 +191,15 @@ test("a failing request is logged once with its request id and error, never its 
 
 describe("the whole app", () => {
   let app: App;
+  let dataDir: string;
   beforeAll(async () => {
-    app = await startApp(await loadConfig(["--port", "0", "--tick-rate", "2000", "--symbols", "AAPL,TSLA"], {}), silent);
+    dataDir = mkdtempSync(join(tmpdir(), "alluse-metrics-"));
+    app = await startApp(await loadConfig(["--port", "0", "--data-dir", dataDir, "--tick-rate", "2000", "--symbols", "AAPL,TSLA"], {}), silent);
   });
-  afterAll(() => app.stop());
+  afterAll(async () => {
+    await app.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
 
   test("serves /metrics from the live feed, and /readyz names the feed when it stops", async () => {
     await waitFor(() => app.engine.counters().ticks > 0, 5000, "synthetic ticks");
