@@ -26,6 +26,7 @@ import { startServer, type RunningServer } from "./server/server.ts";
 import { startTrading, type Trading } from "./oms/trading.ts";
 import { orderRoutes } from "./server/orders.ts";
 import { riskRoutes } from "./server/risk-routes.ts";
+import { SessionWs } from "./server/session-ws.ts";
 import { riskAlertRules } from "./risk/alert-rules.ts";
 import { registerRiskMetrics } from "./risk/metrics.ts";
 import { keyRoutes } from "./server/keys-routes.ts";
@@ -168,7 +169,8 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
         ...(trading.risk ? [riskRoutes({ risk: trading.risk, keys: trading.keys, maxRows: resolveLimits(config.limits).maxRestRows, ...config.trading.api })] : [])],
     },
     // The alerts topic wraps order entry so that one auth message serves both (alerts-ws.ts).
-    ws: [(h) => new AlertsWs((hub = h), alerts.engine, trading.keys, (ordersWs = new OrdersWs(h, trading.oms, trading.keys, config.trading.api)))],
+    ws: [(h) => new AlertsWs((hub = h), alerts.engine, trading.keys, (ordersWs = new OrdersWs(h, trading.oms, trading.keys, config.trading.api))),
+      (h) => new SessionWs(h, ibSession)],
     marketDataGate: (ip, authorization) => marketDataRefusal(config.trading.api.marketData, trading.keys, ip, authorization),
   });
   metrics.attachServer(() => server.stats());

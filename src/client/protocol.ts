@@ -276,9 +276,25 @@ export interface AlertFrame {
   alert: AlertView;
 }
 
+/** One IBKR data farm as TWS last reported it (2103/2104 market, 2105/2106 historical, 2157/2158 security definitions). */
+export interface SessionFarm {
+  kind: "market" | "hmds" | "secdef";
+  name: string;
+  ok: boolean;
+}
+
+/**
+ * The broker session topic (docs/protocol.md, "Broker session"): the reply to session.subscribe /
+ * session.unsubscribe (with `subscribed`), or a pushed change (with `event`).
+ */
+export type SessionFrame =
+  | { t: "session"; id?: number; subscribed: boolean; connection: { name: "ib"; state: string; reason: string; since: number } | null; farms: SessionFarm[] }
+  | { t: "session"; event: "state"; from: string; to: string; reason: string; ts: number }
+  | { t: "session"; event: "farm"; farm: SessionFarm; ts: number };
+
 /** Any frame the server sends. */
 export type ServerFrame = WelcomeFrame | AckFrame | QuoteFrame | PongFrame | HeartbeatFrame | ErrorFrame
-  | AuthedFrame | WatchingFrame | OrderFrame | FillFrame | PositionFrame | AccountFrame | RiskFrame | AlertsFrame | AlertFrame;
+  | AuthedFrame | WatchingFrame | OrderFrame | FillFrame | PositionFrame | AccountFrame | RiskFrame | AlertsFrame | AlertFrame | SessionFrame;
 
 /** Subscribe to symbols and/or whole underlyings (the underlying plus every option on it). */
 export interface SubscribeRequest {

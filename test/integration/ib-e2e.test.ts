@@ -112,3 +112,45 @@ test("delayed data reaches clients flagged Delayed; live data is not", async () 
   expect(last("AAPL").f & QualityFlag.Delayed).toBe(0);
   client.close();
 });
+
+test("the session topic pushes every IB connection state change and farm status to subscribers", async () => {
+  await waitFor(() => app.feed.live, 10_000, "the feed live");
+  const frames: any[] = [];
+  const ws = new WebSocket(app.server.wsUrl);
+  ws.onmessage = (ev) => {
+    const f = JSON.parse(String(ev.data));
+    if (f.t === "session" || f.t === "error" || f.t === "pong") frames.push(f);
+  };
+  await new Promise((r) => (ws.onopen = r));
+  ws.send(JSON.stringify({ op: "session.subscribe", id: 1, extra: true }));
+  await waitFor(() => frames.some((f) => f.t === "error" && f.field === "extra"), 5000, "the error for an unknown field");
+  ws.send(JSON.stringify({ op: "session.subscribe", id: 2 }));
+  await waitFor(() => frames.some((f) => f.id === 2), 5000, "the subscribe reply");
+  expect(frames.find((f) => f.id === 2)).toMatchObject({ subscribed: true, connection: { name: "ib", state: "connected" } });
+  sim.farmDown("market");
+  await waitFor(() => frames.some((f) => f.event === "farm" && f.farm.kind === "market" && !f.farm.ok), 5000, "the farm-down push");
+  sim.farmUp("market");
+  sim.loseConnectivity();
+  await waitFor(() => frames.some((f) => f.event === "state" && f.to === "degraded"), 5000, "the degraded push");
+  sim.restoreConnectivity(true);
+  await waitFor(() => frames.some((f) => f.event === "state" && f.from === "degraded" && f.to === "connected"), 5000, "the connected push");
+  ws.send(JSON.stringify({ op: "session.unsubscribe", id: 3 }));
+  await waitFor(() => frames.some((f) => f.id === 3 && f.subscribed === false), 5000, "the unsubscribe reply");
+  const count = frames.filter((f) => f.t === "session").length;
+  sim.farmDown("hmds");
+  sim.farmUp("hmds");
+  // A later subscriber sees the farms as they stand; the unsubscribed one got nothing more.
+  const probe = new WebSocket(app.server.wsUrl);
+  const probeFrames: any[] = [];
+  probe.onmessage = (ev) => probeFrames.push(JSON.parse(String(ev.data)));
+  await new Promise((r) => (probe.onopen = r));
+  probe.send(JSON.stringify({ op: "session.subscribe", id: 9 }));
+  await waitFor(() => probeFrames.some((f) => f.id === 9), 5000, "the probe's reply");
+  expect(probeFrames.find((f) => f.id === 9).farms.some((f: any) => f.kind === "hmds")).toBe(true);
+  // Frames on one socket arrive in order: once the pong is in, any push sent before it is too.
+  ws.send(JSON.stringify({ op: "ping", id: 10 }));
+  await waitFor(() => frames.some((f) => f.t === "pong"), 5000, "the pong");
+  expect(frames.filter((f) => f.t === "session").length).toBe(count);
+  ws.close();
+  probe.close();
+});
