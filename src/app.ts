@@ -27,6 +27,7 @@ import { startTrading, type Trading } from "./oms/trading.ts";
 import { orderRoutes } from "./server/orders.ts";
 import { riskRoutes } from "./server/risk-routes.ts";
 import { SessionWs } from "./server/session-ws.ts";
+import { brokerRoutes } from "./server/broker-routes.ts";
 import { riskAlertRules } from "./risk/alert-rules.ts";
 import { registerRiskMetrics } from "./risk/metrics.ts";
 import { keyRoutes } from "./server/keys-routes.ts";
@@ -166,6 +167,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
         keyRoutes({ keys: trading.keys, accountIds: () => trading.oms.accountIds(), maxRows: resolveLimits(config.limits).maxRestRows }),
         performanceRoutes({ oms: trading.oms, store: trading.store, keys: trading.keys, arrivals, days: new ExchangeCalendar(config.trading.calendar) }),
         alertRoutes({ alerts: alerts.engine, keys: trading.keys, maxRows: resolveLimits(config.limits).maxRestRows, ...config.trading.api }),
+        brokerRoutes({ broker: trading.broker, keys: trading.keys, ...config.trading.api }),
         ...(trading.risk ? [riskRoutes({ risk: trading.risk, keys: trading.keys, maxRows: resolveLimits(config.limits).maxRestRows, ...config.trading.api })] : [])],
     },
     // The alerts topic wraps order entry so that one auth message serves both (alerts-ws.ts).

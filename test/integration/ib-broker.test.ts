@@ -12,7 +12,7 @@ import type { IbBroker } from "../../src/broker/ib.ts";
 import { loadConfig } from "../../src/config.ts";
 import { createLogger } from "../../src/log.ts";
 import { TwsSimulator } from "../../src/sim/tws/simulator.ts";
-import { waitFor } from "../helpers/wait.ts";
+import { waitFor, waitForAsync } from "../helpers/wait.ts";
 
 const dataDir = mkdtempSync(join(tmpdir(), "alluse-ib-broker-"));
 let sim: TwsSimulator;
@@ -102,4 +102,24 @@ test("/metrics carries the IB broker's reconciliations and executions, and readi
   expect(broker.lastPositionDiffs).toEqual([]);
   expect(text).toContain('alluse_broker_connected{broker="ib"} 1');
   expect((await fetch(`${app.server.url}/readyz`)).status).toBe(200);
+});
+
+test("GET /v1/broker/account shows what IBKR itself holds: the summary and positions (admin only)", async () => {
+  const admin = app.trading.keys.create(["admin"], []).secret;
+  const get = async (path: string, k: string) => {
+    const res = await fetch(`${app.server.url}${path}`, { headers: { authorization: `Bearer ${k}` } });
+    return { status: res.status, json: (await res.json()) as any };
+  };
+  expect((await get("/v1/broker/account", key)).status).toBe(403);
+  await waitFor(() => app.engine.quote(app.engine.instrument("AAPL")!.index).ask === 100.02, 10_000, "the pinned AAPL quote");
+  const placed = await call("POST", "/v1/orders", { account: "Rev-Acc", clientOrderId: "acct-1", symbol: "AAPL", side: "buy", type: "market", qty: 3 });
+  expect(placed.status).toBe(201);
+  const ready = async () => (await get("/v1/broker/account", admin)).json.positions?.some((p: any) => p.symbol === "AAPL" && p.qty >= 3);
+  await waitForAsync(ready, 10_000, "the IB position", 50);
+  const r = await get("/v1/broker/account", admin);
+  expect(r.status).toBe(200);
+  const accounts = Object.keys(r.json.summary);
+  expect(accounts.length).toBeGreaterThan(0);
+  expect(r.json.summary[accounts[0]!]).toHaveProperty("NetLiquidation");
+  expect((await get("/v1/broker", admin)).json).toMatchObject({ name: "ib", external: true, positionDiffs: expect.any(Array) });
 });

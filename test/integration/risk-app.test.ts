@@ -56,6 +56,9 @@ describe("risk in the app", () => {
     const all = await call("GET", "/v1/risk");
     expect(all.json.accounts.map((a: { account: string }) => a.account)).toEqual(["Gen-Acc", "Rev-Acc", "Com-Acc"]);
     expect(all.json.firm.equity).toBe(300_000);
+    // The paper broker keeps no account outside the server.
+    expect((await call("GET", "/v1/broker/account")).status).toBe(409);
+    expect((await call("GET", "/v1/broker")).json).toMatchObject({ name: "paper", external: false, positionDiffs: [] });
   });
 
   test("Gen-Acc may not sell a put outside its 40-50 delta band", async () => {
