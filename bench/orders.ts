@@ -1,31 +1,28 @@
 // Order benchmarks. What they measure, and how to rerun: `bun bench/orders.ts` (or
 // `npm run bench -- orders`).
 //
-// 1. In process: OrderManager.submit() → zod validation, pre-trade hook, write-ahead journal
-//    commit, paper broker (accept + fill against the quote cache), journal commit of the
-//    broker's events, reply. A market order for 1 share: 4 journal records. Open loop at
-//    2,000 orders/s (latency measured from each order's scheduled time, so a stall counts
-//    against every order queued behind it), then closed loop with many orders in flight for the
-//    maximum durable rate. Durability "full" (fsync per commit) against "none" measured in the
-//    same run, so the cost of the disk is visible.
+// 1. In process: OrderManager.submit() → validation, pre-trade hook, journal, paper broker
+//    (accept + fill against the quote cache), journal commit of the broker's events, reply. A
+//    market order for 1 share: 4 journal records. Open loop at 2,000 orders/s (latency measured
+//    from each order's scheduled time, so a stall counts against every order queued behind it),
+//    then closed loop with many orders in flight for the maximum durable rate. Durability "full"
+//    (fsync per commit) against "none", so the cost of the disk is visible. CPU per order is
+//    read from /proc: the main thread's, and the whole process's (main + journal writer).
 // 2. End to end: the real server process (`src/main.ts`, durability full) and this process as
 //    the REST client: POST /v1/orders round trip at 2,000 orders/s, then the closed-loop maximum.
+//
+// Each scenario runs in a fresh child process. `--baseline DIR` also runs every scenario on
+// another checkout of the project (e.g. the commit before a change, exported with `git archive`,
+// with node_modules linked and wasm/ copied), alternating baseline and current round by round
+// (`--runs N`, default 3), and reports medians and the ratio: both measured under the same load.
 //
 // Every order is a real market order that fills; budgets are DESIGN.md's (p99 ≤ 1 ms at 2 k
 // orders/s; ≥ 20 k durable orders/s with group commit).
 
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { PaperBroker } from "../src/broker/paper.ts";
-import { ExchangeCalendar } from "../src/domain/calendar.ts";
-import { TickKind } from "../src/domain/tick.ts";
-import { Engine } from "../src/engine/engine.ts";
-import { createLogger } from "../src/log.ts";
-import { accountsSchema } from "../src/oms/accounts.ts";
-import { OrderManager } from "../src/oms/manager.ts";
-import { openDatabase, type Durability } from "../src/store/db.ts";
-import { Store } from "../src/store/store.ts";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { Durability } from "../src/store/db.ts";
 
 /** Latency percentiles in ms. */
 export interface Percentiles {
@@ -48,12 +45,24 @@ export interface OrdersResult {
   /** Journal commits and the mean records per commit (group commit at work). */
   commits?: number;
   recordsPerCommit?: number;
+  /** CPU per order, µs: the order path's main thread, and its whole process (main + journal writer). */
+  mainCpuUsPerOrder?: number;
+  processCpuUsPerOrder?: number;
+  /** 1-minute load average when the scenario started. */
+  load1?: number;
 }
 
 function percentiles(samples: number[]): Percentiles {
   const s = [...samples].sort((a, b) => a - b);
   const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
   return { p50: at(0.5), p99: at(0.99), p999: at(0.999), max: s.at(-1)! };
+}
+
+/** CPU time of a process (or one of its threads) so far, µs, from /proc (Linux; 10 ms ticks). */
+function cpuUs(pid: number, tid?: number): number {
+  const path = tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`;
+  const f = readFileSync(path, "utf8").split(") ")[1]!.split(" ");
+  return (Number(f[11]) + Number(f[12])) * 10_000;
 }
 
 /** A market order for 1 share; unique client order ids. */
@@ -98,8 +107,11 @@ async function closedLoop(submit: () => Promise<boolean>, inFlight: number, seco
   return { lat, done, wallS: (performance.now() - t0) / 1000 };
 }
 
-/** An order manager on a real engine, SQLite file and paper broker, with AAPL quoted fresh every 100 ms. */
-async function inProcess(durability: Durability): Promise<{ oms: OrderManager; store: Store; close: () => Promise<void> }> {
+/** An order manager of the checkout `tree` on a real engine, SQLite file and paper broker, with AAPL quoted fresh every 100 ms. */
+async function inProcess(tree: string, durability: Durability) {
+  const src = (f: string) => import(join(tree, "src", f));
+  const [{ PaperBroker }, { ExchangeCalendar }, { TickKind }, { Engine }, { createLogger }, { accountsSchema }, { OrderManager }, { Store }] =
+    await Promise.all(["broker/paper.ts", "domain/calendar.ts", "domain/tick.ts", "engine/engine.ts", "log.ts", "oms/accounts.ts", "oms/manager.ts", "store/store.ts"].map(src));
   const dir = mkdtempSync(join(tmpdir(), "alluse-bench-orders-"));
   const engine = await Engine.create({ core: "wasm", maxInstruments: 16, prefault: false });
   const aapl = engine.addInstrument({ symbol: "AAPL", kind: "stock", tickSize: 0.01, multiplier: 1, currency: "USD" });
@@ -118,7 +130,7 @@ async function inProcess(durability: Durability): Promise<{ oms: OrderManager; s
     calendar: new ExchangeCalendar(), log: createLogger("error", "bench", () => {}), options: { maxOpenOrdersPerAccount: 100_000 },
   });
   return {
-    oms, store,
+    oms, store: store as { journal: { stats: { commits: number; records: number } } },
     async close() {
       clearInterval(timer);
       await oms.stop();
@@ -129,33 +141,37 @@ async function inProcess(durability: Durability): Promise<{ oms: OrderManager; s
   };
 }
 
-async function benchInProcess(durability: Durability, mode: "open" | "closed", load: number, seconds: number): Promise<OrdersResult> {
-  const h = await inProcess(durability);
-  const submit = async () => (await h.oms.submit(order())).ok;
-  const before = { ...h.store.journal.stats };
+async function benchInProcess(tree: string, durability: Durability, mode: "open" | "closed", load: number, seconds: number): Promise<OrdersResult> {
+  const h = await inProcess(tree, durability);
+  const submit = async () => (await h.oms.submit(order())).ok as boolean;
+  // Warm-up: JIT and the first commits.
+  await closedLoop(submit, 64, 0.5);
+  const before = { ...h.store.journal.stats }, main0 = cpuUs(process.pid, process.pid), proc0 = cpuUs(process.pid);
   const r = mode === "open" ? await openLoop(submit, load, seconds) : await closedLoop(submit, load, seconds);
+  const mainUs = cpuUs(process.pid, process.pid) - main0, procUs = cpuUs(process.pid) - proc0;
   const commits = h.store.journal.stats.commits - before.commits;
   const records = h.store.journal.stats.records - before.records;
   await h.close();
   return {
     name: `in process, ${mode === "open" ? `${load}/s` : `${load} in flight`}, ${durability}`, durability, mode, load,
     orders: r.lat.length, ordersPerS: r.lat.length / r.wallS, latencyMs: percentiles(r.lat), commits, recordsPerCommit: records / Math.max(1, commits),
+    mainCpuUsPerOrder: mainUs / Math.max(1, r.done), processCpuUsPerOrder: procUs / Math.max(1, r.done),
   };
 }
 
-/** Starts the real server on a fresh data dir; returns its URL, an API key and a stop function. */
-async function serverProcess(durability: Durability): Promise<{ url: string; key: string; stop: () => Promise<void> }> {
+/** Starts the real server of checkout `tree` on a fresh data dir; returns its URL, pid, an API key and a stop function. */
+async function serverProcess(tree: string, durability: Durability): Promise<{ url: string; pid: number; key: string; stop: () => Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), "alluse-bench-server-"));
   const bun = process.execPath;
   // The risk engine checks every order, as in production, with limits a load of 1-share buys never reaches.
   const config = join(dir, "bench-config.json");
   writeFileSync(config, JSON.stringify({ risk: { defaults: { submitRatePerS: 1_000_000, maxOpenOrders: 100_000, maxPositionQty: 100_000_000 } } }));
   const common = ["--data-dir", dir, "--durability", durability, "--config", config];
-  const k = Bun.spawnSync([bun, "src/main.ts", "keys", "create", "--scope", "trade", ...common], { stdout: "pipe", stderr: "pipe" });
+  const k = Bun.spawnSync([bun, "src/main.ts", "keys", "create", "--scope", "trade", ...common], { cwd: tree, stdout: "pipe", stderr: "pipe" });
   if (k.exitCode !== 0) throw new Error(k.stderr.toString());
   const key = k.stdout.toString().trim();
   const proc = Bun.spawn([bun, "src/main.ts", "--port", "0", "--symbols", "AAPL", "--option-expiries", "0", "--tick-rate", "1000",
-    "--log-level", "error", "--capital", "1000000000", "--key-rate", "1000000", ...common], { stdout: "pipe", stderr: "inherit" });
+    "--log-level", "error", "--capital", "1000000000", "--key-rate", "1000000", ...common], { cwd: tree, stdout: "pipe", stderr: "inherit" });
   const reader = proc.stdout.getReader();
   let text = "", url = "";
   while (!url) {
@@ -166,7 +182,7 @@ async function serverProcess(durability: Durability): Promise<{ url: string; key
   }
   void (async () => { while (!(await reader.read()).done); })().catch(() => undefined);
   return {
-    url, key,
+    url, key, pid: proc.pid,
     async stop() {
       proc.kill("SIGTERM");
       await proc.exited;
@@ -175,8 +191,8 @@ async function serverProcess(durability: Durability): Promise<{ url: string; key
   };
 }
 
-async function benchRest(mode: "open" | "closed", load: number, seconds: number): Promise<OrdersResult> {
-  const s = await serverProcess("full");
+async function benchRest(tree: string, mode: "open" | "closed", load: number, seconds: number): Promise<OrdersResult> {
+  const s = await serverProcess(tree, "full");
   const headers = { authorization: `Bearer ${s.key}`, "content-type": "application/json" };
   const submit = async () => {
     const res = await fetch(`${s.url}/v1/orders`, { method: "POST", headers, body: JSON.stringify(order()) });
@@ -185,11 +201,15 @@ async function benchRest(mode: "open" | "closed", load: number, seconds: number)
   };
   // Warm-up: connections, JIT, the first commits, and quotes arriving from the synthetic feed.
   await closedLoop(submit, 8, 1);
+  const main0 = cpuUs(s.pid, s.pid), proc0 = cpuUs(s.pid);
   const r = mode === "open" ? await openLoop(submit, load, seconds) : await closedLoop(submit, load, seconds);
+  const mainUs = cpuUs(s.pid, s.pid) - main0, procUs = cpuUs(s.pid) - proc0;
   await s.stop();
   return {
     name: `REST round trip, ${mode === "open" ? `${load}/s` : `${load} in flight`}, full`, durability: "full", mode, load,
     orders: r.lat.length, ordersPerS: r.lat.length / r.wallS, latencyMs: percentiles(r.lat),
+    // The server's CPU includes its synthetic feed and quote fan-out, not only orders.
+    mainCpuUsPerOrder: mainUs / Math.max(1, r.done), processCpuUsPerOrder: procUs / Math.max(1, r.done),
   };
 }
 
@@ -197,7 +217,8 @@ async function benchRest(mode: "open" | "closed", load: number, seconds: number)
  * The disk's own cost, measured in the same run as the baseline: one-row SQLite commits with
  * synchronous=FULL (an fsync each) on the same file system. No order path can beat it.
  */
-async function fsyncBaseline(commits = 300): Promise<OrdersResult> {
+async function fsyncBaseline(tree: string, commits = 300): Promise<OrdersResult> {
+  const { openDatabase } = await import(join(tree, "src/store/db.ts"));
   const dir = mkdtempSync(join(tmpdir(), "alluse-bench-fsync-"));
   const db = openDatabase(join(dir, "fsync.db"), "full");
   const insert = db.prepare("INSERT INTO cash (seq, account, amount_micros, ts, memo) VALUES (?, 'A', 1, 0, 'bench')");
@@ -214,32 +235,101 @@ async function fsyncBaseline(commits = 300): Promise<OrdersResult> {
   return { name: "baseline: one-row commit with fsync", durability: "full", mode: "closed", load: 1, orders: commits, ordersPerS: commits / wallS, latencyMs: percentiles(lat) };
 }
 
-/** Runs every order benchmark. */
+/** The scenarios, by key: each runs alone in a child process. */
+const SCENARIOS: Record<string, (tree: string, seconds: number) => Promise<OrdersResult>> = {
+  "fsync": (tree) => fsyncBaseline(tree),
+  "in-open-full": (tree, s) => benchInProcess(tree, "full", "open", 2000, s),
+  "in-closed-full": (tree, s) => benchInProcess(tree, "full", "closed", 512, s),
+  "in-open-none": (tree, s) => benchInProcess(tree, "none", "open", 2000, s),
+  "in-closed-none": (tree, s) => benchInProcess(tree, "none", "closed", 512, s),
+  "rest-open": (tree, s) => benchRest(tree, "open", 2000, s),
+  "rest-closed": (tree, s) => benchRest(tree, "closed", 64, s),
+};
+
+/** Runs one scenario on checkout `tree` in a fresh child process. */
+async function child(key: string, tree: string, seconds: number): Promise<OrdersResult> {
+  const load1 = loadavg()[0]!;
+  const proc = Bun.spawn([process.execPath, import.meta.path, "--child", key, "--tree", tree, "--seconds", String(seconds)], { stdout: "pipe", stderr: "inherit" });
+  const out = await new Response(proc.stdout).text();
+  if ((await proc.exited) !== 0) throw new Error(`orders bench scenario ${key} on ${tree} failed`);
+  return { ...(JSON.parse(out.trim().split("\n").at(-1)!) as OrdersResult), load1 };
+}
+
+const HERE = resolve(import.meta.dir, "..");
+
+/** Runs every order benchmark on this checkout. */
 export async function benchOrders(seconds = 5): Promise<OrdersResult[]> {
-  const out: OrdersResult[] = [await fsyncBaseline()];
-  for (const d of ["full", "none"] as const) {
-    out.push(await benchInProcess(d, "open", 2000, seconds));
-    out.push(await benchInProcess(d, "closed", 512, seconds));
-  }
-  out.push(await benchRest("open", 2000, seconds));
-  out.push(await benchRest("closed", 64, seconds));
+  const out: OrdersResult[] = [];
+  for (const key of Object.keys(SCENARIOS)) out.push(await child(key, HERE, seconds));
   return out;
 }
 
+/** Runs every scenario on `baseline` and on this checkout, alternating, `runs` times. */
+export async function compareOrders(baseline: string, runs: number, seconds: number): Promise<{ base: OrdersResult[][]; cur: OrdersResult[][] }> {
+  const keys = Object.keys(SCENARIOS);
+  const base = keys.map(() => [] as OrdersResult[]), cur = keys.map(() => [] as OrdersResult[]);
+  for (let r = 0; r < runs; r++) {
+    for (let i = 0; i < keys.length; i++) {
+      // Alternate which goes first, so neither side always meets the same moment of the load.
+      const order = r % 2 === 0 ? [[baseline, base], [HERE, cur]] as const : [[HERE, cur], [baseline, base]] as const;
+      for (const [tree, into] of order) into[i]!.push(await child(keys[i]!, tree, seconds));
+    }
+  }
+  return { base, cur };
+}
+
+const f = (n: number, d = 2) => n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+const cpu = (x: OrdersResult) => (x.mainCpuUsPerOrder === undefined ? "" : `${f(x.mainCpuUsPerOrder, 0)} / ${f(x.processCpuUsPerOrder!, 0)}`);
+
 /** Markdown rows for the results. */
 export function ordersTable(r: OrdersResult[]): string[] {
-  const f = (n: number, d = 2) => n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
-  const rows = ["## Orders (pre-trade hook + journal + paper ack)", "| scenario | orders/s | p50 / p99 / p99.9 / max ms | records per commit |", "|---|---:|---:|---:|"];
+  const rows = ["## Orders (pre-trade hook + journal + paper ack)", "| scenario | orders/s | p50 / p99 / p99.9 / max ms | records per commit | CPU µs/order main / process |", "|---|---:|---:|---:|---:|"];
   for (const x of r) {
     const l = x.latencyMs;
-    rows.push(`| ${x.name} | ${f(x.ordersPerS, 0)} | ${f(l.p50, 3)} / ${f(l.p99, 3)} / ${f(l.p999, 3)} / ${f(l.max, 1)} | ${x.recordsPerCommit === undefined ? "" : f(x.recordsPerCommit, 1)} |`);
+    rows.push(`| ${x.name} | ${f(x.ordersPerS, 0)} | ${f(l.p50, 3)} / ${f(l.p99, 3)} / ${f(l.p999, 3)} / ${f(l.max, 1)} | ${x.recordsPerCommit === undefined ? "" : f(x.recordsPerCommit, 1)} | ${cpu(x)} |`);
   }
   rows.push("Budgets: REST order → paper ack p99 ≤ 1 ms at 2 k orders/s; ≥ 20 k durable orders/s with group commit.", "");
   return rows;
 }
 
+/** Markdown rows comparing medians of baseline and current runs; ratios are current ÷ baseline. */
+export function compareTable(c: { base: OrdersResult[][]; cur: OrdersResult[][] }): string[] {
+  const rows = ["| scenario | orders/s base → now (×) | p50 ms base → now | p99 ms base → now (×) | main-thread CPU µs/order base → now (×) |", "|---|---:|---:|---:|---:|"];
+  const m = (rs: OrdersResult[], g: (x: OrdersResult) => number | undefined) => median(rs.map((x) => g(x) ?? NaN));
+  for (let i = 0; i < c.base.length; i++) {
+    const b = c.base[i]!, n = c.cur[i]!;
+    const rate = [m(b, (x) => x.ordersPerS), m(n, (x) => x.ordersPerS)] as const;
+    const p50 = [m(b, (x) => x.latencyMs.p50), m(n, (x) => x.latencyMs.p50)] as const;
+    const p99 = [m(b, (x) => x.latencyMs.p99), m(n, (x) => x.latencyMs.p99)] as const;
+    const main = [m(b, (x) => x.mainCpuUsPerOrder), m(n, (x) => x.mainCpuUsPerOrder)] as const;
+    rows.push(`| ${b[0]!.name} | ${f(rate[0], 0)} → ${f(rate[1], 0)} (${f(rate[1] / rate[0])}×) | ${f(p50[0], 3)} → ${f(p50[1], 3)} | ` +
+      `${f(p99[0], 3)} → ${f(p99[1], 3)} (${f(p99[1] / p99[0])}×) | ${Number.isNaN(main[0]) ? "" : `${f(main[0], 1)} → ${f(main[1], 1)} (${f(main[1] / main[0])}×)`} |`);
+  }
+  const loads = [...c.base, ...c.cur].flat().map((x) => x.load1 ?? NaN);
+  rows.push(`Medians of ${c.base[0]!.length} runs each, baseline and current alternating; 1-minute load average ${f(Math.min(...loads), 1)}–${f(Math.max(...loads), 1)}.`, "");
+  return rows;
+}
+
 if (import.meta.main) {
-  const r = await benchOrders(Number(process.env.BENCH_SECONDS ?? 5));
-  console.log(ordersTable(r).join("\n"));
-  console.log(JSON.stringify(r, null, 1));
+  const arg = (name: string) => {
+    const i = process.argv.indexOf(name);
+    return i < 0 ? undefined : process.argv[i + 1];
+  };
+  const seconds = Number(arg("--seconds") ?? process.env.BENCH_SECONDS ?? 5);
+  const key = arg("--child");
+  const baseline = arg("--baseline");
+  if (key) {
+    const run = SCENARIOS[key];
+    if (!run) throw new Error(`unknown orders scenario ${key}; known: ${Object.keys(SCENARIOS).join(", ")}`);
+    console.log(JSON.stringify(await run(resolve(arg("--tree") ?? HERE), seconds)));
+  } else if (baseline) {
+    const c = await compareOrders(resolve(baseline), Number(arg("--runs") ?? 3), seconds);
+    console.log(compareTable(c).join("\n"));
+    console.log(JSON.stringify(c));
+  } else {
+    const r = await benchOrders(seconds);
+    console.log(ordersTable(r).join("\n"));
+    console.log(JSON.stringify(r, null, 1));
+  }
 }

@@ -10,7 +10,8 @@
 import type { Database } from "bun:sqlite";
 import type { CashEntry, Fill, Order } from "../domain/order.ts";
 import type { Durability } from "./db.ts";
-import type { FromWriter } from "./journal-worker.ts";
+import { CLOSE, CONTROL_BYTES, LENGTH, SENT } from "./journal-channel.ts";
+import type { FromWriter, ToWriter } from "./journal-worker.ts";
 import { encodeBatch } from "./write.ts";
 
 /** One journaled fact. */
@@ -58,6 +59,12 @@ interface Waiters {
 }
 
 const encoder = new TextEncoder();
+
+/**
+ * Bytes for one batch on its way to the writer (allocated once; pages are touched only as far
+ * as batches reach). ~2,000 records (512 orders) take ~300 KB; a larger queue is sent in parts.
+ */
+export const BATCH_BUFFER_BYTES = 8 << 20;
 const RESOLVED = Promise.resolve();
 
 /** Bun's Worker has ref/unref (like a timer); the DOM typings do not know them. */
@@ -79,10 +86,15 @@ export class Journal {
   private failure: JournalFailedError | undefined;
   private closed: (() => void) | undefined;
   private closing: Promise<void> | undefined;
+  private stopping = false;
+  private readonly control: Int32Array;
+  private readonly bytes: Uint8Array;
   private readonly listeners: ((records: readonly JournalRecord[]) => void)[] = [];
 
-  private constructor(private readonly worker: RefWorker, lastSeq: number, readonly maxPending: number) {
+  private constructor(private readonly worker: RefWorker, shared: SharedArrayBuffer, lastSeq: number, readonly maxPending: number) {
     this.seq = this.committed = lastSeq;
+    this.control = new Int32Array(shared, 0, CONTROL_BYTES / 4);
+    this.bytes = new Uint8Array(shared, CONTROL_BYTES);
     worker.onmessage = (e: MessageEvent<FromWriter>) => this.onWriter(e.data);
   }
 
@@ -90,10 +102,11 @@ export class Journal {
   static async start(db: Database, path: string, durability: Durability, maxPending: number): Promise<Journal> {
     if (!Number.isInteger(maxPending) || maxPending < 1) throw new Error(`journal maxPending must be a positive integer, got ${maxPending}`);
     const worker = new Worker(new URL("./journal-worker.ts", import.meta.url).href) as RefWorker;
+    const shared = new SharedArrayBuffer(CONTROL_BYTES + BATCH_BUFFER_BYTES);
     const ready = await new Promise<FromWriter>((resolve) => {
       worker.onmessage = (e: MessageEvent<FromWriter>) => resolve(e.data);
       worker.onerror = (e) => resolve({ type: "failed", message: e.message });
-      worker.postMessage({ type: "open", path, durability });
+      worker.postMessage({ type: "open", path, durability, shared } satisfies ToWriter);
     });
     if (ready.type !== "ready") {
       worker.terminate();
@@ -101,7 +114,7 @@ export class Journal {
     }
     // An idle writer must not keep the process alive; a commit in flight does (see send()).
     worker.unref();
-    return new Journal(worker, lastSeq(db), maxPending);
+    return new Journal(worker, shared, lastSeq(db), maxPending);
   }
 
   /** Highest sequence number handed out. */
@@ -174,31 +187,52 @@ export class Journal {
     await this.durable().catch(() => undefined);
     const { promise, resolve } = Promise.withResolvers<void>();
     this.closed = resolve;
+    this.stopping = true;
     this.worker.ref();
-    this.worker.postMessage({ type: "close" });
+    this.signal(CLOSE);
     await promise;
     this.worker.terminate();
   }
 
   private send(): void {
     this.scheduled = false;
-    if (this.inFlight || this.pending.length === 0 || this.failure) return;
-    this.inFlight = this.pending;
-    this.pending = [];
-    this.waitInFlight = this.waitPending;
-    this.waitPending = undefined;
+    if (this.inFlight || this.pending.length === 0 || this.failure || this.stopping) return;
+    // One flat JSON array per batch with each order's row once (encodeBatch): a structured
+    // clone of every record cost the main thread about ten times more.
+    let batch = this.pending;
+    let json = JSON.stringify(encodeBatch(batch));
+    let put = encoder.encodeInto(json, this.bytes);
+    while (put.read < json.length) {
+      // Larger than the buffer: send the first half now, the rest as the next batch.
+      if (batch.length === 1) return this.fail(new JournalFailedError(new Error(`record ${batch[0]!.seq} does not fit the ${BATCH_BUFFER_BYTES}-byte batch buffer`)));
+      batch = batch.slice(0, batch.length >> 1);
+      json = JSON.stringify(encodeBatch(batch));
+      put = encoder.encodeInto(json, this.bytes);
+    }
+    if (batch === this.pending) {
+      this.pending = [];
+      this.waitInFlight = this.waitPending;
+      this.waitPending = undefined;
+    } else {
+      // Waiters of the pending commit may wait for records of the rest: they stay pending.
+      this.pending = this.pending.slice(batch.length);
+    }
+    this.inFlight = batch;
     this.worker.ref();
-    // The batch crosses as one UTF-8 buffer that is transferred, not copied: a structured clone
-    // of every record cost the main thread (the one that matters) about ten times more. It is
-    // one flat JSON array with one row per order (its last state), not an object per record.
-    const bytes = encoder.encode(JSON.stringify(encodeBatch(this.inFlight)));
-    this.worker.postMessage({ type: "write", bytes, upTo: this.inFlight[this.inFlight.length - 1]!.seq }, [bytes.buffer]);
+    this.signal(put.written);
+  }
+
+  /** Hands the writer a batch of `length` bytes (already in the buffer), or CLOSE. */
+  private signal(length: number): void {
+    Atomics.store(this.control, LENGTH, length);
+    Atomics.add(this.control, SENT, 1);
+    Atomics.notify(this.control, SENT);
   }
 
   private onWriter(m: FromWriter): void {
     if (m.type === "failed") return this.fail(new JournalFailedError(new Error(m.message)));
+    if (m.type === "closed") return this.closed?.();
     if (m.type !== "committed") return;
-    if (m.upTo < 0) return this.closed?.();
     const batch = this.inFlight!;
     this.inFlight = undefined;
     this.worker.unref();
@@ -207,7 +241,7 @@ export class Journal {
     s.records += batch.length;
     s.largestBatch = Math.max(s.largestBatch, batch.length);
     s.commitMs += m.ms;
-    this.committed = m.upTo;
+    this.committed = batch[batch.length - 1]!.seq;
     const done = this.waitInFlight;
     this.waitInFlight = undefined;
     done?.resolve();
@@ -219,6 +253,7 @@ export class Journal {
   private fail(err: JournalFailedError): void {
     this.failure = err;
     this.inFlight = undefined;
+    this.worker.unref();
     this.waitInFlight?.reject(err);
     this.waitPending?.reject(err);
     this.waitInFlight = this.waitPending = undefined;

@@ -125,6 +125,18 @@ describe("journal", () => {
     await store.close();
   });
 
+  test("a queue larger than the batch buffer goes in parts, every record kept and in order", async () => {
+    const store = await Store.open({ path: join(dir, "big.db"), durability: "none", maxPending: 1000 });
+    const j = store.journal;
+    const memo = "m".repeat(100_000);
+    // 120 entries of ~100 KB: more than BATCH_BUFFER_BYTES (8 MiB) in one turn.
+    for (let i = 0; i < 120; i++) j.append({ t: "cash", entry: { seq: 0, account: "A", amountMicros: i, ts: 1, memo } });
+    await j.durable();
+    expect(j.stats.commits).toBeGreaterThan(1);
+    expect(store.cash().map((c) => c.amountMicros)).toEqual(Array.from({ length: 120 }, (_, i) => i));
+    await store.close();
+  });
+
   test("onCommit hands over the committed records in order, after they are durable", async () => {
     const store = await Store.open({ path: join(dir, "c.db"), durability: "normal", maxPending: 10 });
     const seen: number[] = [];
