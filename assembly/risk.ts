@@ -430,7 +430,11 @@ export function preTradeCheck(): i32 {
   if (cashMode) {
     if (kind0 == 0 && loW < 0 && loW < lo) return deny(RK_SHORT_SALE, -loW, 0);
     let reqW = req + (side > 0 ? dW * ref * mult : 0);
-    if (kind0 == 2) reqW += (posInf(-loW) - posInf(-lo)) * ld(orow, PR_STRIKE) * mult;
+    if (kind0 == 2) {
+      // A sale may add a short put to secure; a buy that fills closes part of one and frees its cash.
+      const shortAfter = side > 0 ? posInf(-(lo + dW)) : posInf(-loW);
+      reqW += (shortAfter - posInf(-lo)) * ld(orow, PR_STRIKE) * mult;
+    }
     if (reqW > cash && reqW > req) return deny(RK_BUYING_POWER, reqW, cash);
     if (side < 0 && (kind0 == 1 || kind0 == 0)) {
       const callsW = kind0 == 1 ? shortCalls - posInf(-lo) * mult + posInf(-loW) * mult : shortCalls;

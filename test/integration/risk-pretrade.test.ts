@@ -131,6 +131,20 @@ describe("pre-trade checks, just inside and just outside", () => {
     await denied(r, { symbol: PUT, side: "sell", type: "limit", limitPrice: 10.5, qty: 1 }, "BUYING_POWER");
   });
 
+  test("buying back a cash-secured put passes even when every dollar is reserved", async () => {
+    const r = await start({});
+    expect((await passes(r, { symbol: PUT, side: "sell", type: "market", qty: 4 })).status).toBe("filled");
+    await r.h.store.journal.durable();
+    // Cash: $100,000 + 4 × $980 premium − $2.60 commission = $103,917.40, $100,000 of it securing the
+    // puts; 39 AAPL at $100.02 + $1 leave $100,015.62. A new sale, or more stock, is denied; buying one
+    // put back ($1,000 at the ask) passes because it frees the $25,000 that secured it.
+    expect((await passes(r, { type: "market", qty: 39 })).status).toBe("filled");
+    await r.h.store.journal.durable();
+    await denied(r, { symbol: PUT, side: "sell", type: "limit", limitPrice: 10.5, qty: 1 }, "BUYING_POWER");
+    await denied(r, { type: "limit", limitPrice: 100, qty: 1 }, "BUYING_POWER");
+    expect((await passes(r, { symbol: PUT, side: "buy", type: "market", qty: 1 })).status).toBe("filled");
+  });
+
   test("covered calls need the shares; a cash account cannot sell short", async () => {
     const r = await start({});
     await denied(r, { symbol: "TSLA", side: "sell", type: "limit", limitPrice: 251, qty: 1 }, "SHORT_SALE");
