@@ -3,7 +3,7 @@
 // message) and checks that the client decoded as many messages of each kind as were sent.
 
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { type Contract, EventName, IBApi, type Order, OrderAction, OrderType, SecType } from "@stoqey/ib";
+import { BarSizeSetting, type Contract, EventName, IBApi, type Order, OrderAction, OrderType, SecType } from "@stoqey/ib";
 import { CODES, OUT, OUT_IDS } from "../../src/sim/tws/messages.ts";
 import { TwsSimulator } from "../../src/sim/tws/simulator.ts";
 import { STOCK_CONID_BASE } from "../../src/sim/tws/universe.ts";
@@ -65,6 +65,14 @@ test("every simulator message decodes cleanly in @stoqey/ib, field for field", a
   c.ib.reqMktData(9, { conId: option.conId, exchange: "SMART" }, "", false, false); // tickOptionComputation
   await waitFor(() => (c.events.get(EventName.tickOptionComputation) ?? 0) >= 3, 5000, "model greeks");
 
+  // Historical bars (daily and 1-minute, two date formats), a pacing refusal (162: identical
+  // request at once) and a cancel of nothing (366).
+  c.ib.reqHistoricalData(30, aapl, "", "1 W", BarSizeSetting.DAYS_ONE, "TRADES", 1, 1, false);
+  c.ib.reqHistoricalData(31, aapl, "", "1800 S", BarSizeSetting.MINUTES_ONE, "MIDPOINT", 0, 2, false);
+  c.ib.reqHistoricalData(32, aapl, "", "1 W", BarSizeSetting.DAYS_ONE, "TRADES", 1, 1, false);
+  c.ib.cancelHistoricalData(33);
+  await waitFor(() => c.codes.has(162) && c.codes.has(366), 5000, "162 and 366");
+
   // Orders: fills (execDetails, orderStatus, commissionReport), a resting order listed, modified
   // and cancelled, refusals (103 reused id, 201 rejected, 10147 unknown), then the reports.
   sim.pinQuote("AAPL", 100, 1000, 100.02, 1000);
@@ -122,6 +130,8 @@ test("every simulator message decodes cleanly in @stoqey/ib, field for field", a
   expect(ev(EventName.tickReqParams)).toBe(sent.get(OUT.TICK_REQ_PARAMS)!);
   expect(ev(EventName.error) + ev(EventName.info)).toBe(sent.get(OUT.ERR_MSG)!);
   expect(ev(EventName.tickSize)).toBeGreaterThanOrEqual(sent.get(OUT.TICK_SIZE)!);
+  // One event per bar, and one end marker per message.
+  expect(ev(EventName.historicalData)).toBe(sim.historical.stats.bars + sent.get(OUT.HISTORICAL_DATA)!);
   for (const [name, id] of [[EventName.openOrder, OUT.OPEN_ORDER], [EventName.orderStatus, OUT.ORDER_STATUS], [EventName.execDetails, OUT.EXECUTION_DATA],
     [EventName.commissionReport, OUT.COMMISSION_REPORT], [EventName.position, OUT.POSITION], [EventName.accountSummary, OUT.ACCOUNT_SUMMARY],
     [EventName.openOrderEnd, OUT.OPEN_ORDER_END], [EventName.execDetailsEnd, OUT.EXECUTION_DATA_END], [EventName.pnl, OUT.PNL]] as const) {
@@ -207,5 +217,40 @@ test("order, execution, position and account messages decode to what the simulat
   expect(summary.MaintMarginReq).toBeGreaterThan(0);
   expect(summary.BuyingPower).toBeGreaterThan(0);
   expect(c.decodeErrors).toEqual([]);
+  c.ib.disconnect();
+});
+
+test("historical bars decode to what the simulator meant, daily and 1-minute", async () => {
+  const c = recordingClient(14);
+  await waitFor(c.isReady, 5000, "nextValidId");
+  const rows = new Map<number, unknown[][]>();
+  c.ib.on(EventName.historicalData, (...args: unknown[]) => {
+    const list = rows.get(args[0] as number) ?? [];
+    list.push(args.slice(1));
+    rows.set(args[0] as number, list);
+  });
+  sim.pinTrade("AAPL", 101.5, 100);
+  const aapl: Contract = { conId: STOCK_CONID_BASE, exchange: "SMART" };
+  const daily = { endDateTime: "20261120-21:00:00", barSize: "1 day", duration: "1 M", useRTH: true, whatToShow: "TRADES", formatDate: 1 };
+  const minute = { endDateTime: "20261120-16:00:00", barSize: "1 min", duration: "3600 S", useRTH: false, whatToShow: "MIDPOINT", formatDate: 2 };
+  c.ib.reqHistoricalData(40, aapl, daily.endDateTime, daily.duration, BarSizeSetting.DAYS_ONE, "TRADES", 1, 1, false);
+  c.ib.reqHistoricalData(41, aapl, minute.endDateTime, minute.duration, BarSizeSetting.MINUTES_ONE, "MIDPOINT", 0, 2, false);
+  await waitFor(() => [40, 41].every((id) => rows.get(id)?.some((r) => String(r[0]).startsWith("finished"))), 5000, "both runs");
+  const contract = sim.universe.byId(STOCK_CONID_BASE)!;
+  for (const [id, q] of [[40, daily], [41, minute]] as const) {
+    const want = sim.historical.bars(sim, contract, q);
+    if (typeof want === "string") throw new Error(want);
+    const got = rows.get(id)!;
+    expect(got.at(-1)![0]).toBe(q === daily ? "finished-20261021-21:00:00-20261120-21:00:00" : "finished-20261120-15:00:00-20261120-16:00:00");
+    // [time, open, high, low, close, volume, count, WAP]
+    expect(got.slice(0, -1)).toEqual(want.map((b) => [b.time, b.open, b.high, b.low, b.close, b.volume, b.count, b.wap]));
+    expect(want.at(-1)!.close).toBe(101.5);
+  }
+  expect(rows.get(40)!.length - 1).toBe(23); // the weekdays from 21 October to 20 November
+  expect(rows.get(40)![0]![0]).toBe("20261021");
+  expect(rows.get(41)!.length - 1).toBe(60); // 15:00 to 15:59
+  expect(rows.get(41)![0]![0]).toBe(String(Date.UTC(2026, 10, 20, 15, 0) / 1000));
+  expect(c.decodeErrors).toEqual([]);
+  sim.unpin("AAPL");
   c.ib.disconnect();
 });

@@ -12,6 +12,7 @@ export const OUT = {
   MARKET_DATA_TYPE: 58, SECDEF_OPT_PARAMS: 75, SECDEF_OPT_PARAMS_END: 76, TICK_REQ_PARAMS: 81,
   ORDER_STATUS: 3, OPEN_ORDER: 5, EXECUTION_DATA: 11, OPEN_ORDER_END: 53, EXECUTION_DATA_END: 55, COMMISSION_REPORT: 59,
   POSITION: 61, POSITION_END: 62, ACCOUNT_SUMMARY: 63, ACCOUNT_SUMMARY_END: 64, PNL: 94,
+  HISTORICAL_DATA: 17,
 } as const;
 
 /** Every message id the simulator can send; the decoder test proves each one decodes cleanly. */
@@ -23,6 +24,7 @@ export const IN = {
   REQ_CURRENT_TIME: 49, REQ_MARKET_DATA_TYPE: 59, START_API: 71, REQ_SEC_DEF_OPT_PARAMS: 78,
   PLACE_ORDER: 3, CANCEL_ORDER: 4, REQ_OPEN_ORDERS: 5, REQ_EXECUTIONS: 7, REQ_AUTO_OPEN_ORDERS: 15, REQ_ALL_OPEN_ORDERS: 16,
   REQ_POSITIONS: 61, REQ_ACCOUNT_SUMMARY: 62, CANCEL_ACCOUNT_SUMMARY: 63, CANCEL_POSITIONS: 64, REQ_PNL: 92, CANCEL_PNL: 93,
+  REQ_HISTORICAL_DATA: 20, CANCEL_HISTORICAL_DATA: 25,
 } as const;
 
 /** IB tick types the simulator sends (live and delayed variants). */
@@ -38,12 +40,14 @@ export const MarketDataType = { Live: 1, Frozen: 2, Delayed: 3, DelayedFrozen: 4
 /** TWS error and status codes the simulator sends, with TWS's wording. */
 export const CODES = {
   103: "Duplicate order id",
+  162: "Historical Market Data Service error message:",
   200: "No security definition has been found for the request",
   201: "Order rejected - reason:",
   300: "Can't find EId with tickerId:",
   322: "Error processing request:-'bB' : cause - Duplicate ticker id",
   326: "Unable to connect as the client id is already in use. Retry with a unique client id.",
   354: "Requested market data is not subscribed.",
+  366: "No historical data query found for ticker id:",
   1100: "Connectivity between IB and Trader Workstation has been lost.",
   1101: "Connectivity between IB and Trader Workstation has been restored - data lost.",
   1102: "Connectivity between IB and Trader Workstation has been restored - data maintained.",
@@ -167,6 +171,29 @@ export function secDefOptParams(o: OutBuffer, reqId: number, exchange: string, u
 /** securityDefinitionOptionParameterEnd. */
 export function secDefOptParamsEnd(o: OutBuffer, reqId: number): void {
   o.write([OUT.SECDEF_OPT_PARAMS_END, reqId]);
+}
+
+/** One bar of historicalData: time as TWS formats it (a date, or epoch seconds with formatDate 2). */
+export interface BarFields {
+  time: string;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  volume: number;
+  wap: number;
+  count: number;
+}
+
+/** historicalData: no version field from server 124; the whole run in one message, then (in the client) the end marker. */
+export function historicalData(o: OutBuffer, reqId: number, startText: string, endText: string, bars: readonly BarFields[]): void {
+  o.begin(OUT.HISTORICAL_DATA);
+  for (const f of [String(OUT.HISTORICAL_DATA), String(reqId), startText, endText, String(bars.length)]) o.field(f);
+  for (const b of bars) {
+    o.field(b.time);
+    for (const n of [b.open, b.high, b.low, b.close, b.volume, b.wap, b.count]) o.num(n);
+  }
+  o.end();
 }
 
 // Request parsers.

@@ -10,6 +10,7 @@ import { SyntheticFeed } from "../../feed/synthetic.ts";
 import type { SyntheticMarketOptions } from "../../feed/market.ts";
 import { createLogger, type Logger } from "../../log.ts";
 import { SimConnection, type ConnectionHost } from "./connection.ts";
+import { SimHistorical, type SimHistoricalLimits } from "./historical.ts";
 import { SimMarketData } from "./marketdata.ts";
 import { type Code, errorMessage, FieldCursor, IN, managedAccounts, nextValidId, parseStartApi } from "./messages.ts";
 import { orderHandlers } from "./order-requests.ts";
@@ -48,6 +49,10 @@ export interface TwsSimulatorOptions extends SyntheticMarketOptions {
    * never sees the real close in the middle of it.
    */
   calendar?: ExchangeCalendar;
+  /** Historical data pacing rules enforced with error 162 (default IBKR's; tests shrink the windows). */
+  historicalLimits?: Partial<SimHistoricalLimits>;
+  /** Clock of historical data, epoch ms (default the wall clock; tests step a virtual one through 10 minutes). */
+  historicalClock?: () => number;
   log?: Logger;
 }
 
@@ -72,6 +77,8 @@ export class TwsSimulator implements SimContext, ConnectionHost {
   readonly marketData: SimMarketData;
   /** Orders, executions, positions and cash (filled by the paper broker's model). */
   readonly orders: SimOrderBook;
+  /** Historical bars and their pacing rules. */
+  readonly historical: SimHistorical;
   readonly accounts: readonly string[];
   readonly log: Logger;
   readonly maxOutboundBytes: number;
@@ -124,6 +131,8 @@ export class TwsSimulator implements SimContext, ConnectionHost {
     this.orders = new SimOrderBook(this.universe, this.marketData, this, opts.orders);
     this.calendar = opts.calendar;
     for (const [id, h] of orderHandlers(this.orders)) this.handlers.set(id, h);
+    this.historical = new SimHistorical(opts.historicalLimits, opts.historicalClock);
+    for (const [id, h] of this.historical.handlers()) this.handlers.set(id, h);
   }
 
   /** The port listened on (the OS's choice when 0 was asked for), once started. */
@@ -248,6 +257,7 @@ export class TwsSimulator implements SimContext, ConnectionHost {
   onClosed(conn: SimConnection): void {
     conn.out.countsById.forEach((n, id) => (this.sentClosed[id]! += n));
     this.marketData.dropAll(conn);
+    this.historical.drop(conn);
     this.connections.delete(conn);
     if (conn.closeReason.startsWith("slow consumer")) this.stats.slowConsumers++;
     // Framing errors (in the connection) and request errors (here) both close with this prefix.
