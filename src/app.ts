@@ -28,6 +28,7 @@ import { orderRoutes } from "./server/orders.ts";
 import { riskRoutes } from "./server/risk-routes.ts";
 import { SessionWs } from "./server/session-ws.ts";
 import { brokerRoutes } from "./server/broker-routes.ts";
+import { historyRoutes } from "./server/history-routes.ts";
 import { riskAlertRules } from "./risk/alert-rules.ts";
 import { registerRiskMetrics } from "./risk/metrics.ts";
 import { keyRoutes } from "./server/keys-routes.ts";
@@ -123,6 +124,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     throw err;
   }
   const specs = feed.instruments();
+  const stockSymbols = new Set(specs.filter((s) => s.kind === "stock").map((s) => s.symbol));
   const engineOverrides = { ...config.engine };
   // A replay that keeps its recorded times would be rejected as stale by the live-data rules.
   if (config.feed.kind === "replay" && config.feed.replayKeepTime) {
@@ -168,6 +170,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
         performanceRoutes({ oms: trading.oms, store: trading.store, keys: trading.keys, arrivals, days: new ExchangeCalendar(config.trading.calendar) }),
         alertRoutes({ alerts: alerts.engine, keys: trading.keys, maxRows: resolveLimits(config.limits).maxRestRows, ...config.trading.api }),
         brokerRoutes({ broker: trading.broker, keys: trading.keys, ...config.trading.api }),
+        historyRoutes({ session: config.feed.kind === "ib" ? ibSession : undefined, isStock: (s) => stockSymbols.has(s), keys: trading.keys, ...config.trading.api }),
         ...(trading.risk ? [riskRoutes({ risk: trading.risk, keys: trading.keys, maxRows: resolveLimits(config.limits).maxRestRows, ...config.trading.api })] : [])],
     },
     // The alerts topic wraps order entry so that one auth message serves both (alerts-ws.ts).
