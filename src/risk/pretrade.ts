@@ -1,4 +1,4 @@
-// The order manager's pre-trade hook, answered by the WASM check (assembly/risk.ts). Before
+// The order manager's pre-trade hook, answered by the WASM check (assembly/risk-check.ts). Before
 // each check the order's own row is brought up to the order manager's synchronous state (cash
 // and the position in that instrument); a passing new order is counted as working at once.
 
