@@ -9,7 +9,7 @@ import { Packr, Unpackr } from "msgpackr";
 import {
   CLOSE_CODES, type AccountFrame, type AckFrame, type AuthedFrame, type ClientRequest, type ErrorFrame, type FillFrame,
   type OrderFrame, type OrderRequest, type PositionFrame, type QuoteFrame, type RestErrorCode, type ServerFrame, type WelcomeFrame,
-  type WireFormat, type WsErrorCode,
+  type WireFormat, type WsErrorCode, type RiskFrame, type AlertFrame, type SessionFrame,
 } from "./protocol.ts";
 
 /** Reconnect back-off: delay n is min(maxDelayMs, initialDelayMs × factor^n), minus up to `jitter` of itself. */
@@ -81,7 +81,10 @@ export interface Selection {
 }
 
 /** A frame pushed on a watched account. */
-export type AccountPush = OrderFrame | FillFrame | PositionFrame | AccountFrame;
+export type AccountPush = OrderFrame | FillFrame | PositionFrame | AccountFrame | RiskFrame;
+
+/** Any pushed frame that is not a quote: account pushes, alert transitions, broker-session changes. */
+export type Push = AccountPush | AlertFrame | SessionFrame;
 
 interface Pending {
   op: ClientRequest["op"];
@@ -119,7 +122,7 @@ export class MarketClient {
   private readonly gapListeners: Listener<Gap>[] = [];
   private readonly errorListeners: Listener<ClientError>[] = [];
   private readonly stateListeners: Listener<ClientState>[] = [];
-  private readonly pushListeners: Listener<AccountPush>[] = [];
+  private readonly pushListeners: Listener<Push>[] = [];
   private readonly openListeners: Listener<boolean>[] = [];
   private openWaiters: { resolve: () => void; reject: (e: ClientError) => void }[] = [];
   private nextId = 1;
@@ -173,8 +176,8 @@ export class MarketClient {
     return addListener(this.stateListeners, cb);
   }
 
-  /** Calls `cb` for order, fill, position and account frames pushed on watched accounts. */
-  onPush(cb: Listener<AccountPush>): () => void {
+  /** Calls `cb` for frames pushed on watched accounts (order, fill, position, account, risk) and on the alerts and session topics. */
+  onPush(cb: Listener<Push>): () => void {
     return addListener(this.pushListeners, cb);
   }
 
@@ -292,6 +295,14 @@ export class MarketClient {
       case "fill":
       case "position":
       case "account":
+      case "risk":
+        return this.emitPush(f);
+      case "alerts":
+        return this.settle(f.id, f);
+      case "alert":
+      case "session":
+        // With the id of a request in flight it is the reply (ack, subscribe); otherwise a push.
+        if ("id" in f && f.id !== undefined && this.pending.has(f.id)) return this.settle(f.id, f);
         return this.emitPush(f);
       case "error":
         return this.onErrorFrame(f);
@@ -449,7 +460,7 @@ export class MarketClient {
     for (const w of waiters) w.reject(err);
   }
 
-  private emitPush(f: AccountPush): void {
+  private emitPush(f: Push): void {
     for (const l of this.pushListeners) l(f);
   }
 

@@ -377,7 +377,12 @@ export interface WatchRequest {
 }
 
 /** A request of order entry or account topics. */
-export type OrderRequest = AuthRequest | SubmitRequest | CancelRequest | ModifyRequest | WatchRequest;
+export type OrderRequest = AuthRequest | SubmitRequest | CancelRequest | ModifyRequest | WatchRequest | TopicRequest;
+
+/** The alerts and broker-session topics (docs/protocol.md, "Alerts" and "Broker session"). */
+export type TopicRequest =
+  | { op: "alerts.subscribe" | "alerts.unsubscribe" | "session.subscribe" | "session.unsubscribe"; id?: number }
+  | { op: "alerts.ack"; id?: number; alertId: number };
 
 /** Any request a client sends. */
 export type ClientRequest = SubscribeRequest | UnsubscribeRequest | PingRequest | OrderRequest;

@@ -1,6 +1,7 @@
 // TradingClient: order entry and account topics over /ws, on top of a MarketClient that
 // authenticates every connection with the key. Replies are matched by request id; pushes of
-// watched accounts (orders, fills, positions, accounts) go to listeners. After a reconnect the
+// watched accounts (orders, fills, positions, accounts, risk) and of the alerts and broker-session
+// topics go to listeners. After a reconnect the
 // MarketClient re-authenticates first, then this client watches its accounts again (which
 // sends a fresh snapshot), so a strategy keeps its view without doing anything.
 //
@@ -9,9 +10,10 @@
 // again once reconnected: the server answers a repeated id with the original order instead of
 // placing a second one.
 
-import { MarketClient, ClientError, type AccountPush, type MarketClientOptions } from "./client.ts";
+import { MarketClient, ClientError, type MarketClientOptions, type Push } from "./client.ts";
 import type {
-  AccountView, FillView, NewOrder, OrderChanges, OrderFrame, OrderView, PositionView, WatchingFrame,
+  AccountView, AlertFrame, AlertsFrame, AlertView, FillView, NewOrder, OrderChanges, OrderFrame, OrderView, PositionView, RiskView,
+  SessionFrame, WatchingFrame,
 } from "./protocol.ts";
 
 /** Options of TradingClient.connect(): those of MarketClient, with the key required. */
@@ -39,16 +41,21 @@ type Listener<T> = (value: T) => void;
 export class TradingClient {
   private readonly watched = new Set<string>();
   private readonly listeners = { order: [] as Listener<OrderView>[], fill: [] as Listener<FillView>[],
-    position: [] as Listener<PositionView>[], account: [] as Listener<AccountView>[], error: [] as Listener<ClientError>[] };
+    position: [] as Listener<PositionView>[], account: [] as Listener<AccountView>[], error: [] as Listener<ClientError>[],
+    risk: [] as Listener<RiskView>[], alert: [] as Listener<AlertFrame>[], session: [] as Listener<SessionFrame>[] };
+  private alertsOn = false;
+  private sessionOn = false;
 
   private constructor(readonly market: MarketClient, private readonly placeRetries: number) {
     market.onPush((f) => this.dispatch(f));
     market.onOpen((reconnected) => {
-      if (reconnected && this.watched.size > 0) {
-        this.market.call({ op: "watch", accounts: [...this.watched] }).catch((e: ClientError) => {
-          for (const l of this.listeners.error) l(new ClientError(e.code, `re-watch after reconnect failed: ${e.message}`, e.field, e.id));
-        });
-      }
+      if (!reconnected) return;
+      const again = (what: string, p: Promise<unknown>) => p.catch((e: ClientError) => {
+        for (const l of this.listeners.error) l(new ClientError(e.code, `${what} after reconnect failed: ${e.message}`, e.field, e.id));
+      });
+      if (this.watched.size > 0) again("re-watch", this.market.call({ op: "watch", accounts: [...this.watched] }));
+      if (this.alertsOn) again("alerts re-subscribe", this.market.call({ op: "alerts.subscribe" }));
+      if (this.sessionOn) again("session re-subscribe", this.market.call({ op: "session.subscribe" }));
     });
   }
 
@@ -119,6 +126,40 @@ export class TradingClient {
     return add(this.listeners.account, cb);
   }
 
+  /** Each watched account's risk, at the server's publish cadence (100 ms). */
+  onRisk(cb: Listener<RiskView>): () => void {
+    return add(this.listeners.risk, cb);
+  }
+
+  /** Subscribes to the alerts topic (kept across reconnects); resolves with the alerts active now. */
+  async subscribeAlerts(): Promise<AlertView[]> {
+    const reply = await this.market.call<AlertsFrame>({ op: "alerts.subscribe" });
+    this.alertsOn = true;
+    return reply.alerts;
+  }
+
+  /** Alert transitions (raised, escalated, deescalated, acknowledged, resolved) once subscribed. */
+  onAlert(cb: Listener<AlertFrame>): () => void {
+    return add(this.listeners.alert, cb);
+  }
+
+  /** Acknowledges an alert (admin key); resolves with the alert after it. */
+  async ackAlert(alertId: number): Promise<AlertView> {
+    return (await this.market.call<AlertFrame>({ op: "alerts.ack", alertId })).alert;
+  }
+
+  /** Subscribes to the broker session topic (kept across reconnects); resolves with its state now. */
+  async subscribeSession(): Promise<SessionFrame> {
+    const reply = await this.market.call<SessionFrame>({ op: "session.subscribe" });
+    this.sessionOn = true;
+    return reply;
+  }
+
+  /** Broker session changes (IB connection state, data farms) once subscribed. */
+  onSession(cb: Listener<SessionFrame>): () => void {
+    return add(this.listeners.session, cb);
+  }
+
   /** Errors no request is waiting for: a refused auth or re-watch after a reconnect, giving up reconnecting. */
   onError(cb: Listener<ClientError>): () => void {
     const offMarket = this.market.onError(cb);
@@ -136,8 +177,17 @@ export class TradingClient {
     await this.close();
   }
 
-  private dispatch(f: AccountPush): void {
+  private dispatch(f: Push): void {
     switch (f.t) {
+      case "risk":
+        for (const l of this.listeners.risk) l(f.risk);
+        return;
+      case "alert":
+        for (const l of this.listeners.alert) l(f);
+        return;
+      case "session":
+        for (const l of this.listeners.session) l(f);
+        return;
       case "order":
         for (const l of this.listeners.order) l(f.order);
         return;

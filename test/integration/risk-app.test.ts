@@ -13,6 +13,8 @@ import { loadConfig } from "../../src/config.ts";
 import { createLogger } from "../../src/log.ts";
 import { parseExposition, promtoolCheck, sampleValue } from "../helpers/prom-parse.ts";
 import { TestSocket } from "../helpers/test-socket.ts";
+import { TradingClient } from "../../src/client/trading.ts";
+import type { AlertFrame, RiskView } from "../../src/client/protocol.ts";
 import { waitFor, waitForAsync } from "../helpers/wait.ts";
 
 const silent = createLogger("error", "test", () => {});
@@ -93,3 +95,29 @@ describe("risk in the app", () => {
     expect((await call("POST", "/v1/admin/risk/state", { state: "active", reason: "test over" })).status).toBe(200);
   });
 });
+
+describe("risk, alerts and the session topic through the TypeScript client", () => {
+  test("onRisk follows a watched account; alerts arrive, are acknowledged, resolve; the session topic says there is no IB session", async () => {
+    await using trader = await TradingClient.connect(app.server.wsUrl, { key });
+    const risks: RiskView[] = [];
+    trader.onRisk((r) => risks.push(r));
+    await trader.watch(["Rev-Acc"]);
+    await waitFor(() => risks.length >= 2, 5000, "two risk pushes");
+    expect(risks.every((r) => r.account === "Rev-Acc")).toBe(true);
+    const session = await trader.subscribeSession();
+    expect(session).toMatchObject({ t: "session", subscribed: true, connection: null });
+
+    const transitions: AlertFrame[] = [];
+    trader.onAlert((a) => transitions.push(a));
+    await trader.subscribeAlerts();
+    expect((await call("POST", "/v1/admin/risk/state", { account: "Rev-Acc", state: "reducing", reason: "client test" })).status).toBe(200);
+    await waitFor(() => transitions.some((t) => t.event === "raised" && t.alert.rule === "risk.trading_state" && t.alert.key === "Rev-Acc"), 5000, "the raised alert");
+    const raised = transitions.find((t) => t.event === "raised" && t.alert.key === "Rev-Acc")!.alert;
+    expect(raised.severity).toBe("warning");
+    const acked = await trader.ackAlert(raised.id);
+    expect(acked).toMatchObject({ id: raised.id, state: "acknowledged" });
+    expect((await call("POST", "/v1/admin/risk/state", { account: "Rev-Acc", state: "active", reason: "done" })).status).toBe(200);
+    await waitFor(() => transitions.some((t) => t.event === "resolved" && t.alert.id === raised.id), 5000, "the alert to resolve");
+  });
+});
+
