@@ -179,7 +179,11 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     marketDataGate: (ip, authorization) => marketDataRefusal(config.trading.api.marketData, trading.keys, ip, authorization),
   });
   metrics.attachServer(() => server.stats());
-  trading.risk?.onSnapshot((s) => ordersWs?.pushRisk(s));
+  if (trading.risk) {
+    const risk = trading.risk;
+    ordersWs?.setRiskSource((a) => risk.snapshot(a));
+    risk.onSnapshot((s) => ordersWs?.pushRisk(s));
+  }
   if (trading.risk) {
     for (const rule of riskAlertRules(trading.risk)) alerts.engine.addRule(rule);
     registerRiskMetrics(metrics.registry, trading.risk);

@@ -43,10 +43,16 @@ export class RowsFullError extends Error {}
 
 /** The host's mirror of accounts, positions and working orders in the risk region. */
 export class RiskBook {
+  /** True once anything the recompute reads has changed since the service last cleared it. */
+  changed = true;
+  /** 1 for every engine instrument (and underlying) some position row refers to: the batches that matter to risk. */
+  readonly held: Uint8Array;
   private readonly slots = new Map<string, AccountSlot>();
   private readonly working = new Map<string, Working>();
 
-  constructor(private readonly t: RiskTables, private readonly market: InstrumentLookup) {}
+  constructor(private readonly t: RiskTables, private readonly market: InstrumentLookup, maxInstruments: number) {
+    this.held = new Uint8Array(maxInstruments);
+  }
 
   /** Adds an account (once) with its capital and margin mode; returns its slot. */
   addAccount(id: string, capital: number, mode: MarginMode): number {
@@ -90,6 +96,7 @@ export class RiskBook {
 
   /** Writes an account's limits into its row (dollar limits scale with its capital). */
   setLimits(id: string, l: RiskLimits): void {
+    this.changed = true;
     const s = this.need(id);
     const cap = s.capital;
     const band = l.deltaBand;
@@ -119,6 +126,7 @@ export class RiskBook {
 
   /** Sets the ledger cash of an account, dollars. */
   setCash(id: string, cashDollars: number): void {
+    this.changed = true;
     this.t.setAccAt(this.need(id).slot, this.t.A.CASH, cashDollars);
   }
 
@@ -134,6 +142,9 @@ export class RiskBook {
     const row = s.symbols.length;
     const und = inst.kind === "option" && inst.underlying ? this.market.instrument(inst.underlying)?.index ?? inst.index : inst.index;
     this.t.initRow(s.slot, row, inst, und, inst.expiry ? expiryMs(inst.expiry) : 0);
+    // Never cleared when a row is freed: a stale flag costs one needless recompute, a missing one a stale risk figure.
+    this.held[inst.index] = 1;
+    this.held[und] = 1;
     s.rows.set(inst.symbol, row);
     s.symbols.push(inst.symbol);
     this.t.setAcc(s.slot, "A_ROWS", s.symbols.length);
@@ -142,11 +153,13 @@ export class RiskBook {
 
   /** Sets the cash of an account by slot (the order path: no lookup by id). */
   setCashAt(slot: number, cashDollars: number): void {
+    this.changed = true;
     this.t.setAccAt(slot, this.t.A.CASH, cashDollars);
   }
 
   /** Sets a known row's quantity and cost basis (dollars): the order path. */
   setPositionAt(slot: number, row: number, qty: number, costDollars: number): void {
+    this.changed = true;
     this.t.setPosAt(slot, row, this.t.P.QTY, qty);
     this.t.setPosAt(slot, row, this.t.P.COST, costDollars);
   }
@@ -154,6 +167,7 @@ export class RiskBook {
   /** Sets a position's quantity and cost basis (dollars) from the ledger. */
   setPosition(id: string, inst: Instrument, qty: number, costDollars: number): void {
     if (qty === 0 && !this.slots.get(id)?.rows.has(inst.symbol)) return;
+    this.changed = true;
     const s = this.need(id);
     const row = this.rowFor(id, inst);
     this.t.setPosAt(s.slot, row, this.t.P.QTY, qty);
@@ -200,6 +214,7 @@ export class RiskBook {
   }
 
   private setWorking(orderId: string, next: Working | undefined): void {
+    this.changed = true;
     const prev = this.working.get(orderId);
     if (prev) this.adjust(prev, -1);
     if (next) {

@@ -43,6 +43,8 @@ export interface RiskServiceDeps {
 
 /** New York calendar date of an instant: the session's day. */
 const nyDate = new Intl.DateTimeFormat("en-CA", { timeZone: "America/New_York", year: "numeric", month: "2-digit", day: "2-digit" });
+/** A book with no change is still recomputed this often (time to expiry, the session roll). */
+const IDLE_RECOMPUTE_MS = 5_000;
 /** The day's peak equity is written at most this often (a restart only loses a little strictness). */
 const PEAK_WRITE_MS = 10_000;
 
@@ -62,12 +64,16 @@ export class RiskService {
   private readonly stateListeners: ((scope: string, s: StateInfo) => void)[] = [];
   private oms: OrderManager | undefined;
   private detach: (() => void) | undefined;
+  private detachBatch: (() => void) | undefined;
+  private lastRecomputeMs = 0;
+  /** Recomputes since start (tests and metrics). */
+  recomputes = 0;
   private timer: ReturnType<typeof setInterval> | undefined;
 
   constructor(private readonly deps: RiskServiceDeps) {
     this.clock = deps.clock ?? Date.now;
     this.tables = RiskTables.create(deps.engine);
-    this.book = new RiskBook(this.tables, deps.engine);
+    this.book = new RiskBook(this.tables, deps.engine, deps.engine.options.maxInstruments);
     this.hook = new RiskPreTrade(this.tables, this.book);
     this.store = new RiskStore(deps.db);
     const c = deps.config;
@@ -104,19 +110,44 @@ export class RiskService {
       for (const o of oms.openOrders(a)) this.book.onOrder(o, this.deps.engine.instrument(o.symbol));
     }
     this.detach = oms.onUpdate((u) => this.onUpdate(u));
+    // Incremental: a batch of ticks matters only when it touched an instrument some row holds or works.
+    const held = this.book.held;
+    this.detachBatch = this.deps.engine.onBatch((changed) => {
+      if (this.book.changed) return;
+      for (let i = 0; i < changed.length; i++) {
+        if (held[changed[i]!] === 1) {
+          this.book.changed = true;
+          return;
+        }
+      }
+    });
     this.recompute();
     this.timer = setInterval(() => {
       try {
-        this.recompute();
+        this.maybeRecompute();
       } catch (err) {
         this.deps.log.error("risk recompute failed", { err });
       }
     }, this.deps.config.publishMs);
   }
 
+  /**
+   * The timer's work: recomputes when something risk reads has changed (a held instrument's
+   * quote, a fill, an order, a state or a limit), or when the book has been quiet for a while
+   * (time decay, the session roll). Returns whether it recomputed.
+   */
+  maybeRecompute(): boolean {
+    if (!this.book.changed && this.clock() - this.lastRecomputeMs < IDLE_RECOMPUTE_MS) return false;
+    this.recompute();
+    return true;
+  }
+
   /** Recomputes every account now, applies the loss policy and notifies listeners. */
   recompute(): void {
     const now = this.clock();
+    this.book.changed = false;
+    this.lastRecomputeMs = now;
+    this.recomputes++;
     this.tables.recompute(now);
     const date = nyDate.format(new Date(now));
     const sessions = new Map<string, { open: number; peak: number }>();
@@ -186,6 +217,7 @@ export class RiskService {
     this.store.changeState({ scope, ...next }, actor, { state: old.state, reason: old.reason, manual: old.manual });
     this.states.set(scope, next);
     this.pushStates();
+    this.book.changed = true;
     this.deps.log.warn("trading state changed", { scope, from: old.state, to: state, reason, actor, manual });
     for (const l of this.stateListeners) l(scope, next);
     return next;
@@ -222,6 +254,7 @@ export class RiskService {
   stop(): void {
     clearInterval(this.timer);
     this.detach?.();
+    this.detachBatch?.();
   }
 
   private applyLimits(account: string): void {

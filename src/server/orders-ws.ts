@@ -64,6 +64,7 @@ export class OrdersWs implements WsExtension {
   private readonly buckets = new Map<string, TokenBucket>();
   private readonly dirty = new Set<string>();
   private flushScheduled = false;
+  private riskOf: ((account: string) => RiskView | undefined) | undefined;
   private readonly detach: () => void;
   private readonly detachRevoke: () => void;
 
@@ -178,7 +179,14 @@ export class OrdersWs implements WsExtension {
     for (const s of snapshot) {
       this.send(ws, { t: "account", account: s.account });
       for (const o of s.orders) this.send(ws, { t: "order", order: orderView(o) });
+      const risk = this.riskOf?.(s.account.id);
+      if (risk) this.send(ws, { t: "risk", risk });
     }
+  }
+
+  /** Where watch() finds an account's latest risk for its snapshot (set by the app when the risk engine runs). */
+  setRiskSource(riskOf: (account: string) => RiskView | undefined): void {
+    this.riskOf = riskOf;
   }
 
   /** Pushes an account's risk to the connections watching it (the risk engine calls this at its publish cadence). */

@@ -82,6 +82,28 @@ describe("portfolio risk", () => {
   });
 });
 
+describe("incremental recompute", () => {
+  test("only ticks on held instruments, fills, orders and states make the timer recompute", async () => {
+    const r = (rig = await startRiskRig({}));
+    expect((await r.place({ qty: 10 })).json.status).toBe("filled");
+    await r.h.store.journal.durable();
+    const risk = r.h.risk!;
+    expect(risk.maybeRecompute()).toBe(true);
+    expect(risk.maybeRecompute()).toBe(false);
+    r.h.quote("MSFT", 100.5, 1000, 100.52, 1000); // nobody holds or works MSFT
+    expect(risk.maybeRecompute()).toBe(false);
+    r.h.quote("AAPL", 100.5, 1000, 100.52, 1000);
+    expect(risk.maybeRecompute()).toBe(true);
+    expect(risk.snapshot("T")!.marketValue).toBeCloseTo(10 * 100.51, 6);
+    risk.setState("test", "T", "reducing", "x");
+    expect(risk.maybeRecompute()).toBe(true);
+    expect(risk.snapshot("T")!.state).toBe("reducing");
+    // A quiet book is still recomputed every few seconds (time decay, the session roll).
+    r.h.clock.now += 5_000;
+    expect(risk.maybeRecompute()).toBe(true);
+  });
+});
+
 describe("trading states", () => {
   test("a falling market drives the account to reducing, then halted; the state survives a restart", async () => {
     let r = (rig = await startRiskRig({ dailyLossReduce: 0.02, dailyLossHalt: 0.03 }));
