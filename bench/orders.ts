@@ -265,8 +265,9 @@ export async function benchOrders(seconds = 5): Promise<OrdersResult[]> {
 }
 
 /** Runs every scenario on `baseline` and on this checkout, alternating, `runs` times. */
-export async function compareOrders(baseline: string, runs: number, seconds: number): Promise<{ base: OrdersResult[][]; cur: OrdersResult[][] }> {
-  const keys = Object.keys(SCENARIOS);
+export async function compareOrders(baseline: string, runs: number, seconds: number, only?: string[]): Promise<{ base: OrdersResult[][]; cur: OrdersResult[][] }> {
+  const keys = only ?? Object.keys(SCENARIOS);
+  for (const k of keys) if (!SCENARIOS[k]) throw new Error(`unknown orders scenario ${k}; known: ${Object.keys(SCENARIOS).join(", ")}`);
   const base = keys.map(() => [] as OrdersResult[]), cur = keys.map(() => [] as OrdersResult[]);
   for (let r = 0; r < runs; r++) {
     for (let i = 0; i < keys.length; i++) {
@@ -295,7 +296,7 @@ export function ordersTable(r: OrdersResult[]): string[] {
 
 /** Markdown rows comparing medians of baseline and current runs; ratios are current ÷ baseline. */
 export function compareTable(c: { base: OrdersResult[][]; cur: OrdersResult[][] }): string[] {
-  const rows = ["| scenario | orders/s base → now (×) | p50 ms base → now | p99 ms base → now (×) | main-thread CPU µs/order base → now (×) |", "|---|---:|---:|---:|---:|"];
+  const rows = ["| scenario | orders/s base → now (×) | p50 ms base → now | p99 ms base → now (×) | main-thread CPU µs/order base → now (×) | process CPU µs/order base → now (×) |", "|---|---:|---:|---:|---:|---:|"];
   const m = (rs: OrdersResult[], g: (x: OrdersResult) => number | undefined) => median(rs.map((x) => g(x) ?? NaN));
   for (let i = 0; i < c.base.length; i++) {
     const b = c.base[i]!, n = c.cur[i]!;
@@ -303,8 +304,10 @@ export function compareTable(c: { base: OrdersResult[][]; cur: OrdersResult[][] 
     const p50 = [m(b, (x) => x.latencyMs.p50), m(n, (x) => x.latencyMs.p50)] as const;
     const p99 = [m(b, (x) => x.latencyMs.p99), m(n, (x) => x.latencyMs.p99)] as const;
     const main = [m(b, (x) => x.mainCpuUsPerOrder), m(n, (x) => x.mainCpuUsPerOrder)] as const;
+    const proc = [m(b, (x) => x.processCpuUsPerOrder), m(n, (x) => x.processCpuUsPerOrder)] as const;
+    const ratio = (v: readonly [number, number]) => (Number.isNaN(v[0]) ? "" : `${f(v[0], 1)} → ${f(v[1], 1)} (${f(v[1] / v[0])}×)`);
     rows.push(`| ${b[0]!.name} | ${f(rate[0], 0)} → ${f(rate[1], 0)} (${f(rate[1] / rate[0])}×) | ${f(p50[0], 3)} → ${f(p50[1], 3)} | ` +
-      `${f(p99[0], 3)} → ${f(p99[1], 3)} (${f(p99[1] / p99[0])}×) | ${Number.isNaN(main[0]) ? "" : `${f(main[0], 1)} → ${f(main[1], 1)} (${f(main[1] / main[0])}×)`} |`);
+      `${f(p99[0], 3)} → ${f(p99[1], 3)} (${f(p99[1] / p99[0])}×) | ${ratio(main)} | ${ratio(proc)} |`);
   }
   const loads = [...c.base, ...c.cur].flat().map((x) => x.load1 ?? NaN);
   rows.push(`Medians of ${c.base[0]!.length} runs each, baseline and current alternating; 1-minute load average ${f(Math.min(...loads), 1)}–${f(Math.max(...loads), 1)}.`, "");
@@ -324,7 +327,8 @@ if (import.meta.main) {
     if (!run) throw new Error(`unknown orders scenario ${key}; known: ${Object.keys(SCENARIOS).join(", ")}`);
     console.log(JSON.stringify(await run(resolve(arg("--tree") ?? HERE), seconds)));
   } else if (baseline) {
-    const c = await compareOrders(resolve(baseline), Number(arg("--runs") ?? 3), seconds);
+    // --only in-closed-full,rest-open: a subset of the scenarios, by key.
+    const c = await compareOrders(resolve(baseline), Number(arg("--runs") ?? 3), seconds, arg("--only")?.split(","));
     console.log(compareTable(c).join("\n"));
     console.log(JSON.stringify(c));
   } else {

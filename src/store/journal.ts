@@ -263,7 +263,7 @@ export class Journal {
 
 /** The highest sequence number already in the tables. */
 function lastSeq(db: Database): number {
-  const row = db.query(`SELECT MAX(s) AS s FROM (SELECT MAX(seq) AS s FROM order_events UNION ALL SELECT MAX(seq) FROM fills
+  const row = db.query(`SELECT MAX(s) AS s FROM (SELECT MAX(seq) AS s FROM order_event_groups UNION ALL SELECT MAX(seq) FROM fills
     UNION ALL SELECT MAX(seq) FROM cash)`).get() as { s: number | null };
   return row.s ?? 0;
 }

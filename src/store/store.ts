@@ -57,7 +57,7 @@ export class Store {
       byNum: db.prepare("SELECT * FROM orders WHERE num = ?"),
       byClient: db.prepare("SELECT * FROM orders WHERE account = ? AND client_order_id = ?"),
       maxNum: db.prepare("SELECT MAX(num) AS n FROM orders"),
-      events: db.prepare(`SELECT seq, ts, kind, status, detail FROM order_events WHERE order_id = ? ORDER BY seq LIMIT ${MAX_EVENTS_PER_ORDER}`),
+      events: db.prepare(`SELECT events FROM order_event_groups WHERE order_num = ? ORDER BY seq LIMIT ${MAX_EVENTS_PER_ORDER}`),
       allFills: db.prepare("SELECT * FROM fills ORDER BY seq"),
       clientKeys: db.prepare("SELECT account || char(0) || client_order_id AS k FROM orders"),
       cash: db.prepare("SELECT * FROM cash ORDER BY seq"),
@@ -115,10 +115,16 @@ export class Store {
 
   /** The events of one order, in order (at most MAX_EVENTS_PER_ORDER). */
   events(orderId: string): StoredEvent[] {
-    return (this.q.events!.all(orderId) as Row[]).map((r) => ({
-      seq: r.seq as number, ts: r.ts as number, kind: r.kind as string, status: r.status as OrderStatus,
-      detail: r.detail === null ? null : JSON.parse(r.detail as string),
-    }));
+    if (!/^O\d{1,15}$/.test(orderId)) return [];
+    const out: StoredEvent[] = [];
+    // Each row is one journal batch's events of the order (schema version 6), oldest first.
+    for (const row of this.q.events!.all(orderNum(orderId)) as { events: string }[]) {
+      for (const [seq, ts, kind, status, detail] of JSON.parse(row.events) as [number, number, string, OrderStatus, Record<string, unknown> | null][]) {
+        if (out.length === MAX_EVENTS_PER_ORDER) return out;
+        out.push({ seq, ts, kind, status, detail });
+      }
+    }
+    return out;
   }
 
   /** Fills of an account and/or order, newest first, one page. */

@@ -2,19 +2,22 @@
 // (encodeBatch) and the journal's writer thread writes it (writeEncoded). Several events of one
 // order in a batch need only the order's last state in the orders table, so the batch carries
 // that row once, beside one short event entry per record: less to stringify on the main thread
-// and less to parse and upsert on the writer.
+// and less to parse and upsert on the writer. The writer gathers an order's events of the batch
+// into one row of order_event_groups (schema version 6): one insert per order per batch however
+// many events it had. Grouping happens there, not here, because the main thread is the scarcer
+// one on the REST path.
 
 import type { Database, Statement } from "bun:sqlite";
 import { isTerminal, type Order } from "../domain/order.ts";
 import type { JournalRecord } from "./journal.ts";
 
 /** Prepared statements of the writer. */
-export type Statements = Record<"event" | "order" | "fill" | "cash" | "account", Statement>;
+export type Statements = Record<"events" | "order" | "fill" | "cash" | "account", Statement>;
 
 /** Prepares the writer's statements on its connection. */
 export function statements(db: Database): Statements {
   return {
-    event: db.prepare("INSERT INTO order_events (seq, order_id, ts, kind, status, detail) VALUES (?, ?, ?, ?, ?, ?)"),
+    events: db.prepare("INSERT INTO order_event_groups (seq, order_num, events) VALUES (?, ?, ?)"),
     order: db.prepare(`INSERT INTO orders (num, account, client_order_id, symbol, side, type, tif, qty, limit_units, stop_units,
         multiplier, status, open, filled_qty, avg_fill_units, triggered, broker_order_id, reason, created_ts, updated_ts, version)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -42,7 +45,8 @@ export type EncodedBatch = unknown[];
 
 /**
  * Encodes a batch for the writer: per order event [EVENT, seq, orderId, ts, kind, status,
- * detail], and once per order, at its last event in the batch, [ORDER, …its row]; per fill
+ * detail], and once per order, right after its last event in the batch, [ORDER, …its row] (the
+ * writer writes the order's gathered events there, in seq order of their last); per fill
  * [FILL, …], per cash entry [CASH, …], per account [ACCOUNT, …].
  */
 export function encodeBatch(records: readonly JournalRecord[]): EncodedBatch {
@@ -87,18 +91,32 @@ export function encodeBatch(records: readonly JournalRecord[]): EncodedBatch {
 
 /** Writes one encoded batch (the caller wraps it in a transaction). */
 export function writeEncoded(s: Statements, b: EncodedBatch): void {
+  // Events of each order since its last ORDER entry (the encoder puts one after every order's last event).
+  const groups = new Map<string, { json: string; last: number }>();
   let i = 0;
   const n = b.length;
   while (i < n) {
     const tag = b[i++];
     if (tag === EVENT) {
-      const detail = b[i + 5];
-      s.event.run(b[i] as number, b[i + 1] as string, b[i + 2] as number, b[i + 3] as string, b[i + 4] as string, detail === null ? null : JSON.stringify(detail));
+      // JSON of [seq, ts, kind, status, detail], as order_event_groups stores them, built as
+      // text: no array per event to allocate and stringify again.
+      const id = b[i + 1] as string, detail = b[i + 5];
+      const e = `[${b[i] as number},${b[i + 2] as number},${JSON.stringify(b[i + 3])},${JSON.stringify(b[i + 4])},${detail === null ? "null" : JSON.stringify(detail)}]`;
+      const g = groups.get(id);
+      if (g) (g.json += `,${e}`, g.last = b[i] as number);
+      else groups.set(id, { json: e, last: b[i] as number });
       i += 6;
     } else if (tag === ORDER) {
+      const id = b[i] as string, num = orderNum(id), g = groups.get(id);
+      if (g) {
+        groups.delete(id);
+        s.events.run(g.last, num, `[${g.json}]`);
+      }
+      // The row's columns: the order number for its id, and `open` inserted after its status.
       const v = b.slice(i, i + 20) as (string | number | null)[];
-      const status = v[11] as Order["status"];
-      s.order.run(orderNum(v[0] as string), ...v.slice(1, 12), isTerminal(status) ? 0 : 1, ...v.slice(12));
+      v[0] = num;
+      v.splice(12, 0, isTerminal(b[i + 11] as Order["status"]) ? 0 : 1);
+      s.order.run(...v);
       i += 20;
     } else if (tag === FILL) {
       s.fill.run(...(b.slice(i, i + 12) as (string | number | null)[]));
@@ -113,4 +131,5 @@ export function writeEncoded(s: Statements, b: EncodedBatch): void {
       throw new Error(`journal batch: unknown entry tag ${String(tag)} at ${i - 1}`);
     }
   }
+  if (groups.size > 0) throw new Error(`journal batch: events of ${[...groups.keys()].join(", ")} without their order row`);
 }

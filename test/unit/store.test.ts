@@ -71,6 +71,31 @@ describe("database", () => {
     expect(store.order("X7")).toBeUndefined();
     await store.close();
   });
+
+  test("migration 6 keeps the events written under version 5, and later ones follow them", async () => {
+    const path = join(dir, "v5.db");
+    const db = new Database(path, { create: true, strict: true });
+    migrate(db, MIGRATIONS.slice(0, 5));
+    db.exec(`INSERT INTO order_events VALUES (3, 'O7', 10, 'submitted', 'submitted', NULL), (4, 'O7', 11, 'fill', 'filled', '{"fillId":"F1","qty":5}'),
+      (5, 'O8', 12, 'submitted', 'submitted', NULL)`);
+    db.close();
+    const store = await Store.open({ path, durability: "normal", maxPending: 10 });
+    expect(store.events("O7")).toEqual([
+      { seq: 3, ts: 10, kind: "submitted", status: "submitted", detail: null },
+      { seq: 4, ts: 11, kind: "fill", status: "filled", detail: { fillId: "F1", qty: 5 } },
+    ]);
+    expect(store.journal.appendedSeq).toBe(5);
+    store.journal.append({ t: "order", order: order(7, { status: "canceled" }), kind: "canceled", ts: 13 });
+    await store.journal.durable();
+    expect(store.events("O7").map((e) => [e.seq, e.kind])).toEqual([[3, "submitted"], [4, "fill"], [6, "canceled"]]);
+    expect(store.events("X7")).toEqual([]);
+    // The view keeps the one-row-per-event shape for ad-hoc queries.
+    expect(store.db.query("SELECT seq, order_id, kind, detail FROM order_events ORDER BY seq").all()).toEqual([
+      { seq: 3, order_id: "O7", kind: "submitted", detail: null }, { seq: 4, order_id: "O7", kind: "fill", detail: '{"fillId":"F1","qty":5}' },
+      { seq: 5, order_id: "O8", kind: "submitted", detail: null }, { seq: 6, order_id: "O7", kind: "canceled", detail: null },
+    ]);
+    await store.close();
+  });
 });
 
 describe("journal", () => {
