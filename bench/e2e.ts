@@ -26,6 +26,8 @@ export interface E2eScenario {
   format: "json" | "msgpack";
   /** Load client: "raw" (hand-written framing, the default) or "ws" (Bun's WebSocket client). */
   client?: "ws" | "raw";
+  /** Where the server runs the synthetic feed (--feed-thread); the server's default when absent. */
+  feedThread?: "main" | "worker";
 }
 
 /** What one scenario measured. */
@@ -79,7 +81,8 @@ export async function runE2e(s: E2eScenario): Promise<E2eResult> {
   const client = s.client ?? "raw";
   const dir = mkdtempSync(join(tmpdir(), "alluse-e2e-"));
   const server = Bun.spawn([process.execPath, join(ROOT, "src/main.ts"), "--port", "0", "--symbols", symbols.join(","),
-    "--tick-rate", String(s.ticksPerS), "--max-connections", String(s.clients + 16), "--bad-tick-rate", "0"], {
+    "--tick-rate", String(s.ticksPerS), "--max-connections", String(s.clients + 16), "--bad-tick-rate", "0",
+    ...(s.feedThread ? ["--feed-thread", s.feedThread] : [])], {
     cwd: ROOT, stdout: "pipe", stderr: "inherit",
   });
   try {
@@ -136,9 +139,12 @@ if (import.meta.main) {
   const clientAt = process.argv.indexOf("--client");
   const client = clientAt > 0 ? process.argv[clientAt + 1] : "raw";
   if (client !== "raw" && client !== "ws") throw new Error(`--client must be ws or raw, not ${client}`);
+  const threadAt = process.argv.indexOf("--feed-thread");
+  const feedThread = threadAt > 0 ? process.argv[threadAt + 1] : undefined;
+  if (feedThread !== undefined && feedThread !== "main" && feedThread !== "worker") throw new Error(`--feed-thread must be main or worker, not ${feedThread}`);
   const r = await runE2e({
     clients: arg("clients", 100), symbolsPerClient: arg("symbols", 10), ticksPerS: arg("rate", 100_000),
-    seconds: arg("seconds", 10), clientProcesses: arg("procs", 2), format, client,
+    seconds: arg("seconds", 10), clientProcesses: arg("procs", 2), format, client, ...(feedThread ? { feedThread } : {}),
   });
   console.log(JSON.stringify(r, null, 2));
 }

@@ -14,6 +14,7 @@ import { IbSession } from "./ib/session.ts";
 import { IbFeed } from "./feed/ib.ts";
 import { ReplayFeed } from "./feed/replay.ts";
 import { SyntheticFeed } from "./feed/synthetic.ts";
+import { WorkerFeed } from "./feed/worker-feed.ts";
 import type { Logger } from "./log.ts";
 import { SpreadSampler } from "./analytics/spread.ts";
 import { HealthChecks } from "./monitor/health.ts";
@@ -94,12 +95,16 @@ function makeFeed(config: Config, log: Logger, ibSession?: IbSession): Feed {
     });
   }
   if (f.kind === "replay") {
-    return new ReplayFeed(f.replayFile!, { speed: f.replaySpeed, loop: f.replayLoop, keepTime: f.replayKeepTime });
+    const options = { speed: f.replaySpeed, loop: f.replayLoop };
+    if (f.thread === "worker") return new WorkerFeed({ kind: "replay", path: f.replayFile!, options });
+    return new ReplayFeed(f.replayFile!, { ...options, keepTime: f.replayKeepTime });
   }
-  return new SyntheticFeed({
-    symbols: f.symbols, seed: f.seed, tickRatePerS: f.tickRatePerS, badTickRate: f.badTickRate,
+  // The worker's market must list the same instruments as the probe built here: fix its clock.
+  const options = {
+    symbols: f.symbols, seed: f.seed, tickRatePerS: f.tickRatePerS, badTickRate: f.badTickRate, startMs: Date.now(),
     optionExpiries: f.optionExpiries, strikesPerSide: f.strikesPerSide, ...(record ? { record } : {}),
-  });
+  };
+  return f.thread === "worker" ? new WorkerFeed({ kind: "synthetic", options }) : new SyntheticFeed(options);
 }
 
 /** A sink that also lets the feed set host quality flags (delayed data) on the engine's rows. */

@@ -55,6 +55,8 @@ export const configSchema = z.strictObject({
     replaySpeed: z.union([z.literal("recorded"), z.literal("max"), z.number().positive()]).default("recorded"),
     replayLoop: z.boolean().default(false),
     replayKeepTime: z.boolean().default(false),
+    /** Where the synthetic or replay feed runs: "worker" writes the shared tick ring from a Bun Worker; ib always runs on "main". */
+    thread: z.enum(["main", "worker"]).default("main"),
   }).prefault({}),
   ib: ibSchema.prefault({}),
   engine: engineSchema.prefault({}),
@@ -72,6 +74,10 @@ export const configSchema = z.strictObject({
   }
   if (c.feed.kind === "replay" && !c.feed.replayFile) {
     ctx.addIssue({ code: "custom", path: ["feed", "replayFile"], message: "is required when feed.kind is replay" });
+  }
+  // A worker's batches are ingested on the main thread's clock, so recorded times cannot be kept.
+  if (c.feed.thread === "worker" && (c.feed.kind === "ib" || c.feed.replayKeepTime)) {
+    ctx.addIssue({ code: "custom", path: ["feed", "thread"], message: "worker runs only the synthetic feed and replays without replayKeepTime" });
   }
 });
 
@@ -111,6 +117,7 @@ const OPTIONS: [string, string[], Parse][] = [
   ["replay-speed", ["feed", "replaySpeed"], speed],
   ["replay-loop", ["feed", "replayLoop"], bool],
   ["replay-keep-time", ["feed", "replayKeepTime"], bool],
+  ["feed-thread", ["feed", "thread"], str],
   ["ib-host", ["ib", "host"], str],
   ["ib-port", ["ib", "port"], num],
   ["ib-client-id", ["ib", "clientId"], num],

@@ -8,6 +8,9 @@ import { REJECT_REASON_NAMES } from "../domain/tick.ts";
 import { nowMs, TRADING_YEAR_MS } from "../domain/time.ts";
 import type { Capacities, CoreParams, EngineCore } from "./core.ts";
 import type { Layout } from "./layout.ts";
+import type { SharedRing } from "../feed/feed.ts";
+
+export type { SharedRing } from "../feed/feed.ts";
 
 export type { Quote } from "../domain/quote.ts";
 import { createReferenceCore } from "./reference.ts";
@@ -91,8 +94,11 @@ export class Engine {
   private readonly listeners: BatchListener[] = [];
   private readonly quoteBase: number;
   private readonly ctl: number;
+  private readonly ctlI32: Int32Array;
   private head = 0;
   private tail = 0;
+  /** True once shareRing() handed the ring to a writer in another thread. */
+  private sharedWriter = false;
 
   private constructor(readonly core: EngineCore, readonly options: EngineOptions) {
     const L = (this.layout = core.layout);
@@ -103,6 +109,7 @@ export class Engine {
     this.changeList = new Uint32Array(core.buffer, L.changeListOffset, options.maxInstruments);
     this.quoteBase = L.quotesOffset / 8;
     this.ctl = L.ctlOffset / 4;
+    this.ctlI32 = new Int32Array(core.buffer, L.ctlOffset, L.CTL_WORDS);
   }
 
   /** Builds an engine with the chosen core and parameters. */
@@ -147,9 +154,31 @@ export class Engine {
     };
   }
 
-  /** Ticks written and not yet ingested. */
+  /** Ticks written and not yet ingested (published by the other thread, with a shared ring). */
   get pending(): number {
+    if (this.sharedWriter) return (Atomics.load(this.ctlI32, this.layout.CTL_HEAD) - this.u32[this.ctl + this.layout.CTL_TAIL]!) >>> 0;
     return this.head - this.tail;
+  }
+
+  /**
+   * Hands the tick ring to one writer in another thread (src/feed/ring-writer.ts). Pending
+   * ticks are ingested first; from then on write() throws and flush() ingests whatever the
+   * writer has published. One writer per engine, for its lifetime: a second call throws.
+   */
+  shareRing(): SharedRing {
+    if (this.sharedWriter) throw new Error("the tick ring already has a writer in another thread");
+    if (!(this.core.buffer instanceof SharedArrayBuffer)) throw new Error("the engine's memory is not shared");
+    this.flush();
+    const L = this.layout;
+    Atomics.store(this.ctlI32, L.CTL_HEAD, this.head | 0);
+    Atomics.store(this.ctlI32, L.CTL_TAIL, this.tail | 0);
+    this.sharedWriter = true;
+    return {
+      buffer: this.core.buffer, ringOffset: L.ringOffset, ringCapacity: L.ringCapacity, ringMask: L.ringMask,
+      strideBytes: L.TICK_STRIDE_BYTES,
+      fields: { price: L.T_PRICE, size: L.T_SIZE, ts: L.T_TS, instrument: L.T_INSTRUMENT, kind: L.T_KIND },
+      ctlOffset: L.ctlOffset, headWord: L.CTL_HEAD, tailWord: L.CTL_TAIL,
+    };
   }
 
   /**
@@ -157,6 +186,7 @@ export class Engine {
    * never overruns it and never loses a tick; listeners see that batch like any other.
    */
   write(index: number, kind: number, price: number, size: number, exchangeTsMs: number): void {
+    if (this.sharedWriter) throw new Error("the tick ring has a writer in another thread: write there");
     if (this.head - this.tail >= this.layout.ringCapacity) this.flush();
     const L = this.layout;
     const slot = (this.head & L.ringMask) * L.TICK_STRIDE_BYTES;
@@ -170,12 +200,33 @@ export class Engine {
 
   /** Ingests every pending tick as one batch and notifies listeners; returns the changed-row count. */
   flush(now: number = nowMs()): number {
+    if (this.sharedWriter) return this.drainShared(now);
     const count = this.head - this.tail;
     if (count === 0) return 0;
     this.u32[this.ctl + this.layout.CTL_HEAD] = this.head >>> 0;
     const changed = this.core.ingest(count, now);
     if (changed < 0) throw new Error(`engine ingest failed with code ${changed}`);
     this.tail = this.head;
+    this.notify(changed, now);
+    return changed;
+  }
+
+  /**
+   * Ingests what the other thread has published. Atomics.load of the head orders every record
+   * written before it; the core reads them and advances the tail with a plain store, which is
+   * republished with Atomics.store so the writer never reuses a slot before it was read.
+   */
+  private drainShared(now: number): number {
+    const L = this.layout;
+    const tail = this.u32[this.ctl + L.CTL_TAIL]!;
+    const count = (Atomics.load(this.ctlI32, L.CTL_HEAD) - tail) >>> 0;
+    if (count === 0) return 0;
+    if (count > L.ringCapacity) throw new Error(`shared tick ring overrun: ${count} ticks published, capacity ${L.ringCapacity}`);
+    const changed = this.core.ingest(count, now);
+    if (changed < 0) throw new Error(`engine ingest failed with code ${changed}`);
+    Atomics.store(this.ctlI32, L.CTL_TAIL, (tail + count) | 0);
+    // Wakes a writer blocked on a full ring (it waits on the tail word).
+    Atomics.notify(this.ctlI32, L.CTL_TAIL);
     this.notify(changed, now);
     return changed;
   }

@@ -11,7 +11,29 @@ export interface TickSink {
   flush(nowMs?: number): number;
   /** Sets a host-owned quality flag bit (QualityFlag.Delayed) on a row; optional, the engine implements it. */
   setHostFlag?(index: number, bit: number, on: boolean): void;
+  /** Hands the tick ring to a writer in another thread (worker-feed.ts); optional, the engine implements it. */
+  shareRing?(): SharedRing;
 }
+
+/**
+ * Where another thread writes ticks: the engine's memory and the ring's placement. The writer
+ * fills records at (head & ringMask) * strideBytes + ringOffset, then publishes the new head
+ * with Atomics.store on the u32 at ctlOffset + 4 * headWord; the engine publishes how far it
+ * has read the same way at tailWord. Plain data, so it can be posted to a Worker.
+ */
+export interface SharedRing {
+  buffer: SharedArrayBuffer;
+  ringOffset: number;
+  ringCapacity: number;
+  ringMask: number;
+  strideBytes: number;
+  /** Byte offsets of the fields inside a record. */
+  fields: { price: number; size: number; ts: number; instrument: number; kind: number };
+  ctlOffset: number;
+  headWord: number;
+  tailWord: number;
+}
+
 
 /** Looks up the engine row of a symbol; undefined when it is not defined. */
 export type InstrumentIndex = (symbol: string) => number | undefined;
