@@ -47,6 +47,13 @@ describe("authentication", () => {
     expect(await ws.next<ErrorFrame>(isReply(4))).toMatchObject({ t: "error", code: "FORBIDDEN" });
     ws.send({ op: "submit", id: 5, ordr: {} });
     expect(await ws.next<ErrorFrame>(isReply(5))).toMatchObject({ t: "error", code: "BAD_REQUEST", field: "order" });
+    // Envelopes the hand-written check for submit passes on to zod keep zod's answer.
+    ws.send({ op: "submit", id: 6, order: [order()] });
+    expect(await ws.next<ErrorFrame>(isReply(6))).toMatchObject({ t: "error", code: "BAD_REQUEST", field: "order" });
+    ws.send({ op: "submit", id: 7, order: null });
+    expect(await ws.next<ErrorFrame>(isReply(7))).toMatchObject({ t: "error", code: "BAD_REQUEST", field: "order" });
+    ws.send({ op: "submit", id: 1.5, order: order() });
+    expect(await ws.next<ErrorFrame>((m) => m.t === "error" && m.field === "id")).toMatchObject({ t: "error", code: "BAD_REQUEST" });
   });
 });
 
