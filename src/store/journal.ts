@@ -2,8 +2,9 @@
 // gives it a sequence number and queues it. A writer thread (journal-worker.ts) commits what is
 // queued in one transaction (group commit: one fsync for many orders); while it commits, new
 // records queue up and go together in the next batch, so the disk sets the batch size and the
-// main thread never waits for an fsync. A caller that must not acknowledge before the disk has
-// it awaits durable(seq). The queue is bounded: append() past maxPending throws
+// main thread never waits for an fsync (a turn that appends EAGER_BATCH_RECORDS sends them at
+// once, so the writer need not wait for its end). A caller that must not acknowledge before
+// the disk has it awaits durable(seq). The queue is bounded: append() past maxPending throws
 // JournalFullError, so a caller checks room() before it changes state. A failed commit fails
 // the journal for good: nothing after it can be acknowledged.
 
@@ -65,6 +66,15 @@ const encoder = new TextEncoder();
  * as batches reach). ~2,000 records (512 orders) take ~300 KB; a larger queue is sent in parts.
  */
 export const BATCH_BUFFER_BYTES = 8 << 20;
+
+/**
+ * Records after which a batch leaves at once, mid-turn, when the writer is idle. A turn that
+ * appends thousands of records (a burst, or hundreds of orders answered by one commit) would
+ * otherwise make one batch at its end, and the writer would idle while the main thread built it
+ * and the main thread idle while the writer committed it; sent in parts, the two overlap.
+ * 1,024 records (~256 orders) is still a large enough commit to amortize an fsync.
+ */
+export const EAGER_BATCH_RECORDS = 1024;
 const RESOLVED = Promise.resolve();
 
 /** Bun's Worker has ref/unref (like a timer); the DOM typings do not know them. */
@@ -157,8 +167,10 @@ export class Journal {
     if (r.t === "fill") r.fill.seq = r.seq;
     else if (r.t === "cash") r.entry.seq = r.seq;
     this.pending.push(r);
-    if (!this.scheduled && !this.inFlight) {
-      // Everything appended in this turn of the event loop goes in one batch.
+    if (this.inFlight) return r.seq; // goes when the commit in flight is done
+    if (this.pending.length >= EAGER_BATCH_RECORDS) this.send();
+    else if (!this.scheduled) {
+      // Everything else appended in this turn of the event loop goes in one batch.
       this.scheduled = true;
       setImmediate(() => this.send());
     }

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Fill, Order } from "../../src/domain/order.ts";
 import { migrate, openDatabase, schemaVersion } from "../../src/store/db.ts";
-import { JournalFailedError, JournalFullError } from "../../src/store/journal.ts";
+import { EAGER_BATCH_RECORDS, JournalFailedError, JournalFullError } from "../../src/store/journal.ts";
 import { MIGRATIONS } from "../../src/store/schema.ts";
 import { Store } from "../../src/store/store.ts";
 
@@ -159,6 +159,18 @@ describe("journal", () => {
     await j.durable();
     expect(j.stats.commits).toBeGreaterThan(1);
     expect(store.cash().map((c) => c.amountMicros)).toEqual(Array.from({ length: 120 }, (_, i) => i));
+    await store.close();
+  });
+
+  test("a long turn sends a batch once it reaches EAGER_BATCH_RECORDS; the rest follows it, in order", async () => {
+    const store = await Store.open({ path: join(dir, "eager.db"), durability: "none", maxPending: 10_000 });
+    const j = store.journal;
+    const n = EAGER_BATCH_RECORDS * 2 + 10;
+    for (let i = 1; i <= n; i++) j.append({ t: "order", order: order(i), kind: "submitted", ts: 1 });
+    await j.durable();
+    expect(j.stats).toMatchObject({ commits: 2, records: n, largestBatch: n - EAGER_BATCH_RECORDS });
+    expect(store.openOrders().length).toBe(n);
+    expect(store.events(`O${n}`).map((e) => e.seq)).toEqual([n]);
     await store.close();
   });
 
