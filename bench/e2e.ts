@@ -10,9 +10,10 @@
 // client, one event per message) instead, for comparison.
 //
 // Rerun: npm run bench -- e2e     (or: bun bench/e2e.ts --clients 100 --symbols 10 --rate 100000 --seconds 10 [--msgpack] [--client ws|raw])
+// Feed thread, same run: bun bench/e2e.ts --compare-threads --runs 3 [--msgpack]   (main-thread feed vs worker feed, medians, ratios)
 
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { readLineMatching } from "../test/helpers/process.ts";
 
@@ -129,6 +130,45 @@ export async function runE2e(s: E2eScenario): Promise<E2eResult> {
   }
 }
 
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/**
+ * The feed on the main thread against the feed in a worker in the same run: `runs` rounds, each
+ * running both (alternating which goes first), so both see the same load from other processes.
+ * Returns every run, the medians per variant and the ratios worker ÷ main.
+ */
+export async function compareThreads(s: E2eScenario, runs: number) {
+  const all: Record<"main" | "worker", E2eResult[]> = { main: [], worker: [] };
+  const loadAvg = [loadavg()[0]!];
+  for (let r = 0; r < runs; r++) {
+    for (const feedThread of r % 2 === 0 ? ["main", "worker"] as const : ["worker", "main"] as const) {
+      all[feedThread].push(await runE2e({ ...s, feedThread }));
+      loadAvg.push(loadavg()[0]!);
+    }
+  }
+  const summary = (rs: E2eResult[]) => ({
+    deliveredPerS: median(rs.map((x) => x.deliveredPerS)),
+    ingestToClientMs: { p50: median(rs.map((x) => x.ingestToClientMs.p50)), p99: median(rs.map((x) => x.ingestToClientMs.p99)), p999: median(rs.map((x) => x.ingestToClientMs.p999)) },
+    exchangeToClientMs: { p50: median(rs.map((x) => x.exchangeToClientMs.p50)), p99: median(rs.map((x) => x.exchangeToClientMs.p99)), p999: median(rs.map((x) => x.exchangeToClientMs.p999)) },
+    gaps: rs.reduce((a, x) => a + x.gaps, 0),
+    serverCpuPercent: median(rs.map((x) => x.serverCpuPercent)),
+    clientCpuPercent: median(rs.map((x) => x.clientCpuPercent)),
+    serverRssMbMax: Math.max(...rs.map((x) => x.serverRssMbMax)),
+  });
+  const main = summary(all.main), worker = summary(all.worker);
+  return {
+    date: new Date().toISOString(), loadAvg1m: loadAvg, scenario: s, main, worker,
+    ratios: {
+      delivered: worker.deliveredPerS / main.deliveredPerS,
+      exchangeP50: worker.exchangeToClientMs.p50 / main.exchangeToClientMs.p50,
+      exchangeP99: worker.exchangeToClientMs.p99 / main.exchangeToClientMs.p99,
+      exchangeP999: worker.exchangeToClientMs.p999 / main.exchangeToClientMs.p999,
+      serverCpu: worker.serverCpuPercent / main.serverCpuPercent,
+    },
+    runs: all,
+  };
+}
+
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
@@ -142,9 +182,10 @@ if (import.meta.main) {
   const threadAt = process.argv.indexOf("--feed-thread");
   const feedThread = threadAt > 0 ? process.argv[threadAt + 1] : undefined;
   if (feedThread !== undefined && feedThread !== "main" && feedThread !== "worker") throw new Error(`--feed-thread must be main or worker, not ${feedThread}`);
-  const r = await runE2e({
+  const scenario: E2eScenario = {
     clients: arg("clients", 100), symbolsPerClient: arg("symbols", 10), ticksPerS: arg("rate", 100_000),
     seconds: arg("seconds", 10), clientProcesses: arg("procs", 2), format, client, ...(feedThread ? { feedThread } : {}),
-  });
-  console.log(JSON.stringify(r, null, 2));
+  };
+  if (process.argv.includes("--compare-threads")) console.log(JSON.stringify(await compareThreads(scenario, arg("runs", 3)), null, 2));
+  else console.log(JSON.stringify(await runE2e(scenario), null, 2));
 }
