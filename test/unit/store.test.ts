@@ -10,6 +10,7 @@ import type { Fill, Order } from "../../src/domain/order.ts";
 import { migrate, openDatabase, schemaVersion } from "../../src/store/db.ts";
 import { EAGER_BATCH_RECORDS, JournalFailedError, JournalFullError } from "../../src/store/journal.ts";
 import { MIGRATIONS } from "../../src/store/schema.ts";
+import { ROWS_PER_INSERT } from "../../src/store/write.ts";
 import { Store } from "../../src/store/store.ts";
 
 let dir: string;
@@ -171,6 +172,26 @@ describe("journal", () => {
     expect(j.stats).toMatchObject({ commits: 2, records: n, largestBatch: n - EAGER_BATCH_RECORDS });
     expect(store.openOrders().length).toBe(n);
     expect(store.events(`O${n}`).map((e) => e.seq)).toEqual([n]);
+    await store.close();
+  });
+
+  test("a batch of many orders and fills, written in multi-row inserts and single rows, reads back whole", async () => {
+    const store = await Store.open({ path: join(dir, "multi.db"), durability: "none", maxPending: 10_000 });
+    const j = store.journal;
+    const n = ROWS_PER_INSERT * 2 + 3;
+    for (let i = 1; i <= n; i++) {
+      j.append({ t: "order", order: order(i), kind: "submitted", ts: 1 });
+      j.append({ t: "fill", fill: fill(`F${i}`, { orderId: `O${i}`, qty: i }) });
+      j.append({ t: "order", order: order(i, { status: "filled", filledQty: i, version: 2 }), kind: "fill", detail: { fillId: `F${i}` }, ts: 2 });
+    }
+    await j.durable();
+    expect(j.stats.commits).toBe(1);
+    expect(store.fills({}, 1000, 0).items.map((f) => [f.fillId, f.orderId, f.qty]).reverse()).toEqual(Array.from({ length: n }, (_, k) => [`F${k + 1}`, `O${k + 1}`, k + 1]));
+    for (const i of [1, ROWS_PER_INSERT, ROWS_PER_INSERT + 1, n]) {
+      expect(store.order(`O${i}`)).toMatchObject({ status: "filled", filledQty: i, version: 2 });
+      expect(store.events(`O${i}`).map((e) => [e.seq, e.kind, e.detail])).toEqual([[3 * i - 2, "submitted", null], [3 * i, "fill", { fillId: `F${i}` }]]);
+    }
+    expect(store.openOrders()).toEqual([]);
     await store.close();
   });
 
