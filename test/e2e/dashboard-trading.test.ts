@@ -9,19 +9,14 @@
 // one expected 403). Every wait is on a condition.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { startApp, type App } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";
 import { createLogger } from "../../src/log.ts";
-
-const CHROMIUM = "/usr/bin/chromium";
-const ARTIFACTS = join(import.meta.dir, "..", "artifacts");
-/** The same flags as dashboard.test.ts: headless, and no calls to Google's hosts. */
-const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-  "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+import { ARTIFACTS, launchChromium, openPage } from "../helpers/browser.ts";
 const WAIT = { timeout: 10_000 };
 
 describe("dashboard trading panels in Chromium", () => {
@@ -31,8 +26,6 @@ describe("dashboard trading panels in Chromium", () => {
   let key: string;
 
   beforeAll(async () => {
-    if (!(await Bun.file(CHROMIUM).exists())) throw new Error(`${CHROMIUM} is missing: run scripts/ensure-chromium.sh (npm test does)`);
-    mkdirSync(ARTIFACTS, { recursive: true });
     dir = mkdtempSync(join(tmpdir(), "alluse-dash-trading-"));
     const file = join(dir, "config.json");
     writeFileSync(file, JSON.stringify({
@@ -41,7 +34,7 @@ describe("dashboard trading panels in Chromium", () => {
     }));
     app = await startApp(await loadConfig(["--config", file], {}), createLogger("error", "e2e", () => {}));
     key = app.trading.keys.create(["admin"], []).secret;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {
@@ -52,12 +45,7 @@ describe("dashboard trading panels in Chromium", () => {
 
   /** Opens the dashboard, enters the key and waits for the keyed session; collects console errors and failures. */
   async function openKeyed(width: number, height: number, secret = key): Promise<{ page: Page; problems: string[] }> {
-    const page = await browser.newPage({ viewport: { width, height } });
-    const problems: string[] = [];
-    page.on("console", (m) => { if (m.type() === "error") problems.push(`console: ${m.text()}`); });
-    page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-    page.on("requestfailed", (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
-    await page.goto(`${app.server.url}/`);
+    const { page, problems } = await openPage(browser, `${app.server.url}/`, width, height);
     await page.locator("#accounts-status").filter({ hasText: "Enter an API key" }).waitFor(WAIT);
     await page.fill("#key", secret);
     await page.click("#key-form button[type=submit]");

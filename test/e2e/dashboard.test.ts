@@ -4,23 +4,14 @@
 // any console error or uncaught page error.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { startApp, type App } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";
 import { createLogger } from "../../src/log.ts";
-
-const CHROMIUM = "/usr/bin/chromium";
-const ARTIFACTS = join(import.meta.dir, "..", "artifacts");
-/**
- * Flags for a headless Chromium on a machine without outside network: without the
- * background-networking ones it keeps dialling Google's hosts. playwright itself gives every
- * launch a new, empty --user-data-dir (it refuses one in args) and removes it on close.
- */
-const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-  "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+import { ARTIFACTS, launchChromium, openPage } from "../helpers/browser.ts";
 
 describe("dashboard in Chromium", () => {
   let app: App;
@@ -28,12 +19,10 @@ describe("dashboard in Chromium", () => {
   let dataDir: string;
 
   beforeAll(async () => {
-    if (!(await Bun.file(CHROMIUM).exists())) throw new Error(`${CHROMIUM} is missing: run scripts/ensure-chromium.sh (npm test does)`);
-    mkdirSync(ARTIFACTS, { recursive: true });
     dataDir = mkdtempSync(join(tmpdir(), "alluse-dashboard-"));
     const argv = ["--port", "0", "--data-dir", dataDir, "--tick-rate", "3000", "--symbols", "AAPL,TSLA,NVDA,MSFT,SPY"];
     app = await startApp(await loadConfig(argv, {}), createLogger("error", "e2e", () => {}));
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {
@@ -43,14 +32,8 @@ describe("dashboard in Chromium", () => {
   });
 
   /** Opens the dashboard in a new page; the returned list collects that page's console errors and failures. */
-  async function open(width: number, height: number): Promise<{ page: Page; problems: string[] }> {
-    const page = await browser.newPage({ viewport: { width, height } });
-    const problems: string[] = [];
-    page.on("console", (m) => { if (m.type() === "error") problems.push(`console: ${m.text()}`); });
-    page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-    page.on("requestfailed", (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
-    await page.goto(`${app.server.url}/`);
-    return { page, problems };
+  function open(width: number, height: number): Promise<{ page: Page; problems: string[] }> {
+    return openPage(browser, `${app.server.url}/`, width, height);
   }
 
   /** Text of every price cell of the quotes table. */
