@@ -7,6 +7,7 @@
 
 import type { Database, Statement } from "bun:sqlite";
 import { randomBytes, timingSafeEqual } from "node:crypto";
+import { addListener } from "../domain/listeners.ts";
 
 /** What a key may do. */
 export type KeyScope = "read" | "trade" | "admin";
@@ -136,11 +137,7 @@ export class KeyStore {
 
   /** Calls `listener(id)` after every revocation through this store (or found by syncRevocations); returns a function that removes it. */
   onRevoke(listener: (id: string) => void): () => void {
-    this.revokeListeners.push(listener);
-    return () => {
-      const i = this.revokeListeners.indexOf(listener);
-      if (i >= 0) this.revokeListeners.splice(i, 1);
-    };
+    return addListener(this.revokeListeners, listener);
   }
 
   private lookup(id: string): { hash: Buffer; key: ApiKey } | undefined {

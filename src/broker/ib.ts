@@ -26,6 +26,7 @@ import { ExecutionJoiner, JOIN_DEFAULTS, type JoinLimits } from "./ib-fills.ts";
 import { contractOf, ibOrderOf, ourType, parseExecTime, symbolOf } from "./ib-map.ts";
 import { type OurPosition, type PositionDiff, positionDiffs } from "./ib-positions.ts";
 import { IbQueries } from "./ib-queries.ts";
+import { addListener } from "../domain/listeners.ts";
 
 /** Settings of the IBKR broker. */
 export interface IbBrokerOptions {
@@ -126,11 +127,7 @@ export class IbBroker implements Broker {
 
   /** Registers the event listener. */
   onEvent(listener: BrokerListener): () => void {
-    this.listeners.push(listener);
-    return () => {
-      const i = this.listeners.indexOf(listener);
-      if (i >= 0) this.listeners.splice(i, 1);
-    };
+    return addListener(this.listeners, listener);
   }
 
   /** Learns the journal's open orders (IB ids from brokerOrderId, else found later by orderRef); emits nothing. */

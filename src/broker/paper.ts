@@ -17,6 +17,7 @@ import { Rng } from "../domain/random.ts";
 import type { Broker, BrokerEvent, BrokerFill, BrokerListener, BrokerOpenOrder, BrokerOrder, OrderChanges, RestoredOrder } from "./broker.ts";
 import { IBKR_PRO_FIXED, orderCommissionMicros, type CommissionSchedule } from "./commission.ts";
 import { oppositeTouch, passiveFill, quoteProblem, stopTriggered, takeLevels, type FillModelOptions, type Level } from "./fill-model.ts";
+import { addListener } from "../domain/listeners.ts";
 
 /** Where the paper broker reads quotes: the engine, or anything shaped like it. */
 export interface QuoteSource {
@@ -94,11 +95,7 @@ export class PaperBroker implements Broker {
 
   /** Registers the event listener. */
   onEvent(listener: BrokerListener): () => void {
-    this.listeners.push(listener);
-    return () => {
-      const i = this.listeners.indexOf(listener);
-      if (i >= 0) this.listeners.splice(i, 1);
-    };
+    return addListener(this.listeners, listener);
   }
 
   /** Takes back the journal's open orders as working orders; emits nothing. */

@@ -475,7 +475,8 @@ export class MarketClient {
   }
 }
 
-function addListener<T>(list: Listener<T>[], cb: Listener<T>): () => void {
+/** Adds a listener to a list; returns its remover (the client stays free of server modules, so it keeps its own). */
+export function addListener<T>(list: Listener<T>[], cb: Listener<T>): () => void {
   list.push(cb);
   return () => {
     const i = list.indexOf(cb);

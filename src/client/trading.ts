@@ -10,7 +10,7 @@
 // again once reconnected: the server answers a repeated id with the original order instead of
 // placing a second one.
 
-import { MarketClient, ClientError, type MarketClientOptions, type Push } from "./client.ts";
+import { addListener, MarketClient, ClientError, type MarketClientOptions, type Push } from "./client.ts";
 import type {
   AccountView, AlertFrame, AlertsFrame, AlertView, FillView, NewOrder, OrderChanges, OrderFrame, OrderView, PositionView, RiskView,
   SessionFrame, WatchingFrame,
@@ -108,27 +108,27 @@ export class TradingClient {
 
   /** Order states pushed on watched accounts (keep the highest `version` per order). */
   onOrder(cb: Listener<OrderView>): () => void {
-    return add(this.listeners.order, cb);
+    return addListener(this.listeners.order, cb);
   }
 
   /** Fills on watched accounts, each once durable. */
   onFill(cb: Listener<FillView>): () => void {
-    return add(this.listeners.fill, cb);
+    return addListener(this.listeners.fill, cb);
   }
 
   /** A position after each fill on a watched account. */
   onPosition(cb: Listener<PositionView>): () => void {
-    return add(this.listeners.position, cb);
+    return addListener(this.listeners.position, cb);
   }
 
   /** Account values: on watch, and after fills (at most once per account per commit). */
   onAccount(cb: Listener<AccountView>): () => void {
-    return add(this.listeners.account, cb);
+    return addListener(this.listeners.account, cb);
   }
 
   /** Each watched account's risk, at the server's publish cadence (100 ms). */
   onRisk(cb: Listener<RiskView>): () => void {
-    return add(this.listeners.risk, cb);
+    return addListener(this.listeners.risk, cb);
   }
 
   /** Subscribes to the alerts topic (kept across reconnects); resolves with the alerts active now. */
@@ -140,7 +140,7 @@ export class TradingClient {
 
   /** Alert transitions (raised, escalated, deescalated, acknowledged, resolved) once subscribed. */
   onAlert(cb: Listener<AlertFrame>): () => void {
-    return add(this.listeners.alert, cb);
+    return addListener(this.listeners.alert, cb);
   }
 
   /** Acknowledges an alert (admin key); resolves with the alert after it. */
@@ -157,13 +157,13 @@ export class TradingClient {
 
   /** Broker session changes (IB connection state, data farms) once subscribed. */
   onSession(cb: Listener<SessionFrame>): () => void {
-    return add(this.listeners.session, cb);
+    return addListener(this.listeners.session, cb);
   }
 
   /** Errors no request is waiting for: a refused auth or re-watch after a reconnect, giving up reconnecting. */
   onError(cb: Listener<ClientError>): () => void {
     const offMarket = this.market.onError(cb);
-    const offOwn = add(this.listeners.error, cb);
+    const offOwn = addListener(this.listeners.error, cb);
     return () => (offMarket(), offOwn());
   }
 
@@ -202,12 +202,4 @@ export class TradingClient {
         return;
     }
   }
-}
-
-function add<T>(list: Listener<T>[], cb: Listener<T>): () => void {
-  list.push(cb);
-  return () => {
-    const i = list.indexOf(cb);
-    if (i >= 0) list.splice(i, 1);
-  };
 }

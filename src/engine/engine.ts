@@ -15,6 +15,7 @@ export type { SharedRing } from "../feed/feed.ts";
 export type { Quote } from "../domain/quote.ts";
 import { createReferenceCore } from "./reference.ts";
 import { createWasmCore } from "./wasm.ts";
+import { addListener } from "../domain/listeners.ts";
 
 /** Everything needed to build an engine. */
 export interface EngineOptions extends Capacities, CoreParams {
@@ -147,11 +148,7 @@ export class Engine {
 
   /** Registers a listener called after every batch (ingest, stale sweep, session reset). */
   onBatch(listener: BatchListener): () => void {
-    this.listeners.push(listener);
-    return () => {
-      const i = this.listeners.indexOf(listener);
-      if (i >= 0) this.listeners.splice(i, 1);
-    };
+    return addListener(this.listeners, listener);
   }
 
   /** Ticks written and not yet ingested (published by the other thread, with a shared ring). */

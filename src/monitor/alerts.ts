@@ -20,6 +20,7 @@ import type { Logger } from "../log.ts";
 import type { AlertFilter, AlertStore } from "../store/alerts.ts";
 import type { Alert, AlertTransition, Severity, TransitionType } from "./alert-types.ts";
 import { checkRule, isClear, messageOf, severityOf, thresholdOf, withOverrides, type AlertRule, type RuleShape, type ThresholdOverride } from "./alert-rule.ts";
+import { addListener } from "../domain/listeners.ts";
 
 export type { AlertRule, Reading, ThresholdOverride } from "./alert-rule.ts";
 
@@ -125,11 +126,7 @@ export class AlertEngine {
 
   /** Hears every transition, after it is stored; returns the detach function. */
   onTransition(listener: (t: AlertTransition) => void): () => void {
-    this.listeners.push(listener);
-    return () => {
-      const i = this.listeners.indexOf(listener);
-      if (i >= 0) this.listeners.splice(i, 1);
-    };
+    return addListener(this.listeners, listener);
   }
 
   /** Starts evaluating every evaluateEveryMs. */

@@ -20,6 +20,7 @@ import { cancel, modify, submit } from "./requests.ts";
 import { ANY, OmsState, type OmsDeps, type OmsOptions, type OmsStats, type OmsUpdate, type Scope } from "./state.ts";
 import type { Result } from "./validate.ts";
 import { accountView, positionView, type AccountView, type MarkFn, type PositionView } from "./valuation.ts";
+import { addListener } from "../domain/listeners.ts";
 
 export { clientKey, OMS_DEFAULTS, type MarketView, type OmsDeps, type OmsOptions, type OmsStats, type OmsUpdate } from "./state.ts";
 
@@ -134,11 +135,7 @@ export class OrderManager {
 
   /** Registers a listener for durable changes (orders, fills with the position after them). */
   onUpdate(listener: (u: OmsUpdate) => void): () => void {
-    this.s.listeners.push(listener);
-    return () => {
-      const i = this.s.listeners.indexOf(listener);
-      if (i >= 0) this.s.listeners.splice(i, 1);
-    };
+    return addListener(this.s.listeners, listener);
   }
 
   // ---- session close and expiry ---------------------------------------------------------------

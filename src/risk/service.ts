@@ -15,6 +15,7 @@ import { RiskPreTrade } from "./pretrade.ts";
 import { effectiveLimits, limitsOverrideSchema, type RiskConfig, type RiskLimits, type RiskLimitsOverride } from "./settings.ts";
 import { readSnapshot, type RiskSnapshot } from "./snapshot.ts";
 import { RiskTables } from "./tables.ts";
+import { addListener } from "../domain/listeners.ts";
 
 /** Trading states, least to most restrictive. */
 export type TradingState = "active" | "reducing" | "halted";
@@ -184,14 +185,12 @@ export class RiskService {
 
   /** Listens to every snapshot (each recompute); returns a remover. */
   onSnapshot(listener: (s: RiskSnapshot) => void): () => void {
-    this.listeners.push(listener);
-    return () => this.listeners.splice(this.listeners.indexOf(listener), 1);
+    return addListener(this.listeners, listener);
   }
 
   /** Listens to state changes; returns a remover. */
   onState(listener: (scope: string, s: StateInfo) => void): () => void {
-    this.stateListeners.push(listener);
-    return () => this.stateListeners.splice(this.stateListeners.indexOf(listener), 1);
+    return addListener(this.stateListeners, listener);
   }
 
   /** The state of an account (or FIRM). */
