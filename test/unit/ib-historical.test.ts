@@ -8,7 +8,6 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type Contract, EventName, IBApi, SecType } from "@stoqey/ib";
 import { type HistoricalQuery, parseBarTime, requestHistoricalBars } from "../../src/ib/historical.ts";
 import { type HistoricalKey, HistoricalPacer, type HistoricalTicket } from "../../src/ib/historical-pacer.ts";
-import type { PacingClock } from "../../src/ib/pacing.ts";
 import { IbRequestError } from "../../src/ib/requests.ts";
 import { IbSession } from "../../src/ib/session.ts";
 import { createLogger } from "../../src/log.ts";
@@ -16,36 +15,7 @@ import { IN } from "../../src/sim/tws/messages.ts";
 import { TwsSimulator } from "../../src/sim/tws/simulator.ts";
 import { STOCK_CONID_BASE } from "../../src/sim/tws/universe.ts";
 import { waitFor } from "../helpers/wait.ts";
-
-/** A clock that moves only when told to, firing due timers in order. */
-class VirtualClock implements PacingClock {
-  t = 0;
-  private timers: { at: number; fn: () => void; id: number }[] = [];
-  private nextId = 1;
-  now(): number {
-    return this.t;
-  }
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = this.nextId++;
-    this.timers.push({ at: this.t + ms, fn, id });
-    return id;
-  }
-  clearTimeout(handle: unknown): void {
-    this.timers = this.timers.filter((x) => x.id !== handle);
-  }
-  /** Advances to `until`, firing every timer due on the way. */
-  advance(until: number): void {
-    for (;;) {
-      this.timers.sort((a, b) => a.at - b.at);
-      const next = this.timers[0];
-      if (!next || next.at > until) break;
-      this.timers.shift();
-      this.t = next.at;
-      next.fn();
-    }
-    this.t = until;
-  }
-}
+import { VirtualClock } from "../helpers/virtual-clock.ts";
 
 const key = (over: Partial<HistoricalKey> = {}): HistoricalKey =>
   ({ contract: "100000@SMART", whatToShow: "TRADES", endDateTime: "", duration: "1 D", barSize: "1 min", useRTH: true, ...over });

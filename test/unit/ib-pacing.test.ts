@@ -2,38 +2,9 @@
 // error, and that every request is either sent or rejected with a code, never dropped.
 
 import { expect, test } from "bun:test";
-import { PacingError, type PacingClock, PacingQueue } from "../../src/ib/pacing.ts";
+import { PacingError, PacingQueue } from "../../src/ib/pacing.ts";
 import { backoffDelayMs } from "../../src/ib/session.ts";
-
-/** A clock that moves only when told to, firing due timers in order. */
-class VirtualClock implements PacingClock {
-  t = 0;
-  private timers: { at: number; fn: () => void; id: number }[] = [];
-  private nextId = 1;
-  now(): number {
-    return this.t;
-  }
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = this.nextId++;
-    this.timers.push({ at: this.t + ms, fn, id });
-    return id;
-  }
-  clearTimeout(handle: unknown): void {
-    this.timers = this.timers.filter((x) => x.id !== handle);
-  }
-  /** Advances to `until`, firing every timer due on the way. */
-  advance(until: number): void {
-    for (;;) {
-      this.timers.sort((a, b) => a.at - b.at);
-      const next = this.timers[0];
-      if (!next || next.at > until) break;
-      this.timers.shift();
-      this.t = next.at;
-      next.fn();
-    }
-    this.t = until;
-  }
-}
+import { VirtualClock } from "../helpers/virtual-clock.ts";
 
 /** Largest number of sends inside any window of `windowMs` (half-open; 1e-9 ms of float rounding forgiven). */
 function maxInWindow(times: number[], windowMs: number): number {
