@@ -7,12 +7,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { KeyStore } from "../../src/auth/keys.ts";
 import { marketDataRefusal } from "../../src/auth/market-gate.ts";
-import { ClientError, MarketClient, RestClient, TradingClient, type AccountView, type FillView, type OrderView, type PositionView } from "../../src/client/index.ts";
+import { MarketClient, RestClient, TradingClient, type AccountView, type FillView, type OrderView, type PositionView } from "../../src/client/index.ts";
 import { OrdersWs, type WsExtension } from "../../src/server/orders-ws.ts";
 import { orderRoutes, ORDER_ROUTE_DEFAULTS } from "../../src/server/orders.ts";
 import { startServer, type RunningServer } from "../../src/server/server.ts";
 import { OmsHarness } from "../helpers/oms.ts";
 import { waitFor } from "../helpers/wait.ts";
+import { rejection } from "../helpers/client-error.ts";
 
 let h: OmsHarness;
 let keys: KeyStore;
@@ -39,16 +40,6 @@ afterAll(async () => {
   await server.stop();
   await h.dispose();
 });
-
-async function rejection(p: Promise<unknown>): Promise<ClientError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(ClientError);
-    return e as ClientError;
-  }
-  throw new Error("expected a rejection");
-}
 
 describe("RestClient", () => {
   test("placeOrder is idempotent by clientOrderId: created, then the original, then 409 for other terms", async () => {

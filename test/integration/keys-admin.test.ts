@@ -13,6 +13,7 @@ import { startServer, type RunningServer } from "../../src/server/server.ts";
 import { OmsHarness } from "../helpers/oms.ts";
 import { TestSocket } from "../helpers/test-socket.ts";
 import { waitFor } from "../helpers/wait.ts";
+import { rejection } from "../helpers/client-error.ts";
 
 let h: OmsHarness;
 let keys: KeyStore;
@@ -40,16 +41,6 @@ afterAll(async () => {
   await server.stop();
   await h.dispose();
 });
-
-async function rejection(p: Promise<unknown>): Promise<ClientError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(ClientError);
-    return e as ClientError;
-  }
-  throw new Error("expected a rejection");
-}
 
 describe("admin keys", () => {
   test("only an admin key may list, create or revoke; without a key it is 401", async () => {
