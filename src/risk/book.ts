@@ -6,7 +6,7 @@
 // order at once, so a burst of orders sent before the first is durable is still seen whole.
 
 import { expiryMs, type Instrument } from "../domain/instrument.ts";
-import type { Order } from "../domain/order.ts";
+import { isTerminal, type Order } from "../domain/order.ts";
 import { PRICE_SCALE } from "../domain/price.ts";
 import type { MarginMode } from "../oms/accounts.ts";
 import type { RiskLimits } from "./settings.ts";
@@ -185,7 +185,7 @@ export class RiskBook {
 
   /** Follows an order's state: its remaining quantity while open, nothing once finished. */
   onOrder(o: Order, inst: Instrument | undefined): void {
-    const open = o.status !== "initialized" && o.status !== "denied" && !["rejected", "filled", "canceled", "expired"].includes(o.status);
+    const open = o.status !== "initialized" && !isTerminal(o.status);
     const prev = this.working.get(o.id);
     const s = this.slots.get(o.account);
     if (!s || !inst) return;
