@@ -108,8 +108,10 @@ export function priceRow(row: usize, s: f64, k: f64, t: f64, r: f64, q: f64, vol
     setField(row, G_DELTA, itm ? (isCall ? dfQ : -dfQ) : 0);
     setField(row, G_GAMMA, 0);
     setField(row, G_VEGA, 0);
-    setField(row, G_THETA, 0);
-    setField(row, G_RHO, 0);
+    // Theta and rho are the derivatives of that discounted intrinsic value, the limits of the
+    // formulas below as vol → 0 (the density term vanishes, N(±d) → 1 in the money, 0 out of it).
+    setField(row, G_THETA, itm ? (isCall ? q * s * dfQ - r * k * dfR : r * k * dfR - q * s * dfQ) : 0);
+    setField(row, G_RHO, itm ? (isCall ? k * t * dfR : -k * t * dfR) : 0);
     return t > 0 ? GS_OK : GS_NO_TIME;
   }
   const d1 = (Math.log(s / k) + (r - q) * t) / sd + 0.5 * sd;
@@ -168,6 +170,25 @@ export function greeksBatch(count: u32): i32 {
 let solveStatus: i32 = GS_OK;
 
 /**
+ * The search stopped moving at `vol`. If one side of the bracket is still the search bound it
+ * was never priced, so a search that only ever saw prices on one side of the target has merely
+ * walked up to IV_MAX (or down to IV_MIN): price the bound to tell a vol just inside it from a
+ * target beyond it, which is above_bound (or below_bound), not a solution.
+ */
+function settled(row: usize, s: f64, k: f64, t: f64, r: f64, q: f64, target: f64, isCall: bool, vol: f64, lo: f64, hi: f64): f64 {
+  if (hi == IV_MAX) {
+    priceRow(row, s, k, t, r, q, IV_MAX, isCall);
+    if (field(row, G_PRICE) < target) { solveStatus = GS_ABOVE_BOUND; return NaN; }
+  }
+  if (lo == IV_MIN) {
+    priceRow(row, s, k, t, r, q, IV_MIN, isCall);
+    if (field(row, G_PRICE) > target) { solveStatus = GS_BELOW_BOUND; return NaN; }
+  }
+  solveStatus = GS_OK;
+  return vol;
+}
+
+/**
  * Solves the volatility that prices the option at `target`: Newton steps on vega kept inside a
  * bracket [lo, hi] that every evaluation narrows, with a bisection step whenever Newton would
  * leave the bracket. Returns the volatility, or NaN with the reason in `solveStatus`.
@@ -194,7 +215,7 @@ export function solveVol(row: usize, s: f64, k: f64, t: f64, r: f64, q: f64, tar
     const vega = field(row, G_VEGA);
     let next = vol - diff / vega;
     if (!(next > lo && next < hi)) next = 0.5 * (lo + hi);
-    if (Math.abs(next - vol) <= 1e-15 * vol) { solveStatus = GS_OK; return next; }
+    if (Math.abs(next - vol) <= 1e-15 * vol) return settled(row, s, k, t, r, q, target, isCall, next, lo, hi);
     vol = next;
   }
   if (lo >= IV_MAX * 0.999999) { solveStatus = GS_ABOVE_BOUND; return NaN; }

@@ -4,7 +4,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { GreeksEngine, type GreeksInput } from "../../src/risk/greeks.ts";
 import { Engine } from "../../src/engine/engine.ts";
-import { normCdf } from "../../src/domain/blackscholes.ts";
+import { bsPrice, normCdf } from "../../src/domain/blackscholes.ts";
 import { wasmInstanceOf } from "../../src/engine/wasm.ts";
 
 let g: GreeksEngine;
@@ -96,6 +96,40 @@ describe("greeks (WASM)", () => {
     expect(bad!.status).toBe("bad_input");
   });
 
+  test("at vol 0 an in-the-money option's theta and rho are those of its discounted intrinsic value", () => {
+    // S=110/90, K=100, T=0.5, r=5 %, q=2 %: e^{-qT} = 0.990049834, e^{-rT} = 0.975309912.
+    // Call: theta = qSe^{-qT} - rKe^{-rT} = 2.178109635 - 4.876549560; rho = KTe^{-rT}.
+    // Put:  theta = rKe^{-rT} - qSe^{-qT} = 4.876549560 - 1.782089701; rho = -KTe^{-rT}.
+    const [c, p, cOtm, pOtm] = g.greeks([
+      opt("C", 110, 100, 0.5, 0.05, 0, 0.02), opt("P", 90, 100, 0.5, 0.05, 0, 0.02),
+      opt("C", 90, 100, 0.5, 0.05, 0, 0.02), opt("P", 110, 100, 0.5, 0.05, 0, 0.02),
+    ]);
+    expect(c!.status).toBe("ok");
+    expect(c!.theta).toBeCloseTo(-2.698439925, 8);
+    expect(c!.rho).toBeCloseTo(48.765495600, 8);
+    expect(p!.theta).toBeCloseTo(3.094459859, 8);
+    expect(p!.rho).toBeCloseTo(-48.765495600, 8);
+    for (const r of [cOtm!, pOtm!]) {
+      expect([r.price, r.delta, r.theta, r.rho]).toEqual([0, 0, 0, 0]);
+    }
+  });
+
+  test("the vol-0 greeks are the limits of the greeks at small vol and the derivatives of the TS price", () => {
+    for (const [right, spot] of [["C", 110], ["P", 90]] as const) {
+      const [zero, tiny] = g.greeks([opt(right, spot, 100, 0.5, 0.05, 0, 0.02), opt(right, spot, 100, 0.5, 0.05, 1e-3, 0.02)]);
+      expect(zero!.price).toBeCloseTo(tiny!.price, 10);
+      expect(zero!.delta).toBeCloseTo(tiny!.delta, 10);
+      expect(zero!.theta).toBeCloseTo(tiny!.theta, 10);
+      expect(zero!.rho).toBeCloseTo(tiny!.rho, 10);
+      // The TS reference price (src/domain/blackscholes.ts) at vol 0, differenced by hand.
+      const ts = (t: number, r: number) => bsPrice(right === "C", spot, 100, t, 0, r, 0.02);
+      const h = 1e-6;
+      expect(zero!.price).toBeCloseTo(ts(0.5, 0.05), 12);
+      expect(zero!.theta).toBeCloseTo(-(ts(0.5 + h, 0.05) - ts(0.5 - h, 0.05)) / (2 * h), 6);
+      expect(zero!.rho).toBeCloseTo((ts(0.5, 0.05 + h) - ts(0.5, 0.05 - h)) / (2 * h), 6);
+    }
+  });
+
   test("batches larger than the region are split", () => {
     const many = Array.from({ length: g.capacity * 2 + 3 }, (_, i) => opt(i % 2 ? "C" : "P", 90 + (i % 20), 100, 0.5, 0.04, 0.25));
     const out = g.greeks(many);
@@ -141,6 +175,31 @@ describe("implied volatility (WASM)", () => {
       expect(Number.isNaN(r.vol)).toBe(true);
       expect(Number.isNaN(r.delta)).toBe(true);
     }
+  });
+
+  test("a far OTM put at the minimum tick whose IV is above the solver's ceiling of 10 is above_bound", () => {
+    // S=100, K=10, 1 day, r=4 %, price 0.01 (one tick): the TS price is 1.8e-5 at vol 10 and
+    // brackets 0.01 between vol 14.8 and 14.9, so the true IV (≈ 14.84) is beyond the ceiling.
+    const issue = { spot: 100, strike: 10, tYears: 1 / 365, rate: 0.04, divYield: 0, right: "P" as const };
+    expect(bsPrice(false, 100, 10, 1 / 365, 10, 0.04)).toBeLessThan(1e-4);
+    expect(bsPrice(false, 100, 10, 1 / 365, 14.8, 0.04)).toBeLessThan(0.01);
+    expect(bsPrice(false, 100, 10, 1 / 365, 14.9, 0.04)).toBeGreaterThan(0.01);
+    const [r] = g.impliedVols([{ ...issue, price: 0.01 }]);
+    expect(r!.status).toBe("above_bound");
+    expect(Number.isNaN(r!.vol)).toBe(true);
+  });
+
+  test("just inside the ceiling still solves to 1e-6; below the floor of 1e-6 is below_bound", () => {
+    const put = { spot: 100, strike: 25, tYears: 1 / 365, rate: 0.04, divYield: 0, right: "P" as const };
+    for (const vol of [9.9, 9.9999]) {
+      const price = g.greeks([{ ...put, vol }])[0]!.price;
+      const [r] = g.impliedVols([{ ...put, price }]);
+      expect(r!.status).toBe("ok");
+      expect(Math.abs(r!.vol - vol)).toBeLessThan(1e-6);
+    }
+    // ATM, T=1, r=q=0: the price is 4e-5 at vol 1e-6, so 1e-5 needs vol ≈ 2.5e-7.
+    const [low] = g.impliedVols([{ spot: 100, strike: 100, tYears: 1, rate: 0, divYield: 0, right: "C", price: 1e-5 }]);
+    expect(low!.status).toBe("below_bound");
   });
 
   test("a standalone instance serves an engine on the TypeScript core", async () => {
