@@ -94,8 +94,12 @@ export class AlertsWs implements WsExtension {
   private auth(ws: Socket, value: unknown): void {
     const token = (value as { key?: unknown }).key;
     const key = typeof token === "string" ? this.keys.verify(token) : undefined;
-    // Like order entry, a failed auth leaves an earlier successful one in force.
+    // Like order entry, a failed auth ends an earlier successful one, and the alerts it opened.
     if (key) this.keyOf.set(ws, key);
+    else {
+      this.keyOf.delete(ws);
+      this.subscribers.delete(ws);
+    }
     if (this.inner) return this.inner.handle(ws, value);
     const rid = typeof (value as { id?: unknown }).id === "number" ? (value as { id: number }).id : undefined;
     if (!key) return this.error(ws, "UNAUTHORIZED", "the API key is not valid", "key", rid);

@@ -4,7 +4,8 @@
 // order frame carrying the request id) and watch accounts: every durable order change, fill
 // and position change of a watched account is pushed, one account frame per commit that
 // touched it, and its risk at the risk engine's publish cadence (100 ms). Quotes keep flowing on the same connection. The order manager does the work.
-// When a key is revoked, every connection authenticated with it is closed with 4001.
+// When a key is revoked, every connection authenticated with it is closed with 4001. A failed
+// auth ends the identity: nothing an earlier key granted outlives a failed attempt to replace it.
 //
 //   → {"op":"auth","id":1,"key":"ak_…"}                          ← {"t":"authed","id":1,"scopes":["trade"],"accounts":["Gen-Acc"]}
 //   → {"op":"watch","id":2,"accounts":["Gen-Acc"]}               ← {"t":"watching","id":2,…} then account + open orders
@@ -61,6 +62,17 @@ function wellFormedSubmit(value: unknown): Request | undefined {
   return v as Request;
 }
 
+/**
+ * An order-manager error's field as a path inside the WebSocket request. The manager names the
+ * order of a cancel or modify `id` (REST's path parameter); here that is the request's `orderId`,
+ * since `id` is the request id (an unknown order, one that cannot be canceled or modified). A
+ * field of the order or the changes is prefixed with `order.` or `changes.`.
+ */
+function fieldInRequest(e: OmsError, prefix: string | undefined): OmsError {
+  if (e.field === "id") return { ...e, field: "orderId" };
+  return prefix && e.field ? { ...e, field: `${prefix}.${e.field}` } : e;
+}
+
 /** Limits of the extension. */
 export interface OrdersWsOptions {
   /** Order requests per second per API key, and the burst (shared by all of a key's connections). */
@@ -75,6 +87,8 @@ export class OrdersWs implements WsExtension {
   private readonly byKey = new Map<string, Set<Socket>>();
   private readonly watchers = new Map<string, Set<Socket>>();
   private readonly watching = new WeakMap<Socket, Set<string>>();
+  /** Connections that needed a key for market data and got it from an auth message. */
+  private readonly marketByAuth = new WeakSet<Socket>();
   private readonly buckets = new Map<string, TokenBucket>();
   private readonly dirty = new Set<string>();
   private flushScheduled = false;
@@ -98,7 +112,11 @@ export class OrdersWs implements WsExtension {
     if (!req) {
       const parsed = parseBody(requestSchema, value);
       const rid = typeof (value as { id?: unknown }).id === "number" ? ((value as { id: number }).id) : undefined;
-      if (!parsed.ok) return this.error(ws, parsed.error, rid);
+      if (!parsed.ok) {
+        // A malformed auth is a failed auth: it ends the identity an earlier one gave.
+        if ((value as { op?: unknown }).op === "auth") this.identify(ws, undefined);
+        return this.error(ws, parsed.error, rid);
+      }
       req = parsed.value;
     }
     if (req.op === "auth") return this.auth(ws, req.key, req.id);
@@ -145,21 +163,49 @@ export class OrdersWs implements WsExtension {
 
   private auth(ws: Socket, token: string, rid: number | undefined): void {
     const key = this.keys.verify(token);
-    if (!key) return this.error(ws, { status: 401, code: "UNAUTHORIZED", message: "the API key is not valid", field: "key" }, rid);
+    this.identify(ws, key);
+    if (!key) {
+      const message = "the API key is not valid; this connection is no longer authenticated (send a valid auth)";
+      return this.error(ws, { status: 401, code: "UNAUTHORIZED", message, field: "key" }, rid);
+    }
+    this.send(ws, { t: "authed", ...(rid === undefined ? {} : { id: rid }), scopes: key.scopes, accounts: key.accounts });
+  }
+
+  /**
+   * Makes `key` the connection's identity, or none. Everything the previous identity granted and
+   * the new one does not is withdrawn: watches of accounts it may not trade, and market data
+   * that an auth message opened for a client that needed a key (its subscriptions end with it).
+   */
+  private identify(ws: Socket, key: ApiKey | undefined): void {
     const previous = this.keyOf.get(ws);
     if (previous) this.forget(ws, previous.id);
+    this.keyOf.delete(ws);
+    const mine = this.watching.get(ws);
+    for (const a of [...(mine ?? [])]) {
+      if (key && mayTrade(key, a)) continue;
+      this.watchers.get(a)?.delete(ws);
+      mine!.delete(a);
+    }
+    const readsMarket = key !== undefined && (hasScope(key, "read") || hasScope(key, "trade"));
+    if (ws.data.needsKey && readsMarket) {
+      ws.data.needsKey = false;
+      this.marketByAuth.add(ws);
+    } else if (this.marketByAuth.has(ws) && !readsMarket) {
+      this.marketByAuth.delete(ws);
+      ws.data.needsKey = true;
+      this.hub.unsubscribe(ws, [...ws.data.symbols]);
+    }
+    if (!key) return;
     this.keyOf.set(ws, key);
     let sockets = this.byKey.get(key.id);
     if (!sockets) this.byKey.set(key.id, (sockets = new Set()));
     sockets.add(ws);
-    if (hasScope(key, "read") || hasScope(key, "trade")) ws.data.needsKey = false;
-    this.send(ws, { t: "authed", ...(rid === undefined ? {} : { id: rid }), scopes: key.scopes, accounts: key.accounts });
   }
 
   private async run(ws: Socket, key: ApiKey, req: Exclude<Request, { op: "auth" }>): Promise<void> {
     const scope = (a: string) => mayTrade(key, a);
     const reply = (r: Result<Order>, prefix?: string) => {
-      if (!r.ok) return this.error(ws, prefix && r.error.field && r.error.code !== "NOT_FOUND" ? { ...r.error, field: `${prefix}.${r.error.field}` } : r.error, req.id);
+      if (!r.ok) return this.error(ws, fieldInRequest(r.error, prefix), req.id);
       this.send(ws, { t: "order", ...(req.id === undefined ? {} : { id: req.id }), order: orderView(r.value) });
     };
     switch (req.op) {

@@ -153,6 +153,26 @@ describe("WebSocket topic alerts", () => {
     expect(ws.frames.some(isPush("resolved", "w2"))).toBe(false);
   });
 
+  test("a failed auth ends the alerts identity and subscription an earlier auth gave", async () => {
+    await using ws = await TestSocket.open(server.wsUrl);
+    ws.send({ op: "auth", id: 1, key: admin });
+    await ws.next(isReply(1));
+    ws.send({ op: "alerts.subscribe", id: 2 });
+    await ws.next(isReply(2));
+    ws.send({ op: "auth", id: 3, key: "ak_nope" });
+    expect(await ws.next(isReply(3))).toMatchObject({ t: "error", code: "UNAUTHORIZED", field: "key" });
+    values.set("w3", 100);
+    evaluate();
+    const w3 = alerts.activeAlerts().find((a) => a.key === "w3")!;
+    ws.send({ op: "alerts.ack", id: 4, alertId: w3.id });
+    expect(await ws.next(isReply(4))).toMatchObject({ t: "error", code: "UNAUTHORIZED" });
+    ws.send({ op: "ping", id: 5 });
+    await ws.next(isReply(5));
+    expect(ws.frames.some(isPush("raised", "w3"))).toBe(false);
+    values.delete("w3");
+    evaluate();
+  });
+
   test("order entry is still answered through the alerts extension, with one authed reply", async () => {
     await using ws = await TestSocket.open(server.wsUrl);
     ws.send({ op: "auth", id: 1, key: trader });

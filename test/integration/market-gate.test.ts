@@ -72,6 +72,30 @@ describe("key mode over HTTP and WebSocket", () => {
     expect(await ws.next((f) => "id" in f && f.id === 3)).toMatchObject({ t: "ack", symbols: ["AAPL"] });
   });
 
+  test("a failed auth closes the market data an earlier auth opened: subscriptions end, subscribe is refused", async () => {
+    await using ws = await TestSocket.open(server.wsUrl);
+    ws.send({ op: "auth", id: 1, key: read });
+    await ws.next((f) => f.t === "authed");
+    ws.send({ op: "subscribe", id: 2, symbols: ["AAPL"] });
+    expect(await ws.next((f) => "id" in f && f.id === 2)).toMatchObject({ t: "ack", symbols: ["AAPL"] });
+    ws.send({ op: "auth", id: 3, key: "ak_nope" });
+    expect(await ws.next<ErrorFrame>((f) => "id" in f && f.id === 3)).toMatchObject({ t: "error", code: "UNAUTHORIZED", field: "key" });
+    ws.send({ op: "subscribe", id: 4, symbols: ["AAPL"] });
+    expect(await ws.next<ErrorFrame>((f) => "id" in f && f.id === 4)).toMatchObject({ t: "error", code: "UNAUTHORIZED" });
+    // The old subscription is gone: a new quote arrives at a fresh subscriber, not here.
+    await using watcher = await TestSocket.open(server.wsUrl);
+    watcher.send({ op: "auth", id: 1, key: read });
+    await watcher.next((f) => f.t === "authed");
+    watcher.send({ op: "subscribe", id: 2, symbols: ["AAPL"] });
+    await watcher.next((f) => f.t === "ack");
+    h.quote("AAPL", 100.5, 1000, 100.52, 1000);
+    await watcher.next((f) => f.t === "q" && f.s === "AAPL" && f.b === 100.5);
+    ws.send({ op: "ping", id: 5 });
+    await ws.next((f) => f.t === "pong");
+    expect(ws.frames.some((f) => f.t === "q" && f.b === 100.5)).toBe(false);
+    expect(server.stats().subscriptions).toBe(1);
+  });
+
   test("the key in the upgrade's header opens market data at once; a bad one is refused with 401", async () => {
     const frames: ServerFrame[] = [];
     const good = new WebSocket(`${server.wsUrl}?format=json`, { headers: { authorization: `Bearer ${read}` } } as unknown as string[]);

@@ -9,6 +9,7 @@ import { OrdersWs } from "../../src/server/orders-ws.ts";
 import { startServer, type RunningServer } from "../../src/server/server.ts";
 import { OmsHarness } from "../helpers/oms.ts";
 import { TestSocket } from "../helpers/test-socket.ts";
+import { waitFor } from "../helpers/wait.ts";
 
 let h: OmsHarness;
 let server: RunningServer;
@@ -55,6 +56,52 @@ describe("authentication", () => {
     ws.send({ op: "submit", id: 1.5, order: order() });
     expect(await ws.next<ErrorFrame>((m) => m.t === "error" && m.field === "id")).toMatchObject({ t: "error", code: "BAD_REQUEST" });
   });
+
+  test("a failed auth drops the earlier key's identity: order ops are refused again and its watches end", async () => {
+    await using ws = await TestSocket.open(server.wsUrl);
+    await using other = await TestSocket.open(server.wsUrl);
+    ws.send({ op: "auth", id: 1, key: trade });
+    expect(await ws.next(isReply(1))).toMatchObject({ t: "authed" });
+    ws.send({ op: "watch", id: 2, accounts: ["Gen-Acc"] });
+    expect(await ws.next(isReply(2))).toMatchObject({ t: "watching", accounts: ["Gen-Acc"] });
+    ws.send({ op: "auth", id: 3, key: "ak_nope" });
+    const failed = await ws.next<ErrorFrame>(isReply(3));
+    expect(failed).toMatchObject({ t: "error", code: "UNAUTHORIZED", field: "key" });
+    expect(failed.message).toContain("no longer authenticated");
+    ws.send({ op: "submit", id: 4, order: order() });
+    expect(await ws.next<ErrorFrame>(isReply(4))).toMatchObject({ t: "error", code: "UNAUTHORIZED" });
+    // The watch went with the identity: another client's order on Gen-Acc reaches its own
+    // watcher, and not this connection (its pong, sent after, arrives before anything later).
+    other.send({ op: "auth", id: 1, key: trade });
+    await other.next(isReply(1));
+    other.send({ op: "watch", id: 2, accounts: ["Gen-Acc"] });
+    await other.next(isReply(2));
+    other.send({ op: "submit", id: 3, order: order() });
+    const placed = (await other.next<OrderFrame>(isReply(3))).order;
+    await waitFor(() => other.frames.some((f) => f.t === "fill" && f.fill.orderId === placed.id), 5000, "the fill pushed to the watcher");
+    ws.send({ op: "ping", id: 5 });
+    await ws.reply(5);
+    expect(ws.frames.some((f) => (f.t === "order" && f.order.id === placed.id) || f.t === "fill")).toBe(false);
+    // A malformed auth is a failed auth too.
+    ws.send({ op: "auth", id: 6, key: trade });
+    await ws.next(isReply(6));
+    ws.send({ op: "auth", id: 7, key: "" });
+    expect(await ws.next<ErrorFrame>(isReply(7))).toMatchObject({ t: "error", code: "BAD_REQUEST", field: "key" });
+    ws.send({ op: "cancel", id: 8, orderId: placed.id });
+    expect(await ws.next<ErrorFrame>(isReply(8))).toMatchObject({ t: "error", code: "UNAUTHORIZED" });
+  });
+
+  test("re-authenticating with a narrower key keeps only the watches it may see", async () => {
+    await using ws = await TestSocket.open(server.wsUrl);
+    ws.send({ op: "auth", id: 1, key: trade });
+    await ws.next(isReply(1));
+    ws.send({ op: "watch", id: 2, accounts: ["Gen-Acc", "Rev-Acc"] });
+    expect(await ws.next(isReply(2))).toMatchObject({ t: "watching", accounts: ["Gen-Acc", "Rev-Acc"] });
+    ws.send({ op: "auth", id: 3, key: genOnly });
+    expect(await ws.next(isReply(3))).toMatchObject({ t: "authed", accounts: ["Gen-Acc"] });
+    ws.send({ op: "unwatch", id: 4, accounts: ["Gen-Acc"] });
+    expect(await ws.next(isReply(4))).toMatchObject({ t: "watching", accounts: [] });
+  });
 });
 
 describe("orders", () => {
@@ -93,7 +140,14 @@ describe("orders", () => {
     ws.send({ op: "cancel", id: 5, orderId: placed.id });
     expect((await ws.next<OrderFrame>(isReply(5))).order.status).toBe("canceled");
     ws.send({ op: "cancel", id: 6, orderId: placed.id });
-    expect(await ws.next<ErrorFrame>(isReply(6))).toMatchObject({ code: "ORDER_NOT_CANCELABLE" });
+    expect(await ws.next<ErrorFrame>(isReply(6))).toMatchObject({ code: "ORDER_NOT_CANCELABLE", field: "orderId" });
+    // The order is the request's orderId; its id is the request id.
+    ws.send({ op: "cancel", id: 61, orderId: "O999999" });
+    expect(await ws.next<ErrorFrame>(isReply(61))).toMatchObject({ code: "NOT_FOUND", field: "orderId" });
+    ws.send({ op: "modify", id: 62, orderId: "O999999", changes: { qty: 5 } });
+    expect(await ws.next<ErrorFrame>(isReply(62))).toMatchObject({ code: "NOT_FOUND", field: "orderId" });
+    ws.send({ op: "modify", id: 63, orderId: placed.id, changes: { qty: 5 } });
+    expect(await ws.next<ErrorFrame>(isReply(63))).toMatchObject({ code: "ORDER_NOT_MODIFIABLE", field: "orderId" });
     ws.send({ op: "submit", id: 7, order: order({ qty: -1 }) });
     expect(await ws.next<ErrorFrame>(isReply(7))).toMatchObject({ code: "BAD_QUANTITY", field: "order.qty" });
     expect(ws.wrongKind).toBe(0);
