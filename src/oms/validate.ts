@@ -129,10 +129,18 @@ export function checkQty(qty: number, inst: Instrument, bounds: OrderBounds, min
   return { ok: true, value: qty };
 }
 
-/** Converts a decimal price to units if it lies on the instrument's tick grid. */
+/**
+ * Converts a decimal price to units if it lies on the instrument's tick grid at one tick or
+ * more. The schema only asks for a positive finite number, and a positive price too small for
+ * the grid (1e-320) rounds to 0 units, which is a multiple of every tick: without the floor it
+ * would be journaled and sent as a price of 0.
+ */
 export function checkPrice(value: number, inst: Instrument, field: string): Result<number> {
   const units = toUnits(value);
   const tick = toUnits(inst.tickSize);
+  if (!Number.isFinite(value) || !(units >= tick)) {
+    return fail(400, "PRICE_OFF_TICK", `${field} ${value} is below one tick (${inst.tickSize}) of ${inst.symbol}`, field);
+  }
   if (Math.abs(value * 1e8 - units) > 1e-3 || units % tick !== 0) {
     return fail(400, "PRICE_OFF_TICK", `${field} ${value} is not a multiple of the tick size ${inst.tickSize} of ${inst.symbol}`, field);
   }

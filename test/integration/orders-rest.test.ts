@@ -64,7 +64,9 @@ describe("authentication", () => {
   });
 
   test("keys are stored hashed: the secret is nowhere in the database", () => {
-    const secret = trade.split("_")[2]!;
+    // ak_<id>_<secret>: the secret is base64url and may itself hold '_' (even lead with one).
+    const secret = trade.split("_").slice(2).join("_");
+    expect(secret.length).toBe(43);
     const rows = h.store.db.query("SELECT * FROM api_keys").all() as Record<string, unknown>[];
     expect(JSON.stringify(rows)).not.toContain(secret);
     expect(rows.length).toBeGreaterThanOrEqual(5);
@@ -87,6 +89,30 @@ describe("orders", () => {
     expect(await call("POST", "/v1/orders", trade, order({ side: "long" }))).toMatchObject({ status: 400, json: { error: { code: "BAD_REQUEST", field: "side" } } });
     expect(await call("POST", "/v1/orders", trade, order({ type: "limit", limitPrice: 100.001 }))).toMatchObject({ status: 400, json: { error: { code: "PRICE_OFF_TICK", field: "limitPrice" } } });
     expect(await call("POST", "/v1/orders", trade, "x".repeat(20_000))).toMatchObject({ status: 413, json: { error: { code: "PAYLOAD_TOO_LARGE" } } });
+  });
+
+  test("prices below one tick (1e-320 rounds to 0) and odd quantities are refused and change nothing", async () => {
+    const before = h.store.journal.appendedSeq;
+    const refused = (body: unknown, code: string, field: string) => ({ status: 400, json: { error: { code, field } } });
+    // Sent as raw JSON so the literal is exactly what a client would send.
+    const raw = (o: Record<string, unknown>, extra: string) => JSON.stringify(order(o)).slice(0, -1) + "," + extra + "}";
+    expect(await call("POST", "/v1/orders", trade, raw({ type: "limit" }, '"limitPrice":1e-320'))).toMatchObject(refused(0, "PRICE_OFF_TICK", "limitPrice"));
+    expect(await call("POST", "/v1/orders", trade, raw({ type: "stop" }, '"stopPrice":1e-320'))).toMatchObject(refused(0, "PRICE_OFF_TICK", "stopPrice"));
+    for (const p of [Number.MIN_VALUE, 4e-9, 0.004]) {
+      expect(await call("POST", "/v1/orders", trade, order({ type: "limit", limitPrice: p }))).toMatchObject(refused(0, "PRICE_OFF_TICK", "limitPrice"));
+    }
+    for (const qty of [1e-320, 0.5, -0, -3, 1e300, 2 ** 53 + 2]) {
+      expect(await call("POST", "/v1/orders", trade, order({ qty }))).toMatchObject(refused(0, "BAD_QUANTITY", "qty"));
+    }
+    expect(h.store.journal.appendedSeq).toBe(before);
+    const resting = (await call("POST", "/v1/orders", trade, order({ type: "limit", limitPrice: 0.01, tif: "GTC" }))).json as OrderView;
+    expect(resting).toMatchObject({ status: "accepted", limitPrice: 0.01 });
+    const after = h.store.journal.appendedSeq;
+    expect(await call("PATCH", `/v1/orders/${resting.id}`, trade, '{"limitPrice":1e-320}')).toMatchObject(refused(0, "PRICE_OFF_TICK", "limitPrice"));
+    expect(await call("PATCH", `/v1/orders/${resting.id}`, trade, { qty: 1e-320 })).toMatchObject(refused(0, "BAD_QUANTITY", "qty"));
+    expect(h.store.journal.appendedSeq).toBe(after);
+    expect((await call("GET", `/v1/orders/${resting.id}`, trade)).json).toMatchObject({ limitPrice: 0.01, qty: 10 });
+    await call("DELETE", `/v1/orders/${resting.id}`, trade);
   });
 
   test("get, list, modify and cancel a resting limit", async () => {

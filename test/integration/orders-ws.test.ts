@@ -150,6 +150,8 @@ describe("orders", () => {
     expect(await ws.next<ErrorFrame>(isReply(63))).toMatchObject({ code: "ORDER_NOT_MODIFIABLE", field: "orderId" });
     ws.send({ op: "submit", id: 7, order: order({ qty: -1 }) });
     expect(await ws.next<ErrorFrame>(isReply(7))).toMatchObject({ code: "BAD_QUANTITY", field: "order.qty" });
+    ws.send({ op: "submit", id: 8, order: order({ type: "limit", limitPrice: 1e-320 }) });
+    expect(await ws.next<ErrorFrame>(isReply(8))).toMatchObject({ code: "PRICE_OFF_TICK", field: "order.limitPrice" });
     expect(ws.wrongKind).toBe(0);
   });
 
