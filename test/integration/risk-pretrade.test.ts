@@ -178,7 +178,20 @@ describe("pre-trade checks, just inside and just outside", () => {
     rmSync(r.h.dir, { recursive: true, force: true });
     rig = undefined;
     r = await start({ deltaBand: { lo: points + 0.01, hi: points + 5, mode: "deny" } });
-    await denied(r, { symbol: PUT, side: "sell", type: "limit", limitPrice: 10.5, qty: 1 }, "DELTA_BAND");
+    const below = await denied(r, { symbol: PUT, side: "sell", type: "limit", limitPrice: 10.5, qty: 1 }, "DELTA_BAND");
+    expect(below.reason).toContain(`(bound ${points + 0.01})`);
+    // The upper bound too: just under it passes, just over it is denied, naming it.
+    await r.close();
+    rmSync(r.h.dir, { recursive: true, force: true });
+    rig = undefined;
+    r = await start({ deltaBand: { lo: points - 5, hi: points + 0.01, mode: "deny" } });
+    await passes(r, { symbol: PUT, side: "sell", type: "limit", limitPrice: 10.5, qty: 1 });
+    await r.close();
+    rmSync(r.h.dir, { recursive: true, force: true });
+    rig = undefined;
+    r = await start({ deltaBand: { lo: points - 5, hi: points - 0.01, mode: "deny" } });
+    const above = await denied(r, { symbol: PUT, side: "sell", type: "limit", limitPrice: 10.5, qty: 1 }, "DELTA_BAND");
+    expect(above.reason).toContain(`(bound ${points - 0.01})`);
     // Warn mode lets it through.
     await r.close();
     rmSync(r.h.dir, { recursive: true, force: true });
