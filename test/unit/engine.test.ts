@@ -101,6 +101,19 @@ for (const core of ["wasm", "ts"] as const) {
       expect(q.high).toBe(105);
     });
 
+    test("VWAP is Σ price × size / Σ size over trades only, with cumulative-volume ticks mixed in", async () => {
+      const { e, a } = await engineWith(core, { maxTickAgeMs: Infinity });
+      // Volume ticks carry the exchange's cumulative day volume: they raise `volume` but are
+      // not trades, so they must not enter the VWAP's denominator (or its numerator).
+      batch(e, a, [[K.Trade, 100, 100, T0], [K.Volume, 0, 1000, T0 + 1]], T0 + 2);
+      let q = e.quote(a);
+      expect([q.volume, q.vwap]).toEqual([1000, 100]);
+      batch(e, a, [[K.Trade, 102, 300, T0 + 3], [K.Volume, 0, 5000, T0 + 4], [K.Trade, 99, 100, T0 + 5]], T0 + 6);
+      q = e.quote(a);
+      expect(q.volume).toBe(5100);
+      expect(q.vwap).toBe(101); // (100×100 + 102×300 + 99×100) / (100 + 300 + 100) = 50,500 / 500
+    });
+
     test("EWMA volatility follows the documented time-weighted update", async () => {
       const { e, a } = await engineWith(core, { volTauMs: 10_000, volSampleMs: 1000 });
       batch(e, a, [[K.Bid, 100, 1, T0], [K.Ask, 100.02, 1, T0]]);
