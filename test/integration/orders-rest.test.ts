@@ -56,6 +56,26 @@ describe("authentication", () => {
     expect(h.store.journal.appendedSeq).toBe(before);
   });
 
+  test("a read key (market data, every account) sees no order or account data: 403 on every route", async () => {
+    const placed = (await call("POST", "/v1/orders", trade, order({ type: "limit", limitPrice: 90, tif: "GTC" }))).json as OrderView;
+    // The read key is for all accounts ("*"), so only the trade-scope check stands between it
+    // and every account's orders.
+    const before = h.store.journal.appendedSeq;
+    const routes: [string, string, unknown?][] = [
+      ["GET", "/v1/orders"], ["GET", "/v1/orders?account=Gen-Acc"], ["GET", `/v1/orders/${placed.id}`],
+      ["PATCH", `/v1/orders/${placed.id}`, { qty: 5 }], ["DELETE", `/v1/orders/${placed.id}`],
+      ["GET", "/v1/accounts"], ["GET", "/v1/accounts/Gen-Acc"], ["GET", "/v1/accounts/Gen-Acc/positions"], ["GET", "/v1/accounts/Gen-Acc/fills"],
+    ];
+    for (const [method, path, body] of routes) {
+      const r = await call(method, path, readOnly, body);
+      expect({ method, path, status: r.status, code: r.json.error?.code }).toEqual({ method, path, status: 403, code: "FORBIDDEN" });
+      expect(JSON.stringify(r.json)).not.toContain(placed.id);
+    }
+    expect(h.store.journal.appendedSeq).toBe(before);
+    expect((await call("GET", `/v1/orders/${placed.id}`, trade)).json).toMatchObject({ status: "accepted", qty: 10 });
+    await call("DELETE", `/v1/orders/${placed.id}`, trade);
+  });
+
   test("a revoked key stops working", async () => {
     const { secret, key } = keys.create(["trade"], ["*"]);
     expect((await call("GET", "/v1/accounts", secret)).status).toBe(200);
