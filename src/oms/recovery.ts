@@ -1,10 +1,11 @@
 // Start-up and settlement: rebuild the state from the store (accounts, cash, every fill through
-// the same Portfolio code, open orders), expire DAY orders whose session closed while down,
+// the same Portfolio code, open orders with their fills so far), expire DAY orders whose session closed while down,
 // revert interrupted modifies, restore and reconcile each broker, and settle options that
 // expired. settleExpired also runs at every session close.
 
 import type { Broker, RestoredOrder } from "../broker/broker.ts";
-import { toMicros } from "../domain/money.ts";
+import type { CostedFill } from "../broker/commission.ts";
+import { notionalMicros, toMicros } from "../domain/money.ts";
 import { isTerminal } from "../domain/order.ts";
 import { onBrokerEvent, onFill } from "./broker-events.ts";
 import { settlementFills } from "./expiry.ts";
@@ -26,11 +27,17 @@ export async function recover(s: OmsState): Promise<void> {
   for (const key of store.clientKeys()) s.clientIds.add(key);
   for (const a of store.accounts()) s.portfolio.addAccount(a.id);
   for (const c of store.cash()) s.portfolio.applyCash(c);
-  for (const f of store.allFills()) s.portfolio.applyFill(f);
+  const openOrders = store.openOrders();
+  // A broker that charges per order (minimums, caps) needs each working order's fills so far.
+  const fillsOf = new Map<string, CostedFill[]>(openOrders.map((o) => [o.id, []]));
+  for (const f of store.allFills()) {
+    s.portfolio.applyFill(f);
+    if (f.orderId !== undefined) fillsOf.get(f.orderId)?.push({ qty: f.qty, priceUnits: f.priceUnits, commissionMicros: f.commissionMicros });
+  }
   j.onCommit((records) => s.committed(records.at(-1)!.seq));
 
   const restore = new Map<Broker, RestoredOrder[]>();
-  for (const o of store.openOrders()) {
+  for (const o of openOrders) {
     const cfg = s.accountCfg.get(o.account);
     const inst = s.deps.market.instrument(o.symbol);
     if (!cfg || !inst) {
@@ -51,7 +58,12 @@ export async function recover(s: OmsState): Promise<void> {
         (x) => (x.reason = "modify interrupted by a restart; send it again"));
     }
     const list = restore.get(live.broker) ?? [];
-    list.push({ ...toBrokerOrder(o, inst), filledQty: o.filledQty, triggered: o.triggered, brokerOrderId: o.brokerOrderId });
+    const fills = fillsOf.get(o.id) ?? [];
+    list.push({
+      ...toBrokerOrder(o, inst), filledQty: o.filledQty, triggered: o.triggered, brokerOrderId: o.brokerOrderId, fills,
+      filledValueMicros: fills.reduce((sum, f) => sum + notionalMicros(f.priceUnits, f.qty, o.multiplier), 0),
+      commissionMicros: fills.reduce((sum, f) => sum + f.commissionMicros, 0),
+    });
     restore.set(live.broker, list);
   }
   for (const b of new Set(Object.values(s.deps.brokers))) {

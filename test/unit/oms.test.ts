@@ -231,6 +231,27 @@ describe("restart", () => {
     expect(new Set(ids).size).toBe(ids.length);
   });
 
+  test("a partly filled order costs the same across a restart: 100 + 300 shares = $1.00 + $1.00 = $2.00", async () => {
+    // IBKR Pro fixed, per order: 400 × $0.005 = $2.00; the first 100 pay the $1.00 minimum, the
+    // other 300 the rest. Charged as a new order after the restart they would pay $1.50.
+    const commissions = async (restart: boolean): Promise<number[]> => {
+      let h = await start();
+      h.quote("AAPL", 100, 1000, 100.02, 100);
+      const o = ok(await h.oms.submit(body({ type: "limit", limitPrice: 100.02, tif: "GTC", qty: 400 }))).order;
+      if (restart) {
+        await h.stop();
+        h = await OmsHarness.start({ dir: h.dir, nowMs: h.clock.now + 1000 });
+        harnesses.push(h);
+      }
+      h.quote("AAPL", 100, 1000, 100.02, 300);
+      await h.store.journal.durable();
+      expect((await h.oms.order(o.id))?.status).toBe("filled");
+      return [...h.store.allFills()].filter((f) => f.orderId === o.id).map((f) => f.commissionMicros / 1e6);
+    };
+    expect(await commissions(false)).toEqual([1, 1]);
+    expect(await commissions(true)).toEqual([1, 1]);
+  });
+
   test("a DAY order whose session closed while the server was down expires at start-up", async () => {
     const h = await start();
     const day = ok(await h.oms.submit(body({ type: "limit", limitPrice: 90 }))).order;
