@@ -8,7 +8,9 @@ import type { CostedFill } from "../broker/commission.ts";
 import { notionalMicros, toMicros } from "../domain/money.ts";
 import { isTerminal } from "../domain/order.ts";
 import { onBrokerEvent, onFill } from "./broker-events.ts";
-import { settlementFills } from "./expiry.ts";
+import type { Instrument } from "../domain/instrument.ts";
+import { exercisePays, settlementFills } from "./expiry.ts";
+import type { Position } from "./portfolio.ts";
 import { clientKey, toBrokerOrder, type Live, type OmsState } from "./state.ts";
 import { optionExpired } from "./validate.ts";
 
@@ -96,20 +98,36 @@ async function reconcile(s: OmsState, broker: Broker, lastFillTs: number): Promi
   }
 }
 
-/** Settles every held option that has expired at `nowMs` (skipping those whose underlying has no mark). */
+/**
+ * Settles every held option that has expired at `nowMs` (skipping those whose underlying has no
+ * mark). Long calls go last, so in a cash account they are exercised only with the cash left
+ * after assignments and other exercises; what that cash cannot pay for lapses.
+ */
 export function settleExpired(s: OmsState, nowMs: number): void {
   for (const account of s.portfolio.accounts()) {
+    const expiring: [Position, Instrument][] = [];
     for (const p of s.portfolio.positionsOf(account)) {
       if (p.qty === 0) continue;
       const inst = s.deps.market.instrument(p.symbol);
-      if (!inst || inst.kind !== "option" || !optionExpired(inst, nowMs, s.deps.calendar)) continue;
+      if (inst && inst.kind === "option" && optionExpired(inst, nowMs, s.deps.calendar)) expiring.push([p, inst]);
+    }
+    expiring.sort((a, b) => Number(exercisePays(...a)) - Number(exercisePays(...b)));
+    const cashAccount = s.accountCfg.get(account)?.mode === "cash";
+    for (const [p, inst] of expiring) {
       const u = inst.underlying ? s.marks(inst.underlying) : undefined;
       if (u === undefined) {
         s.deps.log.error("cannot settle an expired option: its underlying has no price", { account, symbol: p.symbol });
         continue;
       }
       for (const l of s.openByAccount.get(account) ?? []) if (l.order.symbol === p.symbol && l.sent) l.broker.cancel(l.order.id);
-      for (const f of settlementFills(p, inst, u, nowMs)) s.recordFill(f);
+      const cash = cashAccount ? s.portfolio.ledger(account)!.cashMicros : undefined;
+      const fills = settlementFills(p, inst, u, nowMs, cash);
+      const lapsed = fills.find((f) => f.kind === "lapse");
+      if (lapsed) {
+        s.deps.log.warn("in-the-money options lapse: exercising them would leave the cash account in deficit",
+          { account, symbol: p.symbol, contracts: p.qty, lapsed: lapsed.qty, cash: (cash ?? 0) / 1e6, strike: inst.strike });
+      }
+      for (const f of fills) s.recordFill(f);
     }
   }
 }
