@@ -66,3 +66,27 @@ test("a cash account exercises the calls its cash pays for and lets the rest lap
     .map((f: { symbol: string; qty: number; kind: string }) => [f.kind, f.symbol, f.qty]).sort();
   expect(kinds).toEqual([["exercise", "TSLA", 200], ["exercise", CALL, 2], ["lapse", CALL, 3]]);
 });
+
+test("assignments take their cash before long calls are exercised, whatever order the positions opened in", async () => {
+  // Bought first: 2 AAPL 202.5 calls at $7.10 ($1,420 + $1.30); then sold 1 TSLA 250 put at $5.00
+  // ($500 − $1.00 − SEC $0.02 − TAF $0.01): $50,922.33 − $922.33 = $50,000 before expiry.
+  const get = await book(50_922.33);
+  const hh = h!;
+  hh.quote(OPTIONS[3], 7, 100, 7.1, 100);
+  hh.quote(OPTIONS[1], 5, 100, 5.1, 100);
+  for (const [symbol, side, qty] of [[OPTIONS[3], "buy", 2], [OPTIONS[1], "sell", 1]] as const) {
+    const r = await hh.oms.submit({ account: "Gen-Acc", clientOrderId: `${side}-${symbol}`, symbol, side, type: "market", qty });
+    if (!r.ok) throw new Error(JSON.stringify(r.error));
+  }
+  expect((await get("/v1/accounts/Gen-Acc")).cash).toBeCloseTo(50_000, 6);
+  hh.quote("TSLA", 240, 100, 240.02, 100);
+  hh.quote("AAPL", 210, 100, 210.02, 100);
+  hh.clock.now = FRIDAY_AFTER_CLOSE;
+  hh.oms.sessionClosed(hh.clock.now);
+  await hh.store.journal.durable();
+  // The put is assigned first: 100 TSLA at $250 → $25,000 left, which pays for one call
+  // (100 AAPL at $202.50 = $20,250) → $4,750; the other call lapses.
+  expect((await get("/v1/accounts/Gen-Acc")).cash).toBeCloseTo(4_750, 6);
+  const qty = Object.fromEntries((await get("/v1/accounts/Gen-Acc/positions")).positions.map((p: { symbol: string; qty: number }) => [p.symbol, p.qty]));
+  expect(qty).toEqual({ TSLA: 100, AAPL: 100 });
+});
