@@ -5,8 +5,8 @@
 // - The equity curve has one point per cash entry and fill. No quote history is stored, so
 //   between fills each position is marked at the last price it filled at; the final point is
 //   the account's equity now, at live marks.
-// - A trade is a fill that reduces a position; its P&L is the realised P&L of that fill, before
-//   commissions (which are reported on their own).
+// - A trade is a fill that reduces a position; its P&L is the realised P&L of that fill, net of
+//   the commissions that opened and closed it (average cost includes commissions, as at IBKR).
 // - Fill latency is fill time − order creation time; slippage is measured against the mid at
 //   the order's arrival (ArrivalMids), for orders placed since the process started.
 

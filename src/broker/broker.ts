@@ -9,6 +9,7 @@
 
 import type { Instrument } from "../domain/instrument.ts";
 import type { OrderTerms, Side } from "../domain/order.ts";
+import type { CostedFill } from "./commission.ts";
 
 /** An order as the order manager hands it to a broker: the client's terms, with the symbol resolved. */
 export interface BrokerOrder extends Omit<OrderTerms, "symbol"> {
@@ -27,6 +28,8 @@ export interface RestoredOrder extends BrokerOrder {
   /** Value filled so far, micros, and commission charged so far, micros (per-order minimums and caps need them). */
   filledValueMicros?: number;
   commissionMicros?: number;
+  /** The order's executions so far, in order: a broker that charges per order (paper) rebuilds its costs from them. */
+  fills?: readonly CostedFill[];
 }
 
 /** The terms a modify may change; absent fields keep their value. */

@@ -133,7 +133,7 @@ export class IbBroker implements Broker {
   /** Learns the journal's open orders (IB ids from brokerOrderId, else found later by orderRef); emits nothing. */
   async restore(orders: readonly RestoredOrder[]): Promise<void> {
     for (const r of orders) {
-      const { filledQty, triggered, brokerOrderId, filledValueMicros: _v, commissionMicros: _c, ...order } = r;
+      const { filledQty, triggered, brokerOrderId, filledValueMicros: _v, commissionMicros: _c, fills: _f, ...order } = r;
       const ibId = Number(brokerOrderId ?? 0);
       const t = this.track({ ...order }, Number.isInteger(ibId) && ibId > 0 ? ibId : 0);
       t.accepted = t.ibId > 0;

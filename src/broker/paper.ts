@@ -11,11 +11,10 @@
 import type { Quote } from "../domain/quote.ts";
 import type { BatchListener } from "../engine/engine.ts";
 import { hasLimit, hasStop } from "../domain/order.ts";
-import { notionalMicros } from "../domain/money.ts";
 import { toUnits } from "../domain/price.ts";
 import { Rng } from "../domain/random.ts";
 import type { Broker, BrokerEvent, BrokerFill, BrokerListener, BrokerOpenOrder, BrokerOrder, OrderChanges, RestoredOrder } from "./broker.ts";
-import { IBKR_PRO_FIXED, orderCommissionMicros, type CommissionSchedule } from "./commission.ts";
+import { IBKR_PRO_FIXED, chargeFill, costsOf, noCosts, type CommissionSchedule, type OrderCosts } from "./commission.ts";
 import { oppositeTouch, passiveFill, quoteProblem, stopTriggered, takeLevels, type FillModelOptions, type Level } from "./fill-model.ts";
 import { addListener } from "../domain/listeners.ts";
 
@@ -49,8 +48,8 @@ interface Working {
   order: BrokerOrder;
   brokerOrderId: string;
   filledQty: number;
-  valueMicros: number;
-  commissionMicros: number;
+  /** Filled value and charges so far: commission minimums and caps apply per order. */
+  costs: OrderCosts;
   triggered: boolean;
   arrival: number;
 }
@@ -98,14 +97,15 @@ export class PaperBroker implements Broker {
     return addListener(this.listeners, listener);
   }
 
-  /** Takes back the journal's open orders as working orders; emits nothing. */
+  /**
+   * Takes back the journal's open orders as working orders; emits nothing. Each order's costs
+   * are rebuilt from its fills, so its next fill is charged as if there had been no restart.
+   */
   async restore(orders: readonly RestoredOrder[]): Promise<void> {
     for (const r of orders) {
-      const { filledQty, triggered, brokerOrderId, ...order } = r;
-      const w: Working = {
-        order: { ...order }, brokerOrderId: brokerOrderId ?? `paper-${r.orderId}`, filledQty, triggered,
-        valueMicros: r.filledValueMicros ?? 0, commissionMicros: r.commissionMicros ?? 0, arrival: this.arrivals++,
-      };
+      const { filledQty, triggered, brokerOrderId, filledValueMicros: _v, commissionMicros: _c, fills, ...order } = r;
+      const costs = costsOf(this.options.commissions, r.instrument.kind, r.instrument.multiplier, fills ?? []);
+      const w: Working = { order: { ...order }, brokerOrderId: brokerOrderId ?? `paper-${r.orderId}`, filledQty, triggered, costs, arrival: this.arrivals++ };
       this.working.set(r.orderId, w);
       this.rest(w);
     }
@@ -120,7 +120,7 @@ export class PaperBroker implements Broker {
       return this.drain();
     }
     const w: Working = {
-      order: { ...order }, brokerOrderId: `paper-${order.orderId}`, filledQty: 0, valueMicros: 0, commissionMicros: 0,
+      order: { ...order }, brokerOrderId: `paper-${order.orderId}`, filledQty: 0, costs: noCosts(),
       triggered: false, arrival: this.arrivals++,
     };
     this.working.set(order.orderId, w);
@@ -178,7 +178,7 @@ export class PaperBroker implements Broker {
   async openOrders(): Promise<BrokerOpenOrder[]> {
     return [...this.working.values()].map((w) => ({
       ...w.order, filledQty: w.filledQty, triggered: w.triggered, brokerOrderId: w.brokerOrderId,
-      filledValueMicros: w.valueMicros, commissionMicros: w.commissionMicros,
+      filledValueMicros: w.costs.valueMicros, commissionMicros: w.costs.chargedMicros,
     }));
   }
 
@@ -349,10 +349,7 @@ export class PaperBroker implements Broker {
   private fill(w: Working, priceUnits: number, qty: number, now: number): void {
     const o = w.order;
     w.filledQty += qty;
-    w.valueMicros += notionalMicros(priceUnits, qty, o.instrument.multiplier);
-    const total = orderCommissionMicros(this.options.commissions, o.instrument.kind, w.filledQty, w.valueMicros);
-    const commissionMicros = total - w.commissionMicros;
-    w.commissionMicros = total;
+    const commissionMicros = chargeFill(this.options.commissions, o.instrument.kind, o.side, w.costs, priceUnits, qty, o.instrument.multiplier);
     // The cumulative quantity rises with every fill of an order, so it makes the id unique.
     const fill: BrokerFill = {
       orderId: o.orderId, fillId: `${o.orderId}-${w.filledQty}`, account: o.account, symbol: o.instrument.symbol,

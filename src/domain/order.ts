@@ -116,8 +116,11 @@ export function leavesQty(order: Pick<Order, "qty" | "filledQty">): number {
   return order.qty - order.filledQty;
 }
 
-/** How a fill came about: an execution, or the settlement of an option at expiry. */
-export type FillKind = "trade" | "exercise" | "assignment" | "expiry";
+/**
+ * How a fill came about: an execution, or the settlement of an option at expiry ("lapse": an
+ * in-the-money long option not exercised because the account could not pay for the shares).
+ */
+export type FillKind = "trade" | "exercise" | "assignment" | "expiry" | "lapse";
 
 /** A fill as the order manager records it: positions are the sum of these. */
 export interface Fill {

@@ -1,8 +1,11 @@
 // Positions, cash and P&L per account, as a pure fold over fills and cash entries: a restart
 // replays the journal through the same code, so positions always equal the sum of fills.
-// Average cost: buying into a long (or selling into a short) adds to the cost basis; reducing
-// removes the reduced share of it and realises the difference; crossing zero closes at the
-// old basis and opens the rest at the fill price. All money is integer micros.
+// Average cost, as IBKR computes it, includes commissions: buying into a long (or selling into
+// a short) adds the fill's value and its commission to the cost basis (a short's basis is the
+// credit less commission); reducing removes the reduced share of the basis and realises the
+// difference less the fill's commission; crossing zero closes at the old basis and opens the
+// rest at the fill price, the commission split by quantity. So realised + unrealised P&L is
+// already net of every commission. All money is integer micros.
 
 import type { CashEntry, Fill } from "../domain/order.ts";
 import { notionalMicros } from "../domain/money.ts";
@@ -14,9 +17,9 @@ export interface Position {
   /** Signed: positive long, negative short. */
   qty: number;
   multiplier: number;
-  /** Signed cost basis of the open quantity, micros (negative for a short: the credit received). */
+  /** Signed cost basis of the open quantity including its commissions, micros (negative for a short: the credit received less commissions). */
   costMicros: number;
-  /** P&L realised by reducing the position, before commissions, micros. */
+  /** P&L realised by reducing the position, net of the commissions that opened and closed it, micros. */
   realizedMicros: number;
   /** Commissions paid on this instrument, micros. */
   commissionsMicros: number;
@@ -26,7 +29,9 @@ export interface Position {
 export interface Ledger {
   account: string;
   cashMicros: number;
+  /** Net of commissions (see Position.realizedMicros). */
   realizedMicros: number;
+  /** Commissions paid, micros: already inside realised P&L and cost bases, shown on their own. */
   commissionsMicros: number;
   /** Deposits and withdrawals, micros. */
   depositsMicros: number;
@@ -71,14 +76,15 @@ export class Portfolio {
     p.commissionsMicros += f.commissionMicros;
     if (p.qty === 0 || Math.sign(p.qty) === Math.sign(signed)) {
       p.qty += signed;
-      p.costMicros += f.side === "buy" ? value : -value;
+      p.costMicros += (f.side === "buy" ? value : -value) + f.commissionMicros;
       return p;
     }
     const closeQty = Math.min(Math.abs(signed), Math.abs(p.qty));
     const removed = Math.round((p.costMicros * closeQty) / Math.abs(p.qty));
     const closeValue = notionalMicros(f.priceUnits, closeQty, f.multiplier);
-    // Long: proceeds minus basis. Short: credit (−basis) minus the cost to buy back.
-    const realized = p.qty > 0 ? closeValue - removed : -removed - closeValue;
+    const closeCommission = Math.round((f.commissionMicros * closeQty) / f.qty);
+    // Long: proceeds minus basis. Short: credit (−basis) minus the cost to buy back. Both less the commission.
+    const realized = (p.qty > 0 ? closeValue - removed : -removed - closeValue) - closeCommission;
     p.realizedMicros += realized;
     l.realizedMicros += realized;
     p.costMicros -= removed;
@@ -87,7 +93,7 @@ export class Portfolio {
     if (rest > 0) {
       p.qty += Math.sign(signed) * rest;
       const restValue = notionalMicros(f.priceUnits, rest, f.multiplier);
-      p.costMicros = f.side === "buy" ? restValue : -restValue;
+      p.costMicros = (f.side === "buy" ? restValue : -restValue) + f.commissionMicros - closeCommission;
     }
     if (p.qty === 0) p.costMicros = 0;
     return p;

@@ -1,13 +1,16 @@
 // Start-up and settlement: rebuild the state from the store (accounts, cash, every fill through
-// the same Portfolio code, open orders), expire DAY orders whose session closed while down,
+// the same Portfolio code, open orders with their fills so far), expire DAY orders whose session closed while down,
 // revert interrupted modifies, restore and reconcile each broker, and settle options that
 // expired. settleExpired also runs at every session close.
 
 import type { Broker, RestoredOrder } from "../broker/broker.ts";
-import { toMicros } from "../domain/money.ts";
+import type { CostedFill } from "../broker/commission.ts";
+import { notionalMicros, toMicros } from "../domain/money.ts";
 import { isTerminal } from "../domain/order.ts";
 import { onBrokerEvent, onFill } from "./broker-events.ts";
-import { settlementFills } from "./expiry.ts";
+import type { Instrument } from "../domain/instrument.ts";
+import { exercisePays, settlementFills } from "./expiry.ts";
+import type { Position } from "./portfolio.ts";
 import { clientKey, toBrokerOrder, type Live, type OmsState } from "./state.ts";
 import { optionExpired } from "./validate.ts";
 
@@ -26,11 +29,17 @@ export async function recover(s: OmsState): Promise<void> {
   for (const key of store.clientKeys()) s.clientIds.add(key);
   for (const a of store.accounts()) s.portfolio.addAccount(a.id);
   for (const c of store.cash()) s.portfolio.applyCash(c);
-  for (const f of store.allFills()) s.portfolio.applyFill(f);
+  const openOrders = store.openOrders();
+  // A broker that charges per order (minimums, caps) needs each working order's fills so far.
+  const fillsOf = new Map<string, CostedFill[]>(openOrders.map((o) => [o.id, []]));
+  for (const f of store.allFills()) {
+    s.portfolio.applyFill(f);
+    if (f.orderId !== undefined) fillsOf.get(f.orderId)?.push({ qty: f.qty, priceUnits: f.priceUnits, commissionMicros: f.commissionMicros });
+  }
   j.onCommit((records) => s.committed(records.at(-1)!.seq));
 
   const restore = new Map<Broker, RestoredOrder[]>();
-  for (const o of store.openOrders()) {
+  for (const o of openOrders) {
     const cfg = s.accountCfg.get(o.account);
     const inst = s.deps.market.instrument(o.symbol);
     if (!cfg || !inst) {
@@ -51,7 +60,12 @@ export async function recover(s: OmsState): Promise<void> {
         (x) => (x.reason = "modify interrupted by a restart; send it again"));
     }
     const list = restore.get(live.broker) ?? [];
-    list.push({ ...toBrokerOrder(o, inst), filledQty: o.filledQty, triggered: o.triggered, brokerOrderId: o.brokerOrderId });
+    const fills = fillsOf.get(o.id) ?? [];
+    list.push({
+      ...toBrokerOrder(o, inst), filledQty: o.filledQty, triggered: o.triggered, brokerOrderId: o.brokerOrderId, fills,
+      filledValueMicros: fills.reduce((sum, f) => sum + notionalMicros(f.priceUnits, f.qty, o.multiplier), 0),
+      commissionMicros: fills.reduce((sum, f) => sum + f.commissionMicros, 0),
+    });
     restore.set(live.broker, list);
   }
   for (const b of new Set(Object.values(s.deps.brokers))) {
@@ -84,20 +98,36 @@ async function reconcile(s: OmsState, broker: Broker, lastFillTs: number): Promi
   }
 }
 
-/** Settles every held option that has expired at `nowMs` (skipping those whose underlying has no mark). */
+/**
+ * Settles every held option that has expired at `nowMs` (skipping those whose underlying has no
+ * mark). Long calls go last, so in a cash account they are exercised only with the cash left
+ * after assignments and other exercises; what that cash cannot pay for lapses.
+ */
 export function settleExpired(s: OmsState, nowMs: number): void {
   for (const account of s.portfolio.accounts()) {
+    const expiring: [Position, Instrument][] = [];
     for (const p of s.portfolio.positionsOf(account)) {
       if (p.qty === 0) continue;
       const inst = s.deps.market.instrument(p.symbol);
-      if (!inst || inst.kind !== "option" || !optionExpired(inst, nowMs, s.deps.calendar)) continue;
+      if (inst && inst.kind === "option" && optionExpired(inst, nowMs, s.deps.calendar)) expiring.push([p, inst]);
+    }
+    expiring.sort((a, b) => Number(exercisePays(...a)) - Number(exercisePays(...b)));
+    const cashAccount = s.accountCfg.get(account)?.mode === "cash";
+    for (const [p, inst] of expiring) {
       const u = inst.underlying ? s.marks(inst.underlying) : undefined;
       if (u === undefined) {
         s.deps.log.error("cannot settle an expired option: its underlying has no price", { account, symbol: p.symbol });
         continue;
       }
       for (const l of s.openByAccount.get(account) ?? []) if (l.order.symbol === p.symbol && l.sent) l.broker.cancel(l.order.id);
-      for (const f of settlementFills(p, inst, u, nowMs)) s.recordFill(f);
+      const cash = cashAccount ? s.portfolio.ledger(account)!.cashMicros : undefined;
+      const fills = settlementFills(p, inst, u, nowMs, cash);
+      const lapsed = fills.find((f) => f.kind === "lapse");
+      if (lapsed) {
+        s.deps.log.warn("in-the-money options lapse: exercising them would leave the cash account in deficit",
+          { account, symbol: p.symbol, contracts: p.qty, lapsed: lapsed.qty, cash: (cash ?? 0) / 1e6, strike: inst.strike });
+      }
+      for (const f of fills) s.recordFill(f);
     }
   }
 }

@@ -4,6 +4,7 @@
 
 import { z } from "zod";
 import { US_EQUITY_CALENDAR } from "../domain/calendar.ts";
+import { US_REGULATORY_FEES } from "../broker/commission.ts";
 import { PAPER_DEFAULTS } from "../broker/paper.ts";
 import { accountsSchema } from "./accounts.ts";
 import { OMS_DEFAULTS } from "./manager.ts";
@@ -12,6 +13,7 @@ const positiveInt = z.number().int().positive();
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "must be YYYY-MM-DD");
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "must be HH:MM");
 const P = PAPER_DEFAULTS;
+const F = US_REGULATORY_FEES;
 
 /** The trading section. */
 export const tradingSchema = z.strictObject({
@@ -47,6 +49,14 @@ export const tradingSchema = z.strictObject({
     stopTrigger: z.enum(["last", "touch"]).default(P.stopTrigger),
     maxQuoteAgeMs: positiveInt.default(P.maxQuoteAgeMs),
     maxOpenOrders: positiveInt.max(1_000_000).default(P.maxOpenOrders),
+    /** Regulatory fees passed through on sales, dollars (docs/orders.md cites the rates); 0 turns one off. */
+    fees: z.strictObject({
+      /** SEC Section 31 fee per million dollars sold; changes every fiscal year. */
+      secPerMillion: z.number().nonnegative().max(1000).default(F.secPerMillion),
+      finraTafPerShare: z.number().nonnegative().max(1).default(F.tafPerShareMicros / 1e6),
+      finraTafMaxPerTrade: z.number().nonnegative().max(1000).default(F.tafMaxPerTradeMicros / 1e6),
+      finraTafPerContract: z.number().nonnegative().max(1).default(F.tafPerContractMicros / 1e6),
+    }).prefault({}),
   }).prefault({}),
   calendar: z.strictObject({
     timeZone: z.string().min(1).default(US_EQUITY_CALENDAR.timeZone),

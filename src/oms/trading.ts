@@ -6,6 +6,7 @@ import { isAbsolute, join } from "node:path";
 import { KeyStore } from "../auth/keys.ts";
 import type { Broker } from "../broker/broker.ts";
 import { IbBroker } from "../broker/ib.ts";
+import { IBKR_PRO_FIXED, regulatoryFees } from "../broker/commission.ts";
 import { PaperBroker } from "../broker/paper.ts";
 import { ExchangeCalendar } from "../domain/calendar.ts";
 import type { Engine } from "../engine/engine.ts";
@@ -36,7 +37,10 @@ export function dbPath(t: TradingConfig, dataDir: string): string {
 
 /** The configured broker; with broker ib, `ibSession` is required and is started if it is not running. */
 function makeBroker(t: TradingConfig, engine: Engine, log: Logger, ibSession: IbSession | undefined, omsRef: { current?: OrderManager }): Broker {
-  if (t.broker === "paper") return new PaperBroker(engine, { ...t.paper });
+  if (t.broker === "paper") {
+    const { fees, ...fillModel } = t.paper;
+    return new PaperBroker(engine, { ...fillModel, commissions: { ...IBKR_PRO_FIXED, fees: regulatoryFees(fees) } });
+  }
   if (!ibSession) throw new Error("trading.broker ib needs an IB session (ib.host, ib.port, ib.clientId)");
   if (ibSession.state === "disconnected") ibSession.start();
   return new IbBroker(ibSession, {

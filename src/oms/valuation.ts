@@ -25,7 +25,7 @@ export interface PositionView {
   symbol: string;
   qty: number;
   multiplier: number;
-  /** Average cost per share (or per option share), 0 when flat. */
+  /** Average cost per share (or per option share) including commissions, as IBKR shows it; 0 when flat. */
   avgCost: number;
   costBasis: number;
   mark: number | null;
@@ -46,7 +46,7 @@ export interface AccountView {
   realizedPnl: number;
   unrealizedPnl: number;
   commissions: number;
-  /** Realised + unrealised − commissions. */
+  /** Realised + unrealised: both already net of commissions (average cost includes them). */
   netPnl: number;
   buyingPower: number;
   openOrders: number;
@@ -127,7 +127,7 @@ export function accountView(portfolio: Portfolio, id: string, mode: MarginMode, 
   return {
     id, mode, cash: fromMicros(l.cashMicros), deposits: fromMicros(l.depositsMicros), marketValue: fromMicros(mv),
     equity: fromMicros(equity), realizedPnl: fromMicros(l.realizedMicros), unrealizedPnl: fromMicros(unrealized),
-    commissions: fromMicros(l.commissionsMicros), netPnl: fromMicros(l.realizedMicros + unrealized - l.commissionsMicros),
+    commissions: fromMicros(l.commissionsMicros), netPnl: fromMicros(l.realizedMicros + unrealized),
     buyingPower: fromMicros(Math.max(0, bp)), openOrders: openOrders.length, positions: held,
   };
 }

@@ -61,17 +61,24 @@ describe("account performance through the API", () => {
     await rest.placeOrder({ ...o, side: "sell", type: "market", qty: 50 });
 
     const r = await perf(rest);
-    // Every fill pays the $1 minimum (100 × $0.005 and 50 × $0.005 are below it).
-    expect(r).toMatchObject({ account: "Gen-Acc", deposits: 120_000, realizedPnl: 93, commissions: 4, equity: 120_089, netPnl: 89 });
-    expect(r.returnOnDeposits).toBeCloseTo(89 / 120_000, 15);
+    // Each fill pays the $1 minimum (100 × $0.005 and 50 × $0.005 are below it); the sales also
+    // pay the SEC fee ($27.80/M: $10,100 → $0.29, $5,020 → $0.14) and FINRA TAF (100 and 50
+    // shares × $0.000166 → $0.02, $0.01): 1 + 1.31 + 1 + 1.15 = $4.46. Average cost includes
+    // commissions, so realised = (10100 − 10003 − 1.31) + (5020 − 5026 − 1.15) = 95.69 − 7.15 = 88.54.
+    expect(r).toMatchObject({ account: "Gen-Acc", deposits: 120_000, realizedPnl: 88.54, commissions: 4.46, equity: 120_088.54 });
+    expect(r.netPnl).toBeCloseTo(88.54, 6);
+    expect(r.returnOnDeposits).toBeCloseTo(88.54 / 120_000, 15);
     // Cash after each event, every position marked at its own last fill price:
-    // 120000; −10002 −1 +10002 → 119999; +10100 −1 → 120096; −5025 −1 +5025 → 120095; +5020 −1 → 120089; now 120089.
-    expect(r.curve.map((p) => p.equity)).toEqual([120_000, 119_999, 120_096, 120_095, 120_089, 120_089]);
-    expect(r.drawdown!.maxDrawdown).toBeCloseTo(7 / 120_096, 15);
+    // 120000; −10003 +10002 → 119999; +10100 −1.31 → 120095.69; −5026 +5025 → 120094.69; +5020 −1.15 → 120088.54.
+    expect(r.curve.map((p) => p.equity)).toEqual([120_000, 119_999, 120_095.69, 120_094.69, 120_088.54, 120_088.54]);
+    expect(r.drawdown!.maxDrawdown).toBeCloseTo(7.15 / 120_095.69, 15);
     expect(r.drawdown).toMatchObject({ peakTs: r.curve[2]!.ts, troughTs: r.curve[4]!.ts, recovered: false });
-    expect(r.daily).toEqual([{ date: "2026-11-23", equity: 120_089, pnl: 89, return: null }]);
+    expect(r.daily).toMatchObject([{ date: "2026-11-23", equity: 120_088.54, return: null }]);
+    expect(r.daily[0]!.pnl).toBeCloseTo(88.54, 6);
     expect(r).toMatchObject({ sharpe: null, sortino: null, periodsPerYear: 252 });
-    expect(r.trades).toEqual({ trades: 2, wins: 1, losses: 1, breakeven: 0, winRate: 0.5, profitFactor: 19.6, grossProfit: 98, grossLoss: 5, expectancy: 46.5 });
+    expect(r.trades).toMatchObject({ trades: 2, wins: 1, losses: 1, breakeven: 0, winRate: 0.5, grossProfit: 95.69, grossLoss: 7.15 });
+    expect(r.trades.profitFactor).toBeCloseTo(95.69 / 7.15, 9);
+    expect(r.trades.expectancy).toBeCloseTo(44.27, 9);
     // Slippage per share vs arrival mid: +0.01, +0.01, −0.51 (a better price), +0.05 →
     // cost 1 + 1 − 25.5 + 2.5 = −21 over 300 shares and a mid notional of 10001 + 10101 + 5050.5 + 5022.5 = 30175.
     expect(r.slippage.fills).toBe(4);

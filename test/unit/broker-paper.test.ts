@@ -183,7 +183,7 @@ describe("paper fill model", () => {
     b.submit(big);
     const fs = fills(big.orderId);
     const value = fs.reduce((s, f) => s + (f.priceUnits / 100) * f.qty, 0);
-    expect(fs.reduce((s, f) => s + f.commissionMicros, 0)).toBe(orderCommissionMicros(IBKR_PRO_FIXED, "stock", 450, value));
+    expect(fs.reduce((s, f) => s + f.commissionMicros, 0)).toBe(orderCommissionMicros(IBKR_PRO_FIXED, "stock", 450, value, 450 * 5_000));
     expect(fs.reduce((s, f) => s + f.commissionMicros, 0)).toBe(2_250_000);
     const opt = order({ instrument: market.engine.instrument(OPTIONS[0])!, qty: 3 });
     quote(5, 10, 5.1, 10, OPTIONS[0]);
@@ -192,7 +192,7 @@ describe("paper fill model", () => {
   });
 
   test("a tiny stock trade is capped at 1 % of its value", () => {
-    expect(orderCommissionMicros(IBKR_PRO_FIXED, "stock", 1, 5_000_000)).toBe(50_000);
+    expect(orderCommissionMicros(IBKR_PRO_FIXED, "stock", 1, 5_000_000, 5_000)).toBe(50_000);
   });
 
   test("restored orders work again without new events, keeping their filled quantity", async () => {
@@ -202,6 +202,35 @@ describe("paper fill model", () => {
     expect((await b.openOrders())[0]).toMatchObject({ orderId: "r1", filledQty: 40 });
     quote(99.8, 300, 99.85, 300);
     expect(fills("r1").map((f) => [f.qty, f.fillId])).toEqual([[60, "r1-100"]]);
+  });
+
+  test("a restored order handed its fills is charged as if there had been no restart: 200 + 200 shares = $2.00", async () => {
+    // IBKR Pro fixed: 400 × $0.005 = $2.00 for the order; its first 200 paid the $1.00 minimum.
+    const b = make();
+    const restored = { ...order({ orderId: "r2", type: "limit", limitPriceUnits: toUnits(100.02), qty: 400 }), filledQty: 200, triggered: false,
+      fills: [{ qty: 200, priceUnits: toUnits(100.02), commissionMicros: 1_000_000 }] };
+    await b.restore([restored]);
+    expect((await b.openOrders())[0]).toMatchObject({ filledValueMicros: 20_004_000_000, commissionMicros: 1_000_000 });
+    quote(100, 300, 100.02, 300);
+    expect(fills("r2").map((f) => [f.qty, f.commissionMicros])).toEqual([[200, 1_000_000]]);
+  });
+
+  test("option commissions follow the premium bands, per order: 5 contracts at $0.03 cost $1.25, in one fill or two", () => {
+    const b = make();
+    quote(0.02, 2, 0.03, 2, OPTIONS[0]);
+    const o = order({ instrument: market.engine.instrument(OPTIONS[0])!, qty: 5, type: "limit", limitPriceUnits: toUnits(0.03) });
+    b.submit(o);
+    quote(0.02, 5, 0.03, 5, OPTIONS[0]);
+    // 2 contracts: $0.50 raw, $1.00 minimum; then 3 more: the order's 5 × $0.25 = $1.25, so $0.25.
+    expect(fills(o.orderId).map((f) => [f.qty, f.commissionMicros])).toEqual([[2, 1_000_000], [3, 250_000]]);
+  });
+
+  test("a sale pays the SEC fee and FINRA TAF on top: 100 shares sold at $100 cost $1.00 + $0.28 + $0.02", () => {
+    const b = make();
+    const o = order({ side: "sell", qty: 100 });
+    b.submit(o);
+    // At the $100.00 bid: commission $1.00 (minimum); SEC $10,000 × $27.80/M = $0.278 → $0.28; TAF 100 × $0.000166 → $0.02.
+    expect(fills(o.orderId).map((f) => [f.priceUnits, f.commissionMicros])).toEqual([[toUnits(100), 1_300_000]]);
   });
 
   test("working orders are bounded: the one past maxOpenOrders is rejected", () => {

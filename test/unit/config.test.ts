@@ -70,3 +70,13 @@ test("server limits are checked with the server's own rules, including rules acr
   writeFileSync(file, JSON.stringify({ limits: { slowClientBytes: 2_000_000 } }));
   expect((await errorsOf(["--config", file]))[0]).toContain("backpressureLimitBytes must exceed slowClientBytes");
 });
+
+test("paper regulatory fees default to the cited rates, take a file's values and refuse negative ones", async () => {
+  const c = await loadConfig([], {});
+  expect(c.trading.paper.fees).toEqual({ secPerMillion: 27.8, finraTafPerShare: 0.000166, finraTafMaxPerTrade: 8.3, finraTafPerContract: 0.00279 });
+  const file = join(dir, "fees.json");
+  writeFileSync(file, JSON.stringify({ trading: { paper: { fees: { secPerMillion: 0 } } } }));
+  expect((await loadConfig(["--config", file], {})).trading.paper.fees.secPerMillion).toBe(0);
+  writeFileSync(file, JSON.stringify({ trading: { paper: { fees: { finraTafPerShare: -0.1 } } } }));
+  expect((await errorsOf(["--config", file]))[0]).toContain("config trading.paper.fees.finraTafPerShare:");
+});

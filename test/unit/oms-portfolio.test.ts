@@ -49,11 +49,38 @@ describe("average cost", () => {
     expect(p.position("A", "X-P")).toMatchObject({ qty: 0, realizedMicros: 450_000_000 });
   });
 
-  test("commissions leave cash and are counted, but not in realised P&L", () => {
+  test("commissions leave cash, are counted, and are inside the average cost and realised P&L (IBKR's way)", () => {
     const p = funded();
     p.applyFill(fill("buy", 10, 10, { commissionMicros: 1_000_000 }));
+    expect(positionView(p.position("A", "AAPL")!, () => undefined)).toMatchObject({ avgCost: 10.1, costBasis: 101 });
     p.applyFill(fill("sell", 10, 10, { commissionMicros: 1_000_000 }));
-    expect(p.ledger("A")).toMatchObject({ cashMicros: (100_000 - 2) * 1e6, commissionsMicros: 2_000_000, realizedMicros: 0 });
+    // Bought for $101 all in, sold for $100 less $1: −$2, both commissions.
+    expect(p.ledger("A")).toMatchObject({ cashMicros: (100_000 - 2) * 1e6, commissionsMicros: 2_000_000, realizedMicros: -2_000_000 });
+  });
+
+  test("hand-worked: two buys with $1 each average to $51.01; selling 150 at $55 for $1.30 realises $597.20", () => {
+    const p = funded();
+    p.applyFill(fill("buy", 100, 50, { commissionMicros: 1_000_000 }));
+    p.applyFill(fill("buy", 100, 52, { commissionMicros: 1_000_000 }));
+    // (5,000 + 1 + 5,200 + 1) / 200 = 51.01
+    expect(positionView(p.position("A", "AAPL")!, () => undefined)).toMatchObject({ avgCost: 51.01, costBasis: 10_202 });
+    p.applyFill(fill("sell", 150, 55, { commissionMicros: 1_300_000 }));
+    // 8,250 − 150 × 51.01 (7,651.50) − 1.30 = 597.20; 50 left at 51.01 (2,550.50).
+    const pos = p.position("A", "AAPL")!;
+    expect(pos).toMatchObject({ qty: 50, costMicros: 2_550_500_000, realizedMicros: 597_200_000 });
+    // Net P&L is realised + unrealised, and equals equity − deposits: 597.20 + (2,750 − 2,550.50) = 796.70.
+    const view = accountView(p, "A", "cash", () => toUnits(55), () => undefined, []);
+    expect(view).toMatchObject({ realizedPnl: 597.2, unrealizedPnl: 199.5, netPnl: 796.7, commissions: 3.3 });
+    expect(view.equity - 100_000).toBeCloseTo(796.7, 9);
+  });
+
+  test("a sell through zero splits its commission by quantity: 150 sold for $1.50 closes 100 ($1.00) and opens 50 short ($0.50)", () => {
+    const p = funded();
+    p.applyFill(fill("buy", 100, 10, { commissionMicros: 1_000_000 }));
+    const pos = p.applyFill(fill("sell", 150, 11, { commissionMicros: 1_500_000 }));
+    // Close: 1,100 − 1,001 − 1.00 = 98; open: credit 550 less 0.50 → basis −549.50 (avg 10.99).
+    expect(pos).toMatchObject({ qty: -50, costMicros: -549_500_000, realizedMicros: 98_000_000 });
+    expect(positionView(pos, () => undefined).avgCost).toBeCloseTo(10.99, 10);
   });
 
   test("positions equal the sum of fills whatever the order of partial closes", () => {

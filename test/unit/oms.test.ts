@@ -74,7 +74,8 @@ describe("lifecycle", () => {
     expect(created).toBe(true);
     expect(order).toMatchObject({ status: "filled", filledQty: 100, avgFillPriceUnits: toUnits(100.02), brokerOrderId: `paper-${order.id}` });
     expect(h.store.journal.committedSeq).toBe(h.store.journal.appendedSeq);
-    expect(h.oms.positions("Gen-Acc")).toMatchObject([{ symbol: "AAPL", qty: 100, avgCost: 100.02, mark: 100.01, unrealizedPnl: -1 }]);
+    // Average cost includes the $1 commission, as at IBKR: (10,002 + 1) / 100 = 100.03; at the 100.01 mid, −2.
+    expect(h.oms.positions("Gen-Acc")).toMatchObject([{ symbol: "AAPL", qty: 100, avgCost: 100.03, mark: 100.01, unrealizedPnl: -2 }]);
     expect(h.oms.account("Gen-Acc")).toMatchObject({ cash: 120_000 - 10_002 - 1, commissions: 1, positions: 1 });
     const events = h.store.events(order.id).map((e) => [e.kind, e.status]);
     expect(events).toEqual([["submitted", "submitted"], ["accepted", "accepted"], ["fill", "filled"]]);
@@ -205,7 +206,8 @@ describe("session close and expiry", () => {
     const pos = Object.fromEntries(h.oms.positions("Gen-Acc").map((p) => [p.symbol, p.qty]));
     expect(pos).toEqual({ TSLA: 200 });
     expect(h.oms.account("Gen-Acc")!.cash).toBeCloseTo(cashBefore - 250 * 200, 6);
-    expect(h.oms.portfolio.position("Gen-Acc", call)).toMatchObject({ qty: 0, realizedMicros: 400_000_000 });
+    // The call sold at the 4.00 bid for $400 less $1.03 (commission $1.00, SEC fee on $400 → $0.02, TAF → $0.01) expires worthless.
+    expect(h.oms.portfolio.position("Gen-Acc", call)).toMatchObject({ qty: 0, realizedMicros: 398_970_000 });
   });
 });
 
@@ -229,6 +231,27 @@ describe("restart", () => {
     expect(h2.oms.positions("Gen-Acc")[0]!.qty).toBe(150);
     const ids = [...h2.store.allFills()].map((f) => f.fillId);
     expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  test("a partly filled order costs the same across a restart: 100 + 300 shares = $1.00 + $1.00 = $2.00", async () => {
+    // IBKR Pro fixed, per order: 400 × $0.005 = $2.00; the first 100 pay the $1.00 minimum, the
+    // other 300 the rest. Charged as a new order after the restart they would pay $1.50.
+    const commissions = async (restart: boolean): Promise<number[]> => {
+      let h = await start();
+      h.quote("AAPL", 100, 1000, 100.02, 100);
+      const o = ok(await h.oms.submit(body({ type: "limit", limitPrice: 100.02, tif: "GTC", qty: 400 }))).order;
+      if (restart) {
+        await h.stop();
+        h = await OmsHarness.start({ dir: h.dir, nowMs: h.clock.now + 1000 });
+        harnesses.push(h);
+      }
+      h.quote("AAPL", 100, 1000, 100.02, 300);
+      await h.store.journal.durable();
+      expect((await h.oms.order(o.id))?.status).toBe("filled");
+      return [...h.store.allFills()].filter((f) => f.orderId === o.id).map((f) => f.commissionMicros / 1e6);
+    };
+    expect(await commissions(false)).toEqual([1, 1]);
+    expect(await commissions(true)).toEqual([1, 1]);
   });
 
   test("a DAY order whose session closed while the server was down expires at start-up", async () => {

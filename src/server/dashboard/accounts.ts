@@ -68,7 +68,7 @@ export class AccountsPanel {
     const head = el("div", "acct-head");
     head.append(el("b", "", a.id), el("span", "dim", `${a.mode} account`),
       el("span", "", `equity ${money(r ? r.equity : a.equity)}`),
-      labelled("day", signed(r?.dailyPnl ?? null)), labelled("net", signed(a.realizedPnl + unreal - a.commissions)));
+      labelled("day", signed(r?.dailyPnl ?? null)), labelled("net", signed(a.realizedPnl + unreal)));
     const sub = el("div", "dim small",
       `cash ${money(a.cash)} · realised ${money(a.realizedPnl)} · unrealised ${money(unreal)} · commissions ${money(a.commissions)} · buying power ${money(a.buyingPower)}`);
     div.append(head, sub);
