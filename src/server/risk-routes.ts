@@ -40,6 +40,8 @@ function firmOf(risk: RiskService, snaps: RiskSnapshot[]) {
     grossExposure: sum((s) => s.grossExposure), dollarDelta: sum((s) => s.dollarDelta), dollarGamma: sum((s) => s.dollarGamma),
     vega: sum((s) => s.vega), theta: sum((s) => s.theta), dailyPnl: sum((s) => s.dailyPnl), var99Bound: sum((s) => s.var99),
     maxScore: snaps.reduce((m, s) => Math.max(m, s.score), 0),
+    // The least marked account's: firm sums include its provisional figures.
+    valuation: snaps.some((s) => s.valuation === "waiting_for_marks") ? "waiting_for_marks" : snaps.some((s) => s.valuation === "stale") ? "stale" : "marked",
   };
 }
 

@@ -98,6 +98,8 @@ async function restartKeepsRisk(signal: "SIGTERM" | "SIGKILL"): Promise<void> {
     // Once the feed marks SPY, /readyz is ready and the figures are live again.
     await waitForAsync(async () => (await fetch(`${s.url}/readyz`)).status === 200, 15_000, "/readyz ready");
     await waitForAsync(async () => (await risk(s, key)).valuation === "marked", 10_000, "the book marked");
+    const firm = (await (await fetch(`${s.url}/v1/risk`, { headers: { authorization: `Bearer ${key}` } })).json()) as { firm: { valuation: string } };
+    expect(firm.firm.valuation).toBe("marked");
     const after = await risk(s, key);
     expect(after.state).toBe("active");
     expect(Math.abs(after.dailyPnl)).toBeLessThan(1_000);
