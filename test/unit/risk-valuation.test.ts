@@ -106,6 +106,25 @@ describe("valuation after a restart", () => {
     expect(s.dailyPnl).toBeGreaterThan(-5);
   });
 
+  test("an admin's decision while waiting for marks takes its figures from the first marked book", async () => {
+    const { dir } = await firstRun();
+    const r = await restart(dir);
+    const { info, policy } = r.h.risk!.adminSetState("key:test", "T", "active", "restarted, checking");
+    expect(info.override).toMatchObject({ lossAt: null, drawdownAt: null, step: 1000 });
+    expect(policy.message).toStartWith("The account's positions are not all marked yet, so the loss policy is held.");
+    r.h.quote("AAPL", 97, 100_000, 97.02, 100_000);
+    const s = snap(r);
+    // A loss of $2,713.50 is past the reduce limit, but the admin decided at it: the bound is $3,713.50.
+    expect(s.state).toBe("active");
+    expect(r.h.risk!.state("T").override).toMatchObject({ lossAt: 2713.5 });
+    const audit = r.h.risk!.store.auditTrail("T", 1)[0]!;
+    expect(audit).toMatchObject({ actor: "risk", action: "override", new: { lossAt: 2713.5 } });
+    r.h.quote("AAPL", 95.9, 100_000, 95.92, 100_000); // loss $3,703.50
+    expect(snap(r).state).toBe("active");
+    r.h.quote("AAPL", 95.88, 100_000, 95.9, 100_000); // loss $3,721.50
+    expect(snap(r).state).toBe("halted");
+  });
+
   test("stored marks are kept only for held instruments, so the table stays as small as the book", async () => {
     const { dir } = await firstRun();
     let db = openDb(dir);
