@@ -315,6 +315,10 @@ export const POS_STRIDE: i32 = 24;
 export const PS_OK: i32 = 0;
 export const PS_NO_MARK: i32 = 1;
 export const PS_NO_GREEKS: i32 = 2;
+// No live mark yet in this run: valued at the durable last mark of an earlier run (host-seeded PR_MARK)...
+export const PS_STALE: i32 = 3;
+// ...or, with none, not valued at all (counted at its cost basis so it adds no P&L).
+export const PS_NOT_VALUED: i32 = 4;
 
 // pre-trade check row: inputs written by the host, outputs by preTradeCheck()
 export const CK_ACCOUNT: i32 = 0;

@@ -14,7 +14,7 @@ import {
   A_UNPRICED, A_TS, A_U_GROSS, A_U_NET, A_U_DELTA, A_U_CONC, A_U_LOSS, A_U_VAR, A_U_BP, A_U_ORDERS, A_U_MAX,
   ACC_STRIDE, PR_INST, PR_UND, PR_KIND, PR_MULT, PR_STRIKE, PR_EXPIRY_MS, PR_QTY, PR_WBUY, PR_WSELL,
   PR_WBUY_COST, PR_COST, PR_MARK, PR_SPOT, PR_IV, PR_DELTA, PR_GAMMA, PR_VEGA, PR_THETA, PR_MV, PR_DDELTA,
-  PR_UNIT_DD, PR_UNREAL, PR_STATUS, PR_MODEL, POS_STRIDE, PS_OK, PS_NO_MARK, PS_NO_GREEKS, U_DD, U_SIGMA,
+  PR_UNIT_DD, PR_UNREAL, PR_STATUS, PR_MODEL, POS_STRIDE, PS_OK, PS_NO_MARK, PS_NO_GREEKS, PS_STALE, PS_NOT_VALUED, U_DD, U_SIGMA,
   U_MARK, U_STRIDE, E_NOT_INITIALISED, quotesOffset, maxInstruments, riskParamsOffset, riskAccountsOffset,
   riskPositionsOffset, riskGreeksOffset, riskUndOffset, riskTouchedOffset,
 } from "./layout";
@@ -73,24 +73,34 @@ function modelPrice(row: usize, s: f64, vol: f64, now: f64): f64 {
 
 /**
  * Marks one position row and, for an option, solves its implied vol from the mid and prices
- * its greeks. Falls back to the previous mark, then to the previous (or default) vol, and says
- * so in PR_STATUS.
+ * its greeks. Without a live mark a row falls back to the last live mark of this run
+ * (PS_NO_MARK); a row that has had none in this run falls back to the durable last mark the host
+ * seeded into PR_MARK (PS_STALE), else it is not valued at all (PS_NOT_VALUED, PR_MARK NaN):
+ * never 0, and never a model price, because a restart must not invent a loss or a gain. An
+ * option without its own implied vol uses the previous (or default) vol and says PS_NO_GREEKS.
  */
 export function valueRow(row: usize, now: f64): void {
   const inst = <u32>ld(row, PR_INST);
   const kind = ld(row, PR_KIND);
+  // The row's status of the last pass says whether it has had a live mark in this run (a new or
+  // re-initialised row has NaN): the fallback differs.
+  const prev = ld(row, PR_STATUS);
+  const liveBefore = prev == <f64>PS_OK || prev == <f64>PS_NO_MARK || prev == <f64>PS_NO_GREEKS;
   let status = PS_OK;
   let mark = markOf(inst);
-  if (isNaN(mark)) { mark = ld(row, PR_MARK); status = PS_NO_MARK; }
+  if (isNaN(mark)) {
+    mark = ld(row, PR_MARK);
+    status = liveBefore ? PS_NO_MARK : isNaN(mark) ? PS_NOT_VALUED : PS_STALE;
+  }
   if (kind == 0) {
     st(row, PR_MARK, mark); st(row, PR_SPOT, mark); st(row, PR_MODEL, mark); st(row, PR_IV, NaN);
     st(row, PR_DELTA, 1); st(row, PR_GAMMA, 0); st(row, PR_VEGA, 0); st(row, PR_THETA, 0);
     st(row, PR_UNIT_DD, mark * ld(row, PR_MULT));
-    st(row, PR_STATUS, <f64>(isNaN(mark) ? PS_NO_MARK : status));
+    st(row, PR_STATUS, <f64>status);
     return;
   }
   let spot = markOf(<u32>ld(row, PR_UND));
-  if (isNaN(spot)) { spot = ld(row, PR_SPOT); status = PS_NO_MARK; }
+  if (isNaN(spot)) { spot = ld(row, PR_SPOT); if (status == PS_OK) status = PS_NO_MARK; }
   const t = Math.max((ld(row, PR_EXPIRY_MS) - now) / rp(RP_YEAR_MS), 0);
   const isCall = kind == 1;
   const k = ld(row, PR_STRIKE), r = rp(RP_RATE), q = rp(RP_DIV);
@@ -107,9 +117,8 @@ export function valueRow(row: usize, now: f64): void {
     st(row, PR_DELTA, ld(riskGreeksOffset, G_DELTA)); st(row, PR_GAMMA, ld(riskGreeksOffset, G_GAMMA));
     st(row, PR_VEGA, ld(riskGreeksOffset, G_VEGA)); st(row, PR_THETA, ld(riskGreeksOffset, G_THETA));
     st(row, PR_MODEL, ld(riskGreeksOffset, G_PRICE));
-    if (isNaN(mark)) mark = ld(riskGreeksOffset, G_PRICE);
   } else {
-    status = PS_NO_MARK;
+    if (status == PS_OK || status == PS_NO_GREEKS) status = PS_NO_MARK;
     st(row, PR_DELTA, NaN); st(row, PR_GAMMA, NaN); st(row, PR_VEGA, NaN); st(row, PR_THETA, NaN); st(row, PR_MODEL, NaN);
   }
   st(row, PR_MARK, mark); st(row, PR_SPOT, spot); st(row, PR_IV, iv);
@@ -177,7 +186,9 @@ function recomputeAccount(a: u32, acc: usize, now: f64): void {
     const qty = ld(row, PR_QTY), mult = ld(row, PR_MULT), mark = ld(row, PR_MARK), kind = ld(row, PR_KIND);
     if (ld(row, PR_STATUS) != <f64>PS_OK && qty != 0) unpriced += 1;
     const m = isNaN(mark) ? 0 : mark;
-    const pmv = qty * m * mult;
+    // A position not valued counts at its cost basis: no unrealised P&L rather than a loss of its
+    // whole value (docs/risk.md, "Marks"). The host holds the loss policy until it is marked.
+    const pmv = isNaN(mark) ? (qty != 0 ? ld(row, PR_COST) : 0) : qty * mark * mult;
     const dd = qty * unitDD(row);
     st(row, PR_MV, pmv); st(row, PR_DDELTA, dd); st(row, PR_UNREAL, pmv - ld(row, PR_COST));
     mv += pmv; gross += Math.abs(dd); ddelta += dd; unreal += pmv - ld(row, PR_COST);

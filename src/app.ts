@@ -190,6 +190,9 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     risk.onSnapshot((s) => ordersWs?.pushRisk(s));
   }
   if (trading.risk) {
+    const risk = trading.risk;
+    // After a start, not ready until every held instrument has a live mark (bounded: risk.markWaitMs).
+    health.register("risk_marks", () => risk.marksReadiness());
     for (const rule of riskAlertRules(trading.risk)) alerts.engine.addRule(rule);
     registerRiskMetrics(metrics.registry, trading.risk);
   }

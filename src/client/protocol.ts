@@ -196,8 +196,12 @@ export interface PositionRiskView {
   theta: number | null;
   iv: number | null;
   dollarDelta: number;
-  /** "ok", "no_mark" (last known mark used) or "no_greeks" (no implied vol: previous or default vol used). */
-  status: "ok" | "no_mark" | "no_greeks";
+  /**
+   * "ok", "no_mark" (no quote now: the last mark of this run used), "no_greeks" (no implied vol:
+   * previous or default vol used), "stale" (no live mark since the server started: the last stored
+   * mark used) or "not_valued" (no mark at all: mark null, counted at cost so it adds no P&L).
+   */
+  status: "ok" | "no_mark" | "no_greeks" | "stale" | "not_valued";
 }
 
 /** One account's published risk: money in dollars, utilisation as value / limit. */
@@ -216,9 +220,19 @@ export interface RiskView {
   vega: number;
   theta: number;
   unrealizedPnl: number;
+  /** Equity minus the session-open equity (0 while that is not known yet). */
   dailyPnl: number;
-  sessionOpenEquity: number;
-  peakEquity: number;
+  /** Equity at the session open and the day's peak: null until taken from a marked book. */
+  sessionOpenEquity: number | null;
+  peakEquity: number | null;
+  /**
+   * "marked" (every held instrument has a live mark), "waiting_for_marks" (not yet, after a start:
+   * the loss policy is held) or "stale" (the wait is over: the instruments in `unmarked` are valued
+   * at their last stored mark and the policy acts on that).
+   */
+  valuation: "marked" | "waiting_for_marks" | "stale";
+  /** Held instruments without a live mark since the server started. */
+  unmarked: string[];
   var95: number;
   var99: number;
   stress: { down10: number; down20: number; down40: number; up10: number; vol50: number };

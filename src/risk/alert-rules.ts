@@ -26,6 +26,8 @@ export function riskAlertRules(risk: RiskService): AlertRule[] {
       description: "Daily loss of an account",
       *read(): Iterable<Reading> {
         for (const s of risk.allSnapshots()) {
+          // After a start the figures are provisional until the book is marked (docs/risk.md, "Marks").
+          if (s.valuation === "waiting_for_marks") continue;
           const capital = risk.book.capitalOf(s.account);
           if (capital > 0) yield { key: s.account, value: (Math.max(-s.dailyPnl, 0) / capital) * 100 };
         }

@@ -47,6 +47,8 @@ export class RiskBook {
   changed = true;
   /** 1 for every engine instrument (and underlying) some position row refers to: the batches that matter to risk. */
   readonly held: Uint8Array;
+  /** The durable last mark (dollars) a new row starts from, so a restart never values a position at nothing. */
+  seedMark: (symbol: string) => number | undefined = () => undefined;
   private readonly slots = new Map<string, AccountSlot>();
   private readonly working = new Map<string, Working>();
 
@@ -142,6 +144,8 @@ export class RiskBook {
     const row = s.symbols.length;
     const und = inst.kind === "option" && inst.underlying ? this.market.instrument(inst.underlying)?.index ?? inst.index : inst.index;
     this.t.initRow(s.slot, row, inst, und, inst.expiry ? expiryMs(inst.expiry) : 0);
+    const seed = this.seedMark(inst.symbol);
+    if (seed !== undefined) this.t.setPos(s.slot, row, "PR_MARK", seed);
     // Never cleared when a row is freed: a stale flag costs one needless recompute, a missing one a stale risk figure.
     this.held[inst.index] = 1;
     this.held[und] = 1;

@@ -1,7 +1,9 @@
 // The risk engine as the app runs it: builds the risk region's book from the order manager,
 // answers the pre-trade hook, recomputes every account's risk in WASM at most every publishMs,
-// moves accounts between trading states on their loss policy, runs the kill switch, and keeps
-// limits, states and the audit trail in SQLite. Snapshots go to listeners (the WebSocket push)
+// moves accounts between trading states on their loss policy (policy.ts), runs the kill switch,
+// and keeps limits, states, the session's open and peak equity, the last marks (marks.ts) and the
+// audit trail in SQLite. The policy never acts on a book that is not marked: after a start it
+// waits for live marks (at most risk.markWaitMs). Snapshots go to listeners (the WebSocket push)
 // and to REST.
 
 import type { Database } from "bun:sqlite";
@@ -11,15 +13,18 @@ import type { AccountsConfig } from "../oms/accounts.ts";
 import type { OmsUpdate, OrderManager } from "../oms/manager.ts";
 import { RiskStore } from "../store/risk.ts";
 import { RiskBook } from "./book.ts";
+import { RiskMarks, type Valuation } from "./marks.ts";
+import { RiskSessions, type Session } from "./sessions.ts";
+import {
+  describeDecision, policyBounds, policyOverrideSchema, policyTarget, STATE_RANK, type PolicyNote, type PolicyOverride, type TradingState,
+} from "./policy.ts";
 import { RiskPreTrade } from "./pretrade.ts";
 import { effectiveLimits, limitsOverrideSchema, type RiskConfig, type RiskLimits, type RiskLimitsOverride } from "./settings.ts";
 import { readSnapshot, type RiskSnapshot } from "./snapshot.ts";
 import { RiskTables } from "./tables.ts";
 import { addListener } from "../domain/listeners.ts";
 
-/** Trading states, least to most restrictive. */
-export type TradingState = "active" | "reducing" | "halted";
-const RANK: Record<TradingState, number> = { active: 0, reducing: 1, halted: 2 };
+export type { TradingState } from "./policy.ts";
 /** The firm-wide scope of a state. */
 export const FIRM = "*";
 
@@ -30,6 +35,8 @@ export interface StateInfo {
   /** Set by an admin (never cleared automatically) rather than by the loss policy. */
   manual: boolean;
   sinceTs: number;
+  /** An admin's decision against the loss policy, for one trading day (manual active or reducing only). */
+  override?: PolicyOverride;
 }
 
 /** What the service is built from. */
@@ -46,8 +53,6 @@ export interface RiskServiceDeps {
 const nyDate = new Intl.DateTimeFormat("en-CA", { timeZone: "America/New_York", year: "numeric", month: "2-digit", day: "2-digit" });
 /** A book with no change is still recomputed this often (time to expiry, the session roll). */
 const IDLE_RECOMPUTE_MS = 5_000;
-/** The day's peak equity is written at most this often (a restart only loses a little strictness). */
-const PEAK_WRITE_MS = 10_000;
 
 /** The running risk engine; see the file comment. */
 export class RiskService {
@@ -59,7 +64,11 @@ export class RiskService {
   private readonly states = new Map<string, StateInfo>();
   private readonly overrides: Map<string, RiskLimitsOverride>;
   private readonly limits = new Map<string, RiskLimits>();
-  private readonly sessions = new Map<string, { date: string; open: number; peak: number; peakWrittenMs: number }>();
+  private readonly sessions: RiskSessions;
+  /** Held instruments of each account without a live mark in this run, as of the last recompute. */
+  private readonly unmarked = new Map<string, string[]>();
+  private marks: RiskMarks | undefined;
+  private waitEnded = false;
   private readonly snapshots = new Map<string, RiskSnapshot>();
   private readonly listeners: ((s: RiskSnapshot) => void)[] = [];
   private readonly stateListeners: ((scope: string, s: StateInfo) => void)[] = [];
@@ -77,6 +86,12 @@ export class RiskService {
     this.book = new RiskBook(this.tables, deps.engine, deps.engine.options.maxInstruments);
     this.hook = new RiskPreTrade(this.tables, this.book);
     this.store = new RiskStore(deps.db);
+    this.sessions = new RiskSessions(this.store, (account, date) => {
+      // A new day: automatic states go back to active (manual ones stay until an admin changes them).
+      if (deps.config.resetAutoStatesDaily && this.states.has(account) && !this.state(account).manual && this.state(account).state !== "active") {
+        this.setState("risk", account, "active", `new session ${date}`, false);
+      }
+    });
     const c = deps.config;
     const p = (f: string, v: number) => (this.tables.params[this.tables.g[f]!] = v);
     p("RP_RATE", c.rate); p("RP_DIV", c.divYield); p("RP_CORR", c.correlation); p("RP_DEFAULT_VOL", c.defaultVol);
@@ -92,7 +107,14 @@ export class RiskService {
       this.applyLimits(a.id);
     }
     for (const s of this.store.states()) {
-      this.states.set(s.scope, { state: s.state as TradingState, reason: s.reason, manual: s.manual, sinceTs: s.sinceTs });
+      const info: StateInfo = { state: s.state as TradingState, reason: s.reason, manual: s.manual, sinceTs: s.sinceTs };
+      if (s.override !== undefined) {
+        // A bad stored override is dropped: the loss policy then acts on the plain limits (the stricter reading).
+        const parsed = policyOverrideSchema.safeParse(s.override);
+        if (parsed.success) info.override = parsed.data;
+        else deps.log.warn("stored risk state override ignored", { scope: s.scope, error: parsed.error.message });
+      }
+      this.states.set(s.scope, info);
     }
     this.pushStates();
     this.hook.onWarning((w) => deps.log.warn("pre-trade warning", { ...w }));
@@ -101,15 +123,20 @@ export class RiskService {
   /** Seeds the book from the order manager, follows its updates and starts recomputing. */
   attach(oms: OrderManager): void {
     this.oms = oms;
+    const marks = (this.marks = new RiskMarks(this.store, this.tables, this.book, this.deps.log, this.clock(), this.deps.config.markWaitMs));
+    this.book.seedMark = (symbol) => marks.seed(symbol);
+    const heldSymbols = new Set<string>();
     for (const a of this.book.accounts()) {
       const ledger = oms.portfolio.ledger(a);
       if (ledger) this.book.setCash(a, ledger.cashMicros / 1e6);
       for (const p of oms.portfolio.positionsOf(a)) {
         const inst = this.deps.engine.instrument(p.symbol);
         if (inst && p.qty !== 0) this.book.setPosition(a, inst, p.qty, p.costMicros / 1e6);
+        if (p.qty !== 0) heldSymbols.add(p.symbol);
       }
       for (const o of oms.openOrders(a)) this.book.onOrder(o, this.deps.engine.instrument(o.symbol));
     }
+    marks.retainOnly(heldSymbols);
     this.detach = oms.onUpdate((u) => this.onUpdate(u));
     // Incremental: a batch of ticks matters only when it touched an instrument some row holds or works.
     const held = this.book.held;
@@ -138,7 +165,10 @@ export class RiskService {
    * (time decay, the session roll). Returns whether it recomputed.
    */
   maybeRecompute(): boolean {
-    if (!this.book.changed && this.clock() - this.lastRecomputeMs < IDLE_RECOMPUTE_MS) return false;
+    const now = this.clock();
+    // The end of the start-up wait changes what the policy may do: recompute at once.
+    const waitEnds = !this.waitEnded && this.marks !== undefined && this.marks.waitOver(now);
+    if (!waitEnds && !this.book.changed && now - this.lastRecomputeMs < IDLE_RECOMPUTE_MS) return false;
     this.recompute();
     return true;
   }
@@ -151,26 +181,46 @@ export class RiskService {
     this.recomputes++;
     this.tables.recompute(now);
     const date = nyDate.format(new Date(now));
-    const sessions = new Map<string, { open: number; peak: number }>();
+    const waitOver = this.marks?.waitOver(now) ?? false;
+    const sessions = new Map<string, Session>();
     let reopened = false;
     for (const a of this.book.accounts()) {
       const slot = this.book.slotOf(a)!;
-      const s = this.session(a, date, this.tables.acc(slot, "A_EQUITY"), now);
+      const unmarked = this.marks?.scan(a) ?? [];
+      this.unmarked.set(a, unmarked);
+      // A book that is not marked is not evidence of a loss (or of a new peak): wait for marks.
+      const s = this.sessions.update(a, date, this.tables.acc(slot, "A_EQUITY"), now, unmarked.length === 0 || waitOver);
       sessions.set(a, s);
-      if (this.tables.acc(slot, "A_OPEN_EQUITY") !== s.open) {
+      if (!Object.is(this.tables.acc(slot, "A_OPEN_EQUITY"), s.open)) {
         this.tables.setAcc(slot, "A_OPEN_EQUITY", s.open);
         reopened = true;
       }
     }
-    // Daily P&L and its utilisation need the open equity, known only after the first pass of a day.
+    if (waitOver && !this.waitEnded) this.endWait();
+    // Daily P&L and its utilisation need the open equity, known only after the first marked pass of a day.
     if (reopened) this.tables.recompute(now);
     for (const a of this.book.accounts()) {
       const session = sessions.get(a)!;
       const slot = this.book.slotOf(a)!;
-      this.lossPolicy(a, this.tables.acc(slot, "A_EQUITY"), session);
-      this.snapshots.set(a, readSnapshot(this.tables, slot, a, this.book, this.state(a), this.limits.get(a)!, session, now));
+      const unmarked = this.unmarked.get(a)!;
+      const valuation: Valuation = this.marks?.valuation(unmarked, now) ?? "marked";
+      if (valuation !== "waiting_for_marks" && !Number.isNaN(session.open)) this.lossPolicy(a, this.tables.acc(slot, "A_EQUITY"), session, date);
+      this.snapshots.set(a, readSnapshot(this.tables, slot, a, this.book, this.state(a), this.limits.get(a)!, session, now, { valuation, unmarked }));
     }
+    this.marks?.flush(now);
     for (const s of this.snapshots.values()) for (const l of this.listeners) l(s);
+  }
+
+  /**
+   * /readyz: null once every held instrument has a live mark (or the start-up wait is over),
+   * else which are missing and for how long the loss policy may still wait.
+   */
+  marksReadiness(): string | null {
+    const now = this.clock();
+    if (!this.marks || this.marks.waitOver(now)) return null;
+    const missing = [...this.unmarked].filter(([, symbols]) => symbols.length > 0).map(([a, symbols]) => `${a} ${symbols.join(", ")}`);
+    if (missing.length === 0) return null;
+    return `waiting for live marks (${missing.join("; ")}); the loss policy is held for at most ${Math.ceil(this.marks.waitLeftMs(now) / 1000)} s more`;
   }
 
   /** The last snapshot of an account. */
@@ -208,18 +258,45 @@ export class RiskService {
     return this.book.slotOf(account) !== undefined;
   }
 
-  /** Sets a state by hand (admin) or by policy; journaled with its audit record. No-op when unchanged. */
-  setState(actor: string, scope: string, state: TradingState, reason: string, manual = true): StateInfo {
+  /**
+   * Sets a state by hand (admin) or by policy; journaled with its audit record (with `policy`, the
+   * admin's note). No-op when unchanged and no override is given.
+   */
+  setState(actor: string, scope: string, state: TradingState, reason: string, manual = true, override?: PolicyOverride, policy?: string): StateInfo {
     const old = this.state(scope);
-    if (old.state === state && old.manual === manual && old.reason === reason) return old;
-    const next: StateInfo = { state, reason, manual, sinceTs: this.clock() };
-    this.store.changeState({ scope, ...next }, actor, { state: old.state, reason: old.reason, manual: old.manual });
+    if (old.state === state && old.manual === manual && old.reason === reason && !override) return old;
+    const next: StateInfo = { state, reason, manual, sinceTs: this.clock(), ...(override ? { override } : {}) };
+    this.store.changeState({ scope, ...next }, actor, { state: old.state, reason: old.reason, manual: old.manual }, policy);
     this.states.set(scope, next);
     this.pushStates();
     this.book.changed = true;
     this.deps.log.warn("trading state changed", { scope, from: old.state, to: state, reason, actor, manual });
     for (const l of this.stateListeners) l(scope, next);
     return next;
+  }
+
+  /**
+   * An admin's state change. On an account (to active or reducing) it overrides the loss policy
+   * for the rest of the trading day, unless the loss or the drawdown grows by a further
+   * `adminOverrideStep` × capital (policy.ts); the note says what the policy will do, and is
+   * audited with the change.
+   */
+  adminSetState(actor: string, scope: string, state: TradingState, reason: string): { info: StateInfo; policy: PolicyNote } {
+    if (scope === FIRM) {
+      const policy: PolicyNote = { message: "Firm-wide state: the loss policy acts on accounts and never changes the firm's state.", wouldSetNow: null, bounds: null, until: null };
+      return { info: this.setState(actor, scope, state, reason, true, undefined, policy.message), policy };
+    }
+    const now = this.clock();
+    const date = nyDate.format(new Date(now));
+    const figures = this.figures(scope);
+    const cap = this.book.capitalOf(scope);
+    const l = this.limits.get(scope)!;
+    const override: PolicyOverride | undefined = state === "halted" ? undefined : {
+      date, decidedTs: now, lossAt: figures?.loss ?? null, drawdownAt: figures?.drawdown ?? null, step: this.deps.config.adminOverrideStep * cap,
+    };
+    const plain = figures ? policyTarget(policyBounds(l, cap), figures.loss, figures.drawdown, l, cap) : null;
+    const policy = describeDecision(state, plain, figures && override ? policyBounds(l, cap, override) : null, override);
+    return { info: this.setState(actor, scope, state, reason, true, override, policy.message), policy };
   }
 
   /**
@@ -249,11 +326,34 @@ export class RiskService {
     return next;
   }
 
-  /** Stops recomputing and following the order manager. */
+  /** Stops recomputing and following the order manager; writes the day's peaks and the last marks. */
   stop(): void {
     clearInterval(this.timer);
     this.detach?.();
     this.detachBatch?.();
+    const now = this.clock();
+    this.sessions.flush(now);
+    this.marks?.flush(now, true);
+  }
+
+  /** An account's daily loss and drawdown now, when its book is marked (or the wait is over) and the session known. */
+  private figures(account: string): { loss: number; drawdown: number } | undefined {
+    const snap = this.snapshots.get(account);
+    const s = this.sessions.get(account);
+    if (!snap || !s || snap.valuation === "waiting_for_marks" || Number.isNaN(s.open)) return undefined;
+    const equity = this.tables.acc(this.book.slotOf(account)!, "A_EQUITY");
+    return { loss: Math.max(s.open - equity, 0), drawdown: Math.max(s.peak - equity, 0) };
+  }
+
+  /** Logs, once, the instruments still valued at their durable last mark when the start-up wait ends. */
+  private endWait(): void {
+    this.waitEnded = true;
+    const stale = [...this.unmarked].filter(([, symbols]) => symbols.length > 0);
+    if (stale.length > 0) {
+      this.deps.log.warn("no live mark after the start-up wait: valuing at the last stored mark (stale)", {
+        waitMs: this.deps.config.markWaitMs, unmarked: Object.fromEntries(stale),
+      });
+    }
   }
 
   private applyLimits(account: string): void {
@@ -280,44 +380,24 @@ export class RiskService {
     }
   }
 
-  /** The session's open and peak equity of an account: stored, or taken now on a new day. */
-  private session(account: string, date: string, equity: number, now: number) {
-    let s = this.sessions.get(account);
-    if (!s || s.date !== date) {
-      const stored = this.store.session(account);
-      if (stored && stored.date === date) {
-        s = { date, open: stored.openEquity, peak: stored.peakEquity, peakWrittenMs: now };
-      } else {
-        s = { date, open: equity, peak: equity, peakWrittenMs: now };
-        this.store.setSession(account, date, equity, equity);
-        if (this.deps.config.resetAutoStatesDaily && this.states.has(account) && !this.state(account).manual && this.state(account).state !== "active") {
-          this.setState("risk", account, "active", `new session ${date}`, false);
-        }
-      }
-      this.sessions.set(account, s);
-    }
-    if (equity > s.peak) {
-      s.peak = equity;
-      if (now - s.peakWrittenMs >= PEAK_WRITE_MS) {
-        this.store.setSession(account, date, s.open, s.peak);
-        s.peakWrittenMs = now;
-      }
-    }
-    return s;
-  }
-
-  /** Escalates an account to reducing or halted on its daily loss or drawdown; never de-escalates. */
-  private lossPolicy(account: string, equity: number, session: { open: number; peak: number }): void {
+  /**
+   * Escalates an account to reducing or halted on its daily loss or drawdown; never de-escalates.
+   * An admin's decision of the day raises the bounds (policy.ts); one taken before the book was
+   * marked gets its figures now.
+   */
+  private lossPolicy(account: string, equity: number, session: Session, date: string): void {
     const l = this.limits.get(account)!;
     const cap = this.book.capitalOf(account);
     const loss = Math.max(session.open - equity, 0);
     const drawdown = Math.max(session.peak - equity, 0);
-    let target: TradingState = "active";
-    let reason = "";
-    if (loss >= l.dailyLossHalt * cap) { target = "halted"; reason = `daily loss $${loss.toFixed(2)} reached the halt limit $${(l.dailyLossHalt * cap).toFixed(2)}`; }
-    else if (drawdown >= l.drawdownHalt * cap) { target = "halted"; reason = `drawdown $${drawdown.toFixed(2)} reached the halt limit $${(l.drawdownHalt * cap).toFixed(2)}`; }
-    else if (loss >= l.dailyLossReduce * cap) { target = "reducing"; reason = `daily loss $${loss.toFixed(2)} reached the reduce limit $${(l.dailyLossReduce * cap).toFixed(2)}`; }
-    else if (drawdown >= l.drawdownReduce * cap) { target = "reducing"; reason = `drawdown $${drawdown.toFixed(2)} reached the reduce limit $${(l.drawdownReduce * cap).toFixed(2)}`; }
-    if (RANK[target] > RANK[this.state(account).state]) this.setState("risk", account, target, reason, false);
+    const st = this.state(account);
+    let o = st.manual && st.override?.date === date ? st.override : undefined;
+    if (o && o.lossAt === null) {
+      o = { ...o, lossAt: loss, drawdownAt: drawdown };
+      this.states.set(account, { ...st, override: o });
+      this.store.setOverride(account, o, "risk", this.clock());
+    }
+    const target = policyTarget(policyBounds(l, cap, o), loss, drawdown, l, cap, o);
+    if (STATE_RANK[target.state] > STATE_RANK[st.state]) this.setState("risk", account, target.state, target.reason, false);
   }
 }

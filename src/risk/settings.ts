@@ -95,6 +95,16 @@ export const riskSchema = z.strictObject({
   }),
   /** Automatic states go back to active at the next session when true; manual ones never do. */
   resetAutoStatesDaily: z.boolean().default(true),
+  /**
+   * After a start, the loss policy waits at most this long for a live mark on every held
+   * instrument; then it acts on the durable last marks (flagged stale). /readyz waits with it.
+   */
+  markWaitMs: z.number().int().min(0).max(600_000).default(30_000),
+  /**
+   * An admin's state change against the loss policy stands for the rest of the trading day unless
+   * the daily loss or the drawdown grows by this much more (× capital) than when the admin decided.
+   */
+  adminOverrideStep: z.number().positive().max(1).default(0.01),
 });
 
 /** The validated risk section. */

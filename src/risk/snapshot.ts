@@ -4,6 +4,7 @@
 
 import type { PositionRiskView, RiskView } from "../client/protocol.ts";
 import type { RiskBook } from "./book.ts";
+import type { Valuation } from "./marks.ts";
 import type { StateInfo } from "./service.ts";
 import type { RiskLimits } from "./settings.ts";
 import type { RiskTables } from "./tables.ts";
@@ -14,14 +15,18 @@ export type PositionRisk = PositionRiskView;
 /** One account's published risk. */
 export type RiskSnapshot = RiskView;
 
-const STATUS = ["ok", "no_mark", "no_greeks"] as const;
+/** PR_STATUS by its PS_* value (assembly/layout.ts). */
+const STATUS = ["ok", "no_mark", "no_greeks", "stale", "not_valued"] as const;
 const num = (v: number) => (Number.isFinite(v) ? v : null);
 const fin = (v: number) => (Number.isFinite(v) ? v : 0);
 
-/** Reads an account's snapshot from the risk region. */
+/**
+ * Reads an account's snapshot from the risk region. `session` figures are NaN until taken from a
+ * marked book (published as null); `marks` says how the book is marked.
+ */
 export function readSnapshot(
   t: RiskTables, slot: number, account: string, book: RiskBook, state: StateInfo, limits: RiskLimits,
-  session: { open: number; peak: number }, now: number,
+  session: { open: number; peak: number }, now: number, marks: { valuation: Valuation; unmarked: readonly string[] },
 ): RiskSnapshot {
   const a = (f: string) => t.acc(slot, f);
   const concUnd = a("A_CONC_UND");
@@ -32,14 +37,15 @@ export function readSnapshot(
       symbol, qty: p("PR_QTY"), workingBuy: p("PR_WBUY"), workingSell: p("PR_WSELL"), mark: num(p("PR_MARK")),
       marketValue: fin(p("PR_MV")), unrealizedPnl: fin(p("PR_UNREAL")), delta: num(p("PR_DELTA")),
       gamma: kind === 0 ? 0 : num(p("PR_GAMMA")), vega: kind === 0 ? 0 : num(p("PR_VEGA")), theta: kind === 0 ? 0 : num(p("PR_THETA")), iv: kind === 0 ? null : num(p("PR_IV")), dollarDelta: fin(p("PR_DDELTA")),
-      status: STATUS[p("PR_STATUS")] ?? "no_mark",
+      status: STATUS[p("PR_STATUS")] ?? "not_valued",
     };
   }).filter((p) => p.qty !== 0 || p.workingBuy !== 0 || p.workingSell !== 0);
   return {
     account, ts: now, state: state.state, stateReason: state.reason,
     equity: a("A_EQUITY"), cash: a("A_CASH"), marketValue: a("A_MV"), grossExposure: a("A_GROSS"), netExposure: a("A_NET"),
     dollarDelta: a("A_DDELTA"), dollarGamma: a("A_DGAMMA"), vega: a("A_VEGA"), theta: a("A_THETA"), unrealizedPnl: a("A_UNREAL"),
-    dailyPnl: a("A_DAILY_PNL"), sessionOpenEquity: session.open, peakEquity: session.peak,
+    dailyPnl: a("A_DAILY_PNL"), sessionOpenEquity: num(session.open), peakEquity: num(session.peak),
+    valuation: marks.valuation, unmarked: [...marks.unmarked],
     var95: a("A_VAR95"), var99: a("A_VAR99"),
     stress: { down10: a("A_ST_DN10"), down20: a("A_ST_DN20"), down40: a("A_ST_DN40"), up10: a("A_ST_UP10"), vol50: a("A_ST_VOL50") },
     concentration: {

@@ -2,7 +2,8 @@
 //
 //   GET   /v1/risk                        firm state and the risk of every account the key may trade
 //   GET   /v1/risk/:account               one account's risk (snapshot at most publishMs old)
-//   POST  /v1/admin/risk/state            {account?, state, reason}: set a trading state (no account: firm-wide)
+//   POST  /v1/admin/risk/state            {account?, state, reason}: set a trading state (no account: firm-wide);
+//                                         the reply's `policy` says what the loss policy will do next
 //   POST  /v1/admin/risk/kill             {account?, reason}: halt and cancel every working order
 //   PATCH /v1/admin/risk/limits/:account  a partial set of limits; replaces those fields
 //   GET   /v1/admin/risk/audit?account=&limit=   the newest audit records
@@ -39,6 +40,8 @@ function firmOf(risk: RiskService, snaps: RiskSnapshot[]) {
     grossExposure: sum((s) => s.grossExposure), dollarDelta: sum((s) => s.dollarDelta), dollarGamma: sum((s) => s.dollarGamma),
     vega: sum((s) => s.vega), theta: sum((s) => s.theta), dailyPnl: sum((s) => s.dailyPnl), var99Bound: sum((s) => s.var99),
     maxScore: snaps.reduce((m, s) => Math.max(m, s.score), 0),
+    // The least marked account's: firm sums include its provisional figures.
+    valuation: snaps.some((s) => s.valuation === "waiting_for_marks") ? "waiting_for_marks" : snaps.some((s) => s.valuation === "stale") ? "stale" : "marked",
   };
 }
 
@@ -88,7 +91,9 @@ export function riskRoutes(deps: RiskRoutesDeps): (app: Hono) => void {
     app.post("/v1/admin/risk/state", async (c) => {
       const r = await adminRequest(c, stateSchema);
       if (r instanceof Response) return r;
-      return c.json({ scope: r.scope, ...risk.setState(r.actor, r.scope, r.body.state, r.body.reason, true) });
+      // The reply says what the loss policy will do next, so an override is never reverted silently.
+      const { info, policy } = risk.adminSetState(r.actor, r.scope, r.body.state, r.body.reason);
+      return c.json({ scope: r.scope, ...info, policy });
     });
 
     app.post("/v1/admin/risk/kill", async (c) => {

@@ -1,6 +1,7 @@
-// Queries of the risk tables (migration 5). These are rare, admin-paced writes (a state change,
-// a limit change, once a day per account for the session open), so they go straight to SQLite
-// in their own transaction rather than through the order journal.
+// Queries of the risk tables (migrations 5 and 7). These are rare, admin-paced writes (a state
+// change, a limit change, once a day per account for the session open), or small throttled ones
+// (the day's peak equity and the last marks of held instruments, at most once a second), so they
+// go straight to SQLite in their own transaction rather than through the order journal.
 
 import type { Database, Statement } from "bun:sqlite";
 
@@ -11,6 +12,8 @@ export interface StoredState {
   reason: string;
   manual: boolean;
   sinceTs: number;
+  /** An admin's decision against the loss policy (JSON as the service wrote it), if any. */
+  override?: unknown;
 }
 
 /** One audit record. */
@@ -33,8 +36,12 @@ export class RiskStore {
 
   constructor(private readonly db: Database) {
     this.q = {
-      states: db.prepare("SELECT scope, state, reason, manual, since_ts FROM risk_state"),
-      setState: db.prepare("INSERT OR REPLACE INTO risk_state (scope, state, reason, manual, since_ts) VALUES (?, ?, ?, ?, ?)"),
+      states: db.prepare("SELECT scope, state, reason, manual, since_ts, override FROM risk_state"),
+      setState: db.prepare("INSERT OR REPLACE INTO risk_state (scope, state, reason, manual, since_ts, override) VALUES (?, ?, ?, ?, ?, ?)"),
+      setOverride: db.prepare("UPDATE risk_state SET override = ? WHERE scope = ?"),
+      marks: db.prepare("SELECT symbol, mark FROM risk_marks"),
+      setMark: db.prepare("INSERT OR REPLACE INTO risk_marks (symbol, mark, ts) VALUES (?, ?, ?)"),
+      dropMark: db.prepare("DELETE FROM risk_marks WHERE symbol = ?"),
       limits: db.prepare("SELECT account, override FROM risk_limits"),
       setLimits: db.prepare("INSERT OR REPLACE INTO risk_limits (account, override, updated_ts) VALUES (?, ?, ?)"),
       session: db.prepare("SELECT date, open_equity, peak_equity FROM risk_session WHERE account = ?"),
@@ -49,6 +56,7 @@ export class RiskStore {
   states(): StoredState[] {
     return (this.q.states!.all() as Record<string, unknown>[]).map((r) => ({
       scope: r.scope as string, state: r.state as string, reason: r.reason as string, manual: r.manual === 1, sinceTs: r.since_ts as number,
+      ...(r.override === null ? {} : { override: JSON.parse(r.override as string) }),
     }));
   }
 
@@ -68,11 +76,42 @@ export class RiskStore {
     this.q.setSession!.run(account, date, openEquity, peakEquity);
   }
 
-  /** Stores a state change and its audit record in one transaction. */
-  changeState(s: StoredState, actor: string, old: unknown): void {
+  /** Stores a state change and its audit record (with `policy`, what the loss policy will do next) in one transaction. */
+  changeState(s: StoredState, actor: string, old: unknown, policy?: string): void {
+    const override = s.override === undefined ? null : JSON.stringify(s.override);
     this.db.transaction(() => {
-      this.q.setState!.run(s.scope, s.state, s.reason, s.manual ? 1 : 0, s.sinceTs);
-      this.audit(s.sinceTs, actor, "state", s.scope, old, { state: s.state, reason: s.reason, manual: s.manual });
+      this.q.setState!.run(s.scope, s.state, s.reason, s.manual ? 1 : 0, s.sinceTs, override);
+      this.audit(s.sinceTs, actor, "state", s.scope, old, {
+        state: s.state, reason: s.reason, manual: s.manual,
+        ...(s.override === undefined ? {} : { override: s.override }), ...(policy === undefined ? {} : { policy }),
+      });
+    })();
+  }
+
+  /** Replaces the admin override of a scope's state and audits it (the figures it was taken at became known later). */
+  setOverride(scope: string, override: unknown, actor: string, ts: number): void {
+    this.db.transaction(() => {
+      this.q.setOverride!.run(JSON.stringify(override), scope);
+      this.audit(ts, actor, "override", scope, null, override);
+    })();
+  }
+
+  /** The last stored mark (dollars) of every instrument that has one. */
+  marks(): Map<string, number> {
+    return new Map((this.q.marks!.all() as { symbol: string; mark: number }[]).map((r) => [r.symbol, r.mark]));
+  }
+
+  /** Stores last marks (dollars) in one transaction. */
+  setMarks(marks: Iterable<[string, number]>, ts: number): void {
+    this.db.transaction(() => {
+      for (const [symbol, mark] of marks) this.q.setMark!.run(symbol, mark, ts);
+    })();
+  }
+
+  /** Forgets the stored marks of these instruments. */
+  dropMarks(symbols: Iterable<string>): void {
+    this.db.transaction(() => {
+      for (const symbol of symbols) this.q.dropMark!.run(symbol);
     })();
   }
 

@@ -224,4 +224,20 @@ export const MIGRATIONS: readonly Migration[] = [
         FROM order_event_groups g, json_each(g.events) e;
     `,
   },
+  {
+    // Risk across restarts (docs/risk.md, "Marks" and "Admin decisions"): the last live mark of
+    // every held instrument, so a restarted server values a position at its last known price
+    // (flagged stale) instead of nothing; and an admin's decision against the loss policy (the
+    // loss and drawdown the policy may next act at, for one trading day) beside its state.
+    version: 7,
+    name: "risk marks and admin policy overrides",
+    sql: `
+      CREATE TABLE risk_marks (
+        symbol TEXT PRIMARY KEY,
+        mark REAL NOT NULL,
+        ts INTEGER NOT NULL
+      );
+      ALTER TABLE risk_state ADD COLUMN override TEXT;
+    `,
+  },
 ];

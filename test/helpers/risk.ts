@@ -3,7 +3,7 @@
 // (port 0), an admin key, and quotes on AAPL, MSFT, TSLA and two TSLA options.
 
 import { KeyStore } from "../../src/auth/keys.ts";
-import type { RiskLimitsOverride } from "../../src/risk/settings.ts";
+import type { RiskConfig, RiskLimitsOverride } from "../../src/risk/settings.ts";
 import { riskRoutes } from "../../src/server/risk-routes.ts";
 import { startServer, type RunningServer } from "../../src/server/server.ts";
 import { orderRoutes, ORDER_ROUTE_DEFAULTS } from "../../src/server/orders.ts";
@@ -35,19 +35,30 @@ export interface RiskRig {
 
 let n = 0;
 
+/** How a rig differs from the default one. */
+export interface RiskRigOptions {
+  mode?: "cash" | "regT";
+  /** The data directory of an earlier rig: a restart. */
+  dir?: string;
+  extraStocks?: string[];
+  /** The rest of the risk configuration (markWaitMs, adminOverrideStep, ...). */
+  risk?: Partial<RiskConfig>;
+  /** Start time of the harness clock (MONDAY_10AM by default). */
+  nowMs?: number;
+  /** false: start with no quotes at all, as a restarted server does before the feed ticks. */
+  quotes?: boolean;
+}
+
 /** Starts a rig with one account `T` of $100,000 (cash or Reg-T), the given limits over LOOSE. */
-export async function startRiskRig(limits: RiskLimitsOverride = {}, o: { mode?: "cash" | "regT"; dir?: string; extraStocks?: string[] } = {}): Promise<RiskRig> {
+export async function startRiskRig(limits: RiskLimitsOverride = {}, o: RiskRigOptions = {}): Promise<RiskRig> {
   const h = await OmsHarness.start({
     ...(o.dir ? { dir: o.dir } : {}),
     ...(o.extraStocks ? { extraStocks: o.extraStocks } : {}),
+    ...(o.nowMs !== undefined ? { nowMs: o.nowMs } : {}),
     accounts: { capital: 100_000, list: [{ id: "T", share: 1, mode: o.mode ?? "cash", broker: "paper" }] },
-    risk: { defaults: { ...LOOSE, ...limits }, accounts: {}, publishMs: 60_000 },
+    risk: { defaults: { ...LOOSE, ...limits }, accounts: {}, publishMs: 60_000, ...o.risk },
   });
-  h.quote("AAPL", 100, 100_000, 100.02, 100_000);
-  h.quote("MSFT", 100, 100_000, 100.02, 100_000);
-  h.quote("TSLA", 250, 100_000, 250.1, 100_000);
-  h.quote(CALL, 10, 500, 10.2, 500);
-  h.quote(PUT, 9.8, 500, 10, 500);
+  if (o.quotes !== false) quoteAll(h);
   const keys = new KeyStore(h.store.db);
   const adminKey = keys.create(["admin"], []).secret;
   const api = { keys, ...ORDER_ROUTE_DEFAULTS };
@@ -70,4 +81,13 @@ export async function startRiskRig(limits: RiskLimitsOverride = {}, o: { mode?: 
       await h.stop();
     },
   };
+}
+
+/** The rig's opening quotes. */
+function quoteAll(h: OmsHarness): void {
+  h.quote("AAPL", 100, 100_000, 100.02, 100_000);
+  h.quote("MSFT", 100, 100_000, 100.02, 100_000);
+  h.quote("TSLA", 250, 100_000, 250.1, 100_000);
+  h.quote(CALL, 10, 500, 10.2, 500);
+  h.quote(PUT, 9.8, 500, 10, 500);
 }

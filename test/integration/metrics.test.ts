@@ -216,7 +216,7 @@ describe("the whole app", () => {
     const ready = await fetch(`${app.server.url}/readyz`);
     expect(ready.status).toBe(503);
     expect(await ready.json()).toEqual({ ready: false, reasons: ["feed: synthetic is not live"] });
-    expect(app.health.names()).toEqual(["feed", "journal"]);
+    expect(app.health.names()).toEqual(["feed", "journal", "risk_marks"]);
   });
 
   test("a request id sent by the caller is echoed when it is plain, replaced when it is not", async () => {

@@ -136,6 +136,55 @@ describe("trading states", () => {
     expect((await r.place({ side: "sell", qty: 1 })).json.reason).toStartWith("HALTED");
   });
 
+  test("an admin's active stands for the day, said in the reply and the audit, until the loss grows by the step; it survives a restart", async () => {
+    const limits = { dailyLossReduce: 0.02, dailyLossHalt: 0.03, drawdownReduce: 0.03, drawdownHalt: 0.05 };
+    let r = (rig = await startRiskRig(limits));
+    expect((await r.place({ qty: 900 })).json.status).toBe("filled");
+    await r.h.store.journal.durable();
+    const at = async (mid: number) => {
+      r.h.quote("AAPL", mid - 0.01, 100_000, mid + 0.01, 100_000);
+      return snap(r);
+    };
+    // Loss 900 × 100.02 + $4.50 − 900 × 96.5 = $3,172.50: past the $3,000 halt limit.
+    expect((await at(96.5)).state).toBe("halted");
+    const res = await r.call("POST", "/v1/admin/risk/state", { account: "T", state: "active", reason: "desk lead accepts the loss" });
+    expect(res.status).toBe(200);
+    // The policy does not take it back on the next recompute, nor at a loss below the new bound.
+    expect((await at(96.5)).state).toBe("active");
+    expect((await at(95.4)).state).toBe("active"); // loss $4,162.50
+    expect(res.json).toMatchObject({
+      scope: "T", state: "active", manual: true,
+      override: { date: "2026-11-23", lossAt: 3172.5, step: 1000 },
+      policy: { wouldSetNow: "halted", until: "2026-11-23", bounds: { lossReduce: 4172.5, lossHalt: 4172.5, drawdownHalt: 5000 } },
+    });
+    expect(res.json.policy.message).toBe(
+      "The loss policy would set halted now (daily loss $3172.50 reached the halt limit $3000.00). This decision stands for the rest of " +
+      "trading day 2026-11-23: the policy acts again only if the loss grows by a further $1000.00: reducing at a daily loss of $4172.50 " +
+      "or a drawdown of $4172.50, halted at $4172.50 or $5000.00.");
+    const audit = (await r.call("GET", "/v1/admin/risk/audit?account=T")).json.records;
+    expect(audit[0]).toMatchObject({ action: "state", new: { state: "active", manual: true, policy: res.json.policy.message, override: { lossAt: 3172.5 } } });
+
+    // A restart keeps the decision and its bound.
+    const dir = r.h.dir;
+    await r.close();
+    r = rig = await startRiskRig(limits, { dir });
+    expect((await at(95.4)).state).toBe("active");
+    const s = await at(95.3); // loss $4,252.50 ≥ $4,172.50
+    expect(s.state).toBe("halted");
+    expect(s.stateReason).toBe(
+      "daily loss $4252.50 reached $4172.50: the halt limit $3000.00 was raised by the admin's decision of " +
+      `${new Date(res.json.override.decidedTs).toISOString()} to the daily loss then plus $1000.00`);
+  });
+
+  test("an admin's state on an untroubled account or the firm: the reply says the policy applies as usual", async () => {
+    const r = (rig = await startRiskRig({ dailyLossReduce: 0.02, dailyLossHalt: 0.03, drawdownReduce: 0.03, drawdownHalt: 0.05 }));
+    const res = await r.call("POST", "/v1/admin/risk/state", { account: "T", state: "active", reason: "routine" });
+    expect(res.json.policy).toMatchObject({ wouldSetNow: null, bounds: { lossReduce: 2000, lossHalt: 3000, drawdownReduce: 3000, drawdownHalt: 5000 } });
+    expect(res.json.policy.message).toStartWith("The loss policy applies as usual for the rest of trading day 2026-11-23: reducing at a daily loss of $2000.00");
+    expect((await r.call("POST", "/v1/admin/risk/state", { account: "T", state: "halted", reason: "x" })).json.policy.message).toStartWith("Halted by hand");
+    expect((await r.call("POST", "/v1/admin/risk/state", { state: "reducing", reason: "x" })).json.policy.message).toStartWith("Firm-wide state");
+  });
+
   test("kill switch: halts, cancels every working order, is audited; admin only", async () => {
     const r = (rig = await startRiskRig({}));
     const ids: string[] = [];
