@@ -5,12 +5,15 @@
 // or limit orders. Resting orders are evaluated on engine batches, only for instruments that
 // changed. Seeded (touch-queue draws) and driven by the batch clock, so a replay is repeatable.
 //
+// Bookkeeping (working orders, books, priority, refusals, the execution ring) is in
+// paper-orders.ts.
+//
 // Events are queued and dispatched after each operation, so a listener that calls back into
 // the broker (a cancel on a fill) never re-enters a half-done evaluation.
 
 import type { Quote } from "../domain/quote.ts";
 import type { BatchListener } from "../engine/engine.ts";
-import { hasLimit, hasStop } from "../domain/order.ts";
+import { hasStop } from "../domain/order.ts";
 import { notionalMicros } from "../domain/money.ts";
 import { toUnits } from "../domain/price.ts";
 import { Rng } from "../domain/random.ts";
@@ -18,6 +21,7 @@ import type { Broker, BrokerEvent, BrokerFill, BrokerListener, BrokerOpenOrder, 
 import { IBKR_PRO_FIXED, orderCommissionMicros, type CommissionSchedule } from "./commission.ts";
 import { oppositeTouch, passiveFill, quoteProblem, stopTriggered, takeLevels, type FillModelOptions, type Level } from "./fill-model.ts";
 import { addListener } from "../domain/listeners.ts";
+import { changesProblem, FillRing, priority, termsProblem, type Book, type Working } from "./paper-orders.ts";
 
 /** Where the paper broker reads quotes: the engine, or anything shaped like it. */
 export interface QuoteSource {
@@ -45,29 +49,6 @@ export const PAPER_DEFAULTS: PaperOptions = {
   seed: 1, commissions: IBKR_PRO_FIXED, maxOpenOrders: 10_000, maxFillsKept: 100_000, clock: Date.now,
 };
 
-interface Working {
-  order: BrokerOrder;
-  brokerOrderId: string;
-  filledQty: number;
-  valueMicros: number;
-  commissionMicros: number;
-  triggered: boolean;
-  arrival: number;
-}
-
-/**
- * Per instrument: its resting orders and how much of the current quote state is used up. A book
- * outlives its orders, so displayed size used by one order is not offered to the next; there is
- * at most one per instrument, which the engine's instrument table bounds.
- */
-interface Book {
-  orders: Working[];
-  quoteSeq: number;
-  bidTaken: number;
-  askTaken: number;
-  volumeSeen: number;
-}
-
 /** The paper broker; see the file comment. */
 export class PaperBroker implements Broker {
   readonly name = "paper";
@@ -77,8 +58,7 @@ export class PaperBroker implements Broker {
   private readonly listeners: BrokerListener[] = [];
   private readonly working = new Map<string, Working>();
   private readonly books = new Map<number, Book>();
-  private readonly fills: BrokerFill[] = [];
-  private fillHead = 0;
+  private readonly fills: FillRing;
   private readonly queue: BrokerEvent[] = [];
   private draining = false;
   private closed = false;
@@ -90,6 +70,7 @@ export class PaperBroker implements Broker {
   constructor(private readonly source: QuoteSource, options: Partial<PaperOptions> = {}) {
     this.options = { ...PAPER_DEFAULTS, ...options };
     this.rng = new Rng(this.options.seed);
+    this.fills = new FillRing(this.options.maxFillsKept);
     this.detach = source.onBatch((changed, now) => this.onBatch(changed, now));
   }
 
@@ -149,7 +130,7 @@ export class PaperBroker implements Broker {
   modify(orderId: string, changes: OrderChanges): void {
     const now = this.options.clock();
     const w = this.working.get(orderId);
-    const problem = w ? this.refuseChanges(w, changes) : "no working order with this id";
+    const problem = w ? changesProblem(w, changes) : "no working order with this id";
     if (problem || !w) {
       this.emit({ kind: "modify_rejected", orderId, reason: problem ?? "", ts: now });
       return this.drain();
@@ -184,12 +165,7 @@ export class PaperBroker implements Broker {
 
   /** Executions at or after `sinceMs` still in the ring. */
   async executionsSince(sinceMs: number): Promise<BrokerFill[]> {
-    const n = this.fills.length, out: BrokerFill[] = [];
-    for (let i = 0; i < n; i++) {
-      const f = this.fills[(this.fillHead + i) % n]!;
-      if (f.ts >= sinceMs) out.push(f);
-    }
-    return out;
+    return this.fills.since(sinceMs);
   }
 
   /** Detaches from the quote source; nothing is emitted afterwards. */
@@ -203,19 +179,7 @@ export class PaperBroker implements Broker {
     if (this.closed) return "broker is closed";
     if (this.working.has(o.orderId)) return `order id ${o.orderId} is already working`;
     if (this.working.size >= this.options.maxOpenOrders) return `paper broker holds ${this.options.maxOpenOrders} working orders, its limit`;
-    if (!Number.isInteger(o.qty) || o.qty <= 0) return "quantity must be a positive whole number";
-    if (hasLimit(o.type) !== (o.limitPriceUnits !== undefined)) return `a ${o.type} order ${hasLimit(o.type) ? "needs" : "takes no"} limit price`;
-    if (hasStop(o.type) !== (o.stopPriceUnits !== undefined)) return `a ${o.type} order ${hasStop(o.type) ? "needs" : "takes no"} stop price`;
-    if (hasStop(o.type) && (o.tif === "IOC" || o.tif === "FOK")) return `${o.tif} is not supported for ${o.type} orders`;
-    return undefined;
-  }
-
-  private refuseChanges(w: Working, c: OrderChanges): string | undefined {
-    const type = w.order.type;
-    if (c.qty !== undefined && (!Number.isInteger(c.qty) || c.qty <= w.filledQty)) return `quantity must be a whole number above the filled ${w.filledQty}`;
-    if (c.limitPriceUnits !== undefined && !hasLimit(type)) return `a ${type} order has no limit price`;
-    if (c.stopPriceUnits !== undefined && (!hasStop(type) || w.triggered)) return `a ${type} order${w.triggered ? " that triggered" : ""} has no stop price to change`;
-    return undefined;
+    return termsProblem(o);
   }
 
   private bookFor(index: number): Book {
@@ -358,11 +322,7 @@ export class PaperBroker implements Broker {
       orderId: o.orderId, fillId: `${o.orderId}-${w.filledQty}`, account: o.account, symbol: o.instrument.symbol,
       side: o.side, qty, priceUnits, commissionMicros, ts: now,
     };
-    if (this.fills.length < this.options.maxFillsKept) this.fills.push(fill);
-    else {
-      this.fills[this.fillHead] = fill;
-      this.fillHead = (this.fillHead + 1) % this.fills.length;
-    }
+    this.fills.push(fill);
     this.emit({ kind: "fill", fill });
     if (w.filledQty >= o.qty) this.remove(w);
   }
@@ -381,14 +341,4 @@ export class PaperBroker implements Broker {
       this.draining = false;
     }
   }
-}
-
-/** Market orders first, then the best limit, then arrival; buys before sells. */
-function priority(a: Working, b: Working): number {
-  if (a.order.side !== b.order.side) return a.order.side === "buy" ? -1 : 1;
-  const dir = a.order.side === "buy" ? -1 : 1;
-  const pa = a.order.limitPriceUnits ?? (dir < 0 ? Infinity : -Infinity);
-  const pb = b.order.limitPriceUnits ?? (dir < 0 ? Infinity : -Infinity);
-  if (pa !== pb) return dir < 0 ? pb - pa : pa - pb;
-  return a.arrival - b.arrival;
 }
