@@ -105,7 +105,7 @@ export async function modify(s: OmsState, id: string, body: unknown, scope: Scop
   const inst = s.deps.market.instrument(o.symbol)!;
   const changes: { qty?: number; limitPriceUnits?: number; stopPriceUnits?: number } = {};
   if (req.qty !== undefined) {
-    const q = checkQty(req.qty, inst, s.options.bounds, o.filledQty + 1);
+    const q = checkQty(req.qty, inst, s.options.bounds, o.filledQty);
     if (!q.ok) return q as Result<never>;
     changes.qty = q.value;
   }

@@ -118,14 +118,14 @@ function fastNewOrder(body: unknown): Result<NewOrderRequest> | undefined {
   return { ok: true, value };
 }
 
-/** Checks a quantity for an instrument: positive, whole, within bounds. */
-export function checkQty(qty: number, inst: Instrument, bounds: OrderBounds, minQty = 1): Result<number> {
+/** Checks a quantity for an instrument: positive, whole, within bounds, and above what is already filled. */
+export function checkQty(qty: number, inst: Instrument, bounds: OrderBounds, filledQty = 0): Result<number> {
   const unit = inst.kind === "option" ? "contracts" : "shares";
   if (qty <= 0) return fail(400, "BAD_QUANTITY", `qty must be positive, got ${qty}`, "qty");
   if (!Number.isInteger(qty)) return fail(400, "BAD_QUANTITY", `qty must be a whole number of ${unit}, got ${qty}`, "qty");
   const max = inst.kind === "option" ? bounds.maxOptionQty : bounds.maxStockQty;
   if (qty > max) return fail(400, "BAD_QUANTITY", `qty ${qty} is above the limit of ${max} ${unit} per order`, "qty");
-  if (qty < minQty) return fail(400, "BAD_QUANTITY", `qty ${qty} is below the ${minQty} already filled`, "qty");
+  if (qty <= filledQty) return fail(400, "BAD_QUANTITY", `qty ${qty} must be above the ${filledQty} already filled`, "qty");
   return { ok: true, value: qty };
 }
 
