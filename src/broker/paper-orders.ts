@@ -4,6 +4,7 @@
 
 import { hasLimit, hasStop } from "../domain/order.ts";
 import type { BrokerFill, BrokerOrder, OrderChanges } from "./broker.ts";
+import type { TriggerState } from "./triggers.ts";
 
 /** A working order and what the broker knows of its progress. */
 export interface Working {
@@ -15,6 +16,12 @@ export interface Working {
   triggered: boolean;
   /** Submit sequence: time priority among equal prices. */
   arrival: number;
+  /** Waiting for its session: neither triggers nor fills. */
+  held: boolean;
+  /** When a DAY order ends (its session's close, or after-hours close when it works there); Infinity otherwise. */
+  dayEndMs: number;
+  /** A stop's trigger streaks. */
+  trigger: TriggerState;
 }
 
 /**

@@ -13,13 +13,16 @@
 
 import type { Quote } from "../domain/quote.ts";
 import type { BatchListener } from "../engine/engine.ts";
-import { hasStop } from "../domain/order.ts";
+import { defaultTriggerMethod, hasStop } from "../domain/order.ts";
+import { ExchangeCalendar } from "../domain/calendar.ts";
 import { notionalMicros } from "../domain/money.ts";
 import { toUnits } from "../domain/price.ts";
 import { Rng } from "../domain/random.ts";
 import type { Broker, BrokerEvent, BrokerFill, BrokerListener, BrokerOpenOrder, BrokerOrder, OrderChanges, RestoredOrder } from "./broker.ts";
 import { IBKR_PRO_FIXED, orderCommissionMicros, type CommissionSchedule } from "./commission.ts";
-import { oppositeTouch, passiveFill, quoteProblem, stopTriggered, takeLevels, type FillModelOptions, type Level } from "./fill-model.ts";
+import { oppositeTouch, passiveFill, quoteProblem, takeLevels, type FillModelOptions, type Level } from "./fill-model.ts";
+import { SessionGate, type PaperHours } from "./paper-session.ts";
+import { newTriggerState, observeTrigger, rebaseTrigger } from "./triggers.ts";
 import { addListener } from "../domain/listeners.ts";
 import { changesProblem, FillRing, priority, termsProblem, type Book, type Working } from "./paper-orders.ts";
 
@@ -40,13 +43,18 @@ export interface PaperOptions extends FillModelOptions {
   maxFillsKept: number;
   /** Time source for submits and requests (batches carry their own time). */
   clock: () => number;
+  /** "exchange": orders trade only in the calendar's sessions (paper-session.ts); "always": round the clock. */
+  hours: PaperHours;
+  /** The sessions for hours "exchange" (the app's calendar). */
+  calendar: ExchangeCalendar;
 }
 
 /** Defaults: honest rather than generous. */
 export const PAPER_DEFAULTS: PaperOptions = {
   marketRemainder: "slippage", slippageTicksPerLot: 1, lotShares: 100, lotContracts: 10, maxSlippageLots: 10,
-  queue: "through", touchFillProbability: 1, stopTrigger: "last", maxQuoteAgeMs: 5000,
+  queue: "through", touchFillProbability: 1, maxQuoteAgeMs: 5000,
   seed: 1, commissions: IBKR_PRO_FIXED, maxOpenOrders: 10_000, maxFillsKept: 100_000, clock: Date.now,
+  hours: "exchange", calendar: new ExchangeCalendar(),
 };
 
 /** The paper broker; see the file comment. */
@@ -66,9 +74,13 @@ export class PaperBroker implements Broker {
   private readonly rng: Rng;
   private readonly levels: Level[] = [];
   private readonly detach: () => void;
+  private readonly gate: SessionGate;
+  /** The next session boundary: the first batch at or after it re-gates every working order. */
+  private nextGateMs = -Infinity;
 
   constructor(private readonly source: QuoteSource, options: Partial<PaperOptions> = {}) {
     this.options = { ...PAPER_DEFAULTS, ...options };
+    this.gate = new SessionGate(this.options.hours, this.options.calendar);
     this.rng = new Rng(this.options.seed);
     this.fills = new FillRing(this.options.maxFillsKept);
     this.detach = source.onBatch((changed, now) => this.onBatch(changed, now));
@@ -81,11 +93,14 @@ export class PaperBroker implements Broker {
 
   /** Takes back the journal's open orders as working orders; emits nothing. */
   async restore(orders: readonly RestoredOrder[]): Promise<void> {
+    const now = this.options.clock();
     for (const r of orders) {
       const { filledQty, triggered, brokerOrderId, ...order } = r;
+      // Held or not is decided on the next batch (nextGateMs starts in the past).
       const w: Working = {
         order: { ...order }, brokerOrderId: brokerOrderId ?? `paper-${r.orderId}`, filledQty, triggered,
         valueMicros: r.filledValueMicros ?? 0, commissionMicros: r.commissionMicros ?? 0, arrival: this.arrivals++,
+        held: false, dayEndMs: this.dayEnd(order, now), trigger: newTriggerState(),
       };
       this.working.set(r.orderId, w);
       this.rest(w);
@@ -102,7 +117,7 @@ export class PaperBroker implements Broker {
     }
     const w: Working = {
       order: { ...order }, brokerOrderId: `paper-${order.orderId}`, filledQty: 0, valueMicros: 0, commissionMicros: 0,
-      triggered: false, arrival: this.arrivals++,
+      triggered: false, arrival: this.arrivals++, held: false, dayEndMs: this.dayEnd(order, now), trigger: newTriggerState(),
     };
     this.working.set(order.orderId, w);
     this.emit({ kind: "accepted", orderId: order.orderId, brokerOrderId: w.brokerOrderId, ts: now });
@@ -110,7 +125,16 @@ export class PaperBroker implements Broker {
     const q = this.source.quote(order.instrument.index);
     // A new order is never filled by trades that happened before it arrived.
     if (book.orders.length === 0) book.volumeSeen = q.volume;
-    this.evaluateNew(w, book, q, now);
+    const gate = this.gate.check(order, now);
+    if (gate.open) this.evaluateNew(w, book, q, now);
+    else if (order.tif === "IOC" || order.tif === "FOK") {
+      this.remove(w);
+      this.emit({ kind: "canceled", orderId: order.orderId, reason: `${order.tif}: the market is closed (${gate.reason})`, ts: now });
+    } else {
+      w.held = true;
+      this.rest(w);
+      this.emit({ kind: "held", orderId: order.orderId, reason: gate.reason, untilMs: gate.untilMs, ts: now });
+    }
     this.drain();
   }
 
@@ -141,14 +165,19 @@ export class PaperBroker implements Broker {
     if (changes.stopPriceUnits !== undefined) o.stopPriceUnits = changes.stopPriceUnits;
     this.emit({ kind: "replaced", orderId, qty: o.qty, limitPriceUnits: o.limitPriceUnits, stopPriceUnits: o.stopPriceUnits, ts: now });
     const book = this.bookFor(o.instrument.index);
-    this.evaluateNew(w, book, this.source.quote(o.instrument.index), now);
+    if (!w.held) this.evaluateNew(w, book, this.source.quote(o.instrument.index), now);
     this.drain();
   }
 
-  /** Expires every working DAY order. */
+  /**
+   * Expires the DAY orders of the session that closed at `closeMs`. With exchange hours, a DAY
+   * order submitted after that close is for the next session and one working after hours lives
+   * to the after-hours close (expired by the batch that crosses it); round the clock, every DAY
+   * order ends here.
+   */
   sessionClosed(closeMs: number): void {
     for (const w of [...this.working.values()]) {
-      if (w.order.tif !== "DAY") continue;
+      if (w.order.tif !== "DAY" || (this.gate.hours === "exchange" && w.dayEndMs > closeMs)) continue;
       this.remove(w);
       this.emit({ kind: "expired", orderId: w.order.orderId, ts: closeMs });
     }
@@ -180,6 +209,11 @@ export class PaperBroker implements Broker {
     if (this.working.has(o.orderId)) return `order id ${o.orderId} is already working`;
     if (this.working.size >= this.options.maxOpenOrders) return `paper broker holds ${this.options.maxOpenOrders} working orders, its limit`;
     return termsProblem(o);
+  }
+
+  /** When a DAY order submitted (or restored) at `ms` ends; Infinity for other time in force. */
+  private dayEnd(o: BrokerOrder, ms: number): number {
+    return o.tif === "DAY" ? this.gate.dayEndMs(o, ms) : Infinity;
   }
 
   private bookFor(index: number): Book {
@@ -229,12 +263,46 @@ export class PaperBroker implements Broker {
   }
 
   private onBatch(changed: Uint32Array, now: number): void {
-    if (this.books.size === 0) return;
+    if (now >= this.nextGateMs) this.regate(now);
+    if (this.books.size === 0) return this.drain();
     for (let i = 0; i < changed.length; i++) {
       const book = this.books.get(changed[i]!);
       if (book && book.orders.length > 0) this.evaluateBook(book, changed[i]!, now);
     }
     this.drain();
+  }
+
+  /**
+   * At a session boundary: DAY orders past their end expire, orders whose window closed are held,
+   * and held orders whose window opened are released and evaluated on the quote of the moment.
+   * Runs once per boundary (four a day), over the working orders, which maxOpenOrders bounds.
+   */
+  private regate(now: number): void {
+    this.nextGateMs = this.gate.nextChangeMs(now);
+    const released = new Set<number>();
+    for (const w of [...this.working.values()]) {
+      const o = w.order;
+      if (o.tif === "DAY" && this.gate.hours === "exchange" && now >= w.dayEndMs) {
+        this.remove(w);
+        this.emit({ kind: "expired", orderId: o.orderId, ts: w.dayEndMs });
+        continue;
+      }
+      const gate = this.gate.check(o, now);
+      if (!gate.open && !w.held) {
+        w.held = true;
+        this.emit({ kind: "held", orderId: o.orderId, reason: gate.reason, untilMs: gate.untilMs, ts: now });
+      } else if (gate.open && w.held) {
+        w.held = false;
+        // Trades printed while it was held do not trigger it.
+        rebaseTrigger(w.trigger, this.source.quote(o.instrument.index));
+        this.emit({ kind: "released", orderId: o.orderId, ts: now });
+        released.add(o.instrument.index);
+      }
+    }
+    for (const index of released) {
+      const book = this.books.get(index);
+      if (book) this.evaluateBook(book, index, now);
+    }
   }
 
   /** Resting orders of one instrument after its quote changed: stops, takers, then trade-driven limit fills. */
@@ -246,9 +314,9 @@ export class PaperBroker implements Broker {
     book.volumeSeen = q.volume;
     if (quoteProblem(q, now, this.options.maxQuoteAgeMs)) return;
     const orders = [...book.orders].sort(priority);
-    for (const w of orders) if (hasStop(w.order.type) && !w.triggered) this.maybeTrigger(w, q, now);
+    for (const w of orders) if (hasStop(w.order.type) && !w.triggered && !w.held) this.maybeTrigger(w, q, now);
     for (const w of orders) {
-      if (!this.working.has(w.order.orderId) || (hasStop(w.order.type) && !w.triggered)) continue;
+      if (w.held || !this.working.has(w.order.orderId) || (hasStop(w.order.type) && !w.triggered)) continue;
       this.take(w, book, q, now);
       const limit = w.order.limitPriceUnits;
       const leaves = w.order.qty - w.filledQty;
@@ -271,7 +339,9 @@ export class PaperBroker implements Broker {
   }
 
   private maybeTrigger(w: Working, q: Quote, now: number): void {
-    if (!stopTriggered(this.options, w.order.side, w.order.stopPriceUnits!, q)) return;
+    const o = w.order;
+    const method = o.triggerMethod === undefined || o.triggerMethod === "default" ? defaultTriggerMethod(o.instrument.kind) : o.triggerMethod;
+    if (!observeTrigger(method, o.side, o.stopPriceUnits!, q, w.trigger)) return;
     w.triggered = true;
     this.emit({ kind: "triggered", orderId: w.order.orderId, ts: now });
   }

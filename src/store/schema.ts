@@ -224,4 +224,15 @@ export const MIGRATIONS: readonly Migration[] = [
         FROM order_event_groups g, json_each(g.events) e;
     `,
   },
+  {
+    // IBKR's outsideRth and triggerMethod became order terms (issue 11). Numbered 7 on the
+    // paper-hours branch only because versions must be contiguous; the lead renumbers it (10)
+    // when merging after the other branches' migrations.
+    version: 7,
+    name: "order outsideRth and trigger method",
+    sql: `
+      ALTER TABLE orders ADD COLUMN outside_rth INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE orders ADD COLUMN trigger_method TEXT;
+    `,
+  },
 ];

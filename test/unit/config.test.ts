@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, loadConfig } from "../../src/config.ts";
+import { paperHoursNotice } from "../../src/broker/paper-session.ts";
+import { ExchangeCalendar } from "../../src/domain/calendar.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "alluse-config-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -69,4 +71,20 @@ test("server limits are checked with the server's own rules, including rules acr
   expect(lines.join("\n")).toContain("limits.heartbeatMs");
   writeFileSync(file, JSON.stringify({ limits: { slowClientBytes: 2_000_000 } }));
   expect((await errorsOf(["--config", file]))[0]).toContain("backpressureLimitBytes must exceed slowClientBytes");
+});
+
+test("paper hours: exchange by default, always from --paper-hours or ALLUSE_PAPER_HOURS, anything else an error naming the flag", async () => {
+  expect((await loadConfig([], {})).trading.paper.hours).toBe("exchange");
+  expect((await loadConfig(["--paper-hours", "always"], {})).trading.paper.hours).toBe("always");
+  expect((await loadConfig([], { ALLUSE_PAPER_HOURS: "always" })).trading.paper.hours).toBe("always");
+  expect((await errorsOf(["--paper-hours", "24h"]))[0]).toMatch(/^config trading\.paper\.hours: .* \(from flag --paper-hours\)$/);
+});
+
+test("the start-up notice says orders are held while closed and how to trade round the clock; nothing with hours always", () => {
+  const cal = new ExchangeCalendar();
+  const sunday = paperHoursNotice("exchange", cal, Date.parse("2026-11-22T20:00:00Z"))!;
+  expect(sunday).toContain("the exchange is closed now: orders are held until 2026-11-23 09:30 America/New_York");
+  expect(sunday).toContain("--paper-hours always");
+  expect(paperHoursNotice("exchange", cal, Date.parse("2026-11-23T15:00:00Z"))).toContain("the regular session is open now, until 2026-11-23 16:00 America/New_York");
+  expect(paperHoursNotice("always", cal, Date.parse("2026-11-22T20:00:00Z"))).toBeUndefined();
 });
