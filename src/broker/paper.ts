@@ -293,8 +293,8 @@ export class PaperBroker implements Broker {
         this.emit({ kind: "held", orderId: o.orderId, reason: gate.reason, untilMs: gate.untilMs, ts: now });
       } else if (gate.open && w.held) {
         w.held = false;
-        // Trades printed while it was held do not trigger it.
-        rebaseTrigger(w.trigger, this.source.quote(o.instrument.index));
+        // Trades printed while it was held do not trigger it; those of this batch (not yet seen by the book) may.
+        rebaseTrigger(w.trigger, this.bookFor(o.instrument.index).volumeSeen);
         this.emit({ kind: "released", orderId: o.orderId, ts: now });
         released.add(o.instrument.index);
       }

@@ -32,10 +32,10 @@ export function newTriggerState(): TriggerState {
   return { volume: -1, tradeHits: 0, lastSize: 0, quoteUnits: Number.NaN, quoteSize: 0, quoteHits: 0 };
 }
 
-/** Starts the streaks afresh from `q`: prints up to now no longer count (a stop released at the open ignores the night's trades). */
-export function rebaseTrigger(s: TriggerState, q: Quote): void {
-  s.volume = q.volume;
-  s.lastSize = q.lastSize;
+/** Starts the streaks afresh: prints up to `volume` no longer count (a stop released at the open ignores the night's trades). */
+export function rebaseTrigger(s: TriggerState, volume: number): void {
+  s.volume = volume;
+  s.lastSize = 0;
   s.tradeHits = 0;
   s.quoteHits = 0;
   s.quoteUnits = Number.NaN;
