@@ -35,25 +35,43 @@ export function windowOf(o: Pick<BrokerOrder, "outsideRth" | "type" | "instrumen
   return o.outsideRth && outsideRthHonoured(o.instrument.kind, o.type) ? "extended" : "regular";
 }
 
-/** Decides, per order and instant, whether the paper broker may trigger or fill; see the file comment. */
+/** What holds for one window between two session boundaries. */
+interface WindowState {
+  open: boolean;
+  /** When closed: when it opens, and the held reason (without an order's own note). */
+  untilMs: number;
+  reason: string;
+  /** When a DAY order placed now ends. */
+  dayEndMs: number;
+}
+
+/**
+ * Decides, per order and instant, whether the paper broker may trigger or fill; see the file
+ * comment. Calendar look-ups cost ~100 µs each (Intl time-zone formatting), so the answers are
+ * computed once per interval between session boundaries, inside which none of them changes.
+ */
 export class SessionGate {
+  private fromMs = Infinity;
+  private toMs = -Infinity;
+  private regular!: WindowState;
+  private extended!: WindowState;
+
   constructor(readonly hours: PaperHours, readonly calendar: ExchangeCalendar) {}
 
   /** May `o` trigger or fill at `nowMs`? */
   check(o: BrokerOrder, nowMs: number): GateAnswer {
     if (this.hours === "always") return { open: true };
-    const window = windowOf(o);
-    if (this.calendar.isOpenIn(nowMs, window)) return { open: true };
-    const untilMs = this.calendar.nextOpenMs(nowMs, window);
-    const what = window === "regular" ? "the regular session opens" : "the extended session opens";
+    const w = this.state(nowMs, windowOf(o));
+    if (w.open) return { open: true };
     const ignored = outsideRthIgnored(o);
-    const reason = `held until ${what} at ${this.calendar.formatLocal(untilMs)}${ignored ? ` (${ignored})` : ""}`;
-    return { open: false, untilMs, reason };
+    return { open: false, untilMs: w.untilMs, reason: ignored ? `${w.reason} (${ignored})` : w.reason };
   }
 
   /** The next instant any order's answer may change (a session boundary); Infinity when always open. */
   nextChangeMs(nowMs: number): number {
-    return this.hours === "always" ? Infinity : this.calendar.nextBoundaryMs(nowMs);
+    if (this.hours === "always") return Infinity;
+    this.state(nowMs, "regular");
+    return this.toMs;
   }
 
   /**
@@ -62,9 +80,28 @@ export class SessionGate {
    * after-hours). A DAY order submitted after the close is for the next session.
    */
   dayEndMs(o: BrokerOrder, submittedMs: number): number {
-    const window = windowOf(o);
-    const s = this.calendar.nextSession(submittedMs, window);
-    return window === "regular" ? s.closeMs : s.extendedCloseMs;
+    return this.state(submittedMs, windowOf(o)).dayEndMs;
+  }
+
+  /** The window's state at `ms`, from the cache while `ms` is inside the interval it was computed for. */
+  private state(ms: number, window: SessionWindow): WindowState {
+    if (ms < this.fromMs || ms >= this.toMs) {
+      const c = this.calendar;
+      this.fromMs = ms;
+      this.toMs = c.nextBoundaryMs(ms);
+      this.regular = this.compute(ms, "regular");
+      this.extended = this.compute(ms, "extended");
+    }
+    return window === "regular" ? this.regular : this.extended;
+  }
+
+  private compute(ms: number, window: SessionWindow): WindowState {
+    const c = this.calendar;
+    const s = c.nextSession(ms, window);
+    const open = c.isOpenIn(ms, window);
+    const untilMs = open ? ms : c.nextOpenMs(ms, window);
+    const what = window === "regular" ? "the regular session opens" : "the extended session opens";
+    return { open, untilMs, reason: `held until ${what} at ${c.formatLocal(untilMs)}`, dayEndMs: window === "regular" ? s.closeMs : s.extendedCloseMs };
   }
 }
 
