@@ -162,7 +162,8 @@ export class PaperBroker implements Broker {
     const o = w.order;
     if (changes.qty !== undefined) o.qty = changes.qty;
     if (changes.limitPriceUnits !== undefined) o.limitPriceUnits = changes.limitPriceUnits;
-    if (changes.stopPriceUnits !== undefined) o.stopPriceUnits = changes.stopPriceUnits;
+    // A new stop price starts the trigger's streaks afresh, as a new order would.
+    if (changes.stopPriceUnits !== undefined) (o.stopPriceUnits = changes.stopPriceUnits, w.trigger = newTriggerState());
     this.emit({ kind: "replaced", orderId, qty: o.qty, limitPriceUnits: o.limitPriceUnits, stopPriceUnits: o.stopPriceUnits, ts: now });
     const book = this.bookFor(o.instrument.index);
     if (!w.held) this.evaluateNew(w, book, this.source.quote(o.instrument.index), now);

@@ -451,3 +451,21 @@ describe("stop trigger methods (IBKR triggerMethod)", () => {
     expect(kinds(sell.orderId)).toContain("triggered");
   });
 });
+
+test("a modified stop price restarts the trigger streaks: a print through the old stop does not count for the new one", async () => {
+  const market = await TestMarket.create();
+  const events: BrokerEvent[] = [];
+  let now = MONDAY_10AM;
+  const b = new PaperBroker(market.engine, { clock: () => now });
+  b.onEvent((e) => events.push(e));
+  setQuote(market.engine, "AAPL", 100, 300, 100.02, 300, ++now);
+  const o: BrokerOrder = { orderId: "m1", account: "A", instrument: market.engine.instrument("AAPL")!, side: "buy", type: "stop", tif: "DAY", qty: 1,
+    stopPriceUnits: toUnits(100.5), triggerMethod: "double_last" };
+  b.submit(o);
+  setTrade(market.engine, "AAPL", 100.55, 100, ++now); // 1 of 2 for 100.50
+  b.modify("m1", { stopPriceUnits: toUnits(100.6) }); // 100.55 is not through 100.60: 0 of 2
+  setTrade(market.engine, "AAPL", 100.6, 100, ++now); // 1 of 2 for 100.60
+  expect(events.map((e) => e.kind)).toEqual(["accepted", "replaced"]);
+  setTrade(market.engine, "AAPL", 100.61, 100, ++now); // 2 of 2
+  expect(events.map((e) => e.kind)).toEqual(["accepted", "replaced", "triggered", "fill"]);
+});
