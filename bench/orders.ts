@@ -124,7 +124,8 @@ async function inProcess(tree: string, durability: Durability) {
   quote();
   const timer = setInterval(quote, 100);
   const store = await Store.open({ path: join(dir, "bench.db"), durability, maxPending: 65_536 });
-  const broker = new PaperBroker(engine);
+  // The bench measures the order path, not sessions: the broker trades at any hour it runs.
+  const broker = new PaperBroker(engine, { hours: "always" });
   const oms = await OrderManager.start({
     market: engine, store, brokers: { paper: broker }, accounts: accountsSchema.parse({ capital: 1e9 }),
     calendar: new ExchangeCalendar(), log: createLogger("error", "bench", () => {}), options: { maxOpenOrdersPerAccount: 100_000 },

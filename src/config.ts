@@ -124,6 +124,7 @@ const OPTIONS: [string, string[], Parse][] = [
   ["ib-client-id-in-use", ["ib", "clientIdInUse"], str],
   ["ib-max-lines", ["ib", "maxLines"], num],
   ["broker", ["trading", "broker"], str],
+  ["paper-hours", ["trading", "paper", "hours"], str],
   ["max-instruments", ["engine", "maxInstruments"], num],
   ["bar-history", ["engine", "barHistory"], num],
   ["max-connections", ["limits", "maxConnections"], num],

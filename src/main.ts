@@ -4,6 +4,8 @@
 
 import { ConfigError, FLAG_HELP, loadConfig } from "./config.ts";
 import { startApp } from "./app.ts";
+import { paperHoursNotice } from "./broker/paper-session.ts";
+import { ExchangeCalendar } from "./domain/calendar.ts";
 import { createLogger } from "./log.ts";
 import { runKeysCli, KEYS_USAGE } from "./auth/cli.ts";
 
@@ -50,6 +52,11 @@ async function main(argv: string[]): Promise<void> {
   process.stdout.write(
     `\nalluse-market is running\n  HTTP       ${server.url}/v1/quotes\n  WebSocket  ${server.wsUrl}\n  Dashboard  ${app.dashboardUrl}\n\n`,
   );
+  const hours = config.trading.broker === "paper" ? paperHoursNotice(config.trading.paper.hours, new ExchangeCalendar(config.trading.calendar), Date.now()) : undefined;
+  if (hours) {
+    log.info("paper trading hours", { hours: config.trading.paper.hours, notice: hours });
+    process.stdout.write(`${hours}\n\n`);
+  }
   const shutdown = (signal: string) => {
     log.info("shutting down", { signal });
     app.stop().then(() => process.exit(0), (err) => {

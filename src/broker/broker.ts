@@ -63,6 +63,10 @@ export type BrokerEvent =
   | { kind: "accepted"; orderId: string; brokerOrderId: string; ts: number }
   | { kind: "rejected"; orderId: string; reason: string; ts: number }
   | { kind: "triggered"; orderId: string; ts: number }
+  /** Working but waiting for its session (IBKR shows it PreSubmitted): `reason` says why, `untilMs` from when. */
+  | { kind: "held"; orderId: string; reason: string; untilMs: number; ts: number }
+  /** A held order's session opened: it may trigger and fill again. */
+  | { kind: "released"; orderId: string; ts: number }
   | { kind: "fill"; fill: BrokerFill }
   | { kind: "canceled"; orderId: string; reason: string; ts: number }
   | { kind: "expired"; orderId: string; ts: number }

@@ -1,6 +1,6 @@
 // The paper broker's fill model as pure functions of a quote: is the quote good enough to fill
-// on, where would an order take liquidity, has a stop triggered, and can a resting limit be
-// filled by trading at or through its price. Prices here are price units.
+// on, where would an order take liquidity, and can a resting limit be filled by trading at or
+// through its price. Stop triggers are in triggers.ts. Prices here are price units.
 
 import type { Quote } from "../domain/quote.ts";
 import { QualityFlag } from "../domain/tick.ts";
@@ -23,8 +23,6 @@ export interface FillModelOptions {
   queue: "touch" | "through";
   /** With queue "touch", the chance a trade exactly at the limit reaches us (seeded draw); 1 = always. */
   touchFillProbability: number;
-  /** A stop triggers on the last trade only, or also when the opposite touch reaches it. */
-  stopTrigger: "last" | "touch";
   /** A quote older than this (host time of its last change) is stale for filling. */
   maxQuoteAgeMs: number;
 }
@@ -79,17 +77,6 @@ export function takeLevels(o: FillModelOptions, side: Side, touch: { priceUnits:
     out.push({ priceUnits, qty: lot });
   }
   return out;
-}
-
-/** True when a stop at `stopUnits` has triggered on this quote. */
-export function stopTriggered(o: FillModelOptions, side: Side, stopUnits: number, q: Quote): boolean {
-  const last = q.last === null ? undefined : toUnits(q.last);
-  if (side === "buy") {
-    if (last !== undefined && last >= stopUnits) return true;
-    return o.stopTrigger === "touch" && q.ask !== null && toUnits(q.ask) >= stopUnits;
-  }
-  if (last !== undefined && last <= stopUnits) return true;
-  return o.stopTrigger === "touch" && q.bid !== null && toUnits(q.bid) <= stopUnits;
 }
 
 /**

@@ -5,7 +5,7 @@
 import { type Contract, type Order, OrderAction, OrderType, SecType, TimeInForce as IbTif, OptionType } from "@stoqey/ib";
 import { optionSymbol } from "../domain/instrument.ts";
 import type { Instrument } from "../domain/instrument.ts";
-import type { OrderType as OurType, TimeInForce } from "../domain/order.ts";
+import { IB_TRIGGER_CODES, type OrderType as OurType, type TimeInForce } from "../domain/order.ts";
 import { fromUnits } from "../domain/price.ts";
 import type { BrokerOrder } from "./broker.ts";
 
@@ -30,6 +30,9 @@ export function ibOrderOf(o: BrokerOrder, account: string): Order {
     lmtPrice: o.limitPriceUnits === undefined ? undefined : fromUnits(o.limitPriceUnits),
     auxPrice: o.stopPriceUnits === undefined ? undefined : fromUnits(o.stopPriceUnits),
     tif: TIF_TO_IB[o.tif], account, orderRef: o.orderId, transmit: true,
+    // IBKR's own fields: extended-hours permission and, for stops, the trigger method's code.
+    outsideRth: o.outsideRth ?? false,
+    ...(o.triggerMethod === undefined ? {} : { triggerMethod: IB_TRIGGER_CODES[o.triggerMethod] }),
   };
 }
 

@@ -5,18 +5,25 @@
 // or limit orders. Resting orders are evaluated on engine batches, only for instruments that
 // changed. Seeded (touch-queue draws) and driven by the batch clock, so a replay is repeatable.
 //
+// Bookkeeping (working orders, books, priority, refusals, the execution ring) is in
+// paper-orders.ts.
+//
 // Events are queued and dispatched after each operation, so a listener that calls back into
 // the broker (a cancel on a fill) never re-enters a half-done evaluation.
 
 import type { Quote } from "../domain/quote.ts";
 import type { BatchListener } from "../engine/engine.ts";
-import { hasLimit, hasStop } from "../domain/order.ts";
+import { defaultTriggerMethod, hasStop } from "../domain/order.ts";
+import { ExchangeCalendar } from "../domain/calendar.ts";
 import { toUnits } from "../domain/price.ts";
 import { Rng } from "../domain/random.ts";
 import type { Broker, BrokerEvent, BrokerFill, BrokerListener, BrokerOpenOrder, BrokerOrder, OrderChanges, RestoredOrder } from "./broker.ts";
-import { IBKR_PRO_FIXED, chargeFill, costsOf, noCosts, type CommissionSchedule, type OrderCosts } from "./commission.ts";
-import { oppositeTouch, passiveFill, quoteProblem, stopTriggered, takeLevels, type FillModelOptions, type Level } from "./fill-model.ts";
+import { IBKR_PRO_FIXED, chargeFill, costsOf, noCosts, type CommissionSchedule } from "./commission.ts";
+import { oppositeTouch, passiveFill, quoteProblem, takeLevels, type FillModelOptions, type Level } from "./fill-model.ts";
+import { SessionGate, type PaperHours } from "./paper-session.ts";
+import { newTriggerState, observeTrigger, rebaseTrigger } from "./triggers.ts";
 import { addListener } from "../domain/listeners.ts";
+import { changesProblem, FillRing, priority, termsProblem, type Book, type Working } from "./paper-orders.ts";
 
 /** Where the paper broker reads quotes: the engine, or anything shaped like it. */
 export interface QuoteSource {
@@ -35,37 +42,19 @@ export interface PaperOptions extends FillModelOptions {
   maxFillsKept: number;
   /** Time source for submits and requests (batches carry their own time). */
   clock: () => number;
+  /** "exchange": orders trade only in the calendar's sessions (paper-session.ts); "always": round the clock. */
+  hours: PaperHours;
+  /** The sessions for hours "exchange" (the app's calendar). */
+  calendar: ExchangeCalendar;
 }
 
 /** Defaults: honest rather than generous. */
 export const PAPER_DEFAULTS: PaperOptions = {
   marketRemainder: "slippage", slippageTicksPerLot: 1, lotShares: 100, lotContracts: 10, maxSlippageLots: 10,
-  queue: "through", touchFillProbability: 1, stopTrigger: "last", maxQuoteAgeMs: 5000,
+  queue: "through", touchFillProbability: 1, maxQuoteAgeMs: 5000,
   seed: 1, commissions: IBKR_PRO_FIXED, maxOpenOrders: 10_000, maxFillsKept: 100_000, clock: Date.now,
+  hours: "exchange", calendar: new ExchangeCalendar(),
 };
-
-interface Working {
-  order: BrokerOrder;
-  brokerOrderId: string;
-  filledQty: number;
-  /** Filled value and charges so far: commission minimums and caps apply per order. */
-  costs: OrderCosts;
-  triggered: boolean;
-  arrival: number;
-}
-
-/**
- * Per instrument: its resting orders and how much of the current quote state is used up. A book
- * outlives its orders, so displayed size used by one order is not offered to the next; there is
- * at most one per instrument, which the engine's instrument table bounds.
- */
-interface Book {
-  orders: Working[];
-  quoteSeq: number;
-  bidTaken: number;
-  askTaken: number;
-  volumeSeen: number;
-}
 
 /** The paper broker; see the file comment. */
 export class PaperBroker implements Broker {
@@ -76,8 +65,7 @@ export class PaperBroker implements Broker {
   private readonly listeners: BrokerListener[] = [];
   private readonly working = new Map<string, Working>();
   private readonly books = new Map<number, Book>();
-  private readonly fills: BrokerFill[] = [];
-  private fillHead = 0;
+  private readonly fills: FillRing;
   private readonly queue: BrokerEvent[] = [];
   private draining = false;
   private closed = false;
@@ -85,10 +73,15 @@ export class PaperBroker implements Broker {
   private readonly rng: Rng;
   private readonly levels: Level[] = [];
   private readonly detach: () => void;
+  private readonly gate: SessionGate;
+  /** The next session boundary: the first batch at or after it re-gates every working order. */
+  private nextGateMs = -Infinity;
 
   constructor(private readonly source: QuoteSource, options: Partial<PaperOptions> = {}) {
     this.options = { ...PAPER_DEFAULTS, ...options };
+    this.gate = new SessionGate(this.options.hours, this.options.calendar);
     this.rng = new Rng(this.options.seed);
+    this.fills = new FillRing(this.options.maxFillsKept);
     this.detach = source.onBatch((changed, now) => this.onBatch(changed, now));
   }
 
@@ -102,10 +95,15 @@ export class PaperBroker implements Broker {
    * are rebuilt from its fills, so its next fill is charged as if there had been no restart.
    */
   async restore(orders: readonly RestoredOrder[]): Promise<void> {
+    const now = this.options.clock();
     for (const r of orders) {
       const { filledQty, triggered, brokerOrderId, filledValueMicros: _v, commissionMicros: _c, fills, ...order } = r;
       const costs = costsOf(this.options.commissions, r.instrument.kind, r.instrument.multiplier, fills ?? []);
-      const w: Working = { order: { ...order }, brokerOrderId: brokerOrderId ?? `paper-${r.orderId}`, filledQty, triggered, costs, arrival: this.arrivals++ };
+      // Held or not is decided on the next batch (nextGateMs starts in the past).
+      const w: Working = {
+        order: { ...order }, brokerOrderId: brokerOrderId ?? `paper-${r.orderId}`, filledQty, triggered, costs,
+        arrival: this.arrivals++, held: false, dayEndMs: this.dayEnd(order, now), trigger: newTriggerState(),
+      };
       this.working.set(r.orderId, w);
       this.rest(w);
     }
@@ -121,7 +119,7 @@ export class PaperBroker implements Broker {
     }
     const w: Working = {
       order: { ...order }, brokerOrderId: `paper-${order.orderId}`, filledQty: 0, costs: noCosts(),
-      triggered: false, arrival: this.arrivals++,
+      triggered: false, arrival: this.arrivals++, held: false, dayEndMs: this.dayEnd(order, now), trigger: newTriggerState(),
     };
     this.working.set(order.orderId, w);
     this.emit({ kind: "accepted", orderId: order.orderId, brokerOrderId: w.brokerOrderId, ts: now });
@@ -129,7 +127,16 @@ export class PaperBroker implements Broker {
     const q = this.source.quote(order.instrument.index);
     // A new order is never filled by trades that happened before it arrived.
     if (book.orders.length === 0) book.volumeSeen = q.volume;
-    this.evaluateNew(w, book, q, now);
+    const gate = this.gate.check(order, now);
+    if (gate.open) this.evaluateNew(w, book, q, now);
+    else if (order.tif === "IOC" || order.tif === "FOK") {
+      this.remove(w);
+      this.emit({ kind: "canceled", orderId: order.orderId, reason: `${order.tif}: the market is closed (${gate.reason})`, ts: now });
+    } else {
+      w.held = true;
+      this.rest(w);
+      this.emit({ kind: "held", orderId: order.orderId, reason: gate.reason, untilMs: gate.untilMs, ts: now });
+    }
     this.drain();
   }
 
@@ -149,7 +156,7 @@ export class PaperBroker implements Broker {
   modify(orderId: string, changes: OrderChanges): void {
     const now = this.options.clock();
     const w = this.working.get(orderId);
-    const problem = w ? this.refuseChanges(w, changes) : "no working order with this id";
+    const problem = w ? changesProblem(w, changes) : "no working order with this id";
     if (problem || !w) {
       this.emit({ kind: "modify_rejected", orderId, reason: problem ?? "", ts: now });
       return this.drain();
@@ -157,17 +164,23 @@ export class PaperBroker implements Broker {
     const o = w.order;
     if (changes.qty !== undefined) o.qty = changes.qty;
     if (changes.limitPriceUnits !== undefined) o.limitPriceUnits = changes.limitPriceUnits;
-    if (changes.stopPriceUnits !== undefined) o.stopPriceUnits = changes.stopPriceUnits;
+    // A new stop price starts the trigger's streaks afresh, as a new order would.
+    if (changes.stopPriceUnits !== undefined) (o.stopPriceUnits = changes.stopPriceUnits, w.trigger = newTriggerState());
     this.emit({ kind: "replaced", orderId, qty: o.qty, limitPriceUnits: o.limitPriceUnits, stopPriceUnits: o.stopPriceUnits, ts: now });
     const book = this.bookFor(o.instrument.index);
-    this.evaluateNew(w, book, this.source.quote(o.instrument.index), now);
+    if (!w.held) this.evaluateNew(w, book, this.source.quote(o.instrument.index), now);
     this.drain();
   }
 
-  /** Expires every working DAY order. */
+  /**
+   * Expires the DAY orders of the session that closed at `closeMs`. With exchange hours, a DAY
+   * order submitted after that close is for the next session and one working after hours lives
+   * to the after-hours close (expired by the batch that crosses it); round the clock, every DAY
+   * order ends here.
+   */
   sessionClosed(closeMs: number): void {
     for (const w of [...this.working.values()]) {
-      if (w.order.tif !== "DAY") continue;
+      if (w.order.tif !== "DAY" || (this.gate.hours === "exchange" && w.dayEndMs > closeMs)) continue;
       this.remove(w);
       this.emit({ kind: "expired", orderId: w.order.orderId, ts: closeMs });
     }
@@ -184,12 +197,7 @@ export class PaperBroker implements Broker {
 
   /** Executions at or after `sinceMs` still in the ring. */
   async executionsSince(sinceMs: number): Promise<BrokerFill[]> {
-    const n = this.fills.length, out: BrokerFill[] = [];
-    for (let i = 0; i < n; i++) {
-      const f = this.fills[(this.fillHead + i) % n]!;
-      if (f.ts >= sinceMs) out.push(f);
-    }
-    return out;
+    return this.fills.since(sinceMs);
   }
 
   /** Detaches from the quote source; nothing is emitted afterwards. */
@@ -203,19 +211,12 @@ export class PaperBroker implements Broker {
     if (this.closed) return "broker is closed";
     if (this.working.has(o.orderId)) return `order id ${o.orderId} is already working`;
     if (this.working.size >= this.options.maxOpenOrders) return `paper broker holds ${this.options.maxOpenOrders} working orders, its limit`;
-    if (!Number.isInteger(o.qty) || o.qty <= 0) return "quantity must be a positive whole number";
-    if (hasLimit(o.type) !== (o.limitPriceUnits !== undefined)) return `a ${o.type} order ${hasLimit(o.type) ? "needs" : "takes no"} limit price`;
-    if (hasStop(o.type) !== (o.stopPriceUnits !== undefined)) return `a ${o.type} order ${hasStop(o.type) ? "needs" : "takes no"} stop price`;
-    if (hasStop(o.type) && (o.tif === "IOC" || o.tif === "FOK")) return `${o.tif} is not supported for ${o.type} orders`;
-    return undefined;
+    return termsProblem(o);
   }
 
-  private refuseChanges(w: Working, c: OrderChanges): string | undefined {
-    const type = w.order.type;
-    if (c.qty !== undefined && (!Number.isInteger(c.qty) || c.qty <= w.filledQty)) return `quantity must be a whole number above the filled ${w.filledQty}`;
-    if (c.limitPriceUnits !== undefined && !hasLimit(type)) return `a ${type} order has no limit price`;
-    if (c.stopPriceUnits !== undefined && (!hasStop(type) || w.triggered)) return `a ${type} order${w.triggered ? " that triggered" : ""} has no stop price to change`;
-    return undefined;
+  /** When a DAY order submitted (or restored) at `ms` ends; Infinity for other time in force. */
+  private dayEnd(o: BrokerOrder, ms: number): number {
+    return o.tif === "DAY" ? this.gate.dayEndMs(o, ms) : Infinity;
   }
 
   private bookFor(index: number): Book {
@@ -265,12 +266,46 @@ export class PaperBroker implements Broker {
   }
 
   private onBatch(changed: Uint32Array, now: number): void {
-    if (this.books.size === 0) return;
+    if (now >= this.nextGateMs) this.regate(now);
+    if (this.books.size === 0) return this.drain();
     for (let i = 0; i < changed.length; i++) {
       const book = this.books.get(changed[i]!);
       if (book && book.orders.length > 0) this.evaluateBook(book, changed[i]!, now);
     }
     this.drain();
+  }
+
+  /**
+   * At a session boundary: DAY orders past their end expire, orders whose window closed are held,
+   * and held orders whose window opened are released and evaluated on the quote of the moment.
+   * Runs once per boundary (four a day), over the working orders, which maxOpenOrders bounds.
+   */
+  private regate(now: number): void {
+    this.nextGateMs = this.gate.nextChangeMs(now);
+    const released = new Set<number>();
+    for (const w of [...this.working.values()]) {
+      const o = w.order;
+      if (o.tif === "DAY" && this.gate.hours === "exchange" && now >= w.dayEndMs) {
+        this.remove(w);
+        this.emit({ kind: "expired", orderId: o.orderId, ts: w.dayEndMs });
+        continue;
+      }
+      const gate = this.gate.check(o, now);
+      if (!gate.open && !w.held) {
+        w.held = true;
+        this.emit({ kind: "held", orderId: o.orderId, reason: gate.reason, untilMs: gate.untilMs, ts: now });
+      } else if (gate.open && w.held) {
+        w.held = false;
+        // Trades printed while it was held do not trigger it; those of this batch (not yet seen by the book) may.
+        rebaseTrigger(w.trigger, this.bookFor(o.instrument.index).volumeSeen);
+        this.emit({ kind: "released", orderId: o.orderId, ts: now });
+        released.add(o.instrument.index);
+      }
+    }
+    for (const index of released) {
+      const book = this.books.get(index);
+      if (book) this.evaluateBook(book, index, now);
+    }
   }
 
   /** Resting orders of one instrument after its quote changed: stops, takers, then trade-driven limit fills. */
@@ -282,9 +317,9 @@ export class PaperBroker implements Broker {
     book.volumeSeen = q.volume;
     if (quoteProblem(q, now, this.options.maxQuoteAgeMs)) return;
     const orders = [...book.orders].sort(priority);
-    for (const w of orders) if (hasStop(w.order.type) && !w.triggered) this.maybeTrigger(w, q, now);
+    for (const w of orders) if (hasStop(w.order.type) && !w.triggered && !w.held) this.maybeTrigger(w, q, now);
     for (const w of orders) {
-      if (!this.working.has(w.order.orderId) || (hasStop(w.order.type) && !w.triggered)) continue;
+      if (w.held || !this.working.has(w.order.orderId) || (hasStop(w.order.type) && !w.triggered)) continue;
       this.take(w, book, q, now);
       const limit = w.order.limitPriceUnits;
       const leaves = w.order.qty - w.filledQty;
@@ -307,7 +342,9 @@ export class PaperBroker implements Broker {
   }
 
   private maybeTrigger(w: Working, q: Quote, now: number): void {
-    if (!stopTriggered(this.options, w.order.side, w.order.stopPriceUnits!, q)) return;
+    const o = w.order;
+    const method = o.triggerMethod === undefined || o.triggerMethod === "default" ? defaultTriggerMethod(o.instrument.kind) : o.triggerMethod;
+    if (!observeTrigger(method, o.side, o.stopPriceUnits!, q, w.trigger)) return;
     w.triggered = true;
     this.emit({ kind: "triggered", orderId: w.order.orderId, ts: now });
   }
@@ -355,11 +392,7 @@ export class PaperBroker implements Broker {
       orderId: o.orderId, fillId: `${o.orderId}-${w.filledQty}`, account: o.account, symbol: o.instrument.symbol,
       side: o.side, qty, priceUnits, commissionMicros, ts: now,
     };
-    if (this.fills.length < this.options.maxFillsKept) this.fills.push(fill);
-    else {
-      this.fills[this.fillHead] = fill;
-      this.fillHead = (this.fillHead + 1) % this.fills.length;
-    }
+    this.fills.push(fill);
     this.emit({ kind: "fill", fill });
     if (w.filledQty >= o.qty) this.remove(w);
   }
@@ -378,14 +411,4 @@ export class PaperBroker implements Broker {
       this.draining = false;
     }
   }
-}
-
-/** Market orders first, then the best limit, then arrival; buys before sells. */
-function priority(a: Working, b: Working): number {
-  if (a.order.side !== b.order.side) return a.order.side === "buy" ? -1 : 1;
-  const dir = a.order.side === "buy" ? -1 : 1;
-  const pa = a.order.limitPriceUnits ?? (dir < 0 ? Infinity : -Infinity);
-  const pb = b.order.limitPriceUnits ?? (dir < 0 ? Infinity : -Infinity);
-  if (pa !== pb) return dir < 0 ? pb - pa : pa - pb;
-  return a.arrival - b.arrival;
 }

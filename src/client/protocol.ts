@@ -352,6 +352,10 @@ export interface NewOrder {
   qty: number;
   limitPrice?: number;
   stopPrice?: number;
+  /** IBKR outsideRth: may also work 04:00–09:30 and 16:00–20:00 New York (stock limit and stop-limit orders). Default false. */
+  outsideRth?: boolean;
+  /** IBKR triggerMethod, stop and stop_limit only; default: last for stocks, double_bid_ask for options. */
+  triggerMethod?: "default" | "double_bid_ask" | "last" | "double_last" | "bid_ask" | "last_or_bid_ask" | "mid_point";
 }
 
 /** The body of PATCH /v1/orders/:id: at least one change. */

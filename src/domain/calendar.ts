@@ -3,6 +3,11 @@
 // holidays, closing at 13:00 on the day after Thanksgiving, on July 3 and on Christmas Eve.
 // Holidays are computed by rule, not listed, so the calendar needs no yearly update; a
 // configuration can add closures (e.g. a national day of mourning) that no rule predicts.
+//
+// Each session also has an extended window for US stocks, as IBKR offers it to orders that
+// allow trading outside regular hours: pre-market from 04:00 and after-hours to 20:00, to 17:00
+// on early-close days. Options have no extended window. IBKR's overnight venue (OVERNIGHT,
+// 20:00–03:50) is a separate destination and is not modelled.
 
 /** A calendar date as YYYY-MM-DD. */
 export type IsoDate = string;
@@ -17,6 +22,12 @@ export interface CalendarOptions {
   close: string;
   /** Close on early-close days, HH:MM local. */
   earlyClose: string;
+  /** Start of the pre-market (extended) window, HH:MM local. */
+  preOpen: string;
+  /** End of the after-hours (extended) window, HH:MM local. */
+  afterClose: string;
+  /** End of the after-hours window on early-close days, HH:MM local. */
+  earlyAfterClose: string;
   /** Extra full closures, YYYY-MM-DD, beyond the NYSE rules. */
   extraHolidays: readonly IsoDate[];
   /** Extra early closes, YYYY-MM-DD. */
@@ -25,14 +36,21 @@ export interface CalendarOptions {
 
 /** US equities and equity options. */
 export const US_EQUITY_CALENDAR: CalendarOptions = {
-  timeZone: "America/New_York", open: "09:30", close: "16:00", earlyClose: "13:00", extraHolidays: [], extraEarlyCloses: [],
+  timeZone: "America/New_York", open: "09:30", close: "16:00", earlyClose: "13:00",
+  preOpen: "04:00", afterClose: "20:00", earlyAfterClose: "17:00", extraHolidays: [], extraEarlyCloses: [],
 };
+
+/** Which hours an order may work in: the regular session only, or also the extended window. */
+export type SessionWindow = "regular" | "extended";
 
 /** One trading session. */
 export interface Session {
   date: IsoDate;
   openMs: number;
   closeMs: number;
+  /** The extended window: pre-market open and after-hours close. */
+  extendedOpenMs: number;
+  extendedCloseMs: number;
   /** True on an early-close day. */
   early: boolean;
 }
@@ -120,7 +138,7 @@ export class ExchangeCalendar {
   private readonly earlyCache = new Map<number, Set<IsoDate>>();
 
   constructor(readonly options: CalendarOptions = US_EQUITY_CALENDAR) {
-    for (const key of ["open", "close", "earlyClose"] as const) {
+    for (const key of ["open", "close", "earlyClose", "preOpen", "afterClose", "earlyAfterClose"] as const) {
       if (!/^([01]\d|2[0-3]):[0-5]\d$/.test(options[key])) throw new Error(`calendar ${key} must be HH:MM, got ${options[key]}`);
     }
     this.parts = new Intl.DateTimeFormat("en-US", {
@@ -162,10 +180,13 @@ export class ExchangeCalendar {
   session(date: IsoDate): Session | undefined {
     if (!this.isTradingDay(date)) return undefined;
     const early = this.isEarlyClose(date);
+    const o = this.options;
     return {
       date, early,
-      openMs: this.localToUtc(date, this.options.open),
-      closeMs: this.localToUtc(date, early ? this.options.earlyClose : this.options.close),
+      openMs: this.localToUtc(date, o.open),
+      closeMs: this.localToUtc(date, early ? o.earlyClose : o.close),
+      extendedOpenMs: this.localToUtc(date, o.preOpen),
+      extendedCloseMs: this.localToUtc(date, early ? o.earlyAfterClose : o.afterClose),
     };
   }
 
@@ -181,16 +202,45 @@ export class ExchangeCalendar {
     return s !== undefined && ms >= s.openMs && ms < s.closeMs;
   }
 
-  /** The first session whose close is after `ms` (the current one while open). Searches at most 30 days. */
-  nextSession(ms: number): Session {
+  /** True while `ms` is inside a session's window (open inclusive, close exclusive). */
+  isOpenIn(ms: number, window: SessionWindow): boolean {
+    if (window === "regular") return this.isOpen(ms);
+    const s = this.session(this.dateOf(ms));
+    return s !== undefined && ms >= s.extendedOpenMs && ms < s.extendedCloseMs;
+  }
+
+  /**
+   * The first session whose close is after `ms` (the current one while open); with "extended",
+   * whose after-hours close is after `ms`. Searches at most 30 days.
+   */
+  nextSession(ms: number, window: SessionWindow = "regular"): Session {
     let date = this.dateOf(ms);
     // The longest run of closed days is a long weekend plus a holiday or two; 30 bounds any
     // configuration that adds closures, and failing loudly beats looping forever.
     for (let i = 0; i < 30; i++, date = addDays(date, 1)) {
       const s = this.session(date);
-      if (s && s.closeMs > ms) return s;
+      if (s && (window === "regular" ? s.closeMs : s.extendedCloseMs) > ms) return s;
     }
     throw new Error(`no session within 30 days after ${new Date(ms).toISOString()}: check the calendar's extra holidays`);
+  }
+
+  /** The first instant at or after `ms` when the window is open: `ms` itself while it is. */
+  nextOpenMs(ms: number, window: SessionWindow): number {
+    const s = this.nextSession(ms, window);
+    return Math.max(ms, window === "regular" ? s.openMs : s.extendedOpenMs);
+  }
+
+  /** The first session boundary (pre-market open, open, close or after-hours close) after `ms`. */
+  nextBoundaryMs(ms: number): number {
+    const s = this.nextSession(ms, "extended");
+    for (const t of [s.extendedOpenMs, s.openMs, s.closeMs, s.extendedCloseMs]) if (t > ms) return t;
+    throw new Error("unreachable: nextSession returned a session that has ended");
+  }
+
+  /** An instant as the calendar's local wall-clock time, "YYYY-MM-DD HH:MM <zone>", for messages. */
+  formatLocal(ms: number): string {
+    const p = this.fields(ms);
+    return `${iso(p.year, p.month, p.day)} ${String(p.hour).padStart(2, "0")}:${String(p.minute).padStart(2, "0")} ${this.options.timeZone}`;
   }
 
   /** The close of the first session closing after `ms`. */

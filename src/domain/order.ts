@@ -18,6 +18,28 @@ export const ORDER_TYPES: readonly OrderType[] = ["market", "limit", "stop", "st
 /** Every time in force, for validation. */
 export const TIME_IN_FORCES: readonly TimeInForce[] = ["DAY", "GTC", "IOC", "FOK"];
 
+/**
+ * What a stop watches, after IBKR's `triggerMethod` (TWS API Order field; codes in IB_TRIGGER_CODES).
+ * For a buy stop (a sell stop mirrors it): `last` one trade at or above the stop; `double_last`
+ * two consecutive trades above it; `bid_ask` one ask at or above; `double_bid_ask` two consecutive
+ * asks at or above; `last_or_bid_ask` either a trade or an ask at or above; `mid_point` the
+ * bid/ask mid at or above. `default` is the instrument's default (defaultTriggerMethod).
+ */
+export type TriggerMethod = "default" | "double_bid_ask" | "last" | "double_last" | "bid_ask" | "last_or_bid_ask" | "mid_point";
+
+/** Every trigger method, for validation. */
+export const TRIGGER_METHODS: readonly TriggerMethod[] = ["default", "double_bid_ask", "last", "double_last", "bid_ask", "last_or_bid_ask", "mid_point"];
+
+/** IBKR's numeric codes of the trigger methods (TWS API Order.triggerMethod: 0, 1, 2, 3, 4, 7, 8). */
+export const IB_TRIGGER_CODES: Readonly<Record<TriggerMethod, number>> = {
+  default: 0, double_bid_ask: 1, last: 2, double_last: 3, bid_ask: 4, last_or_bid_ask: 7, mid_point: 8,
+};
+
+/** IBKR's default trigger for an instrument kind: last for stocks, double bid/ask for US options. */
+export function defaultTriggerMethod(kind: "stock" | "option"): Exclude<TriggerMethod, "default"> {
+  return kind === "option" ? "double_bid_ask" : "last";
+}
+
 /** Order states. */
 export type OrderStatus =
   | "initialized" | "denied" | "submitted" | "accepted" | "rejected" | "partially_filled" | "filled"
@@ -68,12 +90,17 @@ export interface OrderTerms {
   limitPriceUnits?: number;
   /** Stop (trigger) price in price units, for stop and stop_limit. */
   stopPriceUnits?: number;
+  /** May work in the extended session (IBKR `outsideRth`); absent means false. */
+  outsideRth?: boolean;
+  /** What triggers a stop, for stop and stop_limit, resolved from `default` to the instrument's method. */
+  triggerMethod?: TriggerMethod;
 }
 
 /** True when two sets of terms are the same order (the idempotency rule for client order ids). */
 export function sameTerms(a: OrderTerms, b: OrderTerms): boolean {
   return a.symbol === b.symbol && a.side === b.side && a.type === b.type && a.tif === b.tif && a.qty === b.qty &&
-    (a.limitPriceUnits ?? null) === (b.limitPriceUnits ?? null) && (a.stopPriceUnits ?? null) === (b.stopPriceUnits ?? null);
+    (a.limitPriceUnits ?? null) === (b.limitPriceUnits ?? null) && (a.stopPriceUnits ?? null) === (b.stopPriceUnits ?? null) &&
+    (a.outsideRth ?? false) === (b.outsideRth ?? false) && (a.triggerMethod ?? null) === (b.triggerMethod ?? null);
 }
 
 /** True for the types that carry a limit price. */
@@ -103,7 +130,7 @@ export interface Order extends OrderTerms {
   triggered: boolean;
   /** The broker's id for the order, once it has one. */
   brokerOrderId?: string;
-  /** Why the order was denied, rejected, canceled or expired, or why a request about it was refused. */
+  /** Why the order was denied, rejected, canceled or expired, why a request about it was refused, or why it waits ("held …"). */
   reason?: string;
   createdTs: number;
   updatedTs: number;

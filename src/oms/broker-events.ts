@@ -30,6 +30,15 @@ export function onBrokerEvent(s: OmsState, e: BrokerEvent): void {
     case "triggered":
       s.apply(live, "triggered", undefined, e.ts, undefined, (x) => (x.triggered = true));
       return;
+    case "held":
+      // The order stays working (IBKR: PreSubmitted); the event and the reason say why it waits.
+      s.apply(live, "held", undefined, e.ts, { reason: e.reason, untilTs: e.untilMs }, (x) => (x.reason = e.reason));
+      return;
+    case "released":
+      s.apply(live, "released", undefined, e.ts, undefined, (x) => {
+        if (x.reason?.startsWith("held ")) delete x.reason;
+      });
+      return;
     case "canceled":
       s.apply(live, "canceled", "canceled", e.ts, undefined, (x) => (x.reason = e.reason));
       return;

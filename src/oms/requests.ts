@@ -4,9 +4,9 @@
 // everything the reply reflects is durable.
 
 import { isTerminal, sameTerms, type Order, type OrderStatus } from "../domain/order.ts";
-import { toUnits } from "../domain/price.ts";
+import type { Instrument } from "../domain/instrument.ts";
 import { clientKey, toBrokerOrder, type Live, type OmsState, type Scope } from "./state.ts";
-import { checkNewOrder, checkPrice, checkQty, fail, modifySchema, parseBody, parseNewOrder, type Result } from "./validate.ts";
+import { checkNewOrder, checkPrice, checkQty, fail, modifySchema, parseBody, parseNewOrder, requestTerms, type Result } from "./validate.ts";
 
 /** Places a new order from a request body; the same client order id and body returns the original. */
 export async function submit(s: OmsState, body: unknown, scope: Scope): Promise<Result<{ order: Order; created: boolean }>> {
@@ -21,9 +21,8 @@ export async function submit(s: OmsState, body: unknown, scope: Scope): Promise<
   const key = clientKey(req.account, req.clientOrderId);
   const existing = s.byClientId(req.account, req.clientOrderId, key);
   if (existing) {
-    const terms = { symbol: req.symbol, side: req.side, type: req.type, tif: req.tif as Order["tif"], qty: req.qty,
-      limitPriceUnits: req.limitPrice === undefined ? undefined : toUnits(req.limitPrice),
-      stopPriceUnits: req.stopPrice === undefined ? undefined : toUnits(req.stopPrice) };
+    // The original's instrument resolves the repeat's defaults; an unknown symbol differs anyway.
+    const terms = requestTerms(req, inst ?? { symbol: req.symbol, kind: "stock" } as Instrument);
     if (!sameTerms(existing, terms)) {
       return fail(409, "DUPLICATE_CLIENT_ORDER_ID", `clientOrderId ${req.clientOrderId} was used for ${existing.id} with different terms`, "clientOrderId");
     }
@@ -105,7 +104,7 @@ export async function modify(s: OmsState, id: string, body: unknown, scope: Scop
   const inst = s.deps.market.instrument(o.symbol)!;
   const changes: { qty?: number; limitPriceUnits?: number; stopPriceUnits?: number } = {};
   if (req.qty !== undefined) {
-    const q = checkQty(req.qty, inst, s.options.bounds, o.filledQty + 1);
+    const q = checkQty(req.qty, inst, s.options.bounds, o.filledQty);
     if (!q.ok) return q as Result<never>;
     changes.qty = q.value;
   }

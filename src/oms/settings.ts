@@ -46,7 +46,8 @@ export const tradingSchema = z.strictObject({
     maxSlippageLots: z.number().int().min(0).max(1000).default(P.maxSlippageLots),
     queue: z.enum(["touch", "through"]).default(P.queue),
     touchFillProbability: z.number().min(0).max(1).default(P.touchFillProbability),
-    stopTrigger: z.enum(["last", "touch"]).default(P.stopTrigger),
+    /** "exchange": orders work only in the calendar's sessions (and outsideRth stock limits in the extended window); "always": round the clock, for demos. */
+    hours: z.enum(["exchange", "always"]).default(P.hours),
     maxQuoteAgeMs: positiveInt.default(P.maxQuoteAgeMs),
     maxOpenOrders: positiveInt.max(1_000_000).default(P.maxOpenOrders),
     /** Regulatory fees passed through on sales, dollars (docs/orders.md cites the rates); 0 turns one off. */
@@ -63,6 +64,9 @@ export const tradingSchema = z.strictObject({
     open: hhmm.default(US_EQUITY_CALENDAR.open),
     close: hhmm.default(US_EQUITY_CALENDAR.close),
     earlyClose: hhmm.default(US_EQUITY_CALENDAR.earlyClose),
+    preOpen: hhmm.default(US_EQUITY_CALENDAR.preOpen),
+    afterClose: hhmm.default(US_EQUITY_CALENDAR.afterClose),
+    earlyAfterClose: hhmm.default(US_EQUITY_CALENDAR.earlyAfterClose),
     extraHolidays: z.array(isoDate).max(1000).default([]),
     extraEarlyCloses: z.array(isoDate).max(1000).default([]),
   }).prefault({}),

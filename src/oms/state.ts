@@ -103,6 +103,8 @@ export function toBrokerOrder(o: Order, inst: Instrument): BrokerOrder {
   const b: BrokerOrder = { orderId: o.id, account: o.account, instrument: inst, side: o.side, type: o.type, tif: o.tif, qty: o.qty };
   if (o.limitPriceUnits !== undefined) b.limitPriceUnits = o.limitPriceUnits;
   if (o.stopPriceUnits !== undefined) b.stopPriceUnits = o.stopPriceUnits;
+  if (o.outsideRth) b.outsideRth = true;
+  if (o.triggerMethod !== undefined) b.triggerMethod = o.triggerMethod;
   return b;
 }
 

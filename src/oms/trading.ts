@@ -36,10 +36,11 @@ export function dbPath(t: TradingConfig, dataDir: string): string {
 }
 
 /** The configured broker; with broker ib, `ibSession` is required and is started if it is not running. */
-function makeBroker(t: TradingConfig, engine: Engine, log: Logger, ibSession: IbSession | undefined, omsRef: { current?: OrderManager }): Broker {
+function makeBroker(t: TradingConfig, engine: Engine, log: Logger, ibSession: IbSession | undefined, omsRef: { current?: OrderManager },
+  calendar: ExchangeCalendar, clock: () => number): Broker {
   if (t.broker === "paper") {
     const { fees, ...fillModel } = t.paper;
-    return new PaperBroker(engine, { ...fillModel, commissions: { ...IBKR_PRO_FIXED, fees: regulatoryFees(fees) } });
+    return new PaperBroker(engine, { ...fillModel, calendar, clock, commissions: { ...IBKR_PRO_FIXED, fees: regulatoryFees(fees) } });
   }
   if (!ibSession) throw new Error("trading.broker ib needs an IB session (ib.host, ib.port, ib.clientId)");
   if (ibSession.state === "disconnected") ibSession.start();
@@ -49,14 +50,18 @@ function makeBroker(t: TradingConfig, engine: Engine, log: Logger, ibSession: Ib
   });
 }
 
-/** Opens the store and starts broker and order manager (which recovers from the store). `ibSession` is owned (stopped) by trading once given. */
+/**
+ * Opens the store and starts broker and order manager (which recovers from the store). `ibSession` is owned (stopped) by trading once given.
+ * Broker and order manager share one calendar and one clock (the app's): the paper broker holds orders by it.
+ */
 export async function startTrading(
-  t: TradingConfig, dataDir: string, engine: Engine, log: Logger, ibSession?: IbSession, riskConfig?: RiskConfig,
+  t: TradingConfig, dataDir: string, engine: Engine, log: Logger, ibSession?: IbSession, riskConfig?: RiskConfig, clock: () => number = Date.now,
 ): Promise<Trading> {
+  const calendar = new ExchangeCalendar(t.calendar);
   const store = await Store.open({ path: dbPath(t, dataDir), durability: t.durability, maxPending: t.journalMaxPending });
   // The IB broker compares IBKR's positions with the order manager's, which exists only later.
   const omsRef: { current?: OrderManager } = {};
-  const broker = makeBroker(t, engine, log, ibSession, omsRef);
+  const broker = makeBroker(t, engine, log, ibSession, omsRef, calendar, clock);
   // Every account trades through the one configured broker, under that broker's name
   // (the accounts schema in accounts.ts still lists only "paper" as a name, hence the cast).
   const accounts = { ...t.accounts, list: t.accounts.list.map((a) => ({ ...a, broker: t.broker as "paper" })) };
@@ -69,7 +74,7 @@ export async function startTrading(
       ? new RiskService({ engine, config: riskConfig, accounts: t.accounts, db: store.db, log: log.child("risk") })
       : undefined;
     const oms = await OrderManager.start({
-      market: engine, store, brokers: { [t.broker]: broker }, accounts, calendar: new ExchangeCalendar(t.calendar), log,
+      market: engine, store, brokers: { [t.broker]: broker }, accounts, calendar, log, clock,
       options: { maxOpenOrdersPerAccount: t.maxOpenOrdersPerAccount }, ...(risk ? { preTrade: risk.hook } : {}),
     });
     omsRef.current = oms;

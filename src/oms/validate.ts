@@ -5,7 +5,7 @@
 import { z } from "zod";
 import type { Instrument } from "../domain/instrument.ts";
 import type { ExchangeCalendar } from "../domain/calendar.ts";
-import { hasLimit, hasStop, ORDER_TYPES, TIME_IN_FORCES, type OrderTerms, type OrderType } from "../domain/order.ts";
+import { defaultTriggerMethod, hasLimit, hasStop, ORDER_TYPES, TIME_IN_FORCES, TRIGGER_METHODS, type OrderTerms, type OrderType, type TriggerMethod } from "../domain/order.ts";
 import { toUnits } from "../domain/price.ts";
 import { ACCOUNT_ID_PATTERN } from "./accounts.ts";
 
@@ -51,6 +51,10 @@ export const newOrderSchema = z.strictObject({
   qty: z.number().finite(),
   limitPrice: price.optional(),
   stopPrice: price.optional(),
+  /** IBKR outsideRth: may work in the extended session (stock limit and stop-limit orders). */
+  outsideRth: z.boolean().optional(),
+  /** IBKR triggerMethod, for stop and stop_limit; "default" is the instrument's. */
+  triggerMethod: z.enum(TRIGGER_METHODS as [TriggerMethod, ...TriggerMethod[]]).optional(),
 });
 
 /** A parsed new-order request. */
@@ -87,6 +91,7 @@ const NEW_ORDER_KEYS = new Set(Object.keys(newOrderSchema.shape));
 const SIDES: ReadonlySet<unknown> = new Set(["buy", "sell"]);
 const TYPES: ReadonlySet<unknown> = new Set(ORDER_TYPES);
 const TIFS: ReadonlySet<unknown> = new Set(TIME_IN_FORCES);
+const TRIGGERS: ReadonlySet<unknown> = new Set(TRIGGER_METHODS);
 const isPrice = (v: unknown) => typeof v === "number" && Number.isFinite(v) && v > 0 && v <= 1_000_000;
 
 /**
@@ -104,7 +109,7 @@ function fastNewOrder(body: unknown): Result<NewOrderRequest> | undefined {
   if (typeof body !== "object" || body === null || Object.getPrototypeOf(body) !== Object.prototype) return undefined;
   const b = body as Record<string, unknown>;
   for (const k in b) if (!NEW_ORDER_KEYS.has(k) || b[k] === undefined) return undefined;
-  const { account, clientOrderId, symbol, side, type, qty, limitPrice, stopPrice } = b;
+  const { account, clientOrderId, symbol, side, type, qty, limitPrice, stopPrice, outsideRth, triggerMethod } = b;
   const tif = b.tif === undefined ? "DAY" : b.tif;
   if (typeof account !== "string" || !ACCOUNT_ID_PATTERN.test(account)) return undefined;
   if (typeof clientOrderId !== "string" || clientOrderId.length > DEFAULT_ORDER_BOUNDS.maxClientOrderIdChars || !CLIENT_ORDER_ID.test(clientOrderId)) return undefined;
@@ -112,20 +117,23 @@ function fastNewOrder(body: unknown): Result<NewOrderRequest> | undefined {
   if (!SIDES.has(side) || !TYPES.has(type) || !TIFS.has(tif)) return undefined;
   if (typeof qty !== "number" || !Number.isFinite(qty)) return undefined;
   if ((limitPrice !== undefined && !isPrice(limitPrice)) || (stopPrice !== undefined && !isPrice(stopPrice))) return undefined;
+  if ((outsideRth !== undefined && typeof outsideRth !== "boolean") || (triggerMethod !== undefined && !TRIGGERS.has(triggerMethod))) return undefined;
   const value = { account, clientOrderId, symbol, side, type, tif, qty } as NewOrderRequest;
   if (limitPrice !== undefined) value.limitPrice = limitPrice as number;
   if (stopPrice !== undefined) value.stopPrice = stopPrice as number;
+  if (outsideRth !== undefined) value.outsideRth = outsideRth as boolean;
+  if (triggerMethod !== undefined) value.triggerMethod = triggerMethod as TriggerMethod;
   return { ok: true, value };
 }
 
-/** Checks a quantity for an instrument: positive, whole, within bounds. */
-export function checkQty(qty: number, inst: Instrument, bounds: OrderBounds, minQty = 1): Result<number> {
+/** Checks a quantity for an instrument: positive, whole, within bounds, and above what is already filled. */
+export function checkQty(qty: number, inst: Instrument, bounds: OrderBounds, filledQty = 0): Result<number> {
   const unit = inst.kind === "option" ? "contracts" : "shares";
   if (qty <= 0) return fail(400, "BAD_QUANTITY", `qty must be positive, got ${qty}`, "qty");
   if (!Number.isInteger(qty)) return fail(400, "BAD_QUANTITY", `qty must be a whole number of ${unit}, got ${qty}`, "qty");
   const max = inst.kind === "option" ? bounds.maxOptionQty : bounds.maxStockQty;
   if (qty > max) return fail(400, "BAD_QUANTITY", `qty ${qty} is above the limit of ${max} ${unit} per order`, "qty");
-  if (qty < minQty) return fail(400, "BAD_QUANTITY", `qty ${qty} is below the ${minQty} already filled`, "qty");
+  if (qty <= filledQty) return fail(400, "BAD_QUANTITY", `qty ${qty} must be above the ${filledQty} already filled`, "qty");
   return { ok: true, value: qty };
 }
 
@@ -157,6 +165,24 @@ export function optionExpired(inst: Instrument, nowMs: number, calendar: Exchang
   return nowMs >= close;
 }
 
+/**
+ * The terms a request asks for, unchecked: prices in units, outsideRth only when set, and a stop's
+ * trigger method resolved from "default" to the instrument's (so an idempotent repeat that
+ * leaves it out matches an original that named the default).
+ */
+export function requestTerms(req: NewOrderRequest, inst: Instrument): OrderTerms {
+  const type = req.type as OrderType;
+  const terms: OrderTerms = { symbol: inst.symbol, side: req.side, type, tif: req.tif as OrderTerms["tif"], qty: req.qty };
+  if (req.limitPrice !== undefined) terms.limitPriceUnits = toUnits(req.limitPrice);
+  if (req.stopPrice !== undefined) terms.stopPriceUnits = toUnits(req.stopPrice);
+  if (req.outsideRth) terms.outsideRth = true;
+  if (hasStop(type)) {
+    const m = req.triggerMethod ?? "default";
+    terms.triggerMethod = m === "default" ? defaultTriggerMethod(inst.kind) : m;
+  }
+  return terms;
+}
+
 /** Checks a new order's meaning against its instrument; returns its terms in units. */
 export function checkNewOrder(req: NewOrderRequest, inst: Instrument | undefined, nowMs: number, calendar: ExchangeCalendar, bounds: OrderBounds): Result<OrderTerms> {
   if (!inst) return fail(400, "UNKNOWN_INSTRUMENT", `no instrument ${JSON.stringify(req.symbol)}`, "symbol");
@@ -169,7 +195,8 @@ export function checkNewOrder(req: NewOrderRequest, inst: Instrument | undefined
   if (hasStop(type) && req.stopPrice === undefined) return fail(400, "BAD_REQUEST", `stopPrice is required for a ${type} order`, "stopPrice");
   if (!hasStop(type) && req.stopPrice !== undefined) return fail(400, "BAD_REQUEST", `a ${type} order takes no stopPrice`, "stopPrice");
   if (hasStop(type) && (req.tif === "IOC" || req.tif === "FOK")) return fail(400, "BAD_REQUEST", `tif ${req.tif} is not allowed for ${type} orders`, "tif");
-  const terms: OrderTerms = { symbol: inst.symbol, side: req.side, type, tif: req.tif as OrderTerms["tif"], qty: qty.value };
+  if (!hasStop(type) && req.triggerMethod !== undefined) return fail(400, "BAD_REQUEST", `a ${type} order takes no triggerMethod`, "triggerMethod");
+  const terms = requestTerms(req, inst);
   if (req.limitPrice !== undefined) {
     const p = checkPrice(req.limitPrice, inst, "limitPrice");
     if (!p.ok) return p as Result<never>;

@@ -3,7 +3,7 @@
 
 import { fromMicros } from "../domain/money.ts";
 import { fromUnits } from "../domain/price.ts";
-import type { Fill, FillKind, Order, OrderStatus, OrderType, Side, TimeInForce } from "../domain/order.ts";
+import type { Fill, FillKind, Order, OrderStatus, OrderType, Side, TimeInForce, TriggerMethod } from "../domain/order.ts";
 
 /** An order on the wire. */
 export interface OrderView {
@@ -17,6 +17,10 @@ export interface OrderView {
   qty: number;
   limitPrice: number | null;
   stopPrice: number | null;
+  /** May work in the extended session (IBKR outsideRth; honoured for stock limit and stop-limit orders). */
+  outsideRth: boolean;
+  /** What triggers a stop (IBKR triggerMethod), null for other types. */
+  triggerMethod: TriggerMethod | null;
   status: OrderStatus;
   filledQty: number;
   /** Volume-weighted fill price, null before the first fill. */
@@ -51,6 +55,7 @@ export function orderView(o: Order): OrderView {
     id: o.id, account: o.account, clientOrderId: o.clientOrderId, symbol: o.symbol, side: o.side, type: o.type, tif: o.tif, qty: o.qty,
     limitPrice: o.limitPriceUnits === undefined ? null : fromUnits(o.limitPriceUnits),
     stopPrice: o.stopPriceUnits === undefined ? null : fromUnits(o.stopPriceUnits),
+    outsideRth: o.outsideRth ?? false, triggerMethod: o.triggerMethod ?? null,
     status: o.status, filledQty: o.filledQty,
     // The average is a float of units; rounding to 1e-8 gives the decimal a human expects.
     avgFillPrice: o.filledQty === 0 ? null : Math.round(o.avgFillPriceUnits) / 1e8,

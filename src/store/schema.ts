@@ -240,4 +240,13 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE risk_state ADD COLUMN override TEXT;
     `,
   },
+  {
+    // IBKR's outsideRth and triggerMethod became order terms (issue 11, docs/orders.md).
+    version: 8,
+    name: "order outsideRth and trigger method",
+    sql: `
+      ALTER TABLE orders ADD COLUMN outside_rth INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE orders ADD COLUMN trigger_method TEXT;
+    `,
+  },
 ];

@@ -4,7 +4,7 @@
 // in flight in memory.
 
 import type { Database, Statement } from "bun:sqlite";
-import type { CashEntry, Fill, FillKind, Order, OrderStatus, OrderType, Side, TimeInForce } from "../domain/order.ts";
+import type { CashEntry, Fill, FillKind, Order, OrderStatus, OrderType, Side, TimeInForce, TriggerMethod } from "../domain/order.ts";
 import { openDatabase, type Durability } from "./db.ts";
 import { Journal } from "./journal.ts";
 import { orderNum } from "./write.ts";
@@ -203,6 +203,8 @@ function toOrder(r: Row): Order {
   if (r.stop_units !== null) o.stopPriceUnits = r.stop_units as number;
   if (r.broker_order_id !== null) o.brokerOrderId = r.broker_order_id as string;
   if (r.reason !== null) o.reason = r.reason as string;
+  if (r.outside_rth === 1) o.outsideRth = true;
+  if (r.trigger_method !== null && r.trigger_method !== undefined) o.triggerMethod = r.trigger_method as TriggerMethod;
   return o;
 }
 

@@ -45,7 +45,8 @@ export function statements(db: Database): Statements {
   return {
     events: insert(db, "INSERT INTO order_event_groups (seq, order_num, events)", 3),
     order: insert(db, `INSERT INTO orders (num, account, client_order_id, symbol, side, type, tif, qty, limit_units, stop_units,
-        multiplier, status, open, filled_qty, avg_fill_units, triggered, broker_order_id, reason, created_ts, updated_ts, version)`, 21,
+        multiplier, status, open, filled_qty, avg_fill_units, triggered, broker_order_id, reason, created_ts, updated_ts, version,
+        outside_rth, trigger_method)`, 23,
     `ON CONFLICT (num) DO UPDATE SET qty = excluded.qty, limit_units = excluded.limit_units, stop_units = excluded.stop_units,
         status = excluded.status, open = excluded.open, filled_qty = excluded.filled_qty, avg_fill_units = excluded.avg_fill_units,
         triggered = excluded.triggered, broker_order_id = excluded.broker_order_id, reason = excluded.reason,
@@ -113,7 +114,7 @@ export function encodeBatch(records: readonly JournalRecord[]): EncodedBatch {
         if (last[i]) {
           out.push(ORDER, o.id, o.account, o.clientOrderId, o.symbol, o.side, o.type, o.tif, o.qty, o.limitPriceUnits ?? null,
             o.stopPriceUnits ?? null, o.multiplier, o.status, o.filledQty, o.avgFillPriceUnits, o.triggered ? 1 : 0,
-            o.brokerOrderId ?? null, o.reason ?? null, o.createdTs, o.updatedTs, o.version);
+            o.brokerOrderId ?? null, o.reason ?? null, o.createdTs, o.updatedTs, o.version, o.outsideRth ? 1 : 0, o.triggerMethod ?? null);
         }
         break;
       }
@@ -160,11 +161,11 @@ export function writeEncoded(s: Statements, b: EncodedBatch): void {
         events.add(g.last, num, `[${g.json}]`);
       }
       // The row's columns: the order number for its id, and `open` inserted after its status.
-      const v = b.slice(i, i + 20) as Value[];
+      const v = b.slice(i, i + 22) as Value[];
       v[0] = num;
       v.splice(12, 0, isTerminal(b[i + 11] as Order["status"]) ? 0 : 1);
       orders.add(...v);
-      i += 20;
+      i += 22;
     } else if (tag === FILL) {
       fills.add(...(b.slice(i, i + 12) as Value[]));
       i += 12;

@@ -14,7 +14,14 @@ test("starts on the synthetic market, serves quotes, and stops cleanly on SIGTER
     stdout: "pipe", stderr: "pipe",
   });
   try {
-    const line = await readUntil(proc.stdout, (l) => l.includes('"msg":"listening"'), 20_000);
+    // The start-up output ends with the paper hours notice: exchange hours by default, whether the
+    // exchange is open now, and how to demo round the clock. Lines before it are kept as they pass.
+    const seen: string[] = [];
+    const demo = await readUntil(proc.stdout, (l) => (seen.push(l), l.trim().startsWith("For round-the-clock demo fills")), 20_000);
+    expect(demo).toContain("--paper-hours always (or ALLUSE_PAPER_HOURS=always)");
+    expect(seen.find((l) => l.startsWith("Paper orders trade in exchange hours")))
+      .toMatch(/the (regular session is open now|exchange is closed now: orders are held until \d{4}-\d\d-\d\d \d\d:\d\d America\/New_York)/);
+    const line = seen.find((l) => l.includes('"msg":"listening"'))!;
     const { http, ws, port } = JSON.parse(line) as { http: string; ws: string; port: number };
     expect(port).toBeGreaterThan(0);
     expect(ws).toBe(`ws://127.0.0.1:${port}/ws`);

@@ -17,7 +17,9 @@ const dir = mkdtempSync(join(tmpdir(), "alluse-crash-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const BUN = process.execPath;
-const ARGS = ["--port", "0", "--data-dir", dir, "--symbols", "AAPL,MSFT", "--option-expiries", "0", "--tick-rate", "4000", "--log-level", "error"];
+// Round-the-clock paper hours: the test is about fills surviving kill -9, so orders must fill at whatever hour it runs.
+const ARGS = ["--port", "0", "--data-dir", dir, "--symbols", "AAPL,MSFT", "--option-expiries", "0", "--tick-rate", "4000", "--log-level", "error",
+  "--paper-hours", "always"];
 
 interface Server {
   proc: Bun.Subprocess<"ignore", "pipe", "pipe">;

@@ -160,6 +160,28 @@ describe("orders", () => {
   });
 });
 
+describe("IBKR order fields and exchange hours", () => {
+  test("outsideRth and triggerMethod round-trip; an order placed after the close shows why it waits, in its reason and its events", async () => {
+    const stop = await call("POST", "/v1/orders", trade, order({ type: "stop_limit", stopPrice: 120, limitPrice: 121, tif: "GTC", outsideRth: true }));
+    expect(stop).toMatchObject({ status: 201, json: { outsideRth: true, triggerMethod: "last", status: "accepted" } });
+    expect(await call("POST", "/v1/orders", trade, order({ type: "limit", limitPrice: 99, triggerMethod: "last" })))
+      .toMatchObject({ status: 400, json: { error: { code: "BAD_REQUEST", field: "triggerMethod" } } });
+    const saved = h.clock.now;
+    h.clock.now = Date.parse("2026-11-23T22:00:00Z"); // Monday 17:00 New York: closed
+    try {
+      h.quote("AAPL", 100, 1000, 100.02, 1000);
+      const placed = await call("POST", "/v1/orders", trade, order());
+      expect(placed).toMatchObject({ status: 201, json: { status: "accepted", filledQty: 0,
+        reason: "held until the regular session opens at 2026-11-24 09:30 America/New_York" } });
+      const { json } = await call("GET", `/v1/orders/${placed.json.id}?events=true`, trade);
+      expect(json.events.find((e: { kind: string }) => e.kind === "held")).toMatchObject({
+        status: "accepted", detail: { untilTs: Date.parse("2026-11-24T14:30:00Z") } });
+    } finally {
+      h.clock.now = saved;
+    }
+  });
+});
+
 describe("accounts", () => {
   test("accounts, positions and fills, scoped to the key", async () => {
     await call("POST", "/v1/orders", trade, order({ account: "Com-Acc", qty: 7 }));

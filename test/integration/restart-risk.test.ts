@@ -21,7 +21,8 @@ interface Server {
 }
 
 async function startServer(dir: string): Promise<Server> {
-  const proc = Bun.spawn([BUN, MAIN, "--port", "0", "--data-dir", dir, "--symbols", "SPY,AAPL", "--option-expiries", "0", "--tick-rate", "200", "--log-level", "error"], {
+  // Round the clock: this test is about restarts, not sessions, and must fill its buys at any hour.
+  const proc = Bun.spawn([BUN, MAIN, "--port", "0", "--data-dir", dir, "--symbols", "SPY,AAPL", "--option-expiries", "0", "--tick-rate", "200", "--paper-hours", "always", "--log-level", "error"], {
     stdout: "pipe", stderr: "pipe", stdin: "ignore",
   });
   const reader = proc.stdout.getReader();

@@ -2,7 +2,7 @@
 // published 2026 and 2027 schedules), sessions across daylight-saving changes, next close.
 
 import { describe, expect, test } from "bun:test";
-import { easterSunday, ExchangeCalendar, nyseEarlyCloses, nyseHolidays } from "../../src/domain/calendar.ts";
+import { easterSunday, ExchangeCalendar, nyseEarlyCloses, nyseHolidays, US_EQUITY_CALENDAR } from "../../src/domain/calendar.ts";
 
 const cal = new ExchangeCalendar();
 
@@ -38,7 +38,10 @@ describe("NYSE holidays by rule", () => {
 
 describe("sessions", () => {
   test("09:30-16:00 New York, in UTC across the March daylight-saving change", () => {
-    expect(cal.session("2026-03-06")).toEqual({ date: "2026-03-06", early: false, openMs: Date.parse("2026-03-06T14:30:00Z"), closeMs: Date.parse("2026-03-06T21:00:00Z") });
+    expect(cal.session("2026-03-06")).toEqual({
+      date: "2026-03-06", early: false, openMs: Date.parse("2026-03-06T14:30:00Z"), closeMs: Date.parse("2026-03-06T21:00:00Z"),
+      extendedOpenMs: Date.parse("2026-03-06T09:00:00Z"), extendedCloseMs: Date.parse("2026-03-07T01:00:00Z"),
+    });
     expect(cal.session("2026-03-09")).toMatchObject({ openMs: Date.parse("2026-03-09T13:30:00Z"), closeMs: Date.parse("2026-03-09T20:00:00Z") });
     expect(cal.session("2026-11-02")).toMatchObject({ openMs: Date.parse("2026-11-02T14:30:00Z") });
   });
@@ -64,12 +67,43 @@ describe("sessions", () => {
   });
 
   test("configured closures and hours apply; a calendar with no session in 30 days fails loudly", () => {
-    const c = new ExchangeCalendar({ timeZone: "America/New_York", open: "09:30", close: "16:15", earlyClose: "13:00", extraHolidays: ["2026-06-17"], extraEarlyCloses: [] });
+    const c = new ExchangeCalendar({ ...US_EQUITY_CALENDAR, close: "16:15", extraHolidays: ["2026-06-17"] });
     expect(c.session("2026-06-17")).toBeUndefined();
     expect(c.session("2026-06-18")?.closeMs).toBe(Date.parse("2026-06-18T20:15:00Z"));
     const many = Array.from({ length: 40 }, (_, i) => new Date(Date.parse("2026-06-01T00:00:00Z") + i * 86_400_000).toISOString().slice(0, 10));
     const closed = new ExchangeCalendar({ ...c.options, extraHolidays: many });
     expect(() => closed.nextSession(Date.parse("2026-06-01T12:00:00Z"))).toThrow(/no session within 30 days/);
     expect(() => new ExchangeCalendar({ ...c.options, close: "4pm" })).toThrow(/close must be HH:MM/);
+  });
+
+  test("extended window: 04:00-20:00 New York, 17:00 on early-close days; none on closed days", () => {
+    // Tuesday 2026-11-24 (EST, UTC-5): pre-market 09:00Z, open 14:30Z, close 21:00Z, after-hours to 01:00Z.
+    expect(cal.isOpenIn(Date.parse("2026-11-24T08:59:59Z"), "extended")).toBe(false);
+    expect(cal.isOpenIn(Date.parse("2026-11-24T09:00:00Z"), "extended")).toBe(true);
+    expect(cal.isOpenIn(Date.parse("2026-11-24T09:00:00Z"), "regular")).toBe(false);
+    expect(cal.isOpenIn(Date.parse("2026-11-25T00:59:59Z"), "extended")).toBe(true);
+    expect(cal.isOpenIn(Date.parse("2026-11-25T01:00:00Z"), "extended")).toBe(false);
+    // Thanksgiving (Thursday 26th) has no window at all; Friday 27th closes at 13:00 and after-hours at 17:00 (22:00Z).
+    expect(cal.isOpenIn(Date.parse("2026-11-26T15:00:00Z"), "extended")).toBe(false);
+    expect(cal.session("2026-11-27")).toMatchObject({ closeMs: Date.parse("2026-11-27T18:00:00Z"), extendedCloseMs: Date.parse("2026-11-27T22:00:00Z") });
+    expect(cal.isOpenIn(Date.parse("2026-11-27T21:59:00Z"), "extended")).toBe(true);
+    expect(cal.isOpenIn(Date.parse("2026-11-27T21:59:00Z"), "regular")).toBe(false);
+  });
+
+  test("next open and next boundary: Sunday afternoon waits for Monday, Thanksgiving for Friday", () => {
+    const sunday = Date.parse("2026-11-22T20:00:00Z"); // 15:00 New York
+    expect(cal.nextOpenMs(sunday, "regular")).toBe(Date.parse("2026-11-23T14:30:00Z"));
+    expect(cal.nextOpenMs(sunday, "extended")).toBe(Date.parse("2026-11-23T09:00:00Z"));
+    const thanksgiving = Date.parse("2026-11-26T17:00:00Z");
+    expect(cal.nextOpenMs(thanksgiving, "regular")).toBe(Date.parse("2026-11-27T14:30:00Z"));
+    const inSession = Date.parse("2026-11-24T15:00:00Z");
+    expect(cal.nextOpenMs(inSession, "regular")).toBe(inSession);
+    // 20:00 New York on a Tuesday: the regular session is over, the extended window too; both wait for Wednesday.
+    const evening = Date.parse("2026-11-25T01:00:00Z");
+    expect(cal.nextOpenMs(evening, "regular")).toBe(Date.parse("2026-11-25T14:30:00Z"));
+    expect(cal.nextBoundaryMs(sunday)).toBe(Date.parse("2026-11-23T09:00:00Z"));
+    expect(cal.nextBoundaryMs(Date.parse("2026-11-23T09:00:00Z"))).toBe(Date.parse("2026-11-23T14:30:00Z"));
+    expect(cal.nextBoundaryMs(Date.parse("2026-11-23T21:00:00Z"))).toBe(Date.parse("2026-11-24T01:00:00Z"));
+    expect(cal.formatLocal(Date.parse("2026-11-23T14:30:00Z"))).toBe("2026-11-23 09:30 America/New_York");
   });
 });

@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, loadConfig } from "../../src/config.ts";
+import { paperHoursNotice } from "../../src/broker/paper-session.ts";
+import { ExchangeCalendar } from "../../src/domain/calendar.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "alluse-config-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -79,4 +81,20 @@ test("paper regulatory fees default to the cited rates, take a file's values and
   expect((await loadConfig(["--config", file], {})).trading.paper.fees.secPerMillion).toBe(0);
   writeFileSync(file, JSON.stringify({ trading: { paper: { fees: { finraTafPerShare: -0.1 } } } }));
   expect((await errorsOf(["--config", file]))[0]).toContain("config trading.paper.fees.finraTafPerShare:");
+});
+
+test("paper hours: exchange by default, always from --paper-hours or ALLUSE_PAPER_HOURS, anything else an error naming the flag", async () => {
+  expect((await loadConfig([], {})).trading.paper.hours).toBe("exchange");
+  expect((await loadConfig(["--paper-hours", "always"], {})).trading.paper.hours).toBe("always");
+  expect((await loadConfig([], { ALLUSE_PAPER_HOURS: "always" })).trading.paper.hours).toBe("always");
+  expect((await errorsOf(["--paper-hours", "24h"]))[0]).toMatch(/^config trading\.paper\.hours: .* \(from flag --paper-hours\)$/);
+});
+
+test("the start-up notice says orders are held while closed and how to trade round the clock; nothing with hours always", () => {
+  const cal = new ExchangeCalendar();
+  const sunday = paperHoursNotice("exchange", cal, Date.parse("2026-11-22T20:00:00Z"))!;
+  expect(sunday).toContain("the exchange is closed now: orders are held until 2026-11-23 09:30 America/New_York");
+  expect(sunday).toContain("--paper-hours always");
+  expect(paperHoursNotice("exchange", cal, Date.parse("2026-11-23T15:00:00Z"))).toContain("the regular session is open now, until 2026-11-23 16:00 America/New_York");
+  expect(paperHoursNotice("always", cal, Date.parse("2026-11-22T20:00:00Z"))).toBeUndefined();
 });

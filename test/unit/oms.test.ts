@@ -119,6 +119,17 @@ describe("lifecycle", () => {
     expect(h.store.journal.appendedSeq).toBe(seq + 2);
   });
 
+  test("a modify to the filled quantity is refused naming what is filled: 300 of 500 filled, qty 300 → 'above the 300 already filled'", async () => {
+    const h = await start({ paper: { marketRemainder: "work" } });
+    h.quote("AAPL", 100, 300, 100.02, 300);
+    const { order } = ok(await h.oms.submit(body({ qty: 500 })));
+    expect(order).toMatchObject({ status: "partially_filled", filledQty: 300 });
+    expect(err(await h.oms.modify(order.id, { qty: 300 }))).toEqual({
+      status: 400, code: "BAD_QUANTITY", message: "qty 300 must be above the 300 already filled", field: "qty",
+    });
+    expect(ok(await h.oms.modify(order.id, { qty: 301 }))).toMatchObject({ qty: 301 });
+  });
+
   test("an external broker sees an order, a cancel and a modify only once they are on disk; paper needs no write-ahead", async () => {
     for (const external of [true, false]) {
       const h = await start({ external });

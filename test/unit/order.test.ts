@@ -43,5 +43,8 @@ describe("sameTerms", () => {
     expect(sameTerms(base, { ...base, limitPriceUnits: 101 })).toBe(false);
     expect(sameTerms(base, { ...base, stopPriceUnits: 90 })).toBe(false);
     expect(sameTerms(base, { ...base, tif: "GTC" })).toBe(false);
+    expect(sameTerms(base, { ...base, outsideRth: true })).toBe(false);
+    expect(sameTerms(base, { ...base, outsideRth: false })).toBe(true);
+    expect(sameTerms({ ...base, type: "stop_limit", triggerMethod: "last" }, { ...base, type: "stop_limit", triggerMethod: "double_last" })).toBe(false);
   });
 });

@@ -9,6 +9,8 @@ const VALID: Record<string, unknown>[] = [
   { account: "Gen-Acc", clientOrderId: "a.b_c:d-9", symbol: "AAPL", side: "sell", type: "limit", tif: "GTC", qty: 10, limitPrice: 100.25 },
   { account: "Rev-Acc", clientOrderId: "x", symbol: "SPY 261218P00500000", side: "buy", type: "stop_limit", tif: "DAY", qty: 2, limitPrice: 1, stopPrice: 1_000_000 },
   { account: "Com-Acc", clientOrderId: "s".repeat(64), symbol: "S", side: "sell", type: "stop", qty: -3.5, stopPrice: 0.01 },
+  { account: "Gen-Acc", clientOrderId: "rth", symbol: "AAPL", side: "buy", type: "stop_limit", qty: 1, limitPrice: 2, stopPrice: 1, outsideRth: true, triggerMethod: "double_bid_ask" },
+  { account: "Gen-Acc", clientOrderId: "rth2", symbol: "AAPL", side: "buy", type: "limit", qty: 1, limitPrice: 2, outsideRth: false },
 ];
 
 const WRONG: [string, unknown][] = [
@@ -17,6 +19,7 @@ const WRONG: [string, unknown][] = [
   ["symbol", 1], ["side", "BUY"], ["side", undefined], ["type", "trailing"], ["tif", "day"], ["tif", null], ["tif", undefined],
   ["qty", "1"], ["qty", Number.NaN], ["qty", Infinity], ["qty", null], ["limitPrice", 0], ["limitPrice", -1], ["limitPrice", 1_000_000.01],
   ["limitPrice", "1"], ["limitPrice", undefined], ["stopPrice", Infinity], ["stopPrice", null], ["extra", 1], ["__proto__", {}],
+  ["outsideRth", "true"], ["outsideRth", 1], ["outsideRth", null], ["triggerMethod", "LAST"], ["triggerMethod", 2], ["triggerMethod", null],
 ];
 
 describe("parseNewOrder", () => {

@@ -99,7 +99,9 @@ export class SimOrderBook {
       onBatch: (l) => (this.batchListeners.push(l), () => undefined),
     };
     // The simulator is the exchange: its quote is the market however old, so no age limit.
-    this.broker = new PaperBroker(source, { ...opts.fillModel, maxOpenOrders: this.maxLive, maxQuoteAgeMs: Number.MAX_SAFE_INTEGER, clock: () => host.now() });
+    this.broker = new PaperBroker(source, { ...opts.fillModel, maxOpenOrders: this.maxLive, maxQuoteAgeMs: Number.MAX_SAFE_INTEGER, clock: () => host.now(),
+      // The simulator does not model exchange sessions: its orders trade at any hour.
+      hours: "always" });
     this.broker.onEvent((e) => this.onEvent(e));
     this.dirty = new Uint8Array(universe.contracts.length);
     this.dirtyList = new Uint32Array(universe.contracts.length);
