@@ -24,7 +24,8 @@ import { analyticsRoutes } from "./server/analytics-routes.ts";
 import { buildDashboardScript, dashboardRoutes } from "./server/home.ts";
 import { metricsRoutes, observeRequests, registerHttpMetrics } from "./server/metrics-http.ts";
 import { startServer, type RunningServer } from "./server/server.ts";
-import { startTrading, type Trading } from "./oms/trading.ts";
+import { dbPath, startTrading, type Trading } from "./oms/trading.ts";
+import { lockDirs, type DirLock } from "./store/lock.ts";
 import { orderRoutes } from "./server/orders.ts";
 import { riskRoutes } from "./server/risk-routes.ts";
 import { SessionWs } from "./server/session-ws.ts";
@@ -116,8 +117,22 @@ function withHostFlags(sink: TickSink, engine: Engine): TickSink {
   };
 }
 
-/** Builds and starts everything; on failure, whatever was started is stopped again. */
+/**
+ * Builds and starts everything; on failure, whatever was started is stopped again. The data
+ * directory (and the database's, when it lies elsewhere) is locked first, so a second server
+ * on it fails with DataDirLockedError before it opens or writes anything there.
+ */
 export async function startApp(config: Config, log: Logger): Promise<App> {
+  const lock = lockDirs([config.dataDir, dirname(dbPath(config.trading, config.dataDir))]);
+  try {
+    return await startLocked(config, log, lock);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+async function startLocked(config: Config, log: Logger, lock: DirLock): Promise<App> {
   const ibSession = makeIbSession(config, log);
   const feed = makeFeed(config, log, ibSession);
   try {
@@ -246,6 +261,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
         await trading.stop();
         spreads.stop();
         metrics.stop();
+        lock.release();
         log.info("stopped");
       })();
       return stopping;
