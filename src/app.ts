@@ -96,7 +96,7 @@ function makeFeed(config: Config, log: Logger, ibSession?: IbSession): Feed {
     });
   }
   if (f.kind === "replay") {
-    const options = { speed: f.replaySpeed, loop: f.replayLoop };
+    const options = { speed: f.replaySpeed, loop: f.replayLoop, strict: f.replayStrict };
     if (f.thread === "worker") return new WorkerFeed({ kind: "replay", path: f.replayFile!, options });
     return new ReplayFeed(f.replayFile!, { ...options, keepTime: f.replayKeepTime });
   }
@@ -106,6 +106,30 @@ function makeFeed(config: Config, log: Logger, ibSession?: IbSession): Feed {
     optionExpiries: f.optionExpiries, strikesPerSide: f.strikesPerSide, ...(record ? { record } : {}),
   };
   return f.thread === "worker" ? new WorkerFeed({ kind: "synthetic", options }) : new SyntheticFeed(options);
+}
+
+/** What ended a feed early (a damaged replay file, a throwing sink), when the feed keeps it. */
+function feedError(feed: Feed): Error | null {
+  return "error" in feed && feed.error instanceof Error ? feed.error : null;
+}
+
+/** The feed's readiness: why it is not live, telling a failed replay from a finished one. */
+function feedReadiness(feed: Feed, started: boolean): string | null {
+  if (feed.live) return null;
+  if (!started) return `${feed.name} is starting`;
+  const err = feedError(feed);
+  if (err) return `${feed.name} failed: ${err.message}`;
+  return feed.name === "replay" ? "replay finished" : `${feed.name} is not live`;
+}
+
+/** Logs once how a feed that stopped by itself ended: an error with its reason, or info. */
+function logFeedEnd(feed: Feed, log: Logger): void {
+  const err = feedError(feed);
+  if (err) log.error("feed failed", { feed: feed.name, reason: err.message });
+  else log.info("feed ended", { feed: feed.name, ticks: feed.stats.ticks });
+  if (feed instanceof ReplayFeed && feed.skipped > 0) {
+    log.warn("replay skipped damaged rows", { skipped: feed.skipped, first: feed.firstSkip?.message });
+  }
 }
 
 /** A sink that also lets the feed set host quality flags (delayed data) on the engine's rows. */
@@ -162,7 +186,8 @@ async function startLocked(config: Config, log: Logger, lock: DirLock): Promise<
   // Metrics first: their batch timer must be the engine's first listener.
   const metrics = createAppMetrics({ engine, feed, stampsAreWallClock: !(config.feed.kind === "replay" && config.feed.replayKeepTime) });
   const health = new HealthChecks();
-  health.register("feed", () => (feed.live ? null : `${feed.name} is not live`));
+  let feedStarted = false, feedEndLogged = false;
+  health.register("feed", () => feedReadiness(feed, feedStarted));
   if (ibSession) {
     const s = ibSession;
     registerIbMetrics(metrics.registry, s, feed instanceof IbFeed ? feed : undefined);
@@ -220,6 +245,10 @@ async function startLocked(config: Config, log: Logger, lock: DirLock): Promise<
   let sessionDate = nyDate.format(new Date());
   const sweep = setInterval(() => {
     try {
+      if (feedStarted && !feed.live && !feedEndLogged) {
+        feedEndLogged = true;
+        logFeedEnd(feed, log);
+      }
       engine.sweepStale();
       // Keys revoked with the CLI (another process) are cut off within a second, sessions included.
       trading.keys.syncRevocations();
@@ -245,6 +274,7 @@ async function startLocked(config: Config, log: Logger, lock: DirLock): Promise<
     await trading.stop();
     throw err;
   }
+  feedStarted = true;
   log.info("feed started", { feed: feed.name });
 
   let stopping: Promise<void> | undefined;
@@ -254,6 +284,7 @@ async function startLocked(config: Config, log: Logger, lock: DirLock): Promise<
     stop() {
       stopping ??= (async () => {
         clearInterval(sweep);
+        if (!feed.live && !feedEndLogged) logFeedEnd(feed, log);
         await feed.stop();
         engine.flush();
         alerts.stop();

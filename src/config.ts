@@ -55,6 +55,8 @@ export const configSchema = z.strictObject({
     replaySpeed: z.union([z.literal("recorded"), z.literal("max"), z.number().positive()]).default("recorded"),
     replayLoop: z.boolean().default(false),
     replayKeepTime: z.boolean().default(false),
+    /** Refuse a replay file with any damaged row at start (true), or skip and count such rows (false). */
+    replayStrict: z.boolean().default(true),
     /** Where the synthetic or replay feed runs: "worker" writes the shared tick ring from a Bun Worker; ib always runs on "main". */
     thread: z.enum(["main", "worker"]).default("main"),
   }).prefault({}),
@@ -117,6 +119,7 @@ const OPTIONS: [string, string[], Parse][] = [
   ["replay-speed", ["feed", "replaySpeed"], speed],
   ["replay-loop", ["feed", "replayLoop"], bool],
   ["replay-keep-time", ["feed", "replayKeepTime"], bool],
+  ["replay-strict", ["feed", "replayStrict"], bool],
   ["feed-thread", ["feed", "thread"], str],
   ["ib-host", ["ib", "host"], str],
   ["ib-port", ["ib", "port"], num],
