@@ -4,7 +4,7 @@
 
 import { mkdirSync } from "node:fs";
 import { dirname, isAbsolute, join } from "node:path";
-import type { Config } from "./config.ts";
+import { ConfigError, type Config } from "./config.ts";
 import { Engine, DEFAULT_ENGINE_OPTIONS } from "./engine/engine.ts";
 import type { Feed, TickSink } from "./feed/feed.ts";
 import { registerIbMetrics } from "./ib/metrics.ts";
@@ -168,6 +168,13 @@ async function startLocked(config: Config, log: Logger, lock: DirLock): Promise<
     throw err;
   }
   const specs = feed.instruments();
+  // Known only now, from the feed: a table too small for it is a configuration error, not a crash.
+  const maxInstruments = config.engine.maxInstruments;
+  if (maxInstruments !== undefined && maxInstruments < specs.length) {
+    await feed.stop();
+    await ibSession?.stop();
+    throw new ConfigError([`config engine.maxInstruments: ${maxInstruments} is fewer than the ${specs.length} instruments the ${feed.name} feed lists; use at least ${specs.length}`]);
+  }
   const stockSymbols = new Set(specs.filter((s) => s.kind === "stock").map((s) => s.symbol));
   const engineOverrides = { ...config.engine };
   // A replay that keeps its recorded times would be rejected as stale by the live-data rules.
@@ -205,7 +212,7 @@ async function startLocked(config: Config, log: Logger, lock: DirLock): Promise<
   let hub: Hub | undefined;
   let ordersWs: OrdersWs | undefined;
   const server = await startServer(engine, {
-    host: config.host, port: config.port, limits: config.limits, readiness: () => health.readiness(),
+    host: config.host, port: config.port, limits: config.limits, readiness: () => health.readiness(), log: log.child("server"),
     rest: {
       middleware: [observeRequests({ metrics: registerHttpMetrics(metrics.registry), log: log.child("http") }),
         marketDataMiddleware(config.trading.api.marketData, trading.keys)],
@@ -219,9 +226,15 @@ async function startLocked(config: Config, log: Logger, lock: DirLock): Promise<
         ...(trading.risk ? [riskRoutes({ risk: trading.risk, keys: trading.keys, maxRows: resolveLimits(config.limits).maxRestRows, ...config.trading.api })] : [])],
     },
     // The alerts topic wraps order entry so that one auth message serves both (alerts-ws.ts).
-    ws: [(h) => new AlertsWs((hub = h), alerts.engine, trading.keys, (ordersWs = new OrdersWs(h, trading.oms, trading.keys, config.trading.api))),
+    ws: [(h) => new AlertsWs((hub = h), alerts.engine, trading.keys, (ordersWs = new OrdersWs(h, trading.oms, trading.keys, { ...config.trading.api, log: log.child("orders-ws") }))),
       (h) => new SessionWs(h, ibSession)],
     marketDataGate: (ip, authorization) => marketDataRefusal(config.trading.api.marketData, trading.keys, ip, authorization),
+  }).catch(async (err: unknown) => {
+    // Cannot listen (address, port): undo what started, so nothing is left open in this process.
+    metrics.stop();
+    await trading.stop();
+    await feed.stop();
+    throw err;
   });
   metrics.attachServer(() => server.stats());
   if (trading.risk) {

@@ -18,6 +18,9 @@ const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIO
 /** An incoming X-Request-Id is echoed only when it is short and plain, so it cannot forge log lines. */
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,64}$/;
 
+/** The readiness probe's route. */
+const READINESS_ROUTE = "/readyz";
+
 /** Route label of a request that matched no route (a 404). */
 export const UNMATCHED_ROUTE = "unmatched";
 
@@ -79,7 +82,8 @@ export function observeRequests(opts: { metrics?: HttpMetrics; log: Logger }): M
       metrics.seconds.labels(route, method).observe(seconds);
     }
     const fields = { requestId, method: c.req.method, route, path: c.req.path, status, ms: Math.round(seconds * 1e4) / 10 };
-    if (status >= 500) log.error("request failed", c.error ? { ...fields, err: c.error } : fields);
+    // A 503 from /readyz is its ordinary "not ready" answer to a probe, logged by the route when readiness changes.
+    if (status >= 500 && route !== READINESS_ROUTE) log.error("request failed", c.error ? { ...fields, err: c.error } : fields);
     else log.debug("request", fields);
   };
 }

@@ -70,3 +70,16 @@ test("server limits are checked with the server's own rules, including rules acr
   writeFileSync(file, JSON.stringify({ limits: { slowClientBytes: 2_000_000 } }));
   expect((await errorsOf(["--config", file]))[0]).toContain("backpressureLimitBytes must exceed slowClientBytes");
 });
+
+test("--host must be an IP address or a host name; 999.1.1.1 is refused with a reason, not at bind time", async () => {
+  expect(await errorsOf(["--host", "999.1.1.1"])).toEqual(["config host: 999.1.1.1 is not a valid IPv4 address (four numbers from 0 to 255) (from flag --host)"]);
+  expect((await errorsOf(["--host", "[::1]"]))[0]).toContain("without brackets");
+  expect((await errorsOf(["--host", "bad_host!"]))[0]).toContain("is not an IP address or a host name");
+  for (const host of ["127.0.0.1", "0.0.0.0", "::", "::1", "localhost", "quotes-1.example.com"]) {
+    expect((await loadConfig(["--host", host], {})).host).toBe(host);
+  }
+});
+
+test("--config naming a directory says it is a directory", async () => {
+  expect(await errorsOf(["--config", dir])).toEqual([`config file ${dir}: is a directory, not a file`]);
+});
