@@ -122,14 +122,25 @@ function feedReadiness(feed: Feed, started: boolean): string | null {
   return feed.name === "replay" ? "replay finished" : `${feed.name} is not live`;
 }
 
-/** Logs once how a feed that stopped by itself ended: an error with its reason, or info. */
-function logFeedEnd(feed: Feed, log: Logger): void {
-  const err = feedError(feed);
-  if (err) log.error("feed failed", { feed: feed.name, reason: err.message });
-  else log.info("feed ended", { feed: feed.name, ticks: feed.stats.ticks });
-  if (feed instanceof ReplayFeed && feed.skipped > 0) {
-    log.warn("replay skipped damaged rows", { skipped: feed.skipped, first: feed.firstSkip?.message });
-  }
+/**
+ * Logs, once each, what an operator must hear about a feed without asking /readyz: that it
+ * stopped by itself (an error with its reason, or info at the end of a replay), and the first
+ * damaged rows a lenient replay skipped (a looping replay never ends, so not only at the end).
+ */
+function feedWatcher(feed: Feed, log: Logger): () => void {
+  let endLogged = false, skipLogged = false;
+  return () => {
+    if (!skipLogged && feed instanceof ReplayFeed && feed.skipped > 0) {
+      skipLogged = true;
+      log.warn("replay skipped damaged rows", { skipped: feed.skipped, first: feed.firstSkip?.message });
+    }
+    if (endLogged || feed.live) return;
+    endLogged = true;
+    const err = feedError(feed);
+    const skipped = feed instanceof ReplayFeed ? { skipped: feed.skipped } : {};
+    if (err) log.error("feed failed", { feed: feed.name, reason: err.message, ...skipped });
+    else log.info("feed ended", { feed: feed.name, ticks: feed.stats.ticks, ...skipped });
+  };
 }
 
 /** A sink that also lets the feed set host quality flags (delayed data) on the engine's rows. */
@@ -193,7 +204,8 @@ async function startLocked(config: Config, log: Logger, lock: DirLock): Promise<
   // Metrics first: their batch timer must be the engine's first listener.
   const metrics = createAppMetrics({ engine, feed, stampsAreWallClock: !(config.feed.kind === "replay" && config.feed.replayKeepTime) });
   const health = new HealthChecks();
-  let feedStarted = false, feedEndLogged = false;
+  let feedStarted = false;
+  const watchFeed = feedWatcher(feed, log);
   health.register("feed", () => feedReadiness(feed, feedStarted));
   if (ibSession) {
     const s = ibSession;
@@ -258,10 +270,7 @@ async function startLocked(config: Config, log: Logger, lock: DirLock): Promise<
   let sessionDate = nyDate.format(new Date());
   const sweep = setInterval(() => {
     try {
-      if (feedStarted && !feed.live && !feedEndLogged) {
-        feedEndLogged = true;
-        logFeedEnd(feed, log);
-      }
+      if (feedStarted) watchFeed();
       engine.sweepStale();
       // Keys revoked with the CLI (another process) are cut off within a second, sessions included.
       trading.keys.syncRevocations();
@@ -297,7 +306,8 @@ async function startLocked(config: Config, log: Logger, lock: DirLock): Promise<
     stop() {
       stopping ??= (async () => {
         clearInterval(sweep);
-        if (!feed.live && !feedEndLogged) logFeedEnd(feed, log);
+        // Before stopping the feed: whatever it did by itself is logged, its stop is not.
+        watchFeed();
         await feed.stop();
         engine.flush();
         alerts.stop();

@@ -104,23 +104,24 @@ test("--replay-strict false plays the good rows, logs the skipped ones, and /rea
 }, 60_000);
 
 test("a file damaged while it plays: /readyz and the log say the replay failed at that file and line", async () => {
-  // More rows than one read takes (4,096), 1 ms apart at the recorded pace: the bad row appended
-  // after the start check is reached about four seconds later.
-  const file = csv("grows.csv", "", 4200);
+  // A looping replay reads the file again on every pass, so a row appended after the start
+  // check is reached on a later pass whenever the append lands.
+  const file = csv("grows.csv", "");
   const lines: string[] = [];
   const log = createLogger("info", "test", (l) => lines.push(l));
   const app = await startApp(await loadConfig(["--port", "0", "--data-dir", join(dir, "data"), "--feed", "replay", "--replay-file", file,
-    "--stale-sweep-ms", "50"], {}), log);
+    "--replay-speed", "max", "--replay-loop", "--stale-sweep-ms", "50"], {}), log);
   try {
-    appendFileSync(file, "1795186804200,AAPL,bid,oops,100\n");
-    const reason = `feed: replay failed: ${file}:4203: a number field is empty or not a number`;
+    expect((await fetch(`${app.server.url}/readyz`)).status).toBe(200);
+    appendFileSync(file, "1795186800003,AAPL,bid,oops,100\n");
+    const reason = `${file}:6: a number field is empty or not a number`;
     await waitForAsync(async () => {
       const r = await (await fetch(`${app.server.url}/readyz`)).json() as { reasons: string[] };
-      return r.reasons.includes(reason);
+      return r.reasons.includes(`feed: replay failed: ${reason}`);
     }, 20_000, "/readyz to report the failure");
     await waitFor(() => lines.some((l) => l.includes('"msg":"feed failed"')), 5000, "the failure to be logged");
     const logged = JSON.parse(lines.find((l) => l.includes('"msg":"feed failed"'))!) as { level: string; reason: string };
-    expect(logged).toMatchObject({ level: "error", reason: `${file}:4203: a number field is empty or not a number` });
+    expect(logged).toMatchObject({ level: "error", reason });
   } finally {
     await app.stop();
   }
