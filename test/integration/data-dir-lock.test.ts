@@ -6,6 +6,9 @@ import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { openDatabase, schemaVersion } from "../../src/store/db.ts";
+import { lockDir } from "../../src/store/lock.ts";
+import { MIGRATIONS } from "../../src/store/schema.ts";
 import { collectLines } from "../helpers/process.ts";
 import { waitFor } from "../helpers/wait.ts";
 
@@ -69,3 +72,25 @@ test("a second server on the data directory exits 2 naming it and the holder; th
     third?.proc.kill("SIGKILL");
   }
 }, 90_000);
+
+test("the keys CLI never migrates a database a server holds; with no server it migrates while holding the lock", () => {
+  const other = realpathSync(mkdtempSync(join(tmpdir(), "alluse-lock-keys-")));
+  try {
+    // A server of the previous release holds the directory: its database is one migration behind.
+    const held = lockDir(other);
+    openDatabase(join(other, "alluse.db"), "none", MIGRATIONS.slice(0, -1)).close();
+    const list = () => Bun.spawnSync([process.execPath, MAIN, "keys", "list", "--data-dir", other], { stdout: "pipe", stderr: "pipe" });
+    let r = list();
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr.toString()).toBe(`database ${join(other, "alluse.db")} has schema version ${MIGRATIONS.length - 1}; this program expects ${MIGRATIONS.length}, ` +
+      `and the server running on it (pid ${process.pid}) owns it: stop that server, or use the alluse-market it runs\n`);
+    held.release();
+    r = list();
+    expect(r.exitCode).toBe(0);
+    const db = openDatabase(join(other, "alluse.db"), "none");
+    expect(schemaVersion(db)).toBe(MIGRATIONS.length);
+    db.close();
+  } finally {
+    rmSync(other, { recursive: true, force: true });
+  }
+}, 30_000);
