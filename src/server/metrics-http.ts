@@ -7,6 +7,7 @@
 import type { Context, Hono, MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
 import type { Logger } from "../log.ts";
+import { markRequestLogged } from "./rest.ts";
 import { EXPOSITION_CONTENT_TYPE, type Counter, type Histogram, type MetricsRegistry } from "../monitor/registry.ts";
 
 /** Buckets for REST latency, seconds: 50 µs to 5 s. */
@@ -64,6 +65,8 @@ export function observeRequests(opts: { metrics?: HttpMetrics; log: Logger }): M
     const start = performance.now();
     const given = c.req.header("x-request-id");
     const requestId = given !== undefined && REQUEST_ID_RE.test(given) ? given : newRequestId();
+    // This line carries a failure's error and request id: the app's error handler need not log it again.
+    markRequestLogged(c.req.raw);
     await next();
     // Set after the handler: an error reply is built by onError as a new Response, which would
     // drop a header set on the context before it.

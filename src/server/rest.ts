@@ -43,6 +43,14 @@ export function errorResponse(status: number, code: RestErrorCode, message: stri
  */
 export const CLIENT_CLOSED_STATUS = 499;
 
+/** Requests whose outcome, a failure included, a request logger writes (observeRequests in metrics-http.ts). */
+const loggedByRequestLogger = new WeakSet<Request>();
+
+/** Called by a request logger for each request it will log, so that a handler failure is logged once, by it. */
+export function markRequestLogged(req: Request): void {
+  loggedByRequestLogger.add(req);
+}
+
 /** True when a handler failed because the client closed the connection, not because of a bug. */
 function isClientAbort(err: unknown, req: Request): boolean {
   return req.signal.aborted || (err instanceof DOMException && err.name === "AbortError");
@@ -157,7 +165,7 @@ export function createRestApp(deps: RestDeps): Hono {
       deps.log.info("client closed the request", { method: c.req.method, path: c.req.path, reason: err.message });
       return new Response(null, { status: CLIENT_CLOSED_STATUS });
     }
-    deps.log.error("rest handler failed", { method: c.req.method, path: c.req.path, err });
+    if (!loggedByRequestLogger.has(c.req.raw)) deps.log.error("rest handler failed", { method: c.req.method, path: c.req.path, err });
     return errorResponse(500, "INTERNAL", "internal error");
   });
   return app;

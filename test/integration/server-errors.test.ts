@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { startApp, type App } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";
 import { createLogger } from "../../src/log.ts";
+import { observeRequests } from "../../src/server/metrics-http.ts";
 import { ListenError, startServer } from "../../src/server/server.ts";
 import { TestMarket } from "../helpers/market.ts";
 import { parseExposition, sampleValue } from "../helpers/prom-parse.ts";
@@ -59,6 +60,24 @@ test("a failing REST handler is logged through the app logger with its error", a
     const failed = lines.map((l) => JSON.parse(l) as Record<string, any>).filter((r) => r.msg === "rest handler failed");
     expect(failed).toHaveLength(1);
     expect(failed[0]).toMatchObject({ level: "error", path: "/v1/boom", err: { message: "boom" } });
+  } finally {
+    await server.stop();
+  }
+});
+
+test("with a request logger in front, a failing handler is one error line: the request's, with its id and error", async () => {
+  const market = await TestMarket.create();
+  const lines: string[] = [];
+  const log = createLogger("info", "test", (l) => lines.push(l));
+  const server = await startServer(market.engine, {
+    host: "127.0.0.1", port: 0, log,
+    rest: { middleware: [observeRequests({ log })], routes: [(app) => app.get("/v1/boom", () => { throw new Error("boom"); })] },
+  });
+  try {
+    expect((await fetch(`${server.url}/v1/boom`, { headers: { "x-request-id": "r-1" } })).status).toBe(500);
+    const errors = lines.map((l) => JSON.parse(l) as Record<string, any>).filter((r) => r.level === "error");
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ msg: "request failed", requestId: "r-1", err: { message: "boom" } });
   } finally {
     await server.stop();
   }
