@@ -4,7 +4,7 @@
 
 import { mkdirSync } from "node:fs";
 import { dirname, isAbsolute, join } from "node:path";
-import type { Config } from "./config.ts";
+import { ConfigError, type Config } from "./config.ts";
 import { Engine, DEFAULT_ENGINE_OPTIONS } from "./engine/engine.ts";
 import type { Feed, TickSink } from "./feed/feed.ts";
 import { registerIbMetrics } from "./ib/metrics.ts";
@@ -24,7 +24,8 @@ import { analyticsRoutes } from "./server/analytics-routes.ts";
 import { buildDashboardScript, dashboardRoutes } from "./server/home.ts";
 import { metricsRoutes, observeRequests, registerHttpMetrics } from "./server/metrics-http.ts";
 import { startServer, type RunningServer } from "./server/server.ts";
-import { startTrading, type Trading } from "./oms/trading.ts";
+import { dbPath, startTrading, type Trading } from "./oms/trading.ts";
+import { lockDirs, type DirLock } from "./store/lock.ts";
 import { orderRoutes } from "./server/orders.ts";
 import { riskRoutes } from "./server/risk-routes.ts";
 import { SessionWs } from "./server/session-ws.ts";
@@ -95,7 +96,7 @@ function makeFeed(config: Config, log: Logger, ibSession?: IbSession): Feed {
     });
   }
   if (f.kind === "replay") {
-    const options = { speed: f.replaySpeed, loop: f.replayLoop };
+    const options = { speed: f.replaySpeed, loop: f.replayLoop, strict: f.replayStrict };
     if (f.thread === "worker") return new WorkerFeed({ kind: "replay", path: f.replayFile!, options });
     return new ReplayFeed(f.replayFile!, { ...options, keepTime: f.replayKeepTime });
   }
@@ -107,6 +108,41 @@ function makeFeed(config: Config, log: Logger, ibSession?: IbSession): Feed {
   return f.thread === "worker" ? new WorkerFeed({ kind: "synthetic", options }) : new SyntheticFeed(options);
 }
 
+/** What ended a feed early (a damaged replay file, a throwing sink), when the feed keeps it. */
+function feedError(feed: Feed): Error | null {
+  return "error" in feed && feed.error instanceof Error ? feed.error : null;
+}
+
+/** The feed's readiness: why it is not live, telling a failed replay from a finished one. */
+function feedReadiness(feed: Feed, started: boolean): string | null {
+  if (feed.live) return null;
+  if (!started) return `${feed.name} is starting`;
+  const err = feedError(feed);
+  if (err) return `${feed.name} failed: ${err.message}`;
+  return feed.name === "replay" ? "replay finished" : `${feed.name} is not live`;
+}
+
+/**
+ * Logs, once each, what an operator must hear about a feed without asking /readyz: that it
+ * stopped by itself (an error with its reason, or info at the end of a replay), and the first
+ * damaged rows a lenient replay skipped (a looping replay never ends, so not only at the end).
+ */
+function feedWatcher(feed: Feed, log: Logger): () => void {
+  let endLogged = false, skipLogged = false;
+  return () => {
+    if (!skipLogged && feed instanceof ReplayFeed && feed.skipped > 0) {
+      skipLogged = true;
+      log.warn("replay skipped damaged rows", { skipped: feed.skipped, first: feed.firstSkip?.message });
+    }
+    if (endLogged || feed.live) return;
+    endLogged = true;
+    const err = feedError(feed);
+    const skipped = feed instanceof ReplayFeed ? { skipped: feed.skipped } : {};
+    if (err) log.error("feed failed", { feed: feed.name, reason: err.message, ...skipped });
+    else log.info("feed ended", { feed: feed.name, ticks: feed.stats.ticks, ...skipped });
+  };
+}
+
 /** A sink that also lets the feed set host quality flags (delayed data) on the engine's rows. */
 function withHostFlags(sink: TickSink, engine: Engine): TickSink {
   return {
@@ -116,8 +152,22 @@ function withHostFlags(sink: TickSink, engine: Engine): TickSink {
   };
 }
 
-/** Builds and starts everything; on failure, whatever was started is stopped again. */
+/**
+ * Builds and starts everything; on failure, whatever was started is stopped again. The data
+ * directory (and the database's, when it lies elsewhere) is locked first, so a second server
+ * on it fails with DataDirLockedError before it opens or writes anything there.
+ */
 export async function startApp(config: Config, log: Logger): Promise<App> {
+  const lock = lockDirs([config.dataDir, dirname(dbPath(config.trading, config.dataDir))]);
+  try {
+    return await startLocked(config, log, lock);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+async function startLocked(config: Config, log: Logger, lock: DirLock): Promise<App> {
   const ibSession = makeIbSession(config, log);
   const feed = makeFeed(config, log, ibSession);
   try {
@@ -129,6 +179,13 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     throw err;
   }
   const specs = feed.instruments();
+  // Known only now, from the feed: a table too small for it is a configuration error, not a crash.
+  const maxInstruments = config.engine.maxInstruments;
+  if (maxInstruments !== undefined && maxInstruments < specs.length) {
+    await feed.stop();
+    await ibSession?.stop();
+    throw new ConfigError([`config engine.maxInstruments: ${maxInstruments} is fewer than the ${specs.length} instruments the ${feed.name} feed lists; use at least ${specs.length}`]);
+  }
   const stockSymbols = new Set(specs.filter((s) => s.kind === "stock").map((s) => s.symbol));
   const engineOverrides = { ...config.engine };
   // A replay that keeps its recorded times would be rejected as stale by the live-data rules.
@@ -147,7 +204,9 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   // Metrics first: their batch timer must be the engine's first listener.
   const metrics = createAppMetrics({ engine, feed, stampsAreWallClock: !(config.feed.kind === "replay" && config.feed.replayKeepTime) });
   const health = new HealthChecks();
-  health.register("feed", () => (feed.live ? null : `${feed.name} is not live`));
+  let feedStarted = false;
+  const watchFeed = feedWatcher(feed, log);
+  health.register("feed", () => feedReadiness(feed, feedStarted));
   if (ibSession) {
     const s = ibSession;
     registerIbMetrics(metrics.registry, s, feed instanceof IbFeed ? feed : undefined);
@@ -165,7 +224,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   let hub: Hub | undefined;
   let ordersWs: OrdersWs | undefined;
   const server = await startServer(engine, {
-    host: config.host, port: config.port, limits: config.limits, readiness: () => health.readiness(),
+    host: config.host, port: config.port, limits: config.limits, readiness: () => health.readiness(), log: log.child("server"),
     rest: {
       middleware: [observeRequests({ metrics: registerHttpMetrics(metrics.registry), log: log.child("http") }),
         marketDataMiddleware(config.trading.api.marketData, trading.keys)],
@@ -179,9 +238,15 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
         ...(trading.risk ? [riskRoutes({ risk: trading.risk, keys: trading.keys, maxRows: resolveLimits(config.limits).maxRestRows, ...config.trading.api })] : [])],
     },
     // The alerts topic wraps order entry so that one auth message serves both (alerts-ws.ts).
-    ws: [(h) => new AlertsWs((hub = h), alerts.engine, trading.keys, (ordersWs = new OrdersWs(h, trading.oms, trading.keys, config.trading.api))),
+    ws: [(h) => new AlertsWs((hub = h), alerts.engine, trading.keys, (ordersWs = new OrdersWs(h, trading.oms, trading.keys, { ...config.trading.api, log: log.child("orders-ws") }))),
       (h) => new SessionWs(h, ibSession)],
     marketDataGate: (ip, authorization) => marketDataRefusal(config.trading.api.marketData, trading.keys, ip, authorization),
+  }).catch(async (err: unknown) => {
+    // Cannot listen (address, port): undo what started, so nothing is left open in this process.
+    metrics.stop();
+    await trading.stop();
+    await feed.stop();
+    throw err;
   });
   metrics.attachServer(() => server.stats());
   if (trading.risk) {
@@ -208,6 +273,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   let sessionDate = nyDate.format(new Date());
   const sweep = setInterval(() => {
     try {
+      if (feedStarted) watchFeed();
       engine.sweepStale();
       // Keys revoked with the CLI (another process) are cut off within a second, sessions included.
       trading.keys.syncRevocations();
@@ -233,6 +299,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     await trading.stop();
     throw err;
   }
+  feedStarted = true;
   log.info("feed started", { feed: feed.name });
 
   let stopping: Promise<void> | undefined;
@@ -242,6 +309,8 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     stop() {
       stopping ??= (async () => {
         clearInterval(sweep);
+        // Before stopping the feed: whatever it did by itself is logged, its stop is not.
+        watchFeed();
         await feed.stop();
         engine.flush();
         alerts.stop();
@@ -249,6 +318,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
         await trading.stop();
         spreads.stop();
         metrics.stop();
+        lock.release();
         log.info("stopped");
       })();
       return stopping;

@@ -2,6 +2,8 @@
 // (--config or ALLUSE_CONFIG; JSON or TOML), ALLUSE_* environment variables, command-line flags.
 // Invalid configuration is reported as one line per bad field, naming where it came from.
 
+import { statSync } from "node:fs";
+import { isIP } from "node:net";
 import { z } from "zod";
 import { limitsObject, resolveLimits } from "./server/limits.ts";
 import { tradingSchema } from "./oms/settings.ts";
@@ -33,11 +35,22 @@ const ibSchema = z.strictObject({
   connectTimeoutMs: positiveInt.max(600_000).default(30_000),
 });
 
+/** RFC 1123 host name: dot-separated labels of letters, digits and inner hyphens, 253 characters at most. */
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/** Where to listen: an IPv4 or IPv6 address, or a host name; "999.1.1.1" is neither and is refused here, not at bind time. */
+const listenHost = z.string().min(1).superRefine((h, ctx) => {
+  if (isIP(h) !== 0) return;
+  if (/^[\d.]+$/.test(h)) ctx.addIssue({ code: "custom", message: `${h} is not a valid IPv4 address (four numbers from 0 to 255)` });
+  else if (h.startsWith("[")) ctx.addIssue({ code: "custom", message: `${h}: write an IPv6 address without brackets, e.g. ::1` });
+  else if (!HOST_NAME.test(h)) ctx.addIssue({ code: "custom", message: `${h} is not an IP address or a host name` });
+});
+
 const symbolSchema = z.string().regex(/^[A-Z0-9][A-Z0-9.]{0,15}$/, "must be an upper-case ticker such as AAPL or BRK.B");
 
 /** The whole configuration. Engine and server limits are overrides of their built-in defaults. */
 export const configSchema = z.strictObject({
-  host: z.string().min(1).default("127.0.0.1"),
+  host: listenHost.default("127.0.0.1"),
   port: z.number().int().min(0).max(65535).default(8787),
   dataDir: z.string().min(1).default("./data"),
   logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
@@ -55,6 +68,8 @@ export const configSchema = z.strictObject({
     replaySpeed: z.union([z.literal("recorded"), z.literal("max"), z.number().positive()]).default("recorded"),
     replayLoop: z.boolean().default(false),
     replayKeepTime: z.boolean().default(false),
+    /** Refuse a replay file with any damaged row at start (true), or skip and count such rows (false). */
+    replayStrict: z.boolean().default(true),
     /** Where the synthetic or replay feed runs: "worker" writes the shared tick ring from a Bun Worker; ib always runs on "main". */
     thread: z.enum(["main", "worker"]).default("main"),
   }).prefault({}),
@@ -117,6 +132,7 @@ const OPTIONS: [string, string[], Parse][] = [
   ["replay-speed", ["feed", "replaySpeed"], speed],
   ["replay-loop", ["feed", "replayLoop"], bool],
   ["replay-keep-time", ["feed", "replayKeepTime"], bool],
+  ["replay-strict", ["feed", "replayStrict"], bool],
   ["feed-thread", ["feed", "thread"], str],
   ["ib-host", ["ib", "host"], str],
   ["ib-port", ["ib", "port"], num],
@@ -170,9 +186,16 @@ export function parseFlags(argv: string[]): { values: Map<string, string>; error
 }
 
 async function readConfigFile(path: string): Promise<unknown> {
-  const file = Bun.file(path);
-  if (!(await file.exists())) throw new ConfigError([`config file ${path}: not found`]);
-  const text = await file.text();
+  let text: string;
+  try {
+    const stat = statSync(path);
+    if (stat.isDirectory()) throw new ConfigError([`config file ${path}: is a directory, not a file`]);
+    text = await Bun.file(path).text();
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError([`config file ${path}: ${code === "ENOENT" ? "not found" : code === "EACCES" ? "permission denied" : (err as Error).message}`]);
+  }
   try {
     return path.endsWith(".toml") ? Bun.TOML.parse(text) : JSON.parse(text);
   } catch (err) {

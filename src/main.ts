@@ -1,12 +1,14 @@
 #!/usr/bin/env bun
 // CLI entry: flags → config → app. Prints the URLs once listening; stops cleanly on SIGINT or
-// SIGTERM. Exit status: 0 after a clean stop, 1 on a start-up failure, 2 on invalid config.
+// SIGTERM. Exit status: 0 after a clean stop, 1 on a start-up failure, 2 on invalid config or
+// a data directory another server holds (one line on stderr, before any log line).
 
 import { ConfigError, FLAG_HELP, loadConfig } from "./config.ts";
 import { startApp } from "./app.ts";
 import { paperHoursNotice } from "./broker/paper-session.ts";
 import { ExchangeCalendar } from "./domain/calendar.ts";
 import { createLogger } from "./log.ts";
+import { DataDirLockedError } from "./store/lock.ts";
 import { runKeysCli, KEYS_USAGE } from "./auth/cli.ts";
 
 const USAGE = `alluse-market — quote and risk server
@@ -44,6 +46,10 @@ async function main(argv: string[]): Promise<void> {
   try {
     app = await startApp(config, log);
   } catch (err) {
+    if (err instanceof ConfigError || err instanceof DataDirLockedError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
     log.error("start-up failed", { err });
     process.exit(1);
   }

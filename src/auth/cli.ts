@@ -2,9 +2,16 @@
 // The full key is printed once, at creation; afterwards only its id and scopes are shown.
 // A running server picks up a revocation made here within a second (KeyStore.syncRevocations);
 // the admin API (DELETE /v1/admin/keys/:id) does the same without a second process.
+//
+// It runs beside a server on purpose (keys are made while it serves), so it does not need the
+// data directory's lock (src/store/lock.ts) and writes through SQLite's own locking. It does take
+// the lock when it is free, so no server starts while it migrates a database; when a server holds
+// it, the database is that server's and is used only at this program's schema, never migrated.
 
 import { loadConfig, ConfigError } from "../config.ts";
-import { openDatabase } from "../store/db.ts";
+import { dirname } from "node:path";
+import { openDatabase, openDatabaseAsIs, SchemaMismatchError } from "../store/db.ts";
+import { DataDirLockedError, lockDirs, type DirLock } from "../store/lock.ts";
 import { dbPath } from "../oms/trading.ts";
 import { KEY_SCOPES, KeyStore, type KeyScope } from "./keys.ts";
 
@@ -41,7 +48,23 @@ export async function runKeysCli(argv: string[], out: (s: string) => void, err: 
     }
     throw e;
   }
-  const db = openDatabase(dbPath(config.trading, config.dataDir), config.trading.durability);
+  const path = dbPath(config.trading, config.dataDir);
+  let lock: DirLock | undefined, server: DataDirLockedError | undefined;
+  try {
+    lock = lockDirs([config.dataDir, dirname(path)]);
+  } catch (e) {
+    if (!(e instanceof DataDirLockedError)) throw e;
+    server = e;
+  }
+  let db;
+  try {
+    db = lock ? openDatabase(path, config.trading.durability) : openDatabaseAsIs(path, config.trading.durability);
+  } catch (e) {
+    lock?.release();
+    if (!(e instanceof SchemaMismatchError)) throw e;
+    err(`${e.message}, and the server running on it (pid ${server?.holderPid ?? "unknown"}) owns it: stop that server, or use the alluse-market it runs\n`);
+    return 2;
+  }
   try {
     const keys = new KeyStore(db);
     if (verb === "create") {
@@ -81,5 +104,6 @@ export async function runKeysCli(argv: string[], out: (s: string) => void, err: 
     return 2;
   } finally {
     db.close();
+    lock?.release();
   }
 }

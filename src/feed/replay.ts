@@ -7,12 +7,18 @@
 // and each batch is stamped with the current time. With keepTime the recorded times are kept
 // and the engine is flushed on the recording's clock instead of the wall clock, so a recording
 // replays into a fresh engine exactly as it was first ingested.
+//
+// Damaged files. By default (strict) the whole file is read once before the feed exists, so a
+// damaged row is refused at start with its file and line rather than found halfway through a
+// replay; an error that still happens while playing (the file changed underneath) ends the
+// replay with `error` set, which /readyz and the log report. With strict off, damaged rows are
+// skipped and counted instead.
 
 import type { InstrumentSpec } from "../domain/instrument.ts";
 import { nowMs } from "../domain/time.ts";
 import type { Feed, FeedStats, InstrumentIndex, TickSink } from "./feed.ts";
 import { Waiter } from "./synthetic.ts";
-import { openTickReader, TickBatch, type TickFileFormat, type TickReader } from "./tickfile.ts";
+import { openTickReader, scanTickFile, TickBatch, type TickFileError, type TickFileFormat, type TickReader } from "./tickfile.ts";
 
 /** Options of the replay feed. */
 export interface ReplayFeedOptions {
@@ -24,8 +30,10 @@ export interface ReplayFeedOptions {
   loop?: boolean;
   /** Most ticks written between two flushes (default 16384). */
   maxBatchTicks?: number;
-  /** File format; detected from the content by default. */
+  /** File format; detected from the content and name by default. */
   format?: TickFileFormat;
+  /** Refuse a file with any damaged row before starting (default true); false skips and counts them. */
+  strict?: boolean;
 }
 
 /**
@@ -49,6 +57,10 @@ export class ReplayFeed implements Feed {
   private readonly loop: boolean;
   private readonly maxBatchTicks: number;
   private readonly format: TickFileFormat | undefined;
+  private readonly strict: boolean;
+  /** Damaged rows skipped in finished passes (the reader counts the current one). */
+  private skippedBefore = 0;
+  private firstSkipBefore: TickFileError | null = null;
   private reader: TickReader;
   private readonly specs: InstrumentSpec[];
   private readonly waiter = new Waiter();
@@ -57,7 +69,7 @@ export class ReplayFeed implements Feed {
   private run: Promise<void> | null = null;
   private resolveEnded!: () => void;
 
-  /** Opens `path` and reads its instrument table; throws TickFileError for a bad file. */
+  /** Opens `path` and reads its instrument table (strict: the whole file); throws TickFileError for a bad file. */
   constructor(readonly path: string, opts: ReplayFeedOptions = {}) {
     const speed = opts.speed ?? "recorded";
     this.speed = speed === "recorded" ? 1 : speed === "max" ? Infinity : speed;
@@ -65,12 +77,24 @@ export class ReplayFeed implements Feed {
     this.loop = opts.loop ?? false;
     this.maxBatchTicks = opts.maxBatchTicks ?? 16384;
     this.format = opts.format;
+    this.strict = opts.strict ?? true;
     if (!(this.speed > 0)) throw new Error("replay: speed must be \"recorded\", \"max\" or a positive number");
     if (this.loop && this.keepTime) throw new Error("replay: loop cannot be combined with keepTime (recorded times would go backwards)");
     if (!(Number.isInteger(this.maxBatchTicks) && this.maxBatchTicks >= 1)) throw new Error("replay: maxBatchTicks must be a positive integer");
-    this.reader = openTickReader(path, this.format);
+    if (this.strict) scanTickFile(path, this.format);
+    this.reader = openTickReader(path, this.format, { skipBadRows: !this.strict });
     this.specs = this.reader.instruments;
     this.ended = new Promise((resolve) => (this.resolveEnded = resolve));
+  }
+
+  /** Damaged rows skipped so far (strict off only). */
+  get skipped(): number {
+    return this.skippedBefore + this.reader.skipped;
+  }
+
+  /** The first damaged row skipped, naming file and line. */
+  get firstSkip(): TickFileError | null {
+    return this.firstSkipBefore ?? this.reader.firstSkip;
   }
 
   /** True while ticks are being replayed. */
@@ -111,8 +135,10 @@ export class ReplayFeed implements Feed {
   }
 
   private reopen(): void {
+    this.firstSkipBefore ??= this.reader.firstSkip;
+    this.skippedBefore += this.reader.skipped;
     this.reader.close();
-    this.reader = openTickReader(this.path, this.format);
+    this.reader = openTickReader(this.path, this.format, { skipBadRows: !this.strict });
     if (this.reader.instruments.length !== this.specs.length) throw new Error(`replay: ${this.path} changed its instrument table while replaying`);
     this.passes++;
   }

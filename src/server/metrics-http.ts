@@ -7,6 +7,7 @@
 import type { Context, Hono, MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
 import type { Logger } from "../log.ts";
+import { markRequestLogged } from "./rest.ts";
 import { EXPOSITION_CONTENT_TYPE, type Counter, type Histogram, type MetricsRegistry } from "../monitor/registry.ts";
 
 /** Buckets for REST latency, seconds: 50 µs to 5 s. */
@@ -17,6 +18,9 @@ const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIO
 
 /** An incoming X-Request-Id is echoed only when it is short and plain, so it cannot forge log lines. */
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/** The readiness probe's route. */
+const READINESS_ROUTE = "/readyz";
 
 /** Route label of a request that matched no route (a 404). */
 export const UNMATCHED_ROUTE = "unmatched";
@@ -61,6 +65,8 @@ export function observeRequests(opts: { metrics?: HttpMetrics; log: Logger }): M
     const start = performance.now();
     const given = c.req.header("x-request-id");
     const requestId = given !== undefined && REQUEST_ID_RE.test(given) ? given : newRequestId();
+    // This line carries a failure's error and request id: the app's error handler need not log it again.
+    markRequestLogged(c.req.raw);
     await next();
     // Set after the handler: an error reply is built by onError as a new Response, which would
     // drop a header set on the context before it.
@@ -79,7 +85,8 @@ export function observeRequests(opts: { metrics?: HttpMetrics; log: Logger }): M
       metrics.seconds.labels(route, method).observe(seconds);
     }
     const fields = { requestId, method: c.req.method, route, path: c.req.path, status, ms: Math.round(seconds * 1e4) / 10 };
-    if (status >= 500) log.error("request failed", c.error ? { ...fields, err: c.error } : fields);
+    // A 503 from /readyz is its ordinary "not ready" answer to a probe, logged by the route when readiness changes.
+    if (status >= 500 && route !== READINESS_ROUTE) log.error("request failed", c.error ? { ...fields, err: c.error } : fields);
     else log.debug("request", fields);
   };
 }

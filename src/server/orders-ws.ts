@@ -22,6 +22,7 @@ import { fillView, orderView } from "../oms/views.ts";
 import type { Order } from "../domain/order.ts";
 import type { Hub, Socket } from "./hub.ts";
 import { TokenBucket } from "./limits.ts";
+import { createLogger, type Logger } from "../log.ts";
 
 /** What the server asks of a WebSocket extension: claim some ops, hear about closes. */
 export interface WsExtension {
@@ -78,6 +79,8 @@ export interface OrdersWsOptions {
   /** Order requests per second per API key, and the burst (shared by all of a key's connections). */
   keyRatePerS: number;
   keyBurst: number;
+  /** Where a failed order request is logged (a bug: client input is answered, never thrown). */
+  log?: Logger;
 }
 
 /** Order entry and account topics; see the file comment. */
@@ -96,7 +99,10 @@ export class OrdersWs implements WsExtension {
   private readonly detach: () => void;
   private readonly detachRevoke: () => void;
 
+  private readonly log: Logger;
+
   constructor(private readonly hub: Hub, private readonly oms: OrderManager, private readonly keys: KeyStore, private readonly opts: OrdersWsOptions) {
+    this.log = opts.log ?? createLogger("error", "orders-ws");
     this.detach = oms.onUpdate((u) => this.publish(u));
     this.detachRevoke = keys.onRevoke((id) => this.revoked(id));
   }
@@ -129,7 +135,7 @@ export class OrdersWs implements WsExtension {
       return this.error(ws, { status: 429, code: "RATE_LIMITED", message: `over ${this.opts.keyRatePerS} order requests/s for this API key` }, req.id);
     }
     void this.run(ws, key, req).catch((err) => {
-      console.error(JSON.stringify({ level: "error", msg: "order request failed", conn: ws.data.id, error: String(err) }));
+      this.log.error("order request failed", { conn: ws.data.id, err });
     });
   }
 

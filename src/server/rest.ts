@@ -9,6 +9,7 @@ import type { Page, Quote, RestErrorBody, RestErrorCode } from "../client/protoc
 import type { ServerLimits } from "./limits.ts";
 import { HOME_PAGE } from "./home.ts";
 import { greeksRoutes } from "./greeks.ts";
+import type { Logger } from "../log.ts";
 
 /** Whether the process should receive traffic, and why not. */
 export interface Readiness {
@@ -22,6 +23,8 @@ export interface RestDeps {
   limits: ServerLimits;
   readiness: () => Readiness;
   startedAtMs: number;
+  /** Handler failures (error), client aborts (info) and readiness changes (warn / info). */
+  log: Logger;
   /** Middleware run before every route, in order (request ids, metrics, logs). */
   middleware?: MiddlewareHandler[];
   /** Route modules added by other parts (metrics, analytics, orders…), before the 404 handler. */
@@ -32,6 +35,25 @@ export interface RestDeps {
 export function errorResponse(status: number, code: RestErrorCode, message: string, field?: string): Response {
   const body: RestErrorBody = { error: field === undefined ? { code, message } : { code, message, field } };
   return Response.json(body, { status });
+}
+
+/**
+ * Status recorded for a request whose client went away before sending its whole body (nginx's
+ * 499): nobody reads the reply, and it is not a server error, so it must not count as a 5xx.
+ */
+export const CLIENT_CLOSED_STATUS = 499;
+
+/** Requests whose outcome, a failure included, a request logger writes (observeRequests in metrics-http.ts). */
+const loggedByRequestLogger = new WeakSet<Request>();
+
+/** Called by a request logger for each request it will log, so that a handler failure is logged once, by it. */
+export function markRequestLogged(req: Request): void {
+  loggedByRequestLogger.add(req);
+}
+
+/** True when a handler failed because the client closed the connection, not because of a bug. */
+function isClientAbort(err: unknown, req: Request): boolean {
+  return req.signal.aborted || (err instanceof DOMException && err.name === "AbortError");
 }
 
 /** Reads an optional integer query parameter within [min, max]; a string is the error message. */
@@ -68,8 +90,16 @@ export function createRestApp(deps: RestDeps): Hono {
 
   app.get("/", (c) => c.html(HOME_PAGE));
   app.get("/healthz", (c) => c.json({ status: "ok", uptimeMs: Math.round(performance.now() - deps.startedAtMs) }));
+  // Probes ask every few seconds: log when readiness changes, not once per 503.
+  let lastReadiness = "";
   app.get("/readyz", (c) => {
     const r = deps.readiness();
+    const summary = r.reasons.join("; ");
+    if (summary !== lastReadiness) {
+      lastReadiness = summary;
+      if (r.ready) deps.log.info("ready");
+      else deps.log.warn("not ready", { reasons: r.reasons });
+    }
     return c.json(r, r.ready ? 200 : 503);
   });
 
@@ -131,7 +161,11 @@ export function createRestApp(deps: RestDeps): Hono {
 
   app.notFound((c) => errorResponse(404, "NOT_FOUND", `no route ${c.req.method} ${c.req.path}`));
   app.onError((err, c) => {
-    console.error(JSON.stringify({ level: "error", msg: "rest handler failed", path: c.req.path, error: String(err) }));
+    if (isClientAbort(err, c.req.raw)) {
+      deps.log.info("client closed the request", { method: c.req.method, path: c.req.path, reason: err.message });
+      return new Response(null, { status: CLIENT_CLOSED_STATUS });
+    }
+    if (!loggedByRequestLogger.has(c.req.raw)) deps.log.error("rest handler failed", { method: c.req.method, path: c.req.path, err });
     return errorResponse(500, "INTERNAL", "internal error");
   });
   return app;

@@ -12,6 +12,7 @@ import { handleMessage } from "./session.ts";
 import type { WsExtension } from "./orders-ws.ts";
 import type { ClientEnv } from "../auth/market-gate.ts";
 import { SymbolIndex } from "./symbols.ts";
+import { createLogger, type Logger } from "../log.ts";
 
 // The app and tests import the server's whole surface from this file.
 export { DEFAULT_LIMITS, type ServerLimits } from "./limits.ts";
@@ -30,6 +31,8 @@ export interface ServerOptions {
   rest?: Pick<RestDeps, "middleware" | "routes">;
   /** WebSocket extensions (order entry, src/server/orders-ws.ts), built once the hub exists. */
   ws?: ((hub: Hub) => WsExtension)[];
+  /** Where handler failures, client aborts and readiness changes are logged; warnings and errors on stdout when absent. */
+  log?: Logger;
   /** Who may read market data (src/auth/market-gate.ts); everyone when absent. */
   marketDataGate?: (ip: string | undefined, authorization: string | null) => { status: 401 | 403; message: string } | undefined;
 }
@@ -56,14 +59,47 @@ function idleTimeoutS(limits: ServerLimits): number {
   return Math.min(960, Math.max(8, Math.ceil((10 * limits.heartbeatMs) / 1000)));
 }
 
-/** Starts the HTTP + WebSocket server over an engine and publishes every batch it ingests. */
+/** The server could not listen; the message says why in an operator's terms (address, port, permission). */
+export class ListenError extends Error {
+  constructor(message: string, readonly code: string | undefined) {
+    super(message);
+    this.name = "ListenError";
+  }
+}
+
+/**
+ * Explains a failed listen. Bun reports EADDRINUSE for some addresses that are not the port's
+ * fault, so a port in use is confirmed by listening on the same host with a free port.
+ */
+function listenError(err: unknown, host: string, port: number): ListenError {
+  const code = (err as { code?: unknown } | null)?.code;
+  const where = `${host.includes(":") ? `[${host}]` : host}:${port}`;
+  let hostListens = true;
+  if (code === "EADDRINUSE" && port !== 0) {
+    try {
+      Bun.serve({ hostname: host, port: 0, fetch: () => new Response(null) }).stop(true);
+    } catch {
+      hostListens = false;
+    }
+  }
+  const why =
+    code === "EADDRINUSE" && hostListens ? `port ${port} is in use (another alluse-market?); choose another --port` :
+    code === "EADDRNOTAVAIL" || (code === "EADDRINUSE" && !hostListens) ? `${host} is not an address of this machine (or a name that does not resolve to one); use 127.0.0.1, 0.0.0.0 or one of its addresses` :
+    code === "EINVAL" ? `${host} is not a valid address to listen on` :
+    code === "EACCES" ? `permission denied (ports below 1024 need privileges)` :
+    (err as Error).message;
+  return new ListenError(`cannot listen on ${where}: ${why}`, typeof code === "string" ? code : undefined);
+}
+
+/** Starts the HTTP + WebSocket server over an engine and publishes every batch it ingests; throws ListenError when it cannot listen. */
 export async function startServer(engine: Engine, opts: ServerOptions): Promise<RunningServer> {
   const limits = resolveLimits(opts.limits);
+  const log = opts.log ?? createLogger("warn", "server");
   const hub = new Hub(engine, limits);
   const symbols = new SymbolIndex(engine);
   const extensions = (opts.ws ?? []).map((make) => make(hub));
   const readiness = opts.readiness ?? (() => ({ ready: true, reasons: [] }));
-  const app = createRestApp({ engine, limits, readiness, startedAtMs: performance.now(), ...opts.rest });
+  const app = createRestApp({ engine, limits, readiness, startedAtMs: performance.now(), log, ...opts.rest });
 
   const upgrade = (req: Request, server: Server<ConnData>, url: URL): Response | undefined => {
     if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
@@ -87,35 +123,41 @@ export async function startServer(engine: Engine, opts: ServerOptions): Promise<
     return errorResponse(400, "BAD_REQUEST", "WebSocket handshake failed");
   };
 
-  const server: Server<ConnData> = Bun.serve<ConnData>({
-    hostname: opts.host,
-    port: opts.port,
-    fetch(req, srv) {
-      const url = new URL(req.url);
-      if (url.pathname === "/ws") return upgrade(req, srv, url);
-      return app.fetch(req, { clientIp: srv.requestIP(req)?.address } satisfies ClientEnv);
-    },
-    websocket: {
-      maxPayloadLength: limits.maxPayloadBytes,
-      backpressureLimit: limits.backpressureLimitBytes,
-      closeOnBackpressureLimit: false,
-      idleTimeout: idleTimeoutS(limits),
-      sendPings: true,
-      perMessageDeflate: false,
-      open: (ws) => hub.open(ws),
-      message: (ws, message) => handleMessage(hub, symbols, ws, message, extensions),
-      drain: (ws) => hub.drain(ws),
-      close: (ws) => {
-        hub.closed(ws);
-        for (const x of extensions) x.closed(ws);
+  let server: Server<ConnData>;
+  try {
+    server = Bun.serve<ConnData>({
+      hostname: opts.host,
+      port: opts.port,
+      fetch(req, srv) {
+        const url = new URL(req.url);
+        if (url.pathname === "/ws") return upgrade(req, srv, url);
+        return app.fetch(req, { clientIp: srv.requestIP(req)?.address } satisfies ClientEnv);
       },
-      error(err, ws) {
-        // A throw here is a bug in our handlers; keep serving everyone else.
-        console.error(JSON.stringify({ level: "error", msg: "websocket handler failed", conn: ws.data.id, error: String(err) }));
-        ws.close(1011, "internal error");
+      websocket: {
+        maxPayloadLength: limits.maxPayloadBytes,
+        backpressureLimit: limits.backpressureLimitBytes,
+        closeOnBackpressureLimit: false,
+        idleTimeout: idleTimeoutS(limits),
+        sendPings: true,
+        perMessageDeflate: false,
+        open: (ws) => hub.open(ws),
+        message: (ws, message) => handleMessage(hub, symbols, ws, message, extensions),
+        drain: (ws) => hub.drain(ws),
+        close: (ws) => {
+          hub.closed(ws);
+          for (const x of extensions) x.closed(ws);
+        },
+        error(err, ws) {
+          // A throw here is a bug in our handlers; keep serving everyone else.
+          log.error("websocket handler failed", { conn: ws.data.id, err });
+          ws.close(1011, "internal error");
+        },
       },
-    },
-  });
+    });
+  } catch (err) {
+    for (const x of extensions) x.stop();
+    throw listenError(err, opts.host, opts.port);
+  }
   hub.attach(server);
   const detach = engine.onBatch(hub.onBatch);
 

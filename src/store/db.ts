@@ -26,9 +26,36 @@ export function openDatabase(path: string, durability: Durability, migrations: r
   try {
     db.exec("PRAGMA journal_mode = WAL");
     db.exec(`PRAGMA synchronous = ${SYNCHRONOUS[durability]}`);
-    // Another process holding the file (a second server on the same data dir) fails fast.
+    // The keys CLI writes beside a running server (store/lock.ts): wait out its commits, briefly.
     db.exec("PRAGMA busy_timeout = 1000");
     migrate(db, migrations);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return db;
+}
+
+/** A database whose schema is not the one this program was built for, and must not be migrated now. */
+export class SchemaMismatchError extends Error {
+  constructor(readonly path: string, readonly found: number, readonly expected: number) {
+    super(`database ${path} has schema version ${found}; this program expects ${expected}`);
+    this.name = "SchemaMismatchError";
+  }
+}
+
+/**
+ * Opens a database that another process (a running server) owns, without migrating it: that
+ * process prepared its statements for the schema it found, so only a database already at this
+ * program's version is used; anything else is a SchemaMismatchError.
+ */
+export function openDatabaseAsIs(path: string, durability: Durability, migrations: readonly Migration[] = MIGRATIONS): Database {
+  const db = new Database(path, { strict: true });
+  try {
+    db.exec(`PRAGMA synchronous = ${SYNCHRONOUS[durability]}`);
+    db.exec("PRAGMA busy_timeout = 1000");
+    const found = schemaVersion(db), expected = migrations.at(-1)?.version ?? 0;
+    if (found !== expected) throw new SchemaMismatchError(path, found, expected);
   } catch (err) {
     db.close();
     throw err;

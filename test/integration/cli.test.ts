@@ -99,3 +99,23 @@ test("--record writes a tick file inside --data-dir that --feed replay can play 
     rmSync(dataDir, { recursive: true, force: true });
   }
 });
+
+test("misleading start-up errors are one clear line with status 2: a bad --host, --config on a directory, --max-instruments below the feed's count", async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "alluse-cli-errors-"));
+  try {
+    const cases: [string[], string][] = [
+      [["--host", "999.1.1.1"], "config host: 999.1.1.1 is not a valid IPv4 address (four numbers from 0 to 255) (from flag --host)"],
+      [["--config", dataDir], `config file ${dataDir}: is a directory, not a file`],
+      [["--max-instruments", "1", "--symbols", "AAPL,TSLA", "--option-expiries", "0"],
+        "config engine.maxInstruments: 1 is fewer than the 2 instruments the synthetic feed lists; use at least 2"],
+    ];
+    for (const [flags, line] of cases) {
+      const proc = Bun.spawn([process.execPath, MAIN, "--port", "0", "--data-dir", dataDir, ...flags], { stdout: "pipe", stderr: "pipe" });
+      expect(await proc.exited).toBe(2);
+      expect(await new Response(proc.stderr).text()).toBe(`${line}\n`);
+      expect(await new Response(proc.stdout).text()).not.toContain('"level":"error"');
+    }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}, 60_000);

@@ -98,3 +98,16 @@ test("the start-up notice says orders are held while closed and how to trade rou
   expect(paperHoursNotice("exchange", cal, Date.parse("2026-11-23T15:00:00Z"))).toContain("the regular session is open now, until 2026-11-23 16:00 America/New_York");
   expect(paperHoursNotice("always", cal, Date.parse("2026-11-22T20:00:00Z"))).toBeUndefined();
 });
+
+test("--host must be an IP address or a host name; 999.1.1.1 is refused with a reason, not at bind time", async () => {
+  expect(await errorsOf(["--host", "999.1.1.1"])).toEqual(["config host: 999.1.1.1 is not a valid IPv4 address (four numbers from 0 to 255) (from flag --host)"]);
+  expect((await errorsOf(["--host", "[::1]"]))[0]).toContain("without brackets");
+  expect((await errorsOf(["--host", "bad_host!"]))[0]).toContain("is not an IP address or a host name");
+  for (const host of ["127.0.0.1", "0.0.0.0", "::", "::1", "localhost", "quotes-1.example.com"]) {
+    expect((await loadConfig(["--host", host], {})).host).toBe(host);
+  }
+});
+
+test("--config naming a directory says it is a directory", async () => {
+  expect(await errorsOf(["--config", dir])).toEqual([`config file ${dir}: is a directory, not a file`]);
+});

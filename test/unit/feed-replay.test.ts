@@ -112,17 +112,33 @@ describe("ReplayFeed", () => {
     expect(() => new ReplayFeed(path, { speed: 0 })).toThrow(/speed/);
   });
 
-  test("a bad row ends the replay with the error recorded; earlier ticks were delivered", async () => {
+  test("a damaged row refuses the file at start naming file and line; strict off skips and counts it", async () => {
     const csv = join(dir, "broken.csv");
     writeFileSync(csv, `${CSV_HEADER}\n`);
     for (let i = 0; i < 100; i++) appendFileSync(csv, `${1000 + i},AAPL,bid,${100 + i / 100},100\n`);
     appendFileSync(csv, "1100,AAPL,bid,oops,100\n");
+    expect(() => new ReplayFeed(csv, { speed: "max" })).toThrow(`${csv}:102: a number field is empty or not a number`);
+    const feed = new ReplayFeed(csv, { speed: "max", maxBatchTicks: 10, strict: false });
+    const sink = new StampSink();
+    await feed.start(sink, identity(feed));
+    await feed.ended;
+    expect(feed.error).toBeNull();
+    expect(sink.stamps.length).toBe(100);
+    expect(feed.skipped).toBe(1);
+    expect(feed.firstSkip?.message).toBe(`${csv}:102: a number field is empty or not a number`);
+  });
+
+  test("a row damaged after the start check ends the replay with the error recorded; earlier ticks were delivered", async () => {
+    const csv = join(dir, "grows.csv");
+    writeFileSync(csv, `${CSV_HEADER}\n`);
+    for (let i = 0; i < 100; i++) appendFileSync(csv, `${1000 + i},AAPL,bid,${100 + i / 100},100\n`);
     const feed = new ReplayFeed(csv, { speed: "max", maxBatchTicks: 10 });
+    appendFileSync(csv, "1100,AAPL,bid,oops,100\n");
     const sink = new StampSink();
     await feed.start(sink, identity(feed));
     await feed.ended;
     expect(feed.live).toBe(false);
-    expect(feed.error?.message).toMatch(/line 102: a number field/);
+    expect(feed.error?.message).toBe(`${csv}:102: a number field is empty or not a number`);
     expect(sink.stamps.length).toBe(100);
   });
 });

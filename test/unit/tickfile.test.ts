@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { InstrumentSpec } from "../../src/domain/instrument.ts";
 import { IB_SENTINELS, TickKind as K } from "../../src/domain/tick.ts";
 import {
-  ALTK_RECORD_BYTES, createTickWriter, CSV_HEADER, detectFormat, formatOfPath, openTickReader, TickBatch, TickFileError,
+  ALTK_RECORD_BYTES, createTickWriter, CSV_HEADER, detectFormat, formatOfPath, openTickReader, scanTickFile, TickBatch, TickFileError,
   type TickFileFormat, type TickReader,
 } from "../../src/feed/tickfile.ts";
 
@@ -110,13 +110,13 @@ describe("CSV specifics", () => {
     expectSameRows(readAll(reader), [[0, K.Bid, 400.5, 100, T0], [1, K.Ask, 3.2, 7, T0 + 1], [0, K.Trade, NaN, 100, T0 + 2]]);
   });
 
-  test("bad rows are errors naming the line", () => {
+  test("bad rows are errors naming the file and the line", () => {
     const cases: [string, RegExp][] = [
-      [`${T0},AAPL,bid,1`, /line 3: expected 5 fields/],
-      [`${T0},AAPL,quote,1,1`, /line 3: unknown kind "quote"/],
-      [`${T0},AAPL,bid,,1`, /line 3: a number field/],
-      [`${T0},AAPL,bid,abc,1`, /line 3: a number field/],
-      [`${T0},MSFT,bid,1,1`, /line 3: symbol MSFT is not declared/],
+      [`${T0},AAPL,bid,1`, /badrow\.csv:3: expected 5 fields/],
+      [`${T0},AAPL,quote,1,1`, /badrow\.csv:3: unknown kind "quote"/],
+      [`${T0},AAPL,bid,,1`, /badrow\.csv:3: a number field/],
+      [`${T0},AAPL,bid,abc,1`, /badrow\.csv:3: a number field/],
+      [`${T0},MSFT,bid,1,1`, /badrow\.csv:3: symbol MSFT is not declared/],
     ];
     for (const [row, message] of cases) {
       const path = join(dir, "badrow.csv");
@@ -166,7 +166,9 @@ describe("binary specifics", () => {
     const bytes = readFileSync(path);
     bytes[0] = 0x42;
     writeFileSync(path, bytes);
-    expect(detectFormat(path)).toBe("csv");
+    // Named .altk, a damaged magic is a binary file's error, not a CSV without a header.
+    expect(detectFormat(path)).toBe("altk");
+    expect(() => openTickReader(path)).toThrow(/damaged\.altk: not a binary tick file \(bad magic\)/);
     try {
       openTickReader(path, "altk");
       throw new Error("opened a file with a bad magic");
@@ -183,5 +185,54 @@ describe("binary specifics", () => {
     const reader = openTickReader(path);
     expect(() => readAll(reader)).toThrow(/names instrument 7; the table has 3/);
     reader.close();
+  });
+});
+
+describe("damaged rows: strict by default, skipped on request", () => {
+  const csvWith = (bad: string) => {
+    const path = join(dir, "damaged-last.csv");
+    writeFileSync(path, `# instrument ${JSON.stringify(SPECS[0])}\n${CSV_HEADER}\n${T0},AAPL,bid,1,1\n${T0 + 1},AAPL,ask,2,1\n${bad}`);
+    return path;
+  };
+
+  test("a damaged last CSV row: the good rows come first, then the error naming file and line; a scan throws it", () => {
+    for (const [bad, reason] of [[`${T0 + 2},AAPL,trade,abc,1\n`, "a number field"], [`${T0 + 2},AAPL,tra`, "expected 5 fields"],
+      [`${T0 + 2},MSFT,trade,1,1\n`, "symbol MSFT is not declared"]] as const) {
+      const path = csvWith(bad);
+      const reader = openTickReader(path);
+      const batch = new TickBatch();
+      expect(reader.read(batch)).toBe(2);
+      expect(() => reader.read(batch)).toThrow(`${path}:5: ${reason}`);
+      reader.close();
+      expect(() => scanTickFile(path)).toThrow(`${path}:5: ${reason}`);
+      const lenient = scanTickFile(path, undefined, { skipBadRows: true });
+      expect(lenient.records).toBe(2);
+      expect(lenient.skipped).toBe(1);
+      expect(lenient.firstSkip?.message).toBe(`${path}:5: ${reason}${reason === "expected 5 fields" ? ", found 3" : reason === "a number field" ? " is empty or not a number" : ""}`);
+    }
+  });
+
+  test("scrambled binary records: a scan names the first bad record; skipping keeps the good ones and a truncated tail", () => {
+    const path = join(dir, "scrambled.altk");
+    write(path, AWKWARD);
+    const bytes = readFileSync(path);
+    const data = (16 + bytes.readUInt32LE(12) + 7) & ~7;
+    // Records 3 and 5 get instrument numbers far outside the table, as random bytes would.
+    bytes.writeUInt32LE(0x9e3779b9, data + 2 * ALTK_RECORD_BYTES + 24);
+    bytes.writeUInt32LE(12345, data + 4 * ALTK_RECORD_BYTES + 24);
+    writeFileSync(path, Buffer.concat([bytes, Buffer.alloc(7)]));
+    expect(() => scanTickFile(path)).toThrow(/scrambled\.altk: last record is truncated: 7 of 32 bytes/);
+    writeFileSync(path, bytes);
+    expect(() => scanTickFile(path)).toThrow(/scrambled\.altk: record 3 at offset \d+ names instrument 2654435769; the table has 3/);
+    // Strict reading hands over the two good records before the bad one, then throws.
+    const reader = openTickReader(path);
+    const batch = new TickBatch();
+    expect(reader.read(batch)).toBe(2);
+    expect(() => reader.read(batch)).toThrow(/record 3 /);
+    reader.close();
+    writeFileSync(path, Buffer.concat([bytes, Buffer.alloc(7)]));
+    const lenient = scanTickFile(path, undefined, { skipBadRows: true });
+    expect(lenient).toMatchObject({ records: AWKWARD.length - 2, skipped: 3 });
+    expect(lenient.firstSkip?.code).toBe("truncated");
   });
 });
