@@ -62,6 +62,8 @@ interface Tracked {
   /** A terminal event held back until the pending fills are out (a fill must never follow its order's end). */
   deferred: BrokerEvent | null;
   cancelRequested: boolean;
+  /** TWS reported the order Filled: it ended filled, whatever executions are still to arrive. */
+  ibFilled: boolean;
   /** Last status was PreSubmitted (held by IB, e.g. a stop waiting for its trigger). */
   held: boolean;
   /** A stop reported triggered (once). */
@@ -86,7 +88,7 @@ export class IbBroker implements Broker {
   /** Orders live at IBKR: the order manager journals before sending. */
   readonly external = true;
   /** Counters for metrics and tests. */
-  readonly stats = { reconciliations: 0, reconcileFailures: 0, endedWhileAway: 0, unknownExecutions: 0 };
+  readonly stats = { reconciliations: 0, reconcileFailures: 0, endedWhileAway: 0, unknownExecutions: 0, filledWithoutExecutions: 0 };
   /** Where IBKR's positions and ours differed at the last reconciliation (see ib-positions.ts). */
   lastPositionDiffs: PositionDiff[] = [];
   private readonly listeners: BrokerListener[] = [];
@@ -111,7 +113,9 @@ export class IbBroker implements Broker {
     this.clock = opts.clock ?? Date.now;
     this.maxOrders = opts.maxOrders ?? 10_000;
     this.queries = new IbQueries(session, { maxInFlight: opts.maxInFlight ?? 4, maxItems: opts.maxItems ?? 100_000, timeoutMs: opts.requestTimeoutMs ?? 15_000 });
-    this.joiner = new ExecutionJoiner<Tracked>({ ...JOIN_DEFAULTS, ...opts.join }, (fill, t) => this.onJoined(fill, t));
+    this.joiner = new ExecutionJoiner<Tracked>({ ...JOIN_DEFAULTS, ...opts.join }, (fill, t) => this.onJoined(fill, t), (fill, original) => {
+      this.log.error("ib execution correction not applied: book it by hand", { orderId: fill.orderId, execId: fill.fillId, original, qty: fill.qty, priceUnits: fill.priceUnits });
+    });
     const on = (e: EventName, fn: (...a: never[]) => void) => this.offs.push(session.onIb(e, fn));
     on(EventName.openOrder, (id: number, _c: Contract, o: Order, st: OrderState) => this.onOpenOrder(id, o, st));
     on(EventName.orderStatus, (id: number, status: string) => this.onStatus(this.byIbId.get(id), status));
@@ -205,7 +209,7 @@ export class IbBroker implements Broker {
     const out: BrokerFill[] = [];
     for (const [c, e] of execs) {
       const f = this.fillOf(this.trackedFor(e.orderId, e.orderRef), c, e, parseExecTime(e.time) ?? this.clock());
-      if (f && f.ts >= fromMs) out.push({ ...f, commissionMicros: this.joiner.commissionOf(f.fillId) ?? 0 });
+      if (f && f.ts >= fromMs) out.push({ ...f, commissionMicros: this.joiner.commissionOf(f.orderId, f.fillId) ?? 0 });
     }
     return out;
   }
@@ -243,7 +247,7 @@ export class IbBroker implements Broker {
     return this.joiner.pendingCount;
   }
 
-  /** The joiner's counters (joined, evicted without commission, duplicates). */
+  /** The joiner's counters (joined, evicted without commission, duplicates, corrections not applied). */
   get joinStats(): Readonly<ExecutionJoiner<Tracked>["stats"]> {
     return this.joiner.stats;
   }
@@ -263,7 +267,7 @@ export class IbBroker implements Broker {
   private track(order: BrokerOrder, ibId: number): Tracked {
     const old = this.byOurId.get(order.orderId);
     if (old) this.forget(old);
-    const t: Tracked = { order, ibId, accepted: false, done: false, filledQty: 0, pendingFills: 0, deferred: null, cancelRequested: false, held: false, triggered: false, modify: null, seq: ++this.seq };
+    const t: Tracked = { order, ibId, accepted: false, done: false, filledQty: 0, pendingFills: 0, deferred: null, cancelRequested: false, ibFilled: false, held: false, triggered: false, modify: null, seq: ++this.seq };
     this.byOurId.set(order.orderId, t);
     if (ibId > 0) this.byIbId.set(ibId, t);
     return t;
@@ -323,7 +327,11 @@ export class IbBroker implements Broker {
         }
         t.held = false;
         return this.accept(t);
-      case "Filled": case "PendingCancel": return this.accept(t);
+      // Filled is never an end by itself: the order ends when its executions have all arrived.
+      case "Filled":
+        t.ibFilled = true;
+        return this.accept(t);
+      case "PendingCancel": return this.accept(t);
       case "Inactive":
         if (!t.accepted) this.finish(t, { kind: "rejected", orderId: t.order.orderId, reason: "IB: order inactive", ts: this.clock() });
         return;
@@ -363,8 +371,10 @@ export class IbBroker implements Broker {
   }
 
   private onExecution(reqId: number, c: Contract, e: Execution): void {
-    if (!e.execId || this.joiner.repeated(e.execId)) return;
-    const t = this.trackedFor(e.orderId, e.orderRef);
+    if (!e.execId) return;
+    // One execution is (our order, execId): orderRef names our order even after it ended here.
+    const t = this.trackedFor(e.orderId, e.orderRef), ourId = t?.order.orderId ?? e.orderRef;
+    if (ourId && this.joiner.repeated(ourId, e.execId)) return;
     if (!t) {
       if (reqId === -1) this.stats.unknownExecutions++;
       return;
@@ -446,6 +456,12 @@ export class IbBroker implements Broker {
       this.stats.reconciliations++;
       for (const t of [...this.byOurId.values()]) {
         if (t.done || t.seq > upTo || open.has(t.order.orderId) || t.filledQty >= t.order.qty) continue;
+        if (t.ibFilled) {
+          // TWS said Filled, so it is not a cancel; its missing executions are an anomaly to look into, not a reason to end it.
+          this.stats.filledWithoutExecutions++;
+          this.log.error("ib reports the order filled but not all its executions arrived", { orderId: t.order.orderId, ibId: t.ibId, filledQty: t.filledQty, qty: t.order.qty });
+          continue;
+        }
         this.stats.endedWhileAway++;
         const ts = this.clock();
         if (t.ibId === 0 || !t.accepted) this.finish(t, { kind: "rejected", orderId: t.order.orderId, reason: "never reached IB (not open, no executions)", ts });

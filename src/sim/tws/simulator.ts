@@ -85,7 +85,7 @@ export class TwsSimulator implements SimContext, ConnectionHost {
   /** Current outbound delay (a fault), ms. */
   delayMs = 0;
   /** Counters for tests and the CLI. */
-  readonly stats = { accepted: 0, refusals: 0, overLimit: 0, clientIdInUse: 0, protocolErrors: 0, unhandled: 0, slowConsumers: 0 };
+  readonly stats = { accepted: 0, refusals: 0, overLimit: 0, clientIdInUse: 0, protocolErrors: 0, unhandled: 0, slowConsumers: 0, restarts: 0 };
   private readonly feed: SyntheticFeed;
   private readonly handlers: Map<number, RequestHandler>;
   private readonly connections = new Set<SimConnection>();
@@ -462,6 +462,20 @@ export class TwsSimulator implements SimContext, ConnectionHost {
   /** The exchange session closes: DAY orders are cancelled (expired), as TWS reports them. */
   closeSession(): void {
     this.orders.closeSession();
+  }
+
+  /**
+   * A gateway restart: every socket drops, nothing listens for `downMs`, and the new gateway
+   * starts execution ids again (and, with `forgetOrderIds`, nextValidId from its first value).
+   * Orders resting before it rest after it; fills that happen while it is down wait for
+   * reqExecutions. Resolves once listening again.
+   */
+  async restart(downMs = 0, forgetOrderIds = false): Promise<void> {
+    this.dropConnections();
+    this.stats.restarts++;
+    this.orders.restarted(forgetOrderIds);
+    if (forgetOrderIds) this.orderIds.clear();
+    await this.refuseConnections(downMs);
   }
 
   /** Sets the order id nextValidId reports to a client id (e.g. lower, as after a gateway restart). */
