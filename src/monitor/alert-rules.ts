@@ -214,6 +214,28 @@ export function slippageRule(onUpdate: (l: (u: OmsUpdate) => void) => () => void
   return { rule, stop };
 }
 
+/**
+ * Broker messages refused or set right over the last windowMs (a count of a monotonic total):
+ * fills with unusable fields, fill ids another order had used, overfills, execution
+ * corrections not applied, journal rows the database refused. Duplicates are not counted:
+ * every reconnect repeats the day's executions, and dropping those is normal work.
+ */
+export function brokerAnomalyRule(total: () => number, o: Thresholds & { windowMs?: number } = {}): AlertRule {
+  const samples = new SampleWindow<number>(o.windowMs ?? 900_000, 3600);
+  let first = true;
+  return {
+    name: "broker.anomalies", description: "Broker messages refused or set right (see the anomaly metrics and the log)", direction: "above",
+    warning: 1, critical: 10, ...pick(o),
+    read(nowMs) {
+      // Anomalies before the first evaluation (a burst at start-up) count too.
+      if (first) (samples.push(nowMs, 0), first = false);
+      const now = total();
+      samples.push(nowMs, now);
+      return [{ key: "", value: now - samples.within(nowMs)[0]!.v }];
+    },
+  };
+}
+
 /** The threshold fields of an options object, leaving the factory's other options out. */
 function pick(o: Thresholds): Thresholds {
   const out: Thresholds = {};
