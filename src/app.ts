@@ -40,7 +40,7 @@ import { OrdersWs } from "./server/orders-ws.ts";
 import { marketDataMiddleware, marketDataRefusal } from "./auth/market-gate.ts";
 import { resolveLimits } from "./server/limits.ts";
 import { createAlerts, type Alerts } from "./monitor/alert-setup.ts";
-import { brokerAnomalyRule } from "./monitor/alert-rules.ts";
+import { brokerAnomalyRule, brokerSessionRule } from "./monitor/alert-rules.ts";
 import type { MetricsRegistry } from "./monitor/registry.ts";
 import { alertRoutes } from "./server/alerts-routes.ts";
 import { AlertsWs } from "./server/alerts-ws.ts";
@@ -196,6 +196,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     registerRiskMetrics(metrics.registry, trading.risk);
   }
   watchBrokerAnomalies(trading, alerts, metrics.registry, log);
+  if (ibSession) alerts.engine.addRule(brokerSessionRule(ibSession));
   const quoteCalendar = new ExchangeCalendar(config.trading.calendar);
   alerts.start({
     engine, oms: trading.oms, arrivalMid: (id) => arrivals.get(id), ibSession, publishSeconds: metrics.publishSeconds,

@@ -1,4 +1,4 @@
-// Issue 10, defect 3, end to end: --feed ib --broker ib over the TWS simulator. An order fills,
+// Issue 10 end to end. Defect 5: the session topic's first subscriber sees the farms. Defect 3: --feed ib --broker ib over the TWS simulator. An order fills,
 // the server stops, TWS restarts and starts its execution ids again, the server starts again on
 // the same journal, and the next order's fill, whose execId repeats the first one's, is
 // recorded, not refused by the journal's unique fill id (which used to fail it for good).
@@ -47,6 +47,23 @@ async function buy(a: App, key: string, clientOrderId: string): Promise<string> 
   await waitFor(() => statuses.get(id) === "filled" || a.trading.store.journal.failed !== undefined, 10_000, `order ${clientOrderId} to fill`);
   return id;
 }
+
+test("the session topic shows the farms TWS reported at the first connection, before any reconnect", async () => {
+  const s = await startServer();
+  app = s.app;
+  const ws = new WebSocket(app.server.wsUrl);
+  const frames: any[] = [];
+  ws.onmessage = (ev) => frames.push(JSON.parse(String(ev.data)));
+  await new Promise((r) => (ws.onopen = r));
+  ws.send(JSON.stringify({ op: "session.subscribe", id: 1 }));
+  await waitFor(() => frames.some((f) => f.id === 1), 5000, "the subscribe reply");
+  const reply = frames.find((f) => f.id === 1);
+  expect(reply.connection).toMatchObject({ name: "ib", state: "connected", reason: expect.stringContaining("nextValidId") });
+  expect(reply.farms.map((f: any) => `${f.kind}:${f.name}:${f.ok}`).sort()).toEqual(["hmds:ushmds:true", "market:usfarm:true", "secdef:secdefnj:true"]);
+  ws.close();
+  await app.stop();
+  app = undefined;
+});
 
 test("after a TWS restart that starts execution ids again and a server restart, the next fill is recorded and the journal keeps working", async () => {
   let s = await startServer();

@@ -1,7 +1,9 @@
 // The TWS simulator: a TCP server that speaks the TWS side of the API protocol (server version
 // 193), streams the SyntheticMarket as IB market data, and injects the faults a real TWS or IB
 // Gateway produces: dropped sockets, refused connections, connectivity lost and restored,
-// farms down and up, slow messages, client id in use, missing market data permissions.
+// farms down and up, slow messages, client id in use, missing market data permissions, gateway
+// restarts that start execution ids again, a competing live session (10197), contract look-ups
+// that fail (not ready), and a login waiting for re-authentication after the weekly restart.
 
 import { createServer, type Server, type Socket } from "node:net";
 import type { ExchangeCalendar } from "../../domain/calendar.ts";
@@ -101,6 +103,8 @@ export class TwsSimulator implements SimContext, ConnectionHost {
   private readonly maxConnections: number;
   private readonly host: string;
   private connectivityLost = false;
+  private competing = false;
+  private contractsFail = false;
   private firstOrderId: number;
   private server: Server | null = null;
   private boundPort: number;
@@ -291,6 +295,14 @@ export class TwsSimulator implements SimContext, ConnectionHost {
     return this.notSubscribedSet.has(symbol.toUpperCase());
   }
 
+  marketDataCompeting(): boolean {
+    return this.competing;
+  }
+
+  contractsFailing(): boolean {
+    return this.contractsFail;
+  }
+
   nextOrderId(clientId: number): number {
     return this.orderIds.get(clientId) ?? this.orders.nextOrderId(clientId, this.firstOrderId);
   }
@@ -404,6 +416,41 @@ export class TwsSimulator implements SimContext, ConnectionHost {
   farmUp(farm: Farm): void {
     this.farmsUp[farm] = true;
     this.broadcast(FARM_CODES[farm].up);
+  }
+
+  /**
+   * 10197: the same login went live elsewhere (TWS on another machine, IBKR Mobile) and took the
+   * market data. Every subscription gets 10197 and stops, and new ones are refused with it, until
+   * off; then requests work again but nothing is resent: the client must subscribe again.
+   */
+  competingSession(on: boolean): void {
+    this.competing = on;
+    if (!on) return;
+    for (const c of this.connections) {
+      if (c.phase !== "ready") continue;
+      for (const reqId of [...c.subs.keys()]) errorMessage(c.out, reqId, 10197);
+      this.marketData.dropAll(c);
+      c.scheduleFlush();
+    }
+  }
+
+  /** Contract details and market data requests fail with 200 while on, as when TWS cannot look contracts up. */
+  failContracts(on: boolean): void {
+    this.contractsFail = on;
+  }
+
+  /**
+   * The weekly restart's login waits for re-authentication (IBKR invalidates the login tokens
+   * each Sunday): the socket stays up, 1100 says IB is unreachable, and then nothing comes until
+   * someone authenticates (reauthenticated()).
+   */
+  awaitReauthentication(): void {
+    this.loseConnectivity();
+  }
+
+  /** The login was re-authenticated: a new login, so 1101 (data lost; every subscription must be renewed). */
+  reauthenticated(): void {
+    this.restoreConnectivity(false);
   }
 
   /** Delays every outbound message by `ms` (0 to stop), keeping their order. */
