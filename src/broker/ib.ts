@@ -287,7 +287,9 @@ export class IbBroker implements Broker {
   /** The order an IB id or orderRef belongs to; learns the IB id of a restored order found by its ref. */
   private trackedFor(ibId: number | undefined, orderRef: string | undefined): Tracked | undefined {
     const byId = ibId ? this.byIbId.get(ibId) : undefined;
-    if (byId) return byId;
+    // IB order ids repeat after a gateway restart (nextValidId goes back); our id in orderRef does
+    // not, so a report whose orderRef names another order is not about this one.
+    if (byId && (!orderRef || byId.order.orderId === orderRef)) return byId;
     const t = orderRef ? this.byOurId.get(orderRef) : undefined;
     if (t && t.ibId === 0 && ibId) {
       t.ibId = ibId;

@@ -219,6 +219,45 @@ test("a gateway restart starts execution ids again: the next order's fill arrive
   expect(rig.sim.stats.restarts).toBe(1);
 });
 
+test("after a gateway restart reuses IB order ids, a repeated execution of an earlier order is not taken for the new order with its id", async () => {
+  rig = await startIbRig();
+  const r = recorder(rig);
+  rig.sim.pinQuote("AAPL", 100, 1000, 100.02, 1000);
+  // IB id 1 rests and is cancelled; IB id 2 fills (the first execution).
+  const resting = r.order({ type: "limit", limitPriceUnits: toUnits(90) });
+  rig.broker.submit(resting);
+  await waitFor(() => r.kinds(resting.orderId).includes("accepted"), 5000, "accepted");
+  rig.broker.cancel(resting.orderId);
+  await waitFor(() => r.kinds(resting.orderId).includes("canceled"), 5000, "canceled");
+  const earlier = r.order();
+  rig.broker.submit(earlier);
+  await waitFor(() => r.fills(earlier.orderId).length === 1, 5000, "the earlier fill");
+  // The server restarts (nothing open to restore) and so does the gateway, forgetting its ids.
+  await rig.broker.close();
+  await rig.session.stop();
+  await rig.sim.restart(0, true);
+  const session = new IbSession({ host: "127.0.0.1", port: rig.sim.port, clientId: 7, backoff: { initialMs: 20, maxMs: 100 } });
+  const broker = new IbBroker(session, { instrument: rig.instrument });
+  rig.session = session;
+  rig.broker = broker;
+  const next = recorder(rig);
+  session.start();
+  await session.waitUsable(5000);
+  // IB ids 1 and 2 again: the first fills, the second rests.
+  const c1 = next.order(), c2 = next.order({ type: "limit", limitPriceUnits: toUnits(90) });
+  broker.submit(c1);
+  broker.submit(c2);
+  await waitFor(() => next.fills(c1.orderId).length === 1 && next.kinds(c2.orderId).includes("accepted"), 5000, "a fill and a resting order");
+  expect((next.of(c2.orderId).find((e) => e.kind === "accepted") as { brokerOrderId: string }).brokerOrderId).toBe("2");
+  // A reconciliation repeats the earlier order's execution under IB id 2, with its own orderRef.
+  const reconciled = broker.stats.reconciliations;
+  rig.sim.loseConnectivity();
+  rig.sim.restoreConnectivity(true);
+  await waitFor(() => broker.stats.reconciliations > reconciled, 5000, "the reconciliation");
+  expect(next.fills(c2.orderId)).toEqual([]);
+  expect(next.fills(earlier.orderId)).toEqual([]);
+});
+
 test("positions and the account summary come from TWS after a fill", async () => {
   rig = await startIbRig();
   const r = recorder(rig);
