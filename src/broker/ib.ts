@@ -16,16 +16,16 @@
 import { type Contract, EventName, type Execution, type IBApi, type Order, type OrderState } from "@stoqey/ib";
 import type { Instrument } from "../domain/instrument.ts";
 import { hasLimit, hasStop } from "../domain/order.ts";
-import { toUnits } from "../domain/price.ts";
 import type { AccountSummary, IbPnl, IbPosition } from "../ib/account.ts";
 import { isWarning } from "../ib/codes.ts";
 import type { IbSession } from "../ib/session.ts";
 import { createLogger, type Logger } from "../log.ts";
 import type { Broker, BrokerEvent, BrokerFill, BrokerListener, BrokerOpenOrder, BrokerOrder, OrderChanges, RestoredOrder } from "./broker.ts";
 import { ExecutionJoiner, JOIN_DEFAULTS, type JoinLimits } from "./ib-fills.ts";
-import { contractOf, ibOrderOf, ourType, parseExecTime, symbolOf } from "./ib-map.ts";
+import { contractOf, ibOrderOf, parseExecTime } from "./ib-map.ts";
 import { type OurPosition, type PositionDiff, positionDiffs } from "./ib-positions.ts";
 import { IbQueries } from "./ib-queries.ts";
+import { fillOf, openOrderOf, ORDER_NOTICES, refuseChanges, showsTerms, type Tracked } from "./ib-orders.ts";
 import { addListener } from "../domain/listeners.ts";
 
 /** Settings of the IBKR broker. */
@@ -49,38 +49,6 @@ export interface IbBrokerOptions {
   log?: Logger;
   clock?: () => number;
 }
-
-interface Tracked {
-  order: BrokerOrder;
-  /** 0 until known (a restored order the journal has no IB id for). */
-  ibId: number;
-  accepted: boolean;
-  done: boolean;
-  filledQty: number;
-  /** Executions of this order waiting for their commission report. */
-  pendingFills: number;
-  /** A terminal event held back until the pending fills are out (a fill must never follow its order's end). */
-  deferred: BrokerEvent | null;
-  cancelRequested: boolean;
-  /** TWS reported the order Filled: it ended filled, whatever executions are still to arrive. */
-  ibFilled: boolean;
-  /** Last status was PreSubmitted (held by IB, e.g. a stop waiting for its trigger). */
-  held: boolean;
-  /** A stop reported triggered (once). */
-  triggered: boolean;
-  /** The terms a sent modification asked for; the openOrder that shows them is its confirmation. */
-  modify: BrokerOrder | null;
-  /** Submission number, so a reconciliation never judges orders sent after it began. */
-  seq: number;
-}
-
-/**
- * Codes TWS sends about an order that do not refuse it: 202 confirms a cancel (orderStatus
- * Cancelled follows), 399 and 404 are order warnings (e.g. held until the open, shares to
- * locate), 10349 says the time in force was set from a preset. Any other error for an order not
- * yet acknowledged is its rejection.
- */
-const ORDER_NOTICES: ReadonlySet<number> = new Set([202, 399, 404, 10349]);
 
 /** The IBKR broker; see the file comment. */
 export class IbBroker implements Broker {
@@ -196,7 +164,7 @@ export class IbBroker implements Broker {
     const out: BrokerOpenOrder[] = [];
     for (const [ibId, c, o, status] of await this.queries.openOrders()) {
       if (status === "Cancelled" || status === "Filled" || status === "Inactive" || status === "ApiCancelled") continue;
-      const b = this.openOrderOf(ibId, c, o);
+      const b = openOrderOf(this.trackedFor(ibId, o.orderRef), this.opts.instrument, ibId, c, o);
       if (b) out.push(b);
     }
     return out;
@@ -208,7 +176,7 @@ export class IbBroker implements Broker {
     const fromMs = Math.floor(sinceMs / 1000) * 1000;
     const out: BrokerFill[] = [];
     for (const [c, e] of execs) {
-      const f = this.fillOf(this.trackedFor(e.orderId, e.orderRef), c, e, parseExecTime(e.time) ?? this.clock());
+      const f = fillOf(this.trackedFor(e.orderId, e.orderRef), c, e, parseExecTime(e.time) ?? this.clock());
       if (f && f.ts >= fromMs) out.push({ ...f, commissionMicros: this.joiner.commissionOf(f.orderId, f.fillId) ?? 0 });
     }
     return out;
@@ -382,19 +350,10 @@ export class IbBroker implements Broker {
       return;
     }
     // A live execution is stamped on arrival (TWS's time has one-second resolution); a repeated one keeps TWS's time.
-    const f = this.fillOf(t, c, e, reqId === -1 ? this.clock() : parseExecTime(e.time) ?? this.clock());
+    const f = fillOf(t, c, e, reqId === -1 ? this.clock() : parseExecTime(e.time) ?? this.clock());
     if (!f) return;
     t.pendingFills++;
     this.joiner.execution(f, t);
-  }
-
-  private fillOf(t: Tracked | undefined, c: Contract, e: Execution, ts: number): BrokerFill | undefined {
-    const symbol = t?.order.instrument.symbol ?? symbolOf(c);
-    if (!e.execId || !symbol || !e.shares || e.price === undefined) return undefined;
-    return {
-      orderId: t?.order.orderId ?? e.orderRef ?? `ib-${e.orderId}`, fillId: e.execId, account: t?.order.account ?? e.acctNumber ?? "",
-      symbol, side: e.side === "BOT" ? "buy" : "sell", qty: e.shares, priceUnits: toUnits(e.price), commissionMicros: 0, ts,
-    };
   }
 
   private onJoined(fill: BrokerFill, t: Tracked): void {
@@ -416,21 +375,6 @@ export class IbBroker implements Broker {
     t.done = true;
     this.forget(t);
     if (event) this.emit(event);
-  }
-
-  /** An openOrder in our terms, or undefined for an instrument or order type we do not trade. */
-  private openOrderOf(ibId: number, c: Contract, o: Order): BrokerOpenOrder | undefined {
-    const t = this.trackedFor(ibId, o.orderRef);
-    const symbol = symbolOf(c), instrument = t?.order.instrument ?? (symbol ? this.opts.instrument(symbol) : undefined);
-    const type = ourType(o.orderType);
-    if (!instrument || !type) return undefined;
-    return {
-      orderId: t?.order.orderId ?? o.orderRef ?? `ib-${ibId}`, account: t?.order.account ?? o.account ?? "", instrument,
-      side: o.action === "SELL" ? "sell" : "buy", type, tif: (o.tif ?? "DAY") as BrokerOrder["tif"], qty: o.totalQuantity ?? 0,
-      limitPriceUnits: hasLimit(type) && o.lmtPrice !== undefined ? toUnits(o.lmtPrice) : undefined,
-      stopPriceUnits: hasStop(type) && o.auxPrice !== undefined ? toUnits(o.auxPrice) : undefined,
-      filledQty: t?.filledQty ?? 0, triggered: false, brokerOrderId: String(ibId),
-    };
   }
 
   /** Re-requests executions, then open orders; orders no longer listed ended while we were away. One run at a time; a request during one runs once more after it. */
@@ -493,21 +437,4 @@ export class IbBroker implements Broker {
     if (this.closed) return;
     for (const l of this.listeners) l(e);
   }
-}
-
-/** True when TWS's order shows these terms (quantity, limit and stop price). */
-function showsTerms(o: Order, want: BrokerOrder): boolean {
-  const price = (p: number | undefined) => (p === undefined ? undefined : toUnits(p));
-  return o.totalQuantity === want.qty && (!hasLimit(want.type) || price(o.lmtPrice) === want.limitPriceUnits) &&
-    (!hasStop(want.type) || price(o.auxPrice) === want.stopPriceUnits);
-}
-
-/** Why changes to a working order are refused, or undefined. */
-function refuseChanges(t: Tracked, c: OrderChanges): string | undefined {
-  const type = t.order.type;
-  if (t.modify) return "a modification is already pending";
-  if (c.qty !== undefined && (!Number.isInteger(c.qty) || c.qty <= t.filledQty)) return `quantity must be a whole number above the filled ${t.filledQty}`;
-  if (c.limitPriceUnits !== undefined && !hasLimit(type)) return `a ${type} order has no limit price`;
-  if (c.stopPriceUnits !== undefined && !hasStop(type)) return `a ${type} order has no stop price`;
-  return undefined;
 }

@@ -3,12 +3,8 @@
 // jittered exponential back-off, routes every outbound request through the pacing queue, and
 // keeps the order id high-water mark.
 //
-// Back-off (BACKOFF_DEFAULTS): the first retry comes after 38–50 ms, so a dropped socket with
-// TWS still up costs almost nothing; the delay doubles up to a cap of 600 ms (450–600 ms with
-// jitter). Quotes must flow again within 1 s of TWS accepting connections, so the gap between
-// attempts has to stay well under that; at under two refused connects a second, a TWS that
-// is down for its daily restart is not hammered. 1100 (IB–TWS link lost with the socket up)
-// is not a reason to reconnect: the session degrades and waits for 1101 / 1102.
+// Back-off: see backoff.ts. 1100 (IB–TWS link lost with the socket up) is not a reason to
+// reconnect: the session degrades and waits for 1101 / 1102.
 //
 // States: disconnected (not started, stopped, or given up) → connecting (first attempt) →
 // connected (nextValidId received, nothing wrong) ⇄ degraded (socket up but 1100, 2110 or a
@@ -23,9 +19,12 @@
 import { EventName, IBApi } from "@stoqey/ib";
 import { createLogger, type Logger } from "../log.ts";
 import { farmStatus, type FarmStatus, IbCode } from "./codes.ts";
+import { type BackoffOptions, backoffDelayMs } from "./backoff.ts";
 import { SessionConditions } from "./conditions.ts";
 import { Emitter } from "./emitter.ts";
 import { PacingError, PacingQueue, type PacingOptions } from "./pacing.ts";
+
+export { BACKOFF_DEFAULTS, type BackoffOptions, backoffDelayMs } from "./backoff.ts";
 
 /** Where the session is. */
 export type SessionState = "disconnected" | "connecting" | "connected" | "degraded" | "reconnecting" | "not_ready" | "competing" | "reauth";
@@ -50,21 +49,6 @@ export interface SessionEvents extends Record<string, unknown> {
   fatal: { code: number; message: string };
 }
 
-/** Back-off between connection attempts. */
-export interface BackoffOptions {
-  /** First delay, ms (default 50). */
-  initialMs?: number;
-  /** Cap, ms (default 600). */
-  maxMs?: number;
-  /** Growth per attempt (default 2). */
-  factor?: number;
-  /** Share of the delay taken away at random, in [0, 1] (default 0.25), so many clients do not retry in step. */
-  jitter?: number;
-}
-
-/** The default back-off; see the file comment for why these values. */
-export const BACKOFF_DEFAULTS: Required<BackoffOptions> = { initialMs: 50, maxMs: 600, factor: 2, jitter: 0.25 };
-
 /** Options of a session. */
 export interface IbSessionOptions {
   host: string;
@@ -84,14 +68,6 @@ export interface IbSessionOptions {
   log?: Logger;
   /** Source of jitter (default Math.random). */
   random?: () => number;
-}
-
-/** The delay before reconnect attempt `attempt` (0-based): capped exponential, minus random jitter. */
-export function backoffDelayMs(attempt: number, b: BackoffOptions = {}, random: () => number = Math.random): number {
-  const d = BACKOFF_DEFAULTS;
-  const initial = b.initialMs ?? d.initialMs, max = b.maxMs ?? d.maxMs, factor = b.factor ?? d.factor, jitter = b.jitter ?? d.jitter;
-  const base = Math.min(max, initial * factor ** Math.min(attempt, 64));
-  return base * (1 - jitter * random());
 }
 
 /**
