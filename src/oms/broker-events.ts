@@ -111,13 +111,15 @@ export function onFill(s: OmsState, b: BrokerFill): void {
     s.deps.log.error("fill beyond the order's quantity refused", { orderId: o.id, fillId: b.fillId, qty: b.qty, filled: o.filledQty });
     return;
   }
-  const fillId = usedByAnother(s, b.fillId, o.id) ? qualified : b.fillId;
+  // Ids a broker in this process makes (the paper broker's "<order>-<n>") are unique by
+  // construction; only an outside broker's (IBKR's execIds) are checked, so paper fills cost no lookup.
+  const fillId = live.broker.external && usedByAnother(s, b.fillId, o.id) ? qualified : b.fillId;
   if (fillId !== b.fillId) {
     s.stats.reusedFillIds++;
     s.deps.log.warn("broker fill id already used by another order; recorded under a qualified id", { orderId: o.id, fillId: b.fillId, storedAs: fillId });
   }
   live.fillIds.add(fillId);
-  remember(s, fillId, o.id);
+  if (live.broker.external) remember(s, fillId, o.id);
   s.recordFill({
     seq: 0, fillId, orderId: o.id, account: o.account, symbol: o.symbol, side: o.side, qty: b.qty, priceUnits: b.priceUnits,
     multiplier: o.multiplier, commissionMicros: b.commissionMicros, ts: b.ts, kind: "trade",

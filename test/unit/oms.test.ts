@@ -286,7 +286,8 @@ describe("state machine at the broker boundary", () => {
   });
 
   test("a fill id another order already used (a restarted gateway's execId) is recorded under a qualified id; the journal never fails", async () => {
-    const h = await start();
+    // An outside broker's ids are checked (IBKR's execIds); the paper broker's are unique by construction.
+    const h = await start({ external: true });
     const emit = (e: unknown) => (h.broker as unknown as { listeners: ((e: unknown) => void)[] }).listeners.forEach((l) => l(e));
     const a = ok(await h.oms.submit(body({ type: "limit", limitPrice: 90, qty: 10 }))).order;
     const b = ok(await h.oms.submit(body({ type: "limit", limitPrice: 90, qty: 10 }))).order;
