@@ -91,16 +91,18 @@ export function onFill(s: OmsState, b: BrokerFill): void {
     s.deps.log.error("broker fill refused", { orderId: b.orderId, fillId: String(b.fillId).slice(0, MAX_FILL_ID_LENGTH), problem });
     return;
   }
-  const qualified = qualifiedFillId(b.fillId, b.orderId);
   const live = s.live.get(b.orderId);
   if (!live) {
-    if (s.deps.store.hasFill(b.fillId) || s.deps.store.hasFill(qualified)) s.stats.duplicateFills++;
+    if (s.deps.store.hasFill(b.fillId) || s.deps.store.hasFill(qualifiedFillId(b.fillId, b.orderId))) s.stats.duplicateFills++;
     else {
       s.stats.unknownOrderEvents++;
       s.deps.log.error("fill for an order not in memory", { orderId: b.orderId, fillId: b.fillId });
     }
     return;
   }
+  // Ids a broker in this process makes (the paper broker's "<order>-<n>") are unique by
+  // construction; only an outside broker's (IBKR's execIds) may have been stored qualified.
+  const outside = live.broker.external, qualified = outside ? qualifiedFillId(b.fillId, b.orderId) : b.fillId;
   if (live.fillIds.has(b.fillId) || live.fillIds.has(qualified)) {
     s.stats.duplicateFills++;
     return;
@@ -111,15 +113,14 @@ export function onFill(s: OmsState, b: BrokerFill): void {
     s.deps.log.error("fill beyond the order's quantity refused", { orderId: o.id, fillId: b.fillId, qty: b.qty, filled: o.filledQty });
     return;
   }
-  // Ids a broker in this process makes (the paper broker's "<order>-<n>") are unique by
-  // construction; only an outside broker's (IBKR's execIds) are checked, so paper fills cost no lookup.
-  const fillId = live.broker.external && usedByAnother(s, b.fillId, o.id) ? qualified : b.fillId;
+  // Only an outside broker's ids are checked for reuse, so paper fills cost no lookup.
+  const fillId = outside && usedByAnother(s, b.fillId, o.id) ? qualified : b.fillId;
   if (fillId !== b.fillId) {
     s.stats.reusedFillIds++;
     s.deps.log.warn("broker fill id already used by another order; recorded under a qualified id", { orderId: o.id, fillId: b.fillId, storedAs: fillId });
   }
   live.fillIds.add(fillId);
-  if (live.broker.external) remember(s, fillId, o.id);
+  if (outside) remember(s, fillId, o.id);
   s.recordFill({
     seq: 0, fillId, orderId: o.id, account: o.account, symbol: o.symbol, side: o.side, qty: b.qty, priceUnits: b.priceUnits,
     multiplier: o.multiplier, commissionMicros: b.commissionMicros, ts: b.ts, kind: "trade",
