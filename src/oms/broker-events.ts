@@ -5,7 +5,8 @@
 //
 // No broker message may fail the journal, however wrong: a fill is checked before anything is
 // written (a whole positive quantity, finite price, commission and time, an id of at most
-// MAX_FILL_ID_LENGTH characters), and one that fails is refused, logged and counted
+// MAX_FILL_ID_LENGTH characters), and so is every other event (a finite time, a broker order
+// id, a replacement's quantity and prices); one that fails is refused, logged and counted
 // (invalidBrokerMessages), which the broker.anomalies alert reports. A fill is one per (order,
 // fill id): IBKR's execIds are unique per account and day, but a restarted gateway can hand
 // one out again for another order. The journal keeps fill ids unique, so such a fill is
@@ -15,9 +16,30 @@ import type { BrokerEvent, BrokerFill } from "../broker/broker.ts";
 import type { Order, OrderStatus } from "../domain/order.ts";
 import type { OmsState } from "./state.ts";
 
-/** Applies one broker event to its order. */
+/** Longest broker order id accepted (IBKR's are integers; the paper broker's our id). */
+export const MAX_BROKER_ORDER_ID_LENGTH = 64;
+
+/** Why a broker event other than a fill cannot be applied, or undefined. */
+export function invalidEvent(e: Exclude<BrokerEvent, { kind: "fill" }>): string | undefined {
+  if (!Number.isFinite(e.ts)) return "time must be a finite number";
+  if (e.kind === "accepted" && (typeof e.brokerOrderId !== "string" || e.brokerOrderId.length === 0 || e.brokerOrderId.length > MAX_BROKER_ORDER_ID_LENGTH)) {
+    return `broker order id must be 1 to ${MAX_BROKER_ORDER_ID_LENGTH} characters`;
+  }
+  if (e.kind !== "replaced") return undefined;
+  if (!Number.isSafeInteger(e.qty) || e.qty <= 0) return "quantity must be a positive whole number";
+  for (const p of [e.limitPriceUnits, e.stopPriceUnits]) if (p !== undefined && !Number.isSafeInteger(p)) return "price must be a finite number";
+  return undefined;
+}
+
+/** Applies one broker event to its order; one with an unusable field is refused before the journal. */
 export function onBrokerEvent(s: OmsState, e: BrokerEvent): void {
   if (e.kind === "fill") return onFill(s, e.fill);
+  const problem = invalidEvent(e);
+  if (problem) {
+    s.stats.invalidBrokerMessages++;
+    s.deps.log.error("broker event refused", { event: e.kind, orderId: e.orderId, problem });
+    return;
+  }
   const live = s.live.get(e.orderId);
   if (!live) {
     s.stats.unknownOrderEvents++;

@@ -322,4 +322,18 @@ describe("state machine at the broker boundary", () => {
     expect(h.logs.filter((l) => l.includes("broker fill refused"))).toHaveLength(7);
     expect(await h.oms.order(o.id)).toMatchObject({ status: "partially_filled", filledQty: 5 });
   });
+
+  test("any other broker event with an unusable field is refused before the journal, and the order keeps its terms", async () => {
+    const h = await start();
+    const emit = (e: unknown) => (h.broker as unknown as { listeners: ((e: unknown) => void)[] }).listeners.forEach((l) => l(e));
+    const o = ok(await h.oms.submit(body({ type: "limit", limitPrice: 90, qty: 10 }))).order;
+    emit({ kind: "replaced", orderId: o.id, qty: Number.NaN, ts: 1 });
+    emit({ kind: "replaced", orderId: o.id, qty: 5, limitPriceUnits: Number.POSITIVE_INFINITY, ts: 1 });
+    emit({ kind: "accepted", orderId: o.id, brokerOrderId: "", ts: 1 });
+    emit({ kind: "canceled", orderId: o.id, reason: "x", ts: Number.NaN });
+    await h.store.journal.durable();
+    expect(h.store.journal.failed).toBeUndefined();
+    expect(h.oms.stats.invalidBrokerMessages).toBe(4);
+    expect(await h.oms.order(o.id)).toMatchObject({ qty: 10, status: "accepted" });
+  });
 });
