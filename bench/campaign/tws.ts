@@ -122,7 +122,7 @@ export async function campaignTws(runs: number, seed = 1): Promise<TwsFigures> {
       await filled(await order({ type: "market" }));
       const resting = fault === "filldrop" ? await order({ type: "limit", limitPrice: 99.5, tif: "GTC" }) : undefined;
       if (resting !== undefined && !(await until(() => a.trading.oms.openOrders("Gen-Acc").some((o) => o.id === resting && o.brokerOrderId !== undefined)))) {
-        say(`run ${i}: the resting order was never acknowledged`);
+        say(`tws: run ${i}: the resting order was never acknowledged`);
       }
       const before = ticks();
       let returnedAt: number;
@@ -138,7 +138,7 @@ export async function campaignTws(runs: number, seed = 1): Promise<TwsFigures> {
       const back = await until(() => a.feed.live && ticks() > before);
       figures.quotesBackMs.push(back ? performance.now() - returnedAt : WAIT_MS);
       if (fault === "filldrop") pin();
-      if (resting !== undefined && !(await filled(resting))) say(`run ${i}: the order filled while disconnected did not arrive`);
+      if (resting !== undefined && !(await filled(resting))) say(`tws: run ${i}: the order filled while disconnected did not arrive`);
       await filled(await order({ type: "market" }));
       figures.faults[fault]++;
       figures.runs++;
@@ -186,19 +186,19 @@ export async function run(args: string[]): Promise<number> {
     else if (a === "--runs" || a === "--seed") {
       const v = Number(args[++i]);
       if (!Number.isInteger(v) || v < 1 || (a === "--runs" && v > MAX_RUNS)) {
-        say(`campaign tws: ${a} must be an integer from 1${a === "--runs" ? ` to ${MAX_RUNS}` : ""}`);
+        say(`tws: ${a} must be an integer from 1${a === "--runs" ? ` to ${MAX_RUNS}` : ""}`);
         return 2;
       }
       if (a === "--runs") runs = v;
       else seed = v;
     } else {
-      say(`campaign tws: unknown option ${a} (options: --runs N, --short, --seed N)`);
+      say(`tws: unknown option ${a} (options: --runs N, --short, --seed N)`);
       return 2;
     }
   }
   if (short) runs = Math.min(runs, SHORT_RUNS);
   const load = (await Bun.file("/proc/loadavg").text().catch(() => "")).split(" ").slice(0, 3).join(" ");
-  say(`campaign tws: ${runs} runs (faults ${FAULTS.join(", ")} in turn), load average ${load || "unknown"}`);
+  say(`tws: ${runs} runs (faults ${FAULTS.join(", ")} in turn), load average ${load || "unknown"}`);
   const f = await campaignTws(runs, seed);
   const q = f.quotesBackMs, p50 = quantile(q, 0.5), p99 = quantile(q, 0.99), max = q.length ? Math.max(...q) : NaN;
   process.stdout.write(`campaign tws: runs=${f.runs} faults=drop:${f.faults.drop},restart:${f.faults.restart},filldrop:${f.faults.filldrop} fills=${f.fills} ` +
