@@ -295,10 +295,12 @@ export class SimCore implements SimContext, ConnectionHost {
     return this.notSubscribedSet.has(symbol.toUpperCase());
   }
 
+  /** True while the competing-session fault holds the market data (requests get 10197). */
   marketDataCompeting(): boolean {
     return this.competing;
   }
 
+  /** True while the failing-contracts fault is on (contract details and market data get 200). */
   contractsFailing(): boolean {
     return this.contractsFail;
   }
