@@ -41,6 +41,8 @@ import { OrdersWs } from "./server/orders-ws.ts";
 import { marketDataMiddleware, marketDataRefusal } from "./auth/market-gate.ts";
 import { resolveLimits } from "./server/limits.ts";
 import { createAlerts, type Alerts } from "./monitor/alert-setup.ts";
+import { brokerAnomalyRule, brokerSessionRule } from "./monitor/alert-rules.ts";
+import type { MetricsRegistry } from "./monitor/registry.ts";
 import { alertRoutes } from "./server/alerts-routes.ts";
 import { AlertsWs } from "./server/alerts-ws.ts";
 import type { Hub } from "./server/hub.ts";
@@ -261,6 +263,8 @@ async function startLocked(config: Config, log: Logger, lock: DirLock): Promise<
     for (const rule of riskAlertRules(trading.risk)) alerts.engine.addRule(rule);
     registerRiskMetrics(metrics.registry, trading.risk);
   }
+  watchBrokerAnomalies(trading, alerts, metrics.registry, log);
+  if (ibSession) alerts.engine.addRule(brokerSessionRule(ibSession));
   const quoteCalendar = new ExchangeCalendar(config.trading.calendar);
   alerts.start({
     engine, oms: trading.oms, arrivalMid: (id) => arrivals.get(id), ibSession, publishSeconds: metrics.publishSeconds,
@@ -324,4 +328,21 @@ async function startLocked(config: Config, log: Logger, lock: DirLock): Promise<
       return stopping;
     },
   };
+}
+
+/**
+ * Whatever a broker sent that had to be refused or set right is logged, counted on /metrics and
+ * raised as the broker.anomalies alert: the journal's refused rows, the order manager's
+ * invalid fills, reused fill ids and overfills, the IB broker's corrections and Filled orders
+ * without their executions.
+ */
+function watchBrokerAnomalies(trading: Trading, alerts: Alerts, registry: MetricsRegistry, log: Logger): void {
+  const journal = trading.store.journal, ib = trading.broker instanceof IbBroker ? trading.broker : undefined;
+  journal.onRefused((rows) => { for (const r of rows) log.error("journal row refused by the database and skipped", { ...r }); });
+  registry.scrape({ name: "alluse_journal_refused_rows_total", help: "Journal rows the database refused on a constraint and the writer skipped.", type: "counter",
+    collect: (e) => e(journal.stats.refusedRows) });
+  alerts.engine.addRule(brokerAnomalyRule(() => {
+    const s = trading.oms.stats;
+    return s.invalidBrokerMessages + s.reusedFillIds + s.overfills + journal.stats.refusedRows + (ib ? ib.joinStats.corrections + ib.stats.filledWithoutExecutions : 0);
+  }));
 }

@@ -14,6 +14,8 @@ export function registerIbBrokerMetrics(registry: MetricsRegistry, broker: IbBro
   counter("alluse_ib_broker_executions_joined_total", "Executions emitted as fills (joined with their commission, or evicted).", () => broker.joinStats.joined);
   counter("alluse_ib_broker_executions_repeated_total", "Executions TWS reported again (reconciliations) and that were not applied twice.", () => broker.joinStats.duplicates);
   counter("alluse_ib_broker_executions_evicted_total", "Executions emitted without their commission because too many were waiting.", () => broker.joinStats.evictedUnjoined);
+  counter("alluse_ib_broker_execution_corrections_total", "Corrected executions (execId revised after its last period) not applied as fills; book by hand.", () => broker.joinStats.corrections);
+  counter("alluse_ib_broker_filled_without_executions_total", "Reconciliations that found an order TWS reported Filled without all its executions.", () => s.filledWithoutExecutions);
   counter("alluse_ib_broker_unknown_executions_total", "Live executions of orders this broker does not know.", () => s.unknownExecutions);
   counter("alluse_ib_broker_reconciliations_total", "Completed reconciliations (executions, open orders, positions).", () => s.reconciliations);
   counter("alluse_ib_broker_reconcile_failures_total", "Reconciliations cut short (connection lost, timeout, limit).", () => s.reconcileFailures);

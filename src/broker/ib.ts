@@ -16,16 +16,16 @@
 import { type Contract, EventName, type Execution, type IBApi, type Order, type OrderState } from "@stoqey/ib";
 import type { Instrument } from "../domain/instrument.ts";
 import { hasLimit, hasStop } from "../domain/order.ts";
-import { toUnits } from "../domain/price.ts";
 import type { AccountSummary, IbPnl, IbPosition } from "../ib/account.ts";
 import { isWarning } from "../ib/codes.ts";
 import type { IbSession } from "../ib/session.ts";
 import { createLogger, type Logger } from "../log.ts";
 import type { Broker, BrokerEvent, BrokerFill, BrokerListener, BrokerOpenOrder, BrokerOrder, OrderChanges, RestoredOrder } from "./broker.ts";
 import { ExecutionJoiner, JOIN_DEFAULTS, type JoinLimits } from "./ib-fills.ts";
-import { contractOf, ibOrderOf, ourType, parseExecTime, symbolOf } from "./ib-map.ts";
+import { contractOf, ibOrderOf, parseExecTime } from "./ib-map.ts";
 import { type OurPosition, type PositionDiff, positionDiffs } from "./ib-positions.ts";
 import { IbQueries } from "./ib-queries.ts";
+import { fillOf, openOrderOf, ORDER_NOTICES, refuseChanges, showsTerms, type Tracked } from "./ib-orders.ts";
 import { addListener } from "../domain/listeners.ts";
 
 /** Settings of the IBKR broker. */
@@ -50,43 +50,13 @@ export interface IbBrokerOptions {
   clock?: () => number;
 }
 
-interface Tracked {
-  order: BrokerOrder;
-  /** 0 until known (a restored order the journal has no IB id for). */
-  ibId: number;
-  accepted: boolean;
-  done: boolean;
-  filledQty: number;
-  /** Executions of this order waiting for their commission report. */
-  pendingFills: number;
-  /** A terminal event held back until the pending fills are out (a fill must never follow its order's end). */
-  deferred: BrokerEvent | null;
-  cancelRequested: boolean;
-  /** Last status was PreSubmitted (held by IB, e.g. a stop waiting for its trigger). */
-  held: boolean;
-  /** A stop reported triggered (once). */
-  triggered: boolean;
-  /** The terms a sent modification asked for; the openOrder that shows them is its confirmation. */
-  modify: BrokerOrder | null;
-  /** Submission number, so a reconciliation never judges orders sent after it began. */
-  seq: number;
-}
-
-/**
- * Codes TWS sends about an order that do not refuse it: 202 confirms a cancel (orderStatus
- * Cancelled follows), 399 and 404 are order warnings (e.g. held until the open, shares to
- * locate), 10349 says the time in force was set from a preset. Any other error for an order not
- * yet acknowledged is its rejection.
- */
-const ORDER_NOTICES: ReadonlySet<number> = new Set([202, 399, 404, 10349]);
-
 /** The IBKR broker; see the file comment. */
 export class IbBroker implements Broker {
   readonly name = "ib";
   /** Orders live at IBKR: the order manager journals before sending. */
   readonly external = true;
   /** Counters for metrics and tests. */
-  readonly stats = { reconciliations: 0, reconcileFailures: 0, endedWhileAway: 0, unknownExecutions: 0 };
+  readonly stats = { reconciliations: 0, reconcileFailures: 0, endedWhileAway: 0, unknownExecutions: 0, filledWithoutExecutions: 0 };
   /** Where IBKR's positions and ours differed at the last reconciliation (see ib-positions.ts). */
   lastPositionDiffs: PositionDiff[] = [];
   private readonly listeners: BrokerListener[] = [];
@@ -111,7 +81,9 @@ export class IbBroker implements Broker {
     this.clock = opts.clock ?? Date.now;
     this.maxOrders = opts.maxOrders ?? 10_000;
     this.queries = new IbQueries(session, { maxInFlight: opts.maxInFlight ?? 4, maxItems: opts.maxItems ?? 100_000, timeoutMs: opts.requestTimeoutMs ?? 15_000 });
-    this.joiner = new ExecutionJoiner<Tracked>({ ...JOIN_DEFAULTS, ...opts.join }, (fill, t) => this.onJoined(fill, t));
+    this.joiner = new ExecutionJoiner<Tracked>({ ...JOIN_DEFAULTS, ...opts.join }, (fill, t) => this.onJoined(fill, t), (fill, original) => {
+      this.log.error("ib execution correction not applied: book it by hand", { orderId: fill.orderId, execId: fill.fillId, original, qty: fill.qty, priceUnits: fill.priceUnits });
+    });
     const on = (e: EventName, fn: (...a: never[]) => void) => this.offs.push(session.onIb(e, fn));
     on(EventName.openOrder, (id: number, _c: Contract, o: Order, st: OrderState) => this.onOpenOrder(id, o, st));
     on(EventName.orderStatus, (id: number, status: string) => this.onStatus(this.byIbId.get(id), status));
@@ -192,7 +164,7 @@ export class IbBroker implements Broker {
     const out: BrokerOpenOrder[] = [];
     for (const [ibId, c, o, status] of await this.queries.openOrders()) {
       if (status === "Cancelled" || status === "Filled" || status === "Inactive" || status === "ApiCancelled") continue;
-      const b = this.openOrderOf(ibId, c, o);
+      const b = openOrderOf(this.trackedFor(ibId, o.orderRef), this.opts.instrument, ibId, c, o);
       if (b) out.push(b);
     }
     return out;
@@ -204,8 +176,8 @@ export class IbBroker implements Broker {
     const fromMs = Math.floor(sinceMs / 1000) * 1000;
     const out: BrokerFill[] = [];
     for (const [c, e] of execs) {
-      const f = this.fillOf(this.trackedFor(e.orderId, e.orderRef), c, e, parseExecTime(e.time) ?? this.clock());
-      if (f && f.ts >= fromMs) out.push({ ...f, commissionMicros: this.joiner.commissionOf(f.fillId) ?? 0 });
+      const f = fillOf(this.trackedFor(e.orderId, e.orderRef), c, e, parseExecTime(e.time) ?? this.clock());
+      if (f && f.ts >= fromMs) out.push({ ...f, commissionMicros: this.joiner.commissionOf(f.orderId, f.fillId) ?? 0 });
     }
     return out;
   }
@@ -243,7 +215,7 @@ export class IbBroker implements Broker {
     return this.joiner.pendingCount;
   }
 
-  /** The joiner's counters (joined, evicted without commission, duplicates). */
+  /** The joiner's counters (joined, evicted without commission, duplicates, corrections not applied). */
   get joinStats(): Readonly<ExecutionJoiner<Tracked>["stats"]> {
     return this.joiner.stats;
   }
@@ -263,7 +235,7 @@ export class IbBroker implements Broker {
   private track(order: BrokerOrder, ibId: number): Tracked {
     const old = this.byOurId.get(order.orderId);
     if (old) this.forget(old);
-    const t: Tracked = { order, ibId, accepted: false, done: false, filledQty: 0, pendingFills: 0, deferred: null, cancelRequested: false, held: false, triggered: false, modify: null, seq: ++this.seq };
+    const t: Tracked = { order, ibId, accepted: false, done: false, filledQty: 0, pendingFills: 0, deferred: null, cancelRequested: false, ibFilled: false, held: false, triggered: false, modify: null, seq: ++this.seq };
     this.byOurId.set(order.orderId, t);
     if (ibId > 0) this.byIbId.set(ibId, t);
     return t;
@@ -283,7 +255,9 @@ export class IbBroker implements Broker {
   /** The order an IB id or orderRef belongs to; learns the IB id of a restored order found by its ref. */
   private trackedFor(ibId: number | undefined, orderRef: string | undefined): Tracked | undefined {
     const byId = ibId ? this.byIbId.get(ibId) : undefined;
-    if (byId) return byId;
+    // IB order ids repeat after a gateway restart (nextValidId goes back); our id in orderRef does
+    // not, so a report whose orderRef names another order is not about this one.
+    if (byId && (!orderRef || byId.order.orderId === orderRef)) return byId;
     const t = orderRef ? this.byOurId.get(orderRef) : undefined;
     if (t && t.ibId === 0 && ibId) {
       t.ibId = ibId;
@@ -323,7 +297,11 @@ export class IbBroker implements Broker {
         }
         t.held = false;
         return this.accept(t);
-      case "Filled": case "PendingCancel": return this.accept(t);
+      // Filled is never an end by itself: the order ends when its executions have all arrived.
+      case "Filled":
+        t.ibFilled = true;
+        return this.accept(t);
+      case "PendingCancel": return this.accept(t);
       case "Inactive":
         if (!t.accepted) this.finish(t, { kind: "rejected", orderId: t.order.orderId, reason: "IB: order inactive", ts: this.clock() });
         return;
@@ -363,26 +341,19 @@ export class IbBroker implements Broker {
   }
 
   private onExecution(reqId: number, c: Contract, e: Execution): void {
-    if (!e.execId || this.joiner.repeated(e.execId)) return;
-    const t = this.trackedFor(e.orderId, e.orderRef);
+    if (!e.execId) return;
+    // One execution is (our order, execId): orderRef names our order even after it ended here.
+    const t = this.trackedFor(e.orderId, e.orderRef), ourId = t?.order.orderId ?? e.orderRef;
+    if (ourId && this.joiner.repeated(ourId, e.execId)) return;
     if (!t) {
       if (reqId === -1) this.stats.unknownExecutions++;
       return;
     }
     // A live execution is stamped on arrival (TWS's time has one-second resolution); a repeated one keeps TWS's time.
-    const f = this.fillOf(t, c, e, reqId === -1 ? this.clock() : parseExecTime(e.time) ?? this.clock());
+    const f = fillOf(t, c, e, reqId === -1 ? this.clock() : parseExecTime(e.time) ?? this.clock());
     if (!f) return;
     t.pendingFills++;
     this.joiner.execution(f, t);
-  }
-
-  private fillOf(t: Tracked | undefined, c: Contract, e: Execution, ts: number): BrokerFill | undefined {
-    const symbol = t?.order.instrument.symbol ?? symbolOf(c);
-    if (!e.execId || !symbol || !e.shares || e.price === undefined) return undefined;
-    return {
-      orderId: t?.order.orderId ?? e.orderRef ?? `ib-${e.orderId}`, fillId: e.execId, account: t?.order.account ?? e.acctNumber ?? "",
-      symbol, side: e.side === "BOT" ? "buy" : "sell", qty: e.shares, priceUnits: toUnits(e.price), commissionMicros: 0, ts,
-    };
   }
 
   private onJoined(fill: BrokerFill, t: Tracked): void {
@@ -404,21 +375,6 @@ export class IbBroker implements Broker {
     t.done = true;
     this.forget(t);
     if (event) this.emit(event);
-  }
-
-  /** An openOrder in our terms, or undefined for an instrument or order type we do not trade. */
-  private openOrderOf(ibId: number, c: Contract, o: Order): BrokerOpenOrder | undefined {
-    const t = this.trackedFor(ibId, o.orderRef);
-    const symbol = symbolOf(c), instrument = t?.order.instrument ?? (symbol ? this.opts.instrument(symbol) : undefined);
-    const type = ourType(o.orderType);
-    if (!instrument || !type) return undefined;
-    return {
-      orderId: t?.order.orderId ?? o.orderRef ?? `ib-${ibId}`, account: t?.order.account ?? o.account ?? "", instrument,
-      side: o.action === "SELL" ? "sell" : "buy", type, tif: (o.tif ?? "DAY") as BrokerOrder["tif"], qty: o.totalQuantity ?? 0,
-      limitPriceUnits: hasLimit(type) && o.lmtPrice !== undefined ? toUnits(o.lmtPrice) : undefined,
-      stopPriceUnits: hasStop(type) && o.auxPrice !== undefined ? toUnits(o.auxPrice) : undefined,
-      filledQty: t?.filledQty ?? 0, triggered: false, brokerOrderId: String(ibId),
-    };
   }
 
   /** Re-requests executions, then open orders; orders no longer listed ended while we were away. One run at a time; a request during one runs once more after it. */
@@ -446,6 +402,12 @@ export class IbBroker implements Broker {
       this.stats.reconciliations++;
       for (const t of [...this.byOurId.values()]) {
         if (t.done || t.seq > upTo || open.has(t.order.orderId) || t.filledQty >= t.order.qty) continue;
+        if (t.ibFilled) {
+          // TWS said Filled, so it is not a cancel; its missing executions are an anomaly to look into, not a reason to end it.
+          this.stats.filledWithoutExecutions++;
+          this.log.error("ib reports the order filled but not all its executions arrived", { orderId: t.order.orderId, ibId: t.ibId, filledQty: t.filledQty, qty: t.order.qty });
+          continue;
+        }
         this.stats.endedWhileAway++;
         const ts = this.clock();
         if (t.ibId === 0 || !t.accepted) this.finish(t, { kind: "rejected", orderId: t.order.orderId, reason: "never reached IB (not open, no executions)", ts });
@@ -475,21 +437,4 @@ export class IbBroker implements Broker {
     if (this.closed) return;
     for (const l of this.listeners) l(e);
   }
-}
-
-/** True when TWS's order shows these terms (quantity, limit and stop price). */
-function showsTerms(o: Order, want: BrokerOrder): boolean {
-  const price = (p: number | undefined) => (p === undefined ? undefined : toUnits(p));
-  return o.totalQuantity === want.qty && (!hasLimit(want.type) || price(o.lmtPrice) === want.limitPriceUnits) &&
-    (!hasStop(want.type) || price(o.auxPrice) === want.stopPriceUnits);
-}
-
-/** Why changes to a working order are refused, or undefined. */
-function refuseChanges(t: Tracked, c: OrderChanges): string | undefined {
-  const type = t.order.type;
-  if (t.modify) return "a modification is already pending";
-  if (c.qty !== undefined && (!Number.isInteger(c.qty) || c.qty <= t.filledQty)) return `quantity must be a whole number above the filled ${t.filledQty}`;
-  if (c.limitPriceUnits !== undefined && !hasLimit(type)) return `a ${type} order has no limit price`;
-  if (c.stopPriceUnits !== undefined && !hasStop(type)) return `a ${type} order has no stop price`;
-  return undefined;
 }

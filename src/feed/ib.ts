@@ -5,6 +5,11 @@
 // to our tick kinds as they arrive, flushing once per socket read. It falls back to delayed data
 // (reqMarketDataType 3) on 354, flags delayed rows, keeps IB's model greeks beside ours, and
 // resubscribes everything after a reconnect or a 1101.
+//
+// A market data request TWS refuses (10197: a competing live session holds the data; 200 and
+// the like: the contract could not be looked up) is asked again every retryRefusedMs, and the
+// session hears about it: competing, or not_ready while any other refusal stands. Both clear
+// once every retried instrument has ticked again.
 
 import { EventName } from "@stoqey/ib";
 import type { InstrumentSpec } from "../domain/instrument.ts";
@@ -37,6 +42,8 @@ export interface IbFeedOptions {
   connectTimeoutMs?: number;
   /** Bound on each contract / chain / snapshot request, ms (default 15 000). */
   requestTimeoutMs?: number;
+  /** How often refused market data requests are asked again, ms (default 15 000). */
+  retryRefusedMs?: number;
   log?: Logger;
 }
 
@@ -57,6 +64,8 @@ export interface IbFeedStats extends FeedStats {
   subscriptionErrors: number;
   /** Last-size ticks without a last price just before them (not trades we can price). */
   unpairedLastSizes: number;
+  /** Refused market data requests asked again (10197, 200, …). */
+  refusedRetries: number;
 }
 
 // IB tick types, live and delayed, by what they mean to us.
@@ -73,7 +82,7 @@ const GREEKS_STRIDE = 8;
 /** Market data from IBKR. */
 export class IbFeed implements Feed {
   readonly name = "ib";
-  readonly stats: IbFeedStats = { ticks: 0, batches: 0, badTicks: 0, resubscriptions: 0, delayedFallbacks: 0, subscriptionErrors: 0, unpairedLastSizes: 0 };
+  readonly stats: IbFeedStats = { ticks: 0, batches: 0, badTicks: 0, resubscriptions: 0, delayedFallbacks: 0, subscriptionErrors: 0, unpairedLastSizes: 0, refusedRetries: 0 };
   readonly session: IbSession;
   private readonly requests: IbRequests;
   private readonly log: Logger;
@@ -90,6 +99,12 @@ export class IbFeed implements Feed {
   private delayedTried = new Uint8Array(0);
   private greeks = new Float64Array(0);
   private readonly byReqId = new Map<number, number>();
+  /** Instruments whose market data request TWS refused, waiting for the retry. */
+  private readonly refused = new Set<number>();
+  /** Instruments asked again and not yet ticking: a flag each, and how many. */
+  private awaitingFlow = new Uint8Array(0);
+  private awaitingCount = 0;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private delayedMode = false;
   private flushQueued = false;
   private batchTsMs = 0;
@@ -132,6 +147,7 @@ export class IbFeed implements Feed {
     this.pendingLast = new Float64Array(n).fill(NaN);
     this.delayedRow = new Uint8Array(n);
     this.delayedTried = new Uint8Array(n);
+    this.awaitingFlow = new Uint8Array(n);
     this.greeks = new Float64Array(n * GREEKS_STRIDE).fill(NaN);
     this.prepared = true;
     const stocks = lines.filter((l) => l.spec.kind === "stock").length;
@@ -185,6 +201,8 @@ export class IbFeed implements Feed {
     const wasRunning = this.running;
     this.running = false;
     for (const d of this.detach.splice(0)) d();
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
     if (this.flushQueued) this.flush();
     this.requests.close();
     if (wasRunning && !this.opts.ownsSession && this.session.usable) {
@@ -198,6 +216,11 @@ export class IbFeed implements Feed {
     if (!this.running || !this.session.usable) return;
     if (why !== "start") this.stats.resubscriptions++;
     this.byReqId.clear();
+    // A new subscription of everything: whatever was refused is asked again now.
+    this.refused.clear();
+    this.awaitingFlow.fill(0);
+    this.awaitingCount = 0;
+    this.session.setNotReady("");
     // A last price whose size never came belongs to the old subscription.
     this.pendingLast.fill(NaN);
     this.log.info("ib subscribing", { instruments: this.lines.length, why, delayed: this.delayedMode });
@@ -235,6 +258,34 @@ export class IbFeed implements Feed {
     }
     this.sink!.write(this.rows[i]!, kind, price, size, this.batchTsMs);
     this.stats.ticks++;
+    if (this.awaitingCount > 0 && this.awaitingFlow[i] === 1) this.flowing(i);
+  }
+
+  /** A retried instrument ticks again; once all do and none is refused, the session hears it. */
+  private flowing(i: number): void {
+    this.awaitingFlow[i] = 0;
+    if (--this.awaitingCount > 0 || this.refused.size > 0) return;
+    this.session.setNotReady("");
+    this.session.marketDataFlowing();
+  }
+
+  /** TWS refused instrument i's market data: ask again after retryRefusedMs. */
+  private refuse(i: number): void {
+    this.refused.add(i);
+    if (this.retryTimer || !this.running) return;
+    this.retryTimer = setTimeout(() => this.retryRefused(), this.opts.retryRefusedMs ?? 15_000);
+    (this.retryTimer as { unref?: () => void }).unref?.();
+  }
+
+  private retryRefused(): void {
+    this.retryTimer = null;
+    if (!this.running || !this.session.usable) return;
+    for (const i of this.refused) {
+      if (this.awaitingFlow[i] === 0) (this.awaitingFlow[i] = 1, this.awaitingCount++);
+      this.stats.refusedRetries++;
+      this.subscribe(i);
+    }
+    this.refused.clear();
   }
 
   private flush(): void {
@@ -307,7 +358,11 @@ export class IbFeed implements Feed {
     }
     if (code === IbCode.CantFindTickerId) return;
     this.byReqId.delete(id);
+    this.refuse(i);
+    // 10197 is the session's competing state; any other refusal leaves the connection not ready.
+    if (code === IbCode.CompetingLiveSession) return;
     this.stats.subscriptionErrors++;
     this.log.error("ib market data refused", { symbol, code, message });
+    this.session.setNotReady(`${this.refused.size} of ${this.lines.length} market data requests refused; last ${symbol}: ${code} ${message}`);
   }
 }

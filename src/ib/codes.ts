@@ -35,6 +35,8 @@ export const IbCode = {
   RequiresApiSubscription: 10089,
   DelayedDataShown: 10167,
   DelayedDataNotEnabled: 10168,
+  /** No market data during competing live session: the same login is live elsewhere. */
+  CompetingLiveSession: 10197,
 } as const;
 
 /** The farm kinds TWS reports on. */

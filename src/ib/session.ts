@@ -3,22 +3,33 @@
 // jittered exponential back-off, routes every outbound request through the pacing queue, and
 // keeps the order id high-water mark.
 //
+// Back-off: see backoff.ts. 1100 (IB–TWS link lost with the socket up) is not a reason to
+// reconnect: the session degrades and waits for 1101 / 1102.
+//
 // States: disconnected (not started, stopped, or given up) → connecting (first attempt) →
 // connected (nextValidId received, nothing wrong) ⇄ degraded (socket up but 1100, 2110 or a
 // farm down) → reconnecting (socket lost; waiting out the back-off or trying again) → connected.
+// With the socket up there are three more (conditions.ts): reauth (1100 and nothing more for
+// reauthAfterMs: a login waiting for re-authentication after the weekly restart), not_ready
+// (contracts or subscriptions failed to load, as the feed reports), competing (10197: another
+// live session of the same login holds the market data).
 // Each API connection uses a fresh IBApi, so nothing queued inside a dead client leaks into the
 // next one; listeners registered with onIb() are carried over to every new client.
 
 import { EventName, IBApi } from "@stoqey/ib";
 import { createLogger, type Logger } from "../log.ts";
 import { farmStatus, type FarmStatus, IbCode } from "./codes.ts";
+import { type BackoffOptions, backoffDelayMs } from "./backoff.ts";
+import { SessionConditions } from "./conditions.ts";
 import { Emitter } from "./emitter.ts";
 import { PacingError, PacingQueue, type PacingOptions } from "./pacing.ts";
 
+export { BACKOFF_DEFAULTS, type BackoffOptions, backoffDelayMs } from "./backoff.ts";
+
 /** Where the session is. */
-export type SessionState = "disconnected" | "connecting" | "connected" | "degraded" | "reconnecting";
+export type SessionState = "disconnected" | "connecting" | "connected" | "degraded" | "reconnecting" | "not_ready" | "competing" | "reauth";
 /** Every state, in order (metrics label values). */
-export const SESSION_STATES: readonly SessionState[] = ["disconnected", "connecting", "connected", "degraded", "reconnecting"];
+export const SESSION_STATES: readonly SessionState[] = ["disconnected", "connecting", "connected", "degraded", "reconnecting", "not_ready", "competing", "reauth"];
 
 /** What to do when TWS answers 326 (client id in use). */
 export type ClientIdRecovery = "retry" | "increment" | "fail";
@@ -38,18 +49,6 @@ export interface SessionEvents extends Record<string, unknown> {
   fatal: { code: number; message: string };
 }
 
-/** Back-off between connection attempts. */
-export interface BackoffOptions {
-  /** First delay, ms (default 500). */
-  initialMs?: number;
-  /** Cap, ms (default 30 000). */
-  maxMs?: number;
-  /** Growth per attempt (default 2). */
-  factor?: number;
-  /** Share of the delay taken away at random, in [0, 1] (default 0.5), so many clients do not retry in step. */
-  jitter?: number;
-}
-
 /** Options of a session. */
 export interface IbSessionOptions {
   host: string;
@@ -63,17 +62,12 @@ export interface IbSessionOptions {
   backoff?: BackoffOptions;
   /** An attempt without nextValidId after this long is abandoned and retried (default 10 000 ms). */
   connectTimeoutMs?: number;
+  /** 1100 without 1101 / 1102 for this long reads as a login waiting for re-authentication (default 120 000 ms). */
+  reauthAfterMs?: number;
   pacing?: PacingOptions;
   log?: Logger;
   /** Source of jitter (default Math.random). */
   random?: () => number;
-}
-
-/** The delay before reconnect attempt `attempt` (0-based): capped exponential, minus random jitter. */
-export function backoffDelayMs(attempt: number, b: BackoffOptions = {}, random: () => number = Math.random): number {
-  const initial = b.initialMs ?? 500, max = b.maxMs ?? 30_000, factor = b.factor ?? 2, jitter = b.jitter ?? 0.5;
-  const base = Math.min(max, initial * factor ** Math.min(attempt, 64));
-  return base * (1 - jitter * random());
 }
 
 /**
@@ -101,14 +95,15 @@ export class IbSession {
   /** The last error that explains a failed or lost connection, for readiness and logs. */
   lastError = "";
   private current: SessionState = "disconnected";
+  private currentReason = "";
+  private currentSinceMs = Date.now();
   private api: IBApi | null = null;
   private open = false;
   private readonly log: Logger;
   private readonly random: () => number;
   private readonly listeners: [EventName, IbListener][] = [];
-  private readonly farmsDown = new Set<string>();
-  private connectivityLost = false;
-  private serverBroken = false;
+  private readonly cond = new SessionConditions();
+  private reauthTimer: ReturnType<typeof setTimeout> | null = null;
   private clientIdRefused = false;
   private clientIdOffset = 0;
   private failures = 0;
@@ -133,7 +128,17 @@ export class IbSession {
     return this.current;
   }
 
-  /** True when requests can be sent (connected or degraded). */
+  /** Why the session entered its current state (the reason of the last state change). */
+  get stateReason(): string {
+    return this.currentReason;
+  }
+
+  /** When the session entered its current state, epoch ms. */
+  get stateSinceMs(): number {
+    return this.currentSinceMs;
+  }
+
+  /** True when requests can be sent (the socket is up: connected, degraded, not_ready, competing or reauth). */
   get usable(): boolean {
     return this.open;
   }
@@ -159,11 +164,31 @@ export class IbSession {
     const api = this.api;
     this.api = null;
     this.open = false;
+    this.cond.reset();
     if (api) {
       api.removeAllListeners();
       api.disconnect();
     }
     this.setState("disconnected", "stopped");
+  }
+
+  /** The data farms TWS reported on this connection (empty while not connected). */
+  farms(): FarmStatus[] {
+    return this.cond.farmList();
+  }
+
+  /** The feed reports whether every subscription loaded (reason "" when it did); not_ready while one did not. */
+  setNotReady(reason: string): void {
+    if (this.cond.notReady === reason) return;
+    this.cond.notReady = reason;
+    this.recompute(reason || "every subscription loaded");
+  }
+
+  /** The feed reports market data flowing again on every subscription a competing session (10197) had taken. */
+  marketDataFlowing(): void {
+    if (!this.cond.competing) return;
+    this.cond.competing = "";
+    this.recompute("market data flowing again after 10197");
   }
 
   /** Resolves once the session is usable; rejects after `timeoutMs` or when it gives up. */
@@ -242,9 +267,11 @@ export class IbSession {
     const from = this.current;
     if (from === to) return;
     this.current = to;
+    this.currentReason = reason;
+    this.currentSinceMs = Date.now();
     this.stats.stateChanges++;
     this.log.info("ib session state", { from, to, reason });
-    this.events.emit("state", { from, to, reason, atMs: Date.now() });
+    this.events.emit("state", { from, to, reason, atMs: this.currentSinceMs });
   }
 
   private connect(): void {
@@ -281,16 +308,12 @@ export class IbSession {
     this.everReady = true;
     this.lastError = "";
     this.pacing.resume();
-    this.setState(this.healthy() ? "connected" : "degraded", `nextValidId ${orderId} on ${this.where()}`);
+    this.recompute(`nextValidId ${orderId} on ${this.where()}`);
     this.events.emit("ready", { reconnect, clientId: this.clientId });
   }
 
-  private healthy(): boolean {
-    return !this.connectivityLost && !this.serverBroken && this.farmsDown.size === 0;
-  }
-
   private recompute(reason: string): void {
-    if (this.open) this.setState(this.healthy() ? "connected" : "degraded", reason);
+    if (this.open) this.setState(this.cond.state(Date.now(), this.options.reauthAfterMs ?? 120_000), reason);
   }
 
   private onSocketLost(api: IBApi, reason: string): void {
@@ -301,8 +324,8 @@ export class IbSession {
     this.api = null;
     if (this.open) this.stats.socketLosses++;
     this.open = false;
-    this.connectivityLost = this.serverBroken = false;
-    this.farmsDown.clear();
+    this.cond.reset();
+    this.clearReauthTimer();
     this.pacing.pause();
     this.pacing.clear("IB_DISCONNECTED", `connection lost (${reason})`);
     if (this.stopping) return this.setState("disconnected", reason);
@@ -335,26 +358,31 @@ export class IbSession {
   private onMessage(code: number, message: string, reqId: number): void {
     const farm = farmStatus(code, message);
     if (farm) {
-      const key = `${farm.kind}:${farm.name}`;
-      if (farm.ok) this.farmsDown.delete(key);
-      else this.farmsDown.add(key);
       // TWS reports farms as they reconnect; an OK means the TWS–server link works again.
-      if (farm.ok) this.serverBroken = false;
+      this.cond.farm(farm);
       this.events.emit("farm", farm);
       return this.recompute(`${code} ${message}`);
     }
     switch (code) {
       case IbCode.ConnectivityLost:
-        this.connectivityLost = true;
+        this.cond.connectivityLost(Date.now());
+        this.armReauthTimer();
         return this.recompute("1100 connectivity between IB and TWS lost");
       case IbCode.RestoredDataLost:
       case IbCode.RestoredDataKept:
-        this.connectivityLost = this.serverBroken = false;
+        this.cond.restored();
+        this.clearReauthTimer();
         this.recompute(`${code} connectivity restored`);
         return this.events.emit("restored", { dataLost: code === IbCode.RestoredDataLost });
       case IbCode.ServerConnectivityBroken:
-        this.serverBroken = true;
+        this.cond.serverConnectivityBroken();
         return this.recompute("2110 TWS-server connectivity broken");
+      case IbCode.CompetingLiveSession:
+        // Per market data request; the feed hears it too (requestError) and subscribes again later.
+        if (!this.cond.competing) this.log.error("ib market data taken by a competing live session (10197): log the other session out", { message });
+        this.cond.competing = `10197 ${message}`;
+        this.recompute(this.cond.competing);
+        break;
       case IbCode.ClientIdInUse:
         this.clientIdRefused = true;
         this.stats.clientIdRefusals++;
@@ -376,9 +404,26 @@ export class IbSession {
     else this.log.info("ib message", { code, message });
   }
 
+  /** After 1100, re-reads the state once reauthAfterMs has passed without a restore. */
+  private armReauthTimer(): void {
+    if (this.reauthTimer) return;
+    const afterMs = this.options.reauthAfterMs ?? 120_000;
+    this.reauthTimer = setTimeout(() => {
+      this.reauthTimer = null;
+      this.recompute(`1100 and no 1101/1102 for ${Math.round(afterMs / 1000)} s: the login may be waiting for re-authentication`);
+    }, afterMs);
+    (this.reauthTimer as { unref?: () => void }).unref?.();
+  }
+
+  private clearReauthTimer(): void {
+    if (this.reauthTimer) clearTimeout(this.reauthTimer);
+    this.reauthTimer = null;
+  }
+
   private clearTimers(): void {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.connectTimer) clearTimeout(this.connectTimer);
     this.retryTimer = this.connectTimer = null;
+    this.clearReauthTimer();
   }
 }

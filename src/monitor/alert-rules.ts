@@ -214,6 +214,44 @@ export function slippageRule(onUpdate: (l: (u: OmsUpdate) => void) => () => void
   return { rule, stop };
 }
 
+/** What an operator does about each IB session state that needs one (the alert's key). */
+export const SESSION_ATTENTION: Readonly<Record<string, string>> = {
+  competing: "10197: a competing live session of the same login took the market data; log the other session (TWS, IBKR Mobile, Client Portal) out",
+  not_ready: "connected, but contracts or market data subscriptions failed to load; see the log for TWS's error",
+  reauth: "1100 and nothing since: the login waits for re-authentication (weekly token reset); log in to TWS / IB Gateway again",
+};
+
+/** The IB session in a state that needs an operator (SESSION_ATTENTION): 2 (critical) while in it, keyed by the state. */
+export function brokerSessionRule(session: { readonly state: string }, t: Thresholds = {}): AlertRule {
+  return {
+    name: "broker.session", description: "IB session needs attention (competing, not_ready or reauth; see docs/operations.md)", direction: "above",
+    warning: 1, critical: 2, holdMs: 1000, ...pick(t),
+    read: () => (session.state in SESSION_ATTENTION ? [{ key: session.state, value: 2 }] : []),
+  };
+}
+
+/**
+ * Broker messages refused or set right over the last windowMs (a count of a monotonic total):
+ * fills with unusable fields, fill ids another order had used, overfills, execution
+ * corrections not applied, journal rows the database refused. Duplicates are not counted:
+ * every reconnect repeats the day's executions, and dropping those is normal work.
+ */
+export function brokerAnomalyRule(total: () => number, o: Thresholds & { windowMs?: number } = {}): AlertRule {
+  const samples = new SampleWindow<number>(o.windowMs ?? 900_000, 3600);
+  let first = true;
+  return {
+    name: "broker.anomalies", description: "Broker messages refused or set right (see the anomaly metrics and the log)", direction: "above",
+    warning: 1, critical: 10, ...pick(o),
+    read(nowMs) {
+      // Anomalies before the first evaluation (a burst at start-up) count too.
+      if (first) (samples.push(nowMs, 0), first = false);
+      const now = total();
+      samples.push(nowMs, now);
+      return [{ key: "", value: now - samples.within(nowMs)[0]!.v }];
+    },
+  };
+}
+
 /** The threshold fields of an options object, leaving the factory's other options out. */
 function pick(o: Thresholds): Thresholds {
   const out: Thresholds = {};

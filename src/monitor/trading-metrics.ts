@@ -107,7 +107,7 @@ export function registerTradingMetrics(registry: MetricsRegistry, deps: TradingM
   fromMap("alluse_filled_quantity_total", "Shares and contracts filled since start, by fill kind.", "kind", c.filledQtyByKind, ["trade"]);
   fromMap("alluse_pretrade_denials_total", "Orders denied by the pre-trade checks since start, by reason code.", "code", c.deniedByCode);
   registry.scrape({
-    name: "alluse_oms_anomalies_total", help: "Broker events the order manager refused: illegal transitions, duplicate fills, unknown orders, overfills.",
+    name: "alluse_oms_anomalies_total", help: "Broker events the order manager refused or set right: illegal transitions, duplicate fills, unknown orders, overfills, invalid messages, fill ids reused by another order.",
     type: "counter", labelNames: ["kind"],
     collect: (e) => {
       const s = deps.oms.stats;
@@ -115,6 +115,8 @@ export function registerTradingMetrics(registry: MetricsRegistry, deps: TradingM
       e(s.duplicateFills, "duplicate_fill");
       e(s.unknownOrderEvents, "unknown_order");
       e(s.overfills, "overfill");
+      e(s.invalidBrokerMessages, "invalid_message");
+      e(s.reusedFillIds, "reused_fill_id");
     },
   });
   registry.scrape({

@@ -70,6 +70,10 @@ export interface OmsStats {
   duplicateFills: number;
   unknownOrderEvents: number;
   overfills: number;
+  /** Broker messages refused before the journal because a field was unusable (see broker-events.ts). */
+  invalidBrokerMessages: number;
+  /** Fills whose broker id another order had already used, recorded under a qualified id. */
+  reusedFillIds: number;
 }
 
 /** An order the manager holds in memory, with what it needs to route and journal it. */
@@ -110,7 +114,9 @@ export function toBrokerOrder(o: Order, inst: Instrument): BrokerOrder {
 
 /** The in-memory state shared by the order manager's parts; see the file comment. */
 export class OmsState {
-  readonly stats: OmsStats = { illegalTransitions: 0, duplicateFills: 0, unknownOrderEvents: 0, overfills: 0 };
+  readonly stats: OmsStats = { illegalTransitions: 0, duplicateFills: 0, unknownOrderEvents: 0, overfills: 0, invalidBrokerMessages: 0, reusedFillIds: 0 };
+  /** Fill id → order id of recent fills, for the reuse check in broker-events.ts (bounded there). */
+  readonly recentFillIds = new Map<string, string>();
   readonly portfolio = new Portfolio();
   readonly options: OmsOptions;
   readonly live = new Map<string, Live>();

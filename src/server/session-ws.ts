@@ -1,8 +1,10 @@
 // The broker session topic over /ws: the IBKR connection's state (disconnected, connecting,
-// connected, degraded, reconnecting) and its data farms, pushed on every change. Any connection
-// that may use /ws may subscribe: it says whether the data it sees is live, not anything about
-// accounts. Without an IB session (synthetic or replay feed with the paper broker) the reply says
-// so with `connection: null` and nothing is ever pushed.
+// connected, degraded, reconnecting, not_ready, competing, reauth; docs/protocol.md) and its
+// data farms, pushed on every change. Any connection that may use /ws may subscribe: it says
+// whether the data it sees is live, not anything about accounts. Without an IB session
+// (synthetic or replay feed with the paper broker) the reply says so with `connection: null`
+// and nothing is ever pushed. The reply reads state and farms from the session itself, so what
+// TWS reported before this topic existed (the farm notices right after connecting) is there.
 //
 //   → {"op":"session.subscribe","id":1}
 //   ← {"t":"session","id":1,"subscribed":true,"connection":{"name":"ib","state":"connected","reason":"","since":…},"farms":[…]}
@@ -10,7 +12,7 @@
 //   ← {"t":"session","event":"farm","farm":{"kind":"market","name":"usfarm","ok":false},"ts":…}
 //   → {"op":"session.unsubscribe","id":2}       ← {"t":"session","id":2,"subscribed":false,…}
 
-import type { ErrorFrame, SessionFrame, SessionFarm } from "../client/protocol.ts";
+import type { ErrorFrame, SessionFrame } from "../client/protocol.ts";
 import type { IbSession } from "../ib/session.ts";
 import type { Hub, Socket } from "./hub.ts";
 import type { WsExtension } from "./orders-ws.ts";
@@ -20,21 +22,14 @@ const OPS = new Set(["session.subscribe", "session.unsubscribe"]);
 /** The session topic; see the file comment. */
 export class SessionWs implements WsExtension {
   private readonly subscribers = new Set<Socket>();
-  private readonly farms = new Map<string, SessionFarm>();
-  private since = Date.now();
-  private reason = "";
   private readonly detach: (() => void)[] = [];
 
   constructor(private readonly hub: Hub, private readonly session: IbSession | undefined) {
     if (!session) return;
     this.detach.push(session.events.on("state", (e) => {
-      this.since = e.atMs;
-      this.reason = e.reason;
       this.push({ t: "session", event: "state", from: e.from, to: e.to, reason: e.reason, ts: e.atMs });
     }));
     this.detach.push(session.events.on("farm", (f) => {
-      // Farm names come from TWS; the map is bounded by the farms one gateway reports (a handful).
-      if (this.farms.size < 64 || this.farms.has(f.name)) this.farms.set(f.name, { kind: f.kind, name: f.name, ok: f.ok });
       this.push({ t: "session", event: "farm", farm: { kind: f.kind, name: f.name, ok: f.ok }, ts: Date.now() });
     }));
   }
@@ -65,8 +60,8 @@ export class SessionWs implements WsExtension {
     const s = this.session;
     this.hub.send(ws, {
       t: "session", ...(id === undefined ? {} : { id: id as number }), subscribed: on,
-      connection: s ? { name: "ib", state: s.state, reason: this.reason, since: this.since } : null,
-      farms: [...this.farms.values()],
+      connection: s ? { name: "ib", state: s.state, reason: s.stateReason, since: s.stateSinceMs } : null,
+      farms: s ? s.farms().map((f) => ({ kind: f.kind, name: f.name, ok: f.ok })) : [],
     });
   }
 

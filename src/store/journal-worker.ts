@@ -11,7 +11,7 @@
 
 import { openDatabase, type Durability } from "./db.ts";
 import { CLOSE, CONTROL_BYTES, LENGTH, SENT } from "./journal-channel.ts";
-import { statements, writeEncoded, type EncodedBatch } from "./write.ts";
+import { isConstraintError, type RefusedRow, statements, writeEncoded, type EncodedBatch } from "./write.ts";
 
 /** The one message from the main thread: open the database and serve batches from `shared`. */
 export type ToWriter = { type: "open"; path: string; durability: Durability; shared: SharedArrayBuffer };
@@ -19,7 +19,7 @@ export type ToWriter = { type: "open"; path: string; durability: Durability; sha
 /** Messages to the main thread. */
 export type FromWriter =
   | { type: "ready" }
-  | { type: "committed"; ms: number }
+  | { type: "committed"; ms: number; refused?: RefusedRow[] }
   | { type: "closed" }
   | { type: "failed"; message: string };
 
@@ -37,7 +37,7 @@ self.onmessage = (e: MessageEvent<ToWriter>) => {
     return;
   }
   const s = statements(db);
-  const write = db.transaction((batch: EncodedBatch) => writeEncoded(s, batch));
+  const write = db.transaction((batch: EncodedBatch, refused?: RefusedRow[]) => writeEncoded(s, batch, refused));
   const control = new Int32Array(m.shared, 0, CONTROL_BYTES / 4);
   const bytes = new Uint8Array(m.shared, CONTROL_BYTES);
   const decoder = new TextDecoder();
@@ -57,8 +57,17 @@ self.onmessage = (e: MessageEvent<ToWriter>) => {
     try {
       const t0 = performance.now();
       // slice() copies out of the shared buffer: decoders refuse shared memory.
-      write(JSON.parse(decoder.decode(bytes.slice(0, length))) as EncodedBatch);
-      post({ type: "committed", ms: performance.now() - t0 });
+      const batch = JSON.parse(decoder.decode(bytes.slice(0, length))) as EncodedBatch;
+      try {
+        write(batch);
+        post({ type: "committed", ms: performance.now() - t0 });
+      } catch (err) {
+        // A constraint: the transaction rolled back; write it again row by row, skipping what is refused.
+        if (!isConstraintError(err)) throw err;
+        const refused: RefusedRow[] = [];
+        write(batch, refused);
+        post({ type: "committed", ms: performance.now() - t0, refused });
+      }
     } catch (err) {
       post({ type: "failed", message: String((err as Error)?.message ?? err) });
     }

@@ -5,15 +5,17 @@
 // main thread never waits for an fsync (a turn that appends EAGER_BATCH_RECORDS sends them at
 // once, so the writer need not wait for its end). A caller that must not acknowledge before
 // the disk has it awaits durable(seq). The queue is bounded: append() past maxPending throws
-// JournalFullError, so a caller checks room() before it changes state. A failed commit fails
-// the journal for good: nothing after it can be acknowledged.
+// JournalFullError, so a caller checks room() before it changes state. A failed commit (disk
+// full, I/O error) fails the journal for good: nothing after it can be acknowledged. A row the
+// database refuses on a constraint does not: the writer skips it and commits the rest of its
+// batch (write.ts), and the journal counts it (stats.refusedRows) and tells onRefused listeners.
 
 import type { Database } from "bun:sqlite";
 import type { CashEntry, Fill, Order } from "../domain/order.ts";
 import type { Durability } from "./db.ts";
 import { CLOSE, CONTROL_BYTES, LENGTH, SENT } from "./journal-channel.ts";
 import type { FromWriter, ToWriter } from "./journal-worker.ts";
-import { encodeBatch } from "./write.ts";
+import { encodeBatch, type RefusedRow } from "./write.ts";
 
 /** One journaled fact. */
 export type JournalRecord =
@@ -50,6 +52,8 @@ export interface JournalStats {
   largestBatch: number;
   /** Total time spent inside commits, ms. */
   commitMs: number;
+  /** Rows the database refused on a constraint and the writer skipped. */
+  refusedRows: number;
 }
 
 /** One promise shared by everyone waiting for the same commit. */
@@ -82,7 +86,7 @@ type RefWorker = Worker & { ref(): void; unref(): void };
 
 /** Group-committing journal with a writer thread; see the file comment. */
 export class Journal {
-  readonly stats: JournalStats = { commits: 0, records: 0, largestBatch: 0, commitMs: 0 };
+  readonly stats: JournalStats = { commits: 0, records: 0, largestBatch: 0, commitMs: 0, refusedRows: 0 };
   private pending: JournalRecord[] = [];
   private inFlight: JournalRecord[] | undefined;
   // A record is either in the batch being committed or in the next one, so every waiter waits
@@ -100,6 +104,7 @@ export class Journal {
   private readonly control: Int32Array;
   private readonly bytes: Uint8Array;
   private readonly listeners: ((records: readonly JournalRecord[]) => void)[] = [];
+  private readonly refusedListeners: ((rows: readonly RefusedRow[]) => void)[] = [];
 
   private constructor(private readonly worker: RefWorker, shared: SharedArrayBuffer, lastSeq: number, readonly maxPending: number) {
     this.seq = this.committed = lastSeq;
@@ -150,6 +155,11 @@ export class Journal {
   /** Calls `listener` after each commit with the records it made durable, in order. */
   onCommit(listener: (records: readonly JournalRecord[]) => void): void {
     this.listeners.push(listener);
+  }
+
+  /** Calls `listener` with the rows of a commit the database refused (skipped; the rest committed). */
+  onRefused(listener: (rows: readonly RefusedRow[]) => void): void {
+    this.refusedListeners.push(listener);
   }
 
   /**
@@ -253,6 +263,10 @@ export class Journal {
     s.records += batch.length;
     s.largestBatch = Math.max(s.largestBatch, batch.length);
     s.commitMs += m.ms;
+    if (m.refused && m.refused.length > 0) {
+      s.refusedRows += m.refused.length;
+      for (const l of this.refusedListeners) l(m.refused);
+    }
     this.committed = batch[batch.length - 1]!.seq;
     const done = this.waitInFlight;
     this.waitInFlight = undefined;

@@ -7,6 +7,11 @@
 // many events it had. Grouping happens there, not here, because the main thread is the scarcer
 // one on the REST path. Each table's rows go in multi-row INSERTs (ROWS_PER_INSERT rows per
 // statement call): the per-call cost was ~12 % of the writer's time on large batches.
+//
+// One bad row must not wedge the journal: when a batch fails on a constraint (a UNIQUE or NOT
+// NULL the checks before the journal missed), the writer rolls it back and writes it again
+// carefully (writeEncoded with a `refused` list): one row per statement, a row the database
+// refuses skipped and reported, everything else committed. The fast path is unchanged.
 
 import type { Database, Statement } from "bun:sqlite";
 import { isTerminal, type Order } from "../domain/order.ts";
@@ -59,12 +64,37 @@ export function statements(db: Database): Statements {
 
 type Value = string | number | null;
 
-/** Rows waiting for their multi-row INSERT; full runs go at once, the rest at flush(). */
+/** A row the database refused (a constraint), skipped so the rest of its batch could commit. */
+export interface RefusedRow {
+  table: string;
+  /** The row's key: sequence number, or order / account id. */
+  key: string;
+  message: string;
+}
+
+/** True for SQLite's constraint failures (SQLITE_CONSTRAINT_UNIQUE, _NOTNULL, _CHECK, …). */
+export function isConstraintError(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === "string" && code.startsWith("SQLITE_CONSTRAINT");
+}
+
+/** Runs one row; a constraint failure is recorded in `refused` instead of thrown. */
+function runCarefully(stmt: Statement, row: Value[], table: string, refused: RefusedRow[]): void {
+  try {
+    stmt.run(...row);
+  } catch (err) {
+    if (!isConstraintError(err)) throw err;
+    refused.push({ table, key: String(row[0]), message: String((err as Error).message) });
+  }
+}
+
+/** Rows waiting for their multi-row INSERT; full runs go at once, the rest at flush(). Careful: one row at a time. */
 class Rows {
   private readonly args: Value[] = [];
-  constructor(private readonly ins: Insert) {}
+  constructor(private readonly ins: Insert, private readonly table: string, private readonly refused?: RefusedRow[]) {}
 
   add(...row: Value[]): void {
+    if (this.refused) return runCarefully(this.ins.one, row, this.table, this.refused);
     for (const v of row) this.args.push(v);
     if (this.args.length === this.ins.columns * ROWS_PER_INSERT) this.flush();
   }
@@ -134,13 +164,16 @@ export function encodeBatch(records: readonly JournalRecord[]): EncodedBatch {
   return out;
 }
 
-/** Writes one encoded batch (the caller wraps it in a transaction). */
-export function writeEncoded(s: Statements, b: EncodedBatch): void {
+/**
+ * Writes one encoded batch (the caller wraps it in a transaction). With `refused`, carefully:
+ * rows one at a time, and a row the database refuses on a constraint is listed there and skipped.
+ */
+export function writeEncoded(s: Statements, b: EncodedBatch, refused?: RefusedRow[]): void {
   // Events of each order since its last ORDER entry (the encoder puts one after every order's last event).
   const groups = new Map<string, { json: string; last: number }>();
   // Rows of one table need no order among themselves and no table refers to another, so each
   // table's rows are written in multi-row INSERTs.
-  const events = new Rows(s.events), orders = new Rows(s.order), fills = new Rows(s.fill);
+  const events = new Rows(s.events, "order_event_groups", refused), orders = new Rows(s.order, "orders", refused), fills = new Rows(s.fill, "fills", refused);
   let i = 0;
   const n = b.length;
   while (i < n) {
@@ -170,10 +203,14 @@ export function writeEncoded(s: Statements, b: EncodedBatch): void {
       fills.add(...(b.slice(i, i + 12) as Value[]));
       i += 12;
     } else if (tag === CASH) {
-      s.cash.run(...(b.slice(i, i + 5) as (string | number)[]));
+      const row = b.slice(i, i + 5) as Value[];
+      if (refused) runCarefully(s.cash, row, "cash", refused);
+      else s.cash.run(...row);
       i += 5;
     } else if (tag === ACCOUNT) {
-      s.account.run(...(b.slice(i, i + 3) as (string | number)[]));
+      const row = b.slice(i, i + 3) as Value[];
+      if (refused) runCarefully(s.account, row, "accounts", refused);
+      else s.account.run(...row);
       i += 3;
     } else {
       throw new Error(`journal batch: unknown entry tag ${String(tag)} at ${i - 1}`);

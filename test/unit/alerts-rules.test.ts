@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TickKind } from "../../src/domain/tick.ts";
 import {
-  brokerConnectionRule, feedRejectRateRule, latencySloRule, quoteStalenessRule, SampleWindow, slowClientsRule, slowDisconnectsRule,
+  brokerAnomalyRule, brokerConnectionRule, feedRejectRateRule, latencySloRule, quoteStalenessRule, SampleWindow, slowClientsRule, slowDisconnectsRule,
 } from "../../src/monitor/alert-rules.ts";
 import { AlertEngine, type AlertEngineOptions, type AlertRule } from "../../src/monitor/alerts.ts";
 import { LATENCY_SECONDS_BUCKETS } from "../../src/monitor/metrics.ts";
@@ -115,6 +115,20 @@ describe("built-in rules", () => {
     expect(summary(a)).toEqual(["ws.slow_clients//warning", "ws.slow_disconnects//critical"]);
     a.evaluate(68_000);
     expect(summary(a)).toEqual(["ws.slow_clients//warning"]);
+  });
+
+  test("broker anomalies: one refused message warns, ten are critical, and the alert resolves once the window has passed", () => {
+    let total = 1;
+    const a = engine();
+    a.addRule(brokerAnomalyRule(() => total, { windowMs: 60_000 }));
+    // One before the first evaluation (at start-up) counts too.
+    a.evaluate(0);
+    expect(summary(a)).toEqual(["broker.anomalies//warning"]);
+    total = 11;
+    a.evaluate(1000);
+    expect(summary(a)).toEqual(["broker.anomalies//critical"]);
+    a.evaluate(62_000);
+    expect(summary(a)).toEqual([]);
   });
 
   test("IB session: degraded warns, down is critical, both after a 1 s hold; connected resolves", () => {

@@ -6,7 +6,7 @@ import { afterEach, expect, test } from "bun:test";
 import { SecType } from "@stoqey/ib";
 import type { BrokerEvent, BrokerFill, BrokerOrder } from "../../src/broker/broker.ts";
 import { IbBroker } from "../../src/broker/ib.ts";
-import { ExecutionJoiner } from "../../src/broker/ib-fills.ts";
+import { ExecutionJoiner, JOIN_DEFAULTS } from "../../src/broker/ib-fills.ts";
 import { contractOf, filterTime, parseExecTime, symbolOf } from "../../src/broker/ib-map.ts";
 import { positionDiffs } from "../../src/broker/ib-positions.ts";
 import { IbSession } from "../../src/ib/session.ts";
@@ -143,8 +143,119 @@ test("the execution join: report before or after the execution, each execId once
   // Past maxKnown emitted ids, the oldest is forgotten (the order manager still drops it by fillId).
   j.commission("y", 1);
   j.commission("z", 1);
-  expect(j.known("early")).toBe(false);
-  expect(j.known("z")).toBe(true);
+  expect(j.known("o", "early")).toBe(false);
+  expect(j.known("o", "z")).toBe(true);
+});
+
+const execFill = (orderId: string, execId: string, qty = 1): BrokerFill =>
+  ({ orderId, fillId: execId, account: "A", symbol: "AAPL", side: "buy", qty, priceUnits: 1, commissionMicros: 0, ts: 0 });
+
+test("the execution join: the same execution of the same order twice is one fill, however it is repeated", () => {
+  const out: string[] = [];
+  const j = new ExecutionJoiner<null>(JOIN_DEFAULTS, (f) => out.push(`${f.orderId}/${f.fillId}/${f.commissionMicros}`));
+  j.execution(execFill("O1", "0000e0d5.00000001.01.01"), null);
+  j.execution(execFill("O1", "0000e0d5.00000001.01.01"), null);
+  j.commission("0000e0d5.00000001.01.01", 1_000_000);
+  // A reconciliation repeats both halves after the join.
+  j.execution(execFill("O1", "0000e0d5.00000001.01.01"), null);
+  j.commission("0000e0d5.00000001.01.01", 1_000_000);
+  expect(out).toEqual(["O1/0000e0d5.00000001.01.01/1000000"]);
+  expect(j.stats.duplicates).toBe(2);
+});
+
+test("the execution join: an execId a restarted gateway hands out again is a new fill of the new order, with its own commission", () => {
+  const out: string[] = [];
+  const j = new ExecutionJoiner<null>(JOIN_DEFAULTS, (f) => out.push(`${f.orderId}/${f.fillId}/${f.commissionMicros}`));
+  const id = "0000e0d5.00000001.01.01";
+  j.execution(execFill("O1", id), null);
+  j.commission(id, 1_000_000);
+  // The old report repeated by a reconciliation must not be taken for the new execution's.
+  j.commission(id, 1_000_000);
+  j.execution(execFill("O2", id), null);
+  expect(out).toEqual([`O1/${id}/1000000`]);
+  j.commission(id, 2_500_000);
+  expect(out).toEqual([`O1/${id}/1000000`, `O2/${id}/2500000`]);
+  expect(j.commissionOf("O1", id)).toBeUndefined();
+  expect(j.commissionOf("O2", id)).toBe(2_500_000);
+  expect(j.stats.duplicates).toBe(0);
+});
+
+test("the execution join: a correction (execId revised after its last period) is counted and handed on, never a second fill", () => {
+  const out: string[] = [], corrections: string[] = [];
+  const j = new ExecutionJoiner<null>(JOIN_DEFAULTS, (f) => out.push(f.fillId), (f, original) => corrections.push(`${original}->${f.fillId}`));
+  j.execution(execFill("O1", "0001f4e8.57b2a1c3.01.01"), null);
+  j.commission("0001f4e8.57b2a1c3.01.01", 1);
+  j.execution(execFill("O1", "0001f4e8.57b2a1c3.01.02"), null);
+  j.execution(execFill("O1", "0001f4e8.57b2a1c3.01.02"), null);
+  // Another execution of the same order is not a correction.
+  j.execution(execFill("O1", "0001f4e8.57b2a1c4.01.01"), null);
+  j.commission("0001f4e8.57b2a1c4.01.01", 1);
+  expect(out).toEqual(["0001f4e8.57b2a1c3.01.01", "0001f4e8.57b2a1c4.01.01"]);
+  expect(corrections).toEqual(["0001f4e8.57b2a1c3.01.01->0001f4e8.57b2a1c3.01.02"]);
+  expect(j.stats).toMatchObject({ corrections: 1, duplicates: 1 });
+});
+
+test("a gateway restart starts execution ids again: the next order's fill arrives, once, and the order ends filled", async () => {
+  rig = await startIbRig();
+  const r = recorder(rig);
+  rig.sim.pinQuote("AAPL", 100, 1000, 100.02, 1000);
+  const first = r.order();
+  rig.broker.submit(first);
+  await waitFor(() => r.fills(first.orderId).length === 1, 5000, "the first fill");
+  const connects = rig.session.stats.connects;
+  await rig.sim.restart(0, true);
+  await waitFor(() => rig!.session.stats.connects > connects && rig!.session.usable, 5000, "the reconnect");
+  const second = r.order();
+  rig.broker.submit(second);
+  await waitFor(() => r.fills(second.orderId).length === 1, 5000, "the second fill");
+  expect(r.fills(second.orderId)[0]!.fillId).toBe(r.fills(first.orderId)[0]!.fillId);
+  // Another reconciliation (1102) repeats both executions: nothing more, and no "canceled by IB".
+  const reconciled = rig.broker.stats.reconciliations;
+  rig.sim.loseConnectivity();
+  rig.sim.restoreConnectivity(true);
+  await waitFor(() => rig!.broker.stats.reconciliations > reconciled, 5000, "the reconciliation after 1102");
+  expect(r.kinds(second.orderId).filter((k) => k === "fill" || k === "canceled")).toEqual(["fill"]);
+  expect(r.fills(second.orderId).map((f) => [f.qty, f.commissionMicros])).toEqual([[10, 1_000_000]]);
+  expect(rig.sim.stats.restarts).toBe(1);
+});
+
+test("after a gateway restart reuses IB order ids, a repeated execution of an earlier order is not taken for the new order with its id", async () => {
+  rig = await startIbRig();
+  const r = recorder(rig);
+  rig.sim.pinQuote("AAPL", 100, 1000, 100.02, 1000);
+  // IB id 1 rests and is cancelled; IB id 2 fills (the first execution).
+  const resting = r.order({ type: "limit", limitPriceUnits: toUnits(90) });
+  rig.broker.submit(resting);
+  await waitFor(() => r.kinds(resting.orderId).includes("accepted"), 5000, "accepted");
+  rig.broker.cancel(resting.orderId);
+  await waitFor(() => r.kinds(resting.orderId).includes("canceled"), 5000, "canceled");
+  const earlier = r.order();
+  rig.broker.submit(earlier);
+  await waitFor(() => r.fills(earlier.orderId).length === 1, 5000, "the earlier fill");
+  // The server restarts (nothing open to restore) and so does the gateway, forgetting its ids.
+  await rig.broker.close();
+  await rig.session.stop();
+  await rig.sim.restart(0, true);
+  const session = new IbSession({ host: "127.0.0.1", port: rig.sim.port, clientId: 7, backoff: { initialMs: 20, maxMs: 100 } });
+  const broker = new IbBroker(session, { instrument: rig.instrument });
+  rig.session = session;
+  rig.broker = broker;
+  const next = recorder(rig);
+  session.start();
+  await session.waitUsable(5000);
+  // IB ids 1 and 2 again: the first fills, the second rests.
+  const c1 = next.order(), c2 = next.order({ type: "limit", limitPriceUnits: toUnits(90) });
+  broker.submit(c1);
+  broker.submit(c2);
+  await waitFor(() => next.fills(c1.orderId).length === 1 && next.kinds(c2.orderId).includes("accepted"), 5000, "a fill and a resting order");
+  expect((next.of(c2.orderId).find((e) => e.kind === "accepted") as { brokerOrderId: string }).brokerOrderId).toBe("2");
+  // A reconciliation repeats the earlier order's execution under IB id 2, with its own orderRef.
+  const reconciled = broker.stats.reconciliations;
+  rig.sim.loseConnectivity();
+  rig.sim.restoreConnectivity(true);
+  await waitFor(() => broker.stats.reconciliations > reconciled, 5000, "the reconciliation");
+  expect(next.fills(c2.orderId)).toEqual([]);
+  expect(next.fills(earlier.orderId)).toEqual([]);
 });
 
 test("positions and the account summary come from TWS after a fill", async () => {

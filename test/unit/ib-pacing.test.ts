@@ -117,3 +117,11 @@ test("back-off grows by the factor, stops at the cap, and jitter only shortens i
   expect(jittered).toBeGreaterThan(400);
   expect(jittered).toBeLessThanOrEqual(800);
 });
+
+test("the default back-off starts short and never waits more than 600 ms between attempts (quotes back within 1 s), nor retries faster than every 450 ms once TWS stays down", () => {
+  const none = () => 0, most = () => 0.999999;
+  expect(backoffDelayMs(0, {}, none)).toBe(50);
+  expect(backoffDelayMs(0, {}, most)).toBeGreaterThan(37);
+  for (let a = 0; a < 200; a++) expect(backoffDelayMs(a, {}, none)).toBeLessThanOrEqual(600);
+  for (let a = 4; a < 200; a++) expect(backoffDelayMs(a, {}, most)).toBeGreaterThan(450);
+});

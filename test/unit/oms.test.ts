@@ -318,4 +318,56 @@ describe("state machine at the broker boundary", () => {
     expect((await h.oms.order(order.id)) as Order).toMatchObject({ status: "filled", filledQty: 10 });
     expect(h.oms.positions("Gen-Acc")[0]!.qty).toBe(10);
   });
+
+  test("a fill id another order already used (a restarted gateway's execId) is recorded under a qualified id; the journal never fails", async () => {
+    // An outside broker's ids are checked (IBKR's execIds); the paper broker's are unique by construction.
+    const h = await start({ external: true });
+    const emit = (e: unknown) => (h.broker as unknown as { listeners: ((e: unknown) => void)[] }).listeners.forEach((l) => l(e));
+    const a = ok(await h.oms.submit(body({ type: "limit", limitPrice: 90, qty: 10 }))).order;
+    const b = ok(await h.oms.submit(body({ type: "limit", limitPrice: 90, qty: 10 }))).order;
+    const fill = (orderId: string) => ({ kind: "fill", fill: { orderId, fillId: "0000e0d5.00000001.01.01", account: "Gen-Acc", symbol: "AAPL", side: "buy", qty: 10, priceUnits: 90_00000000, commissionMicros: 1_000_000, ts: 1 } });
+    emit(fill(a.id));
+    // In the same batch, and again once the first is on disk.
+    emit(fill(b.id));
+    emit(fill(b.id));
+    await h.store.journal.durable();
+    expect(h.store.journal.failed).toBeUndefined();
+    expect(h.oms.stats).toMatchObject({ reusedFillIds: 1, duplicateFills: 1 });
+    expect(h.store.fills({ orderId: b.id }, 10, 0).items.map((f) => f.fillId)).toEqual([`0000e0d5.00000001.01.01#${b.id}`]);
+    expect(await h.oms.order(b.id)).toMatchObject({ status: "filled", filledQty: 10 });
+    // A third order with the same id: found among the recent ids, again recorded apart.
+    const c = ok(await h.oms.submit(body({ type: "limit", limitPrice: 90, qty: 10 }))).order;
+    emit(fill(c.id));
+    await h.store.journal.durable();
+    expect(h.oms.stats.reusedFillIds).toBe(2);
+    expect(h.oms.positions("Gen-Acc")[0]!.qty).toBe(30);
+  });
+
+  test("a broker fill with an unusable field is refused before the journal, logged and counted", async () => {
+    const h = await start();
+    const emit = (e: unknown) => (h.broker as unknown as { listeners: ((e: unknown) => void)[] }).listeners.forEach((l) => l(e));
+    const o = ok(await h.oms.submit(body({ type: "limit", limitPrice: 90, qty: 10 }))).order;
+    const fill = (f: Record<string, unknown>) => ({ kind: "fill", fill: { orderId: o.id, fillId: "x1", account: "Gen-Acc", symbol: "AAPL", side: "buy", qty: 5, priceUnits: 90_00000000, commissionMicros: 0, ts: 1, ...f } });
+    for (const bad of [{ qty: Number.NaN }, { qty: 2.5 }, { priceUnits: Number.POSITIVE_INFINITY }, { commissionMicros: Number.NaN }, { fillId: "" }, { fillId: "x".repeat(200) }, { ts: Number.NaN }]) emit(fill(bad));
+    emit(fill({ fillId: "good" }));
+    await h.store.journal.durable();
+    expect(h.store.journal.failed).toBeUndefined();
+    expect(h.oms.stats.invalidBrokerMessages).toBe(7);
+    expect(h.logs.filter((l) => l.includes("broker fill refused"))).toHaveLength(7);
+    expect(await h.oms.order(o.id)).toMatchObject({ status: "partially_filled", filledQty: 5 });
+  });
+
+  test("any other broker event with an unusable field is refused before the journal, and the order keeps its terms", async () => {
+    const h = await start();
+    const emit = (e: unknown) => (h.broker as unknown as { listeners: ((e: unknown) => void)[] }).listeners.forEach((l) => l(e));
+    const o = ok(await h.oms.submit(body({ type: "limit", limitPrice: 90, qty: 10 }))).order;
+    emit({ kind: "replaced", orderId: o.id, qty: Number.NaN, ts: 1 });
+    emit({ kind: "replaced", orderId: o.id, qty: 5, limitPriceUnits: Number.POSITIVE_INFINITY, ts: 1 });
+    emit({ kind: "accepted", orderId: o.id, brokerOrderId: "", ts: 1 });
+    emit({ kind: "canceled", orderId: o.id, reason: "x", ts: Number.NaN });
+    await h.store.journal.durable();
+    expect(h.store.journal.failed).toBeUndefined();
+    expect(h.oms.stats.invalidBrokerMessages).toBe(4);
+    expect(await h.oms.order(o.id)).toMatchObject({ qty: 10, status: "accepted" });
+  });
 });

@@ -103,6 +103,11 @@ test("every simulator message decodes cleanly in @stoqey/ib, field for field", a
   sim.farmDown("market"); sim.farmUp("market"); sim.farmDown("hmds"); sim.farmUp("hmds");
   sim.farmDown("secdef"); sim.farmUp("secdef"); sim.serverConnectivityBroken();
   sim.loseConnectivity(); sim.restoreConnectivity(true); sim.loseConnectivity(); sim.restoreConnectivity(false);
+  // 10197: a competing live session takes the market data (each subscription, then each new request).
+  sim.competingSession(true);
+  c.ib.reqMktData(40, aapl, "", false, false);
+  await waitFor(() => c.codes.has(10197), 5000, "10197");
+  sim.competingSession(false);
   // 326: a second client with the same id is refused and closed.
   const dup = recordingClient(11);
   await waitFor(() => dup.codes.has(326), 5000, "326");

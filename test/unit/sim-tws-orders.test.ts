@@ -121,6 +121,42 @@ test("the CLI's order commands: reject, filldrop, close, orders", async () => {
   expect(sim.orders.liveCount).toBe(0);
 });
 
+test("a gateway restart starts execution ids and nextValidId again; orders and executions stay", async () => {
+  const port = await start();
+  const c = await client(port);
+  sim.pinQuote("AAPL", 100, 1000, 100.02, 1000);
+  c.ib.placeOrder(c.nextId(), AAPL, buy());
+  c.ib.placeOrder(c.nextId() + 1, AAPL, buy({ orderType: OrderType.LMT, lmtPrice: 90, tif: "GTC" }));
+  await waitFor(() => c.execs.length === 1 && sim.orders.liveCount === 1, 5000, "a fill and a resting order");
+  const first = c.execs[0]!.execId;
+  expect(first).toMatch(/^[0-9a-f]{8}\.00000001\.01\.01$/);
+  await sim.restart(50, true);
+  expect(sim.stats.restarts).toBe(1);
+  const again = await client(port);
+  expect(again.nextId()).toBe(1);
+  expect(sim.orders.liveCount).toBe(1);
+  again.ib.placeOrder(1, AAPL, buy());
+  await waitFor(() => again.execs.length === 1, 5000, "the fill after the restart");
+  expect(again.execs[0]!.execId).toBe(first);
+  again.ib.reqExecutions(11, {});
+  await waitFor(() => again.execEnd() === 11, 5000, "execDetailsEnd");
+  expect(again.execs.filter((e) => e.execId === first)).toHaveLength(3);
+});
+
+test("the CLI's restart and session faults: restart, competing, contracts, reauth and login", async () => {
+  await start();
+  expect(runCommand(sim, "restart 0 ids")).toBe("restarting, down 0 ms");
+  await waitFor(() => sim.stats.restarts === 1, 5000, "the restart");
+  expect(runCommand(sim, "competing on")).toBe("competing live session (10197)");
+  expect(sim.marketDataCompeting()).toBe(true);
+  expect(runCommand(sim, "competing off")).toBe("competing session ended");
+  expect(runCommand(sim, "contracts fail")).toBe("contract look-ups fail (200)");
+  expect(sim.contractsFailing()).toBe(true);
+  expect(runCommand(sim, "contracts ok")).toBe("contract look-ups work");
+  expect(runCommand(sim, "reauth")).toBe("1100 sent; waiting for re-authentication");
+  expect(runCommand(sim, "login")).toBe("1101 sent");
+});
+
 test("with a calendar, the simulator arms the next close (DAY orders expire there); without one it never does", async () => {
   await start({ calendar: new ExchangeCalendar() });
   expect(sim.nextCloseMs).toBe(new ExchangeCalendar().nextCloseMs(Date.now()));

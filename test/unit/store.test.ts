@@ -142,13 +142,38 @@ describe("journal", () => {
     const j = store.journal;
     j.append({ t: "fill", fill: fill("F1") });
     await j.durable();
-    j.append({ t: "fill", fill: fill("F1") });
+    // A record larger than the batch buffer can never be written.
+    j.append({ t: "cash", entry: { seq: 0, account: "Gen-Acc", amountMicros: 1, ts: 1, memo: "x".repeat(9 << 20) } });
     const err = await j.durable().then(() => undefined, (e: unknown) => e);
     expect(err).toBeInstanceOf(JournalFailedError);
-    expect((err as Error).message).toContain("UNIQUE constraint failed: fills.fill_id");
+    expect((err as Error).message).toContain("does not fit");
     expect(() => j.append({ t: "fill", fill: fill("F2") })).toThrow(JournalFailedError);
     expect(j.room()).toBe(0);
     await store.close();
+  });
+
+  test("a row the database refuses (UNIQUE, NOT NULL) is skipped and reported; the rest of its batch and later ones commit", async () => {
+    const store = await Store.open({ path: join(dir, "r.db"), durability: "none", maxPending: 100 });
+    const j = store.journal, refused: string[] = [];
+    j.onRefused((rows) => refused.push(...rows.map((r) => `${r.table}: ${r.message}`)));
+    j.append({ t: "fill", fill: fill("F1") });
+    await j.durable();
+    j.append({ t: "fill", fill: fill("F1") });
+    j.append({ t: "fill", fill: fill("F2") });
+    j.append({ t: "fill", fill: fill("F3", { qty: Number.NaN }) });
+    j.append({ t: "order", order: order(7), kind: "submitted", ts: 1 });
+    await j.durable();
+    expect(refused).toEqual(["fills: UNIQUE constraint failed: fills.fill_id", "fills: NOT NULL constraint failed: fills.qty"]);
+    expect(j.stats.refusedRows).toBe(2);
+    j.append({ t: "fill", fill: fill("F4") });
+    await j.durable();
+    expect(j.failed).toBeUndefined();
+    expect(store.fills({ orderId: "O1" }, 10, 0).items.map((f) => f.fillId).sort()).toEqual(["F1", "F2", "F4"]);
+    expect(store.hasFill("F3")).toBe(false);
+    await store.close();
+    const reopened = await Store.open({ path: join(dir, "r.db"), durability: "none", maxPending: 100 });
+    expect(reopened.journal.appendedSeq).toBeGreaterThanOrEqual(6);
+    await reopened.close();
   });
 
   test("a queue larger than the batch buffer goes in parts, every record kept and in order", async () => {

@@ -39,6 +39,11 @@ function commandHelp(): string {
   reject [REASON]          reject the next order with error 201
   filldrop                 drop every client socket, then fill the resting orders while nobody is connected
   close                    close the session now: DAY orders expire (they also do at each 16:00 New York close)
+  restart [MS] [ids]       gateway restart: drop, refuse for MS ms, execution ids (and with "ids" nextValidId) start again
+  competing on|off         10197: a competing live session takes the market data (off: requests work again)
+  contracts fail|ok        contract details and market data requests fail with 200 (not ready)
+  reauth                   the login waits for re-authentication: 1100, then nothing until "login"
+  login                    re-authenticated: 1101 (data lost)
   orders                   print live orders and fills
   status                   print counters`;
 }
@@ -96,6 +101,11 @@ export function runCommand(sim: TwsSimulator, line: string): string {
     case "reject": sim.rejectNextOrder(rest.join(" ") || undefined); return "the next order will be rejected";
     case "filldrop": return `dropped; ${sim.fillWhileDisconnected()} resting order(s) traded through`;
     case "close": sim.closeSession(); return "session closed";
+    case "restart": void sim.restart(Number(a ?? 0), b === "ids"); return `restarting, down ${a ?? 0} ms`;
+    case "competing": sim.competingSession(a !== "off"); return a === "off" ? "competing session ended" : "competing live session (10197)";
+    case "contracts": sim.failContracts(a !== "ok"); return a === "ok" ? "contract look-ups work" : "contract look-ups fail (200)";
+    case "reauth": sim.awaitReauthentication(); return "1100 sent; waiting for re-authentication";
+    case "login": sim.reauthenticated(); return "1101 sent";
     case "orders": return JSON.stringify({ live: sim.orders.liveCount, ...sim.orders.stats });
     case "status": return JSON.stringify({ ...sim.stats, connections: sim.connectionCount, clientIds: sim.clientIds, subscriptions: sim.marketData.subscriptionCount, ticks: sim.marketData.ticks, ticksDelivered: sim.marketData.ticksDelivered, ticksSkipped: sim.marketData.ticksSkipped });
     case "help": return commandHelp();

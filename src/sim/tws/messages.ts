@@ -60,6 +60,7 @@ export const CODES = {
   2158: "Sec-def data farm connection is OK:secdefnj",
   10147: "OrderId that needs to be cancelled is not found:",
   10167: "Requested market data is not subscribed. Displaying delayed market data.",
+  10197: "No market data during competing live session",
 } as const;
 /** A code the simulator knows how to word. */
 export type Code = keyof typeof CODES;

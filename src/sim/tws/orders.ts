@@ -53,6 +53,12 @@ export interface SimPosition {
 
 const TYPES: Readonly<Record<string, OrderType>> = { MKT: "market", LMT: "limit", STP: "stop", "STP LMT": "stop_limit" };
 const TIFS: ReadonlySet<string> = new Set(["DAY", "GTC", "IOC", "FOK"]);
+/**
+ * First part of every execId. Real execIds look like "0000e0d5.6553a1b1.01.01"; here the second
+ * part counts executions from 1 and starts again when the gateway restarts (see restarted()),
+ * so ids repeat across a restart as they can at a real one.
+ */
+const EXEC_PREFIX = "0000e0d5";
 /** The paper broker's order id for an IB order: IB order ids are per client id. */
 const key = (clientId: number, orderId: number) => `${clientId}:${orderId}`;
 
@@ -111,6 +117,16 @@ export class SimOrderBook {
   /** The next order id for a client: one past the highest it has used, at least `first`. */
   nextOrderId(clientId: number, first: number): number {
     return Math.max(first, (this.usedIds.get(clientId) ?? 0) + 1);
+  }
+
+  /**
+   * The gateway restarted: execution ids count from 1 again and, with `forgetOrderIds`, the used
+   * order ids are forgotten so nextValidId goes back to its first value. Orders, executions and
+   * positions stay: they live at IBKR's servers, not in the gateway.
+   */
+  restarted(forgetOrderIds: boolean): void {
+    this.execSeq = 0;
+    if (forgetOrderIds) this.usedIds.clear();
   }
 
   /** Fault: the next placeOrder (any client) is rejected with 201 and this reason. */
@@ -312,7 +328,7 @@ export class SimOrderBook {
     o.valueSum += price * f.qty;
     o.lastFillPrice = price;
     const e: SimExecution = {
-      execId: `${t.permId.toString(16).padStart(8, "0")}.${(++this.execSeq).toString(16).padStart(8, "0")}.01.01`, orderId: t.orderId,
+      execId: `${EXEC_PREFIX}.${(++this.execSeq).toString(16).padStart(8, "0")}.01.01`, orderId: t.orderId,
       clientId: t.clientId, permId: t.permId, contract: t.contract, account: t.account, side: t.action === "BUY" ? "BOT" : "SLD",
       shares: f.qty, price, timeMs: f.ts, cumQty: o.filled, avgPrice: o.valueSum / o.filled, orderRef: t.orderRef, commission: f.commissionMicros / 1e6,
     };

@@ -19,6 +19,10 @@ export interface SimContext {
   readonly log: Logger;
   /** True when the client has no live market data permission for this IB symbol (a fault). */
   notSubscribed(symbol: string): boolean;
+  /** True while a competing live session holds the market data (a fault): reqMktData gets 10197. */
+  marketDataCompeting(): boolean;
+  /** True while contract look-ups fail (a fault): contract details and market data by contract get 200. */
+  contractsFailing(): boolean;
   /** The next order id TWS would hand this client id. */
   nextOrderId(clientId: number): number;
   /** Wall clock, epoch ms. */
@@ -33,6 +37,11 @@ const CHAIN_EXCHANGES = ["SMART", "CBOE"] as const;
 
 function reqMktData(ctx: SimContext, conn: SimConnection, c: FieldCursor): void {
   const r = parseReqMktData(c);
+  const refusal = ctx.contractsFailing() ? 200 : ctx.marketDataCompeting() ? 10197 : 0;
+  if (refusal !== 0) {
+    errorMessage(conn.out, r.reqId, refusal);
+    return conn.scheduleFlush();
+  }
   const matches = ctx.universe.match(r.contract);
   if (matches.length !== 1) {
     errorMessage(conn.out, r.reqId, 200, matches.length > 1 ? ` (ambiguous: ${matches.length} contracts match)` : "");
@@ -68,7 +77,7 @@ function cancelMktData(ctx: SimContext, conn: SimConnection, c: FieldCursor): vo
 
 function reqContractDetails(ctx: SimContext, conn: SimConnection, c: FieldCursor): void {
   const r = parseReqContractDetails(c);
-  const matches = ctx.universe.match(r.contract);
+  const matches = ctx.contractsFailing() ? [] : ctx.universe.match(r.contract);
   if (matches.length === 0) errorMessage(conn.out, r.reqId, 200);
   else {
     for (const m of matches) contractData(conn.out, r.reqId, m);
