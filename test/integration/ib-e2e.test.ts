@@ -15,8 +15,14 @@ import { collectLines as lines } from "../helpers/process.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 const ROOT = join(import.meta.dir, "../..");
+// One data directory per server: a data directory belongs to one process (src/store/lock.ts), and
+// the in-process app of the later tests holds its own while the process test runs.
 const dataDir = mkdtempSync(join(tmpdir(), "alluse-ib-e2e-"));
-afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+const processDataDir = mkdtempSync(join(tmpdir(), "alluse-ib-e2e-process-"));
+afterAll(() => {
+  rmSync(dataDir, { recursive: true, force: true });
+  rmSync(processDataDir, { recursive: true, force: true });
+});
 
 
 /** Quote frames for the symbols, gathered from a WebSocket subscription. */
@@ -40,7 +46,7 @@ test("two commands: `npm run sim:tws` and `alluse-market --feed ib` deliver quot
     await waitFor(() => simOut.some((l) => l.includes('"msg":"listening"')), 20_000, "the simulator");
     const { port: ibPort } = JSON.parse(simOut.find((l) => l.includes('"msg":"listening"'))!) as { port: number };
     app = Bun.spawn([process.execPath, join(ROOT, "src/main.ts"), "--port", "0", "--feed", "ib", "--ib-port", String(ibPort), "--ib-client-id", "7",
-      "--symbols", "AAPL,TSLA", "--option-expiries", "1", "--strikes-per-side", "1", "--data-dir", dataDir], { stdout: "pipe", stderr: "pipe" });
+      "--symbols", "AAPL,TSLA", "--option-expiries", "1", "--strikes-per-side", "1", "--data-dir", processDataDir], { stdout: "pipe", stderr: "pipe" });
     const appOut = lines(app.stdout as ReadableStream<Uint8Array>);
     await waitFor(() => appOut.some((l) => l.includes('"msg":"listening"')), 30_000, "the server");
     const { http, ws } = JSON.parse(appOut.find((l) => l.includes('"msg":"listening"'))!) as { http: string; ws: string };
