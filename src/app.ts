@@ -43,6 +43,8 @@ import { createAlerts, type Alerts } from "./monitor/alert-setup.ts";
 import { alertRoutes } from "./server/alerts-routes.ts";
 import { AlertsWs } from "./server/alerts-ws.ts";
 import type { Hub } from "./server/hub.ts";
+import { OrderPreviewer } from "./options/preview.ts";
+import { previewRoutes } from "./server/preview.ts";
 
 /** A running alluse-market. */
 export interface App {
@@ -163,6 +165,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const dashboardScript = await buildDashboardScript();
   const alerts = createAlerts(config.alerts, trading.store.db, metrics.registry, log.child("alerts"));
   let hub: Hub | undefined;
+  const previewer = new OrderPreviewer(trading.oms, trading.risk);
   let ordersWs: OrdersWs | undefined;
   const server = await startServer(engine, {
     host: config.host, port: config.port, limits: config.limits, readiness: () => health.readiness(),
@@ -171,6 +174,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
         marketDataMiddleware(config.trading.api.marketData, trading.keys)],
       routes: [metricsRoutes(metrics.registry), analyticsRoutes(engine, spreads), dashboardRoutes(dashboardScript),
         orderRoutes({ oms: trading.oms, keys: trading.keys, maxRows: resolveLimits(config.limits).maxRestRows, ...config.trading.api }),
+        previewRoutes({ previewer, keys: trading.keys, ...config.trading.api }),
         keyRoutes({ keys: trading.keys, accountIds: () => trading.oms.accountIds(), maxRows: resolveLimits(config.limits).maxRestRows }),
         performanceRoutes({ oms: trading.oms, store: trading.store, keys: trading.keys, arrivals, days: new ExchangeCalendar(config.trading.calendar) }),
         alertRoutes({ alerts: alerts.engine, keys: trading.keys, maxRows: resolveLimits(config.limits).maxRestRows, ...config.trading.api }),
@@ -184,6 +188,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     marketDataGate: (ip, authorization) => marketDataRefusal(config.trading.api.marketData, trading.keys, ip, authorization),
   });
   metrics.attachServer(() => server.stats());
+  ordersWs?.setPreviewer(previewer);
   if (trading.risk) {
     const risk = trading.risk;
     ordersWs?.setRiskSource((a) => risk.snapshot(a));

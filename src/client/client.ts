@@ -298,6 +298,7 @@ export class MarketClient {
       case "risk":
         return this.emitPush(f);
       case "alerts":
+      case "preview":
         return this.settle(f.id, f);
       case "alert":
       case "session":

@@ -6,6 +6,7 @@
 import type { Quote } from "../domain/quote.ts";
 import type { FillView, OrderView } from "../oms/views.ts";
 import type { AccountView, PositionView } from "../oms/valuation.ts";
+import type { OrderPreview } from "../options/preview.ts";
 
 /** Protocol version carried in the welcome frame; bumped on any incompatible change. */
 export const PROTOCOL_VERSION = 1;
@@ -294,7 +295,15 @@ export type SessionFrame =
 
 /** Any frame the server sends. */
 export type ServerFrame = WelcomeFrame | AckFrame | QuoteFrame | PongFrame | HeartbeatFrame | ErrorFrame
-  | AuthedFrame | WatchingFrame | OrderFrame | FillFrame | PositionFrame | AccountFrame | RiskFrame | AlertsFrame | AlertFrame | SessionFrame;
+  | AuthedFrame | WatchingFrame | OrderFrame | FillFrame | PositionFrame | AccountFrame | RiskFrame | AlertsFrame | AlertFrame | SessionFrame
+  | PreviewFrame;
+
+/** The answer to a preview request: what a submit of the order would meet (nothing was placed). */
+export interface PreviewFrame {
+  t: "preview";
+  id?: number;
+  preview: OrderPreview;
+}
 
 /** Subscribe to symbols and/or whole underlyings (the underlying plus every option on it). */
 export interface SubscribeRequest {
@@ -354,6 +363,13 @@ export interface SubmitRequest {
   order: NewOrder;
 }
 
+/** Previews an order: validation and the pre-trade checks, nothing placed; answered by a preview frame. */
+export interface PreviewRequest {
+  op: "preview";
+  id?: number;
+  order: NewOrder;
+}
+
 /** Cancels an order; answered by an order frame. */
 export interface CancelRequest {
   op: "cancel";
@@ -377,7 +393,7 @@ export interface WatchRequest {
 }
 
 /** A request of order entry or account topics. */
-export type OrderRequest = AuthRequest | SubmitRequest | CancelRequest | ModifyRequest | WatchRequest | TopicRequest;
+export type OrderRequest = AuthRequest | SubmitRequest | PreviewRequest | CancelRequest | ModifyRequest | WatchRequest | TopicRequest;
 
 /** The alerts and broker-session topics (docs/protocol.md, "Alerts" and "Broker session"). */
 export type TopicRequest =
@@ -445,6 +461,34 @@ export interface Page {
 
 /** Orders, fills, positions and accounts as the order API returns them. */
 export type { OrderView, FillView } from "../oms/views.ts";
+/** POST /v1/orders/preview and the preview frame (docs/protocol.md, "Order preview"). */
+export type { OrderPreview, PreviewFigures } from "../options/preview.ts";
+/** GET /v1/chains/{underlying}/{expiry} (docs/protocol.md, "Option chains and the greeks calculator"). */
+export type { Chain, ChainLeg, ChainRow, ChainFilter, LegStatus } from "../options/chains.ts";
+/** A row answered by POST /v1/greeks/calc. */
+export type { CalcResult } from "../options/calc.ts";
+
+/** GET /v1/chains/{underlying}. */
+export interface ChainExpiries {
+  underlying: string;
+  spot: number | null;
+  /** YYYY-MM-DD, ascending. */
+  expiries: string[];
+}
+
+/** A row of POST /v1/greeks/calc: exactly one of expiry / tYears, and one of vol / price. */
+export interface CalcRow {
+  spot: number;
+  strike: number;
+  /** YYYY-MM-DD. */
+  expiry?: string;
+  tYears?: number;
+  right: "C" | "P" | "call" | "put";
+  rate?: number;
+  divYield?: number;
+  vol?: number;
+  price?: number;
+}
 export type { AccountView, PositionView } from "../oms/valuation.ts";
 /** GET /v1/analytics/accounts/{account}/performance. */
 export type { AccountPerformance } from "../analytics/account-performance.ts";

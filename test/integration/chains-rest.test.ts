@@ -10,6 +10,7 @@ import { DEFAULT_GREEKS_CONFIG, yearsToExpiry } from "../../src/server/greeks.ts
 import { TestMarket } from "../helpers/market.ts";
 import { setQuote } from "../helpers/quotes.ts";
 import { serveMarket, type TestServer } from "../helpers/server.ts";
+import { RestClient } from "../../src/client/rest.ts";
 
 let market: TestMarket;
 let server: TestServer;
@@ -133,4 +134,15 @@ describe("chains", () => {
       expect(r.body.error).toMatchObject({ code: "BAD_REQUEST", field });
     }
   });
+});
+
+test("RestClient: chainExpiries, chain with a filter, calcGreeks", async () => {
+  const rest = new RestClient(server.url);
+  expect((await rest.chainExpiries("MSFT")).expiries).toEqual([iso]);
+  const puts = await rest.chain("MSFT", iso, { right: "put", minDelta: 0.3, maxDelta: 0.6 });
+  expect(puts.rows.length).toBeGreaterThan(0);
+  for (const row of puts.rows) expect(row.call).toBeNull();
+  const [r] = await rest.calcGreeks([{ spot: 100, strike: 100, tYears: 1, rate: 0.05, right: "call", vol: 0.2 }]);
+  expect(r!.price).toBeCloseTo(10.4506, 4);
+  await expect(rest.chain("MSFT", "bad")).rejects.toMatchObject({ code: "BAD_REQUEST", field: "expiry" });
 });
