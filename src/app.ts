@@ -45,6 +45,7 @@ import { AlertsWs } from "./server/alerts-ws.ts";
 import type { Hub } from "./server/hub.ts";
 import { OrderPreviewer } from "./options/preview.ts";
 import { previewRoutes } from "./server/preview.ts";
+import { ChainsWs } from "./server/chains-ws.ts";
 
 /** A running alluse-market. */
 export interface App {
@@ -184,7 +185,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     },
     // The alerts topic wraps order entry so that one auth message serves both (alerts-ws.ts).
     ws: [(h) => new AlertsWs((hub = h), alerts.engine, trading.keys, (ordersWs = new OrdersWs(h, trading.oms, trading.keys, config.trading.api))),
-      (h) => new SessionWs(h, ibSession)],
+      (h) => new SessionWs(h, ibSession), (h) => new ChainsWs(h, engine, config.chains, log.child("chains"))],
     marketDataGate: (ip, authorization) => marketDataRefusal(config.trading.api.marketData, trading.keys, ip, authorization),
   });
   metrics.attachServer(() => server.stats());

@@ -7,6 +7,7 @@ import type { Quote } from "../domain/quote.ts";
 import type { FillView, OrderView } from "../oms/views.ts";
 import type { AccountView, PositionView } from "../oms/valuation.ts";
 import type { OrderPreview } from "../options/preview.ts";
+import type { ChainRow } from "../options/chains.ts";
 
 /** Protocol version carried in the welcome frame; bumped on any incompatible change. */
 export const PROTOCOL_VERSION = 1;
@@ -124,6 +125,8 @@ export const WS_ERROR_CODES = [
   "RISK_DENIED", "JOURNAL_FULL", "JOURNAL_FAILED",
   // Alerts (docs/protocol.md, "Alerts").
   "ALERT_RESOLVED",
+  // Live option chains (docs/protocol.md, "Live option chains").
+  "TOO_MANY_ROWS",
 ] as const;
 /** An error frame's code. */
 export type WsErrorCode = (typeof WS_ERROR_CODES)[number];
@@ -296,7 +299,28 @@ export type SessionFrame =
 /** Any frame the server sends. */
 export type ServerFrame = WelcomeFrame | AckFrame | QuoteFrame | PongFrame | HeartbeatFrame | ErrorFrame
   | AuthedFrame | WatchingFrame | OrderFrame | FillFrame | PositionFrame | AccountFrame | RiskFrame | AlertsFrame | AlertFrame | SessionFrame
-  | PreviewFrame;
+  | PreviewFrame | ChainFrame | ChainsFrame;
+
+/** A live option chain: the snapshot (reply to chain.subscribe, every row), then the rows whose quote or greeks changed. */
+export interface ChainFrame {
+  t: "chain";
+  id?: number;
+  snapshot: boolean;
+  underlying: string;
+  /** YYYY-MM-DD. */
+  expiry: string;
+  spot: number | null;
+  tYears: number;
+  /** Sorted by strike; on an update only the changed rows, each whole. */
+  rows: ChainRow[];
+}
+
+/** Reply to chain.unsubscribe: the chains the connection still streams. */
+export interface ChainsFrame {
+  t: "chains";
+  id?: number;
+  chains: { underlying: string; expiry: string }[];
+}
 
 /** The answer to a preview request: what a submit of the order would meet (nothing was placed). */
 export interface PreviewFrame {
@@ -370,6 +394,14 @@ export interface PreviewRequest {
   order: NewOrder;
 }
 
+/** Streams one option chain (expiry YYYY-MM-DD): answered by its snapshot chain frame, then updates. */
+export interface ChainSubscribeRequest {
+  op: "chain.subscribe" | "chain.unsubscribe";
+  id?: number;
+  underlying: string;
+  expiry: string;
+}
+
 /** Cancels an order; answered by an order frame. */
 export interface CancelRequest {
   op: "cancel";
@@ -401,7 +433,7 @@ export type TopicRequest =
   | { op: "alerts.ack"; id?: number; alertId: number };
 
 /** Any request a client sends. */
-export type ClientRequest = SubscribeRequest | UnsubscribeRequest | PingRequest | OrderRequest;
+export type ClientRequest = SubscribeRequest | UnsubscribeRequest | PingRequest | OrderRequest | ChainSubscribeRequest;
 
 /** Close codes the server uses (besides the standard 1000/1001/1006). */
 export const CLOSE_CODES = {

@@ -13,6 +13,8 @@ import { loadConfig } from "../../src/config.ts";
 import { fridayExpiries } from "../../src/feed/market.ts";
 import { createLogger } from "../../src/log.ts";
 import { waitFor } from "../helpers/wait.ts";
+import { TestSocket } from "../helpers/test-socket.ts";
+import type { ChainFrame } from "../../src/client/protocol.ts";
 
 const silent = createLogger("error", "test", () => {});
 let dir: string;
@@ -87,6 +89,17 @@ describe("options workflow in the app", () => {
     const s2 = await call("POST", "/v1/orders", body);
     expect(s2.status).toBe(201);
     expect(s2.json.status).not.toBe("denied");
+  });
+
+  test("the live TSLA chain streams over /ws: a snapshot, then updates of changed rows as the synthetic market ticks", async () => {
+    const expiry = (await call("GET", "/v1/chains/TSLA")).json.expiries[0];
+    await using ws = await TestSocket.open(app.server.wsUrl);
+    ws.send({ op: "chain.subscribe", id: 1, underlying: "TSLA", expiry });
+    const snap = await ws.next<ChainFrame>((f) => f.t === "chain" && f.id === 1);
+    expect(snap.rows.length).toBe(17);
+    const update = await ws.next<ChainFrame>((f) => f.t === "chain" && !f.snapshot, 10_000);
+    expect(update.rows.length).toBeGreaterThan(0);
+    expect(update.rows.every((r) => snap.rows.some((x) => x.strike === r.strike))).toBe(true);
   });
 
   test("after previews every account is back in the risk recompute (the preview's isolation is undone)", async () => {
