@@ -140,10 +140,11 @@ interface PendingLeg {
 
 /**
  * Prices one chain now: one impliedVolBatch over every leg with a two-sided quote (when the
- * underlying has one), then the filter. `strikes` comes from ChainBook.strikes().
+ * underlying has one), then the filter. `strikes` comes from ChainBook.strikes(). `greeks` is
+ * the WASM GreeksEngine; the benchmark passes a plain-TS solver with the same interface.
  */
 export function priceChain(
-  engine: Engine, greeks: GreeksEngine, market: ChainMarket, underlying: string, expiry: string,
+  engine: Engine, greeks: Pick<GreeksEngine, "impliedVols">, market: ChainMarket, underlying: string, expiry: string,
   strikes: readonly StrikeLegs[], nowMs: number, filter: ChainFilter = {},
 ): Chain {
   const und = engine.instrument(underlying);
