@@ -46,6 +46,7 @@ import type { Hub } from "./server/hub.ts";
 import { OrderPreviewer } from "./options/preview.ts";
 import { previewRoutes } from "./server/preview.ts";
 import { ChainsWs } from "./server/chains-ws.ts";
+import { registerOptionsMetrics } from "./options/metrics.ts";
 
 /** A running alluse-market. */
 export interface App {
@@ -167,6 +168,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const alerts = createAlerts(config.alerts, trading.store.db, metrics.registry, log.child("alerts"));
   let hub: Hub | undefined;
   const previewer = new OrderPreviewer(trading.oms, trading.risk);
+  let chainsWs: ChainsWs | undefined;
   let ordersWs: OrdersWs | undefined;
   const server = await startServer(engine, {
     host: config.host, port: config.port, limits: config.limits, readiness: () => health.readiness(),
@@ -185,11 +187,12 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     },
     // The alerts topic wraps order entry so that one auth message serves both (alerts-ws.ts).
     ws: [(h) => new AlertsWs((hub = h), alerts.engine, trading.keys, (ordersWs = new OrdersWs(h, trading.oms, trading.keys, config.trading.api))),
-      (h) => new SessionWs(h, ibSession), (h) => new ChainsWs(h, engine, config.chains, log.child("chains"))],
+      (h) => new SessionWs(h, ibSession), (h) => (chainsWs = new ChainsWs(h, engine, config.chains, log.child("chains")))],
     marketDataGate: (ip, authorization) => marketDataRefusal(config.trading.api.marketData, trading.keys, ip, authorization),
   });
   metrics.attachServer(() => server.stats());
   ordersWs?.setPreviewer(previewer);
+  registerOptionsMetrics(metrics.registry, previewer, chainsWs);
   if (trading.risk) {
     const risk = trading.risk;
     ordersWs?.setRiskSource((a) => risk.snapshot(a));

@@ -13,6 +13,7 @@ import { loadConfig } from "../../src/config.ts";
 import { fridayExpiries } from "../../src/feed/market.ts";
 import { createLogger } from "../../src/log.ts";
 import { waitFor } from "../helpers/wait.ts";
+import { parseExposition, promtoolCheck, sampleValue } from "../helpers/prom-parse.ts";
 import { TestSocket } from "../helpers/test-socket.ts";
 import type { ChainFrame } from "../../src/client/protocol.ts";
 
@@ -100,6 +101,19 @@ describe("options workflow in the app", () => {
     const update = await ws.next<ChainFrame>((f) => f.t === "chain" && !f.snapshot, 10_000);
     expect(update.rows.length).toBeGreaterThan(0);
     expect(update.rows.every((r) => snap.rows.some((x) => x.strike === r.strike))).toBe(true);
+  });
+
+  test("/metrics counts previews by outcome and the chain streams (promtool-clean)", async () => {
+    const text = await (await fetch(`${app.server.url}/metrics`)).text();
+    const fam = parseExposition(text);
+    expect(sampleValue(fam, "alluse_order_previews_total", { result: "refused" })).toBeGreaterThanOrEqual(1);
+    expect(sampleValue(fam, "alluse_order_previews_total", { result: "allowed" })).toBeGreaterThanOrEqual(1);
+    expect(sampleValue(fam, "alluse_chain_frames_total")).toBeGreaterThanOrEqual(2);
+    expect(sampleValue(fam, "alluse_chain_legs_priced_total")).toBeGreaterThan(0);
+    expect(sampleValue(fam, "alluse_chain_streams_open")).toBeDefined();
+    expect(sampleValue(fam, "alluse_chain_conflated_rows_total")).toBe(0);
+    const check = promtoolCheck(text);
+    if (check) expect(check.output).toBe("");
   });
 
   test("after previews every account is back in the risk recompute (the preview's isolation is undone)", async () => {
