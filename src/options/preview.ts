@@ -9,7 +9,10 @@
 // position rows, and the other accounts' in-use flags (cleared so the recompute touches only this
 // account). No other thread reads the risk region, and nothing can run in between, so no one
 // ever sees the hypothetical state. What a real check also does and a preview must not — count
-// the denial, add the order as working — lives in RiskPreTrade and is simply not called.
+// the denial, add the order as working — lives in RiskPreTrade and is simply not called. Like a
+// submit, a preview gives the account a position row for the instrument if it had none (an empty
+// row, reclaimed by the book when the table fills) and brings the row's cash and quantity up to
+// the order manager's state, which only makes the risk region more current.
 
 import type { Order } from "../domain/order.ts";
 import type { OrderManager } from "../oms/manager.ts";

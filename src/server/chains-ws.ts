@@ -52,6 +52,7 @@ export class ChainsWs implements WsExtension {
   private readonly cfg: ChainsConfig;
   private streams: Promise<ChainStreams> | undefined;
   private ready: ChainStreams | undefined;
+  private stopped = false;
   private readonly timer: ReturnType<typeof setInterval>;
 
   constructor(private readonly hub: Hub, private readonly engine: Engine, cfg: Partial<ChainsConfig> = {},
@@ -97,6 +98,7 @@ export class ChainsWs implements WsExtension {
 
   /** Stops the publish timer and the streams. */
   stop(): void {
+    this.stopped = true;
     clearInterval(this.timer);
     this.ready?.stop();
     this.subs.clear();
@@ -143,7 +145,7 @@ export class ChainsWs implements WsExtension {
 
   private async subscribe(ws: Socket, underlying: string, expiry: string, rid: number | undefined): Promise<void> {
     const streams = await this.getStreams();
-    if (ws.data.closed) return;
+    if (ws.data.closed || this.stopped) return;
     let mine = this.subs.get(ws);
     const key = `${underlying}|${expiry}`;
     const held = mine?.get(key);
@@ -172,8 +174,13 @@ export class ChainsWs implements WsExtension {
   }
 
   private getStreams(): Promise<ChainStreams> {
-    this.streams ??= GreeksEngine.create(this.engine).then((g) =>
-      (this.ready = new ChainStreams(this.engine, g, new ChainBook(this.engine), this.market, this.cfg.maxRowsPerChain)));
+    this.streams ??= GreeksEngine.create(this.engine).then((g) => {
+      const streams = new ChainStreams(this.engine, g, new ChainBook(this.engine), this.market, this.cfg.maxRowsPerChain);
+      // Stopped while the WASM region was being bound: follow no engine batches.
+      if (this.stopped) streams.stop();
+      else this.ready = streams;
+      return streams;
+    });
     return this.streams;
   }
 
