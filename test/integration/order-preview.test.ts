@@ -247,3 +247,22 @@ describe("the TypeScript clients", () => {
     expect((await rest.listOrders({ account: "T" })).total).toBe(0);
   });
 });
+
+test("without the risk engine a preview runs the order manager's checks only: allowed, no figures, the open-order bound as a denial", async () => {
+  const h = await OmsHarness.start({ oms: { maxOpenOrdersPerAccount: 1 } });
+  try {
+    h.quote("AAPL", 100, 100_000, 100.02, 100_000);
+    const previewer = new OrderPreviewer(h.oms, undefined);
+    const body = { account: "Gen-Acc", clientOrderId: "nr-1", symbol: "AAPL", side: "buy", type: "limit", limitPrice: 90, qty: 1 };
+    const r = previewer.preview(body, () => true);
+    expect(r).toEqual({ ok: true, value: { allowed: true, denials: [], warnings: [], priceRef: null, before: null, after: null } });
+    const placed = await h.oms.submit(body);
+    expect(placed.ok && placed.value.order.status).not.toBe("denied");
+    const full = previewer.preview({ ...body, clientOrderId: "nr-2" }, () => true);
+    expect(full.ok && full.value.denials.map((d) => d.code)).toEqual(["TOO_MANY_OPEN_ORDERS"]);
+    const submitted = await h.oms.submit({ ...body, clientOrderId: "nr-2" });
+    expect(!submitted.ok && submitted.error.code).toBe("TOO_MANY_OPEN_ORDERS");
+  } finally {
+    await h.dispose();
+  }
+});
