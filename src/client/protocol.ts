@@ -6,8 +6,7 @@
 import type { Quote } from "../domain/quote.ts";
 import type { FillView, OrderView } from "../oms/views.ts";
 import type { AccountView, PositionView } from "../oms/valuation.ts";
-import type { OrderPreview } from "../options/preview.ts";
-import type { ChainRow } from "../options/chains.ts";
+import type { ChainFrame, ChainsFrame, ChainSubscribeRequest, PreviewFrame, PreviewRequest } from "./options-protocol.ts";
 
 /** Protocol version carried in the welcome frame; bumped on any incompatible change. */
 export const PROTOCOL_VERSION = 1;
@@ -301,34 +300,6 @@ export type ServerFrame = WelcomeFrame | AckFrame | QuoteFrame | PongFrame | Hea
   | AuthedFrame | WatchingFrame | OrderFrame | FillFrame | PositionFrame | AccountFrame | RiskFrame | AlertsFrame | AlertFrame | SessionFrame
   | PreviewFrame | ChainFrame | ChainsFrame;
 
-/** A live option chain: the snapshot (reply to chain.subscribe, every row), then the rows whose quote or greeks changed. */
-export interface ChainFrame {
-  t: "chain";
-  id?: number;
-  snapshot: boolean;
-  underlying: string;
-  /** YYYY-MM-DD. */
-  expiry: string;
-  spot: number | null;
-  tYears: number;
-  /** Sorted by strike; on an update only the changed rows, each whole. */
-  rows: ChainRow[];
-}
-
-/** Reply to chain.unsubscribe: the chains the connection still streams. */
-export interface ChainsFrame {
-  t: "chains";
-  id?: number;
-  chains: { underlying: string; expiry: string }[];
-}
-
-/** The answer to a preview request: what a submit of the order would meet (nothing was placed). */
-export interface PreviewFrame {
-  t: "preview";
-  id?: number;
-  preview: OrderPreview;
-}
-
 /** Subscribe to symbols and/or whole underlyings (the underlying plus every option on it). */
 export interface SubscribeRequest {
   op: "subscribe";
@@ -385,21 +356,6 @@ export interface SubmitRequest {
   op: "submit";
   id?: number;
   order: NewOrder;
-}
-
-/** Previews an order: validation and the pre-trade checks, nothing placed; answered by a preview frame. */
-export interface PreviewRequest {
-  op: "preview";
-  id?: number;
-  order: NewOrder;
-}
-
-/** Streams one option chain (expiry YYYY-MM-DD): answered by its snapshot chain frame, then updates. */
-export interface ChainSubscribeRequest {
-  op: "chain.subscribe" | "chain.unsubscribe";
-  id?: number;
-  underlying: string;
-  expiry: string;
 }
 
 /** Cancels an order; answered by an order frame. */
@@ -493,34 +449,8 @@ export interface Page {
 
 /** Orders, fills, positions and accounts as the order API returns them. */
 export type { OrderView, FillView } from "../oms/views.ts";
-/** POST /v1/orders/preview and the preview frame (docs/protocol.md, "Order preview"). */
-export type { OrderPreview, PreviewFigures } from "../options/preview.ts";
-/** GET /v1/chains/{underlying}/{expiry} (docs/protocol.md, "Option chains and the greeks calculator"). */
-export type { Chain, ChainLeg, ChainRow, ChainFilter, LegStatus } from "../options/chains.ts";
-/** A row answered by POST /v1/greeks/calc. */
-export type { CalcResult } from "../options/calc.ts";
-
-/** GET /v1/chains/{underlying}. */
-export interface ChainExpiries {
-  underlying: string;
-  spot: number | null;
-  /** YYYY-MM-DD, ascending. */
-  expiries: string[];
-}
-
-/** A row of POST /v1/greeks/calc: exactly one of expiry / tYears, and one of vol / price. */
-export interface CalcRow {
-  spot: number;
-  strike: number;
-  /** YYYY-MM-DD. */
-  expiry?: string;
-  tYears?: number;
-  right: "C" | "P" | "call" | "put";
-  rate?: number;
-  divYield?: number;
-  vol?: number;
-  price?: number;
-}
 export type { AccountView, PositionView } from "../oms/valuation.ts";
 /** GET /v1/analytics/accounts/{account}/performance. */
 export type { AccountPerformance } from "../analytics/account-performance.ts";
+/** The options workflow: chains, the calculator and order preview (docs/protocol.md). */
+export type * from "./options-protocol.ts";
