@@ -226,3 +226,18 @@ test("a connection that is behind gets no chain frames; once drained it gets eac
     raw.destroy();
   }
 });
+
+test("a server stopped while a subscribe is binding the WASM region leaves no engine listener behind", async () => {
+  const listeners = () => (market.engine as unknown as { listeners: unknown[] }).listeners.length;
+  const before = listeners();
+  let x!: ChainsWs;
+  const srv = await startServer(market.engine, { host: "127.0.0.1", port: 0, ws: [(hub) => (x = new ChainsWs(hub, market.engine, { publishHz: 0.1 }))] });
+  // The subscribe runs up to its wait for the greeks region; the stop lands before that resolves.
+  const socket = { data: { closed: false, needsKey: false } } as unknown as Parameters<ChainsWs["handle"]>[0];
+  x.handle(socket, { op: "chain.subscribe", id: 1, underlying: "MSFT", expiry: iso });
+  const stopping = srv.stop();
+  await (x as unknown as { streams: Promise<unknown> }).streams;
+  await stopping;
+  expect(listeners()).toBe(before);
+  expect(x.pricing().openChains).toBe(0);
+});
