@@ -46,6 +46,10 @@ import type { MetricsRegistry } from "./monitor/registry.ts";
 import { alertRoutes } from "./server/alerts-routes.ts";
 import { AlertsWs } from "./server/alerts-ws.ts";
 import type { Hub } from "./server/hub.ts";
+import { OrderPreviewer } from "./options/preview.ts";
+import { previewRoutes } from "./server/preview.ts";
+import { ChainsWs } from "./server/chains-ws.ts";
+import { registerOptionsMetrics } from "./options/metrics.ts";
 
 /** A running alluse-market. */
 export interface App {
@@ -224,6 +228,8 @@ async function startLocked(config: Config, log: Logger, lock: DirLock): Promise<
   const dashboardScript = await buildDashboardScript();
   const alerts = createAlerts(config.alerts, trading.store.db, metrics.registry, log.child("alerts"));
   let hub: Hub | undefined;
+  const previewer = new OrderPreviewer(trading.oms, trading.risk);
+  let chainsWs: ChainsWs | undefined;
   let ordersWs: OrdersWs | undefined;
   const server = await startServer(engine, {
     host: config.host, port: config.port, limits: config.limits, readiness: () => health.readiness(), log: log.child("server"),
@@ -232,6 +238,7 @@ async function startLocked(config: Config, log: Logger, lock: DirLock): Promise<
         marketDataMiddleware(config.trading.api.marketData, trading.keys)],
       routes: [metricsRoutes(metrics.registry), analyticsRoutes(engine, spreads), dashboardRoutes(dashboardScript),
         orderRoutes({ oms: trading.oms, keys: trading.keys, maxRows: resolveLimits(config.limits).maxRestRows, ...config.trading.api }),
+        previewRoutes({ previewer, keys: trading.keys, ...config.trading.api }),
         keyRoutes({ keys: trading.keys, accountIds: () => trading.oms.accountIds(), maxRows: resolveLimits(config.limits).maxRestRows }),
         performanceRoutes({ oms: trading.oms, store: trading.store, keys: trading.keys, arrivals, days: new ExchangeCalendar(config.trading.calendar) }),
         alertRoutes({ alerts: alerts.engine, keys: trading.keys, maxRows: resolveLimits(config.limits).maxRestRows, ...config.trading.api }),
@@ -241,7 +248,7 @@ async function startLocked(config: Config, log: Logger, lock: DirLock): Promise<
     },
     // The alerts topic wraps order entry so that one auth message serves both (alerts-ws.ts).
     ws: [(h) => new AlertsWs((hub = h), alerts.engine, trading.keys, (ordersWs = new OrdersWs(h, trading.oms, trading.keys, { ...config.trading.api, log: log.child("orders-ws") }))),
-      (h) => new SessionWs(h, ibSession)],
+      (h) => new SessionWs(h, ibSession), (h) => (chainsWs = new ChainsWs(h, engine, config.chains, log.child("chains")))],
     marketDataGate: (ip, authorization) => marketDataRefusal(config.trading.api.marketData, trading.keys, ip, authorization),
   }).catch(async (err: unknown) => {
     // Cannot listen (address, port): undo what started, so nothing is left open in this process.
@@ -251,6 +258,8 @@ async function startLocked(config: Config, log: Logger, lock: DirLock): Promise<
     throw err;
   });
   metrics.attachServer(() => server.stats());
+  ordersWs?.setPreviewer(previewer);
+  registerOptionsMetrics(metrics.registry, previewer, chainsWs);
   if (trading.risk) {
     const risk = trading.risk;
     ordersWs?.setRiskSource((a) => risk.snapshot(a));

@@ -9,6 +9,7 @@ import { limitsObject, resolveLimits } from "./server/limits.ts";
 import { tradingSchema } from "./oms/settings.ts";
 import { riskSchema } from "./risk/settings.ts";
 import { alertsSchema } from "./monitor/alert-setup.ts";
+import { chainsSchema } from "./options/settings.ts";
 
 const positiveInt = z.number().int().positive();
 
@@ -80,6 +81,7 @@ export const configSchema = z.strictObject({
   trading: tradingSchema.prefault({}),
   risk: riskSchema.prefault({}),
   alerts: alertsSchema.prefault({}),
+  chains: chainsSchema.prefault({}),
 }).superRefine((c, ctx) => {
   // Rules across limits (e.g. the hard buffer bound above the slow threshold) live with the server.
   try {

@@ -13,7 +13,7 @@ import { hasScope } from "./keys.ts";
 export type MarketDataAccess = "open" | "loopback" | "key";
 
 /** REST paths that serve market data. */
-const MARKET_DATA = /^\/v1\/(instruments|quotes|bars|analytics|greeks)(\/|$)/;
+const MARKET_DATA = /^\/v1\/(instruments|quotes|bars|analytics|greeks|chains)(\/|$)/;
 
 /** True for an address on this host (IPv4 127/8, IPv6 ::1, and IPv4-mapped 127/8). */
 export function isLoopback(ip: string | undefined): boolean {

@@ -9,7 +9,7 @@ import { Packr, Unpackr } from "msgpackr";
 import {
   CLOSE_CODES, type AccountFrame, type AckFrame, type AuthedFrame, type ClientRequest, type ErrorFrame, type FillFrame,
   type OrderFrame, type OrderRequest, type PositionFrame, type QuoteFrame, type RestErrorCode, type ServerFrame, type WelcomeFrame,
-  type WireFormat, type WsErrorCode, type RiskFrame, type AlertFrame, type SessionFrame,
+  type WireFormat, type WsErrorCode, type RiskFrame, type AlertFrame, type SessionFrame, type ChainFrame, type ChainsFrame,
 } from "./protocol.ts";
 
 /** Reconnect back-off: delay n is min(maxDelayMs, initialDelayMs × factor^n), minus up to `jitter` of itself. */
@@ -83,8 +83,8 @@ export interface Selection {
 /** A frame pushed on a watched account. */
 export type AccountPush = OrderFrame | FillFrame | PositionFrame | AccountFrame | RiskFrame;
 
-/** Any pushed frame that is not a quote: account pushes, alert transitions, broker-session changes. */
-export type Push = AccountPush | AlertFrame | SessionFrame;
+/** Any pushed frame that is not a quote: account pushes, alert transitions, broker-session changes, live chain updates. */
+export type Push = AccountPush | AlertFrame | SessionFrame | ChainFrame;
 
 interface Pending {
   op: ClientRequest["op"];
@@ -205,6 +205,19 @@ export class MarketClient {
     return ack.symbols;
   }
 
+  /**
+   * Streams one option chain (expiry YYYY-MM-DD): resolves with its snapshot; updates (changed
+   * rows) arrive through onPush as chain frames. Not renewed after a reconnect: subscribe again.
+   */
+  async subscribeChain(underlying: string, expiry: string): Promise<ChainFrame> {
+    return (await this.request({ op: "chain.subscribe", underlying, expiry })) as ChainFrame;
+  }
+
+  /** Stops streaming a chain; resolves with the chains still streamed. */
+  async unsubscribeChain(underlying: string, expiry: string): Promise<ChainsFrame["chains"]> {
+    return ((await this.request({ op: "chain.unsubscribe", underlying, expiry })) as ChainsFrame).chains;
+  }
+
   /** Round trip to the server, in ms. */
   async ping(): Promise<number> {
     const t0 = performance.now();
@@ -298,7 +311,13 @@ export class MarketClient {
       case "risk":
         return this.emitPush(f);
       case "alerts":
+      case "preview":
+      case "chains":
         return this.settle(f.id, f);
+      case "chain":
+        // The snapshot answers chain.subscribe; later frames are updates.
+        if (f.id !== undefined && this.pending.has(f.id)) return this.settle(f.id, f);
+        return this.emitPush(f);
       case "alert":
       case "session":
         // With the id of a request in flight it is the reply (ack, subscribe); otherwise a push.

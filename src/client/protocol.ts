@@ -6,6 +6,7 @@
 import type { Quote } from "../domain/quote.ts";
 import type { FillView, OrderView } from "../oms/views.ts";
 import type { AccountView, PositionView } from "../oms/valuation.ts";
+import type { ChainFrame, ChainsFrame, ChainSubscribeRequest, PreviewFrame, PreviewRequest } from "./options-protocol.ts";
 
 /** Protocol version carried in the welcome frame; bumped on any incompatible change. */
 export const PROTOCOL_VERSION = 1;
@@ -123,6 +124,8 @@ export const WS_ERROR_CODES = [
   "RISK_DENIED", "JOURNAL_FULL", "JOURNAL_FAILED",
   // Alerts (docs/protocol.md, "Alerts").
   "ALERT_RESOLVED",
+  // Live option chains (docs/protocol.md, "Live option chains").
+  "TOO_MANY_ROWS",
 ] as const;
 /** An error frame's code. */
 export type WsErrorCode = (typeof WS_ERROR_CODES)[number];
@@ -308,7 +311,8 @@ export type SessionFrame =
 
 /** Any frame the server sends. */
 export type ServerFrame = WelcomeFrame | AckFrame | QuoteFrame | PongFrame | HeartbeatFrame | ErrorFrame
-  | AuthedFrame | WatchingFrame | OrderFrame | FillFrame | PositionFrame | AccountFrame | RiskFrame | AlertsFrame | AlertFrame | SessionFrame;
+  | AuthedFrame | WatchingFrame | OrderFrame | FillFrame | PositionFrame | AccountFrame | RiskFrame | AlertsFrame | AlertFrame | SessionFrame
+  | PreviewFrame | ChainFrame | ChainsFrame;
 
 /** Subscribe to symbols and/or whole underlyings (the underlying plus every option on it). */
 export interface SubscribeRequest {
@@ -395,7 +399,7 @@ export interface WatchRequest {
 }
 
 /** A request of order entry or account topics. */
-export type OrderRequest = AuthRequest | SubmitRequest | CancelRequest | ModifyRequest | WatchRequest | TopicRequest;
+export type OrderRequest = AuthRequest | SubmitRequest | PreviewRequest | CancelRequest | ModifyRequest | WatchRequest | TopicRequest;
 
 /** The alerts and broker-session topics (docs/protocol.md, "Alerts" and "Broker session"). */
 export type TopicRequest =
@@ -403,7 +407,7 @@ export type TopicRequest =
   | { op: "alerts.ack"; id?: number; alertId: number };
 
 /** Any request a client sends. */
-export type ClientRequest = SubscribeRequest | UnsubscribeRequest | PingRequest | OrderRequest;
+export type ClientRequest = SubscribeRequest | UnsubscribeRequest | PingRequest | OrderRequest | ChainSubscribeRequest;
 
 /** Close codes the server uses (besides the standard 1000/1001/1006). */
 export const CLOSE_CODES = {
@@ -466,3 +470,5 @@ export type { OrderView, FillView } from "../oms/views.ts";
 export type { AccountView, PositionView } from "../oms/valuation.ts";
 /** GET /v1/analytics/accounts/{account}/performance. */
 export type { AccountPerformance } from "../analytics/account-performance.ts";
+/** The options workflow: chains, the calculator and order preview (docs/protocol.md). */
+export type * from "./options-protocol.ts";

@@ -8,7 +8,10 @@
 // sends the same order again: a repeated id returns the original order, never a second one.
 
 import { ClientError, type ClientErrorCode } from "./client.ts";
-import type { AccountPerformance, AccountView, FillView, OrderChanges, OrderView, Page, PositionView, RestErrorBody } from "./protocol.ts";
+import type {
+  AccountPerformance, AccountView, CalcResult, CalcRow, Chain, ChainExpiries, ChainFilter, FillView, OrderChanges, OrderPreview, OrderView, Page,
+  PositionView, RestErrorBody,
+} from "./protocol.ts";
 import { newClientOrderId, type OrderInput } from "./trading.ts";
 
 /** Options of a RestClient. */
@@ -75,6 +78,27 @@ export class RestClient {
         await new Promise((r) => setTimeout(r, (this.opts.retryDelayMs ?? 50) * 2 ** attempt));
       }
     }
+  }
+
+  /** Previews an order: what a placeOrder() of it would meet (validation, risk checks, the account after the fill); nothing is placed. */
+  async previewOrder(input: OrderInput): Promise<OrderPreview> {
+    const body = { ...input, clientOrderId: input.clientOrderId ?? newClientOrderId() };
+    return (await this.send<OrderPreview>("POST", "/v1/orders/preview", body)).json;
+  }
+
+  /** The expiries (YYYY-MM-DD) of the options on an underlying, and its spot. */
+  async chainExpiries(underlying: string): Promise<ChainExpiries> {
+    return (await this.send<ChainExpiries>("GET", `/v1/chains/${encodeURIComponent(underlying)}`)).json;
+  }
+
+  /** One option chain (expiry YYYY-MM-DD) with live IV and greeks, optionally one right and an |delta| band. */
+  async chain(underlying: string, expiry: string, filter: ChainFilter = {}): Promise<Chain> {
+    return (await this.send<Chain>("GET", `/v1/chains/${encodeURIComponent(underlying)}/${encodeURIComponent(expiry)}${query(filter)}`)).json;
+  }
+
+  /** Prices rows at a vol, or solves their implied vol from a price (at most 1,024 rows). */
+  async calcGreeks(rows: CalcRow[]): Promise<CalcResult[]> {
+    return (await this.send<{ rows: CalcResult[] }>("POST", "/v1/greeks/calc", { rows })).json.rows;
   }
 
   /** Changes quantity or prices of a working order. */

@@ -12,7 +12,7 @@
 
 import { addListener, MarketClient, ClientError, type MarketClientOptions, type Push } from "./client.ts";
 import type {
-  AccountView, AlertFrame, AlertsFrame, AlertView, FillView, NewOrder, OrderChanges, OrderFrame, OrderView, PositionView, RiskView,
+  AccountView, AlertFrame, AlertsFrame, AlertView, FillView, NewOrder, OrderChanges, OrderFrame, OrderPreview, OrderView, PositionView, PreviewFrame, RiskView,
   SessionFrame, WatchingFrame,
 } from "./protocol.ts";
 
@@ -80,6 +80,12 @@ export class TradingClient {
         if (!(e instanceof ClientError) || e.code !== "DISCONNECTED" || attempt >= this.placeRetries) throw e;
       }
     }
+  }
+
+  /** Previews an order over the socket: what placeOrder() would meet; nothing is placed. */
+  async previewOrder(input: OrderInput): Promise<OrderPreview> {
+    const order: NewOrder = { ...input, clientOrderId: input.clientOrderId ?? newClientOrderId() };
+    return (await this.market.call<PreviewFrame>({ op: "preview", order })).preview;
   }
 
   /** Changes quantity or prices of a working order; resolves with the order after the broker's answer. */

@@ -17,6 +17,7 @@ import type { OrderFilter, StoredEvent } from "../store/store.ts";
 import type { Portfolio, Position } from "./portfolio.ts";
 import { recover, settleExpired } from "./recovery.ts";
 import { cancel, modify, submit } from "./requests.ts";
+import { draftOrder, type OrderDraft } from "./preview.ts";
 import { ANY, OmsState, type OmsDeps, type OmsOptions, type OmsStats, type OmsUpdate, type Scope } from "./state.ts";
 import type { Result } from "./validate.ts";
 import { accountView, positionView, type AccountView, type MarkFn, type PositionView } from "./valuation.ts";
@@ -68,6 +69,11 @@ export class OrderManager {
   /** Changes an order's quantity or prices. */
   modify(id: string, body: unknown, scope: Scope = ANY): Promise<Result<Order>> {
     return modify(this.s, id, body, scope);
+  }
+
+  /** Validates a new-order body as submit() would, without placing, registering or journaling anything (order preview). */
+  draft(body: unknown, scope: Scope = ANY): Result<OrderDraft> {
+    return draftOrder(this.s, body, scope);
   }
 
   // ---- reads ---------------------------------------------------------------------------------

@@ -12,6 +12,7 @@
 //   → {"op":"submit","id":3,"order":{…POST /v1/orders body…}}    ← {"t":"order","id":3,"order":{…}}
 //   → {"op":"cancel","id":4,"orderId":"O12"}                     ← {"t":"order","id":4,"order":{…}}
 //   → {"op":"modify","id":5,"orderId":"O12","changes":{"qty":5}} ← {"t":"order","id":5,"order":{…}}
+//   → {"op":"preview","id":6,"order":{…POST /v1/orders body…}}   ← {"t":"preview","id":6,"preview":{"allowed",…}}
 
 import { z } from "zod";
 import { CLOSE_CODES, type ErrorFrame, type RiskView, type ServerFrame, type WsErrorCode } from "../client/protocol.ts";
@@ -21,6 +22,7 @@ import { parseBody, type OmsError, type Result } from "../oms/validate.ts";
 import { fillView, orderView } from "../oms/views.ts";
 import type { Order } from "../domain/order.ts";
 import type { Hub, Socket } from "./hub.ts";
+import type { OrderPreviewer } from "../options/preview.ts";
 import { TokenBucket } from "./limits.ts";
 import { createLogger, type Logger } from "../log.ts";
 
@@ -36,12 +38,13 @@ export interface WsExtension {
   stop(): void;
 }
 
-const OPS = new Set(["auth", "submit", "cancel", "modify", "watch", "unwatch"]);
+const OPS = new Set(["auth", "submit", "preview", "cancel", "modify", "watch", "unwatch"]);
 const id = z.number().int().min(0).max(0xffff_ffff).optional();
 const orderId = z.string().min(1).max(20);
 const requestSchema = z.discriminatedUnion("op", [
   z.strictObject({ op: z.literal("auth"), id, key: z.string().min(1).max(100) }),
   z.strictObject({ op: z.literal("submit"), id, order: z.record(z.string(), z.unknown()) }),
+  z.strictObject({ op: z.literal("preview"), id, order: z.record(z.string(), z.unknown()) }),
   z.strictObject({ op: z.literal("cancel"), id, orderId }),
   z.strictObject({ op: z.literal("modify"), id, orderId, changes: z.record(z.string(), z.unknown()) }),
   z.strictObject({ op: z.literal("watch"), id, accounts: z.array(z.string().min(1).max(32)).min(1).max(64) }),
@@ -96,6 +99,7 @@ export class OrdersWs implements WsExtension {
   private readonly dirty = new Set<string>();
   private flushScheduled = false;
   private riskOf: ((account: string) => RiskView | undefined) | undefined;
+  private previewer: OrderPreviewer | undefined;
   private readonly detach: () => void;
   private readonly detachRevoke: () => void;
 
@@ -219,6 +223,13 @@ export class OrdersWs implements WsExtension {
         const r = await this.oms.submit(req.order, scope);
         return reply(r.ok ? { ok: true, value: r.value.order } : r, "order");
       }
+      case "preview": {
+        // Rate-limited with the key's order requests above: a preview costs a check like a submit.
+        if (!this.previewer) return this.error(ws, { status: 404, code: "NOT_FOUND", message: "order preview is not available on this server" }, req.id);
+        const r = this.previewer.preview(req.order, scope);
+        if (!r.ok) return this.error(ws, fieldInRequest(r.error, "order"), req.id);
+        return this.send(ws, { t: "preview", ...(req.id === undefined ? {} : { id: req.id }), preview: r.value });
+      }
       case "cancel":
         return reply(await this.oms.cancel(req.orderId, scope));
       case "modify":
@@ -256,6 +267,11 @@ export class OrdersWs implements WsExtension {
   /** Where watch() finds an account's latest risk for its snapshot (set by the app when the risk engine runs). */
   setRiskSource(riskOf: (account: string) => RiskView | undefined): void {
     this.riskOf = riskOf;
+  }
+
+  /** Sets what answers the preview op (the app sets it; without it the op is refused with NOT_FOUND). */
+  setPreviewer(previewer: OrderPreviewer): void {
+    this.previewer = previewer;
   }
 
   /** Pushes an account's risk to the connections watching it (the risk engine calls this at its publish cadence). */

@@ -10,6 +10,7 @@ import type { ServerLimits } from "./limits.ts";
 import { HOME_PAGE } from "./home.ts";
 import { greeksRoutes } from "./greeks.ts";
 import type { Logger } from "../log.ts";
+import { chainRoutes } from "./chains-routes.ts";
 
 /** Whether the process should receive traffic, and why not. */
 export interface Readiness {
@@ -157,6 +158,7 @@ export function createRestApp(deps: RestDeps): Hono {
   });
 
   greeksRoutes(engine)(app);
+  chainRoutes({ engine })(app);
   for (const add of deps.routes ?? []) add(app);
 
   app.notFound((c) => errorResponse(404, "NOT_FOUND", `no route ${c.req.method} ${c.req.path}`));

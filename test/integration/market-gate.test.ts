@@ -56,9 +56,12 @@ describe("key mode over HTTP and WebSocket", () => {
     expect(ok.status).toBe(200);
     expect((await ok.json()).bid).toBe(100);
     // Every market-data path is behind the gate, greeks and analytics included.
-    for (const path of ["/v1/instruments", "/v1/bars/AAPL", "/v1/analytics/AAPL", "/v1/greeks/AAPL"]) {
+    for (const path of ["/v1/instruments", "/v1/bars/AAPL", "/v1/analytics/AAPL", "/v1/greeks/AAPL", "/v1/chains/TSLA", "/v1/chains/TSLA/2026-12-04"]) {
       expect((await fetch(`${server.url}${path}`)).status).toBe(401);
     }
+    expect((await fetch(`${server.url}/v1/greeks/calc`, { method: "POST", body: "{}" })).status).toBe(401);
+    // Chains are read scope: a read key gets them.
+    expect((await fetch(`${server.url}/v1/chains/TSLA`, { headers: { authorization: `Bearer ${read}` } })).status).toBe(200);
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
   });
 
