@@ -12,6 +12,7 @@ import { startServer, type RunningServer } from "../../src/server/server.ts";
 import { orderRoutes, ORDER_ROUTE_DEFAULTS } from "../../src/server/orders.ts";
 import type { OrderView } from "../../src/client/protocol.ts";
 import { OmsHarness } from "../helpers/oms.ts";
+import { keySecret } from "../helpers/keys.ts";
 
 let h: OmsHarness;
 let server: RunningServer;
@@ -64,7 +65,7 @@ describe("authentication", () => {
   });
 
   test("keys are stored hashed: the secret is nowhere in the database", () => {
-    const secret = trade.split("_")[2]!;
+    const secret = keySecret(trade);
     const rows = h.store.db.query("SELECT * FROM api_keys").all() as Record<string, unknown>[];
     expect(JSON.stringify(rows)).not.toContain(secret);
     expect(rows.length).toBeGreaterThanOrEqual(5);
@@ -158,7 +159,7 @@ describe("keys CLI", () => {
       db.close();
       const id = secret.split("_")[1]!;
       expect(run(["list"]).stdout.toString()).toContain(`${id}  scopes=trade  accounts=Gen-Acc`);
-      expect(run(["list"]).stdout.toString()).not.toContain(secret.split("_")[2]!);
+      expect(run(["list"]).stdout.toString()).not.toContain(keySecret(secret));
       expect(run(["revoke", id]).exitCode).toBe(0);
       expect(run(["create", "--scope", "root"]).exitCode).toBe(2);
       expect(run(["create", "--scope", "trade", "--accounts", "Nope"]).stderr.toString()).toContain("no account Nope");
