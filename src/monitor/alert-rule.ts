@@ -62,18 +62,33 @@ function defined<T extends object>(o: T): Partial<T> {
 export function checkRule(r: AlertRule): void {
   if (!NAME_RE.test(r.name)) throw new Error(`alert rule name ${JSON.stringify(r.name)} must match ${NAME_RE}`);
   if (r.direction !== "above" && r.direction !== "below") throw new Error(`alert rule ${r.name}: direction must be above or below`);
-  if (r.warning === undefined && r.critical === undefined) throw new Error(`alert rule ${r.name}: needs a warning or a critical threshold`);
+  const problem = thresholdProblem(r);
+  if (problem !== undefined) throw new Error(`alert rule ${r.name}: ${problem}`);
+  if (typeof r.read !== "function") throw new Error(`alert rule ${r.name}: read must be a function`);
+}
+
+/**
+ * What is wrong with a rule's thresholds, in one sentence, or undefined: at least one raise
+ * threshold, all finite, critical at or past warning and clear on the safe side of both, in
+ * the rule's direction. The configuration (alert-setup.ts) reports it for overrides as exit 2.
+ */
+export function thresholdProblem(r: Pick<AlertRule, "direction" | "warning" | "critical" | "clear" | "holdMs">): string | undefined {
+  if (r.warning === undefined && r.critical === undefined) return "needs a warning or a critical threshold";
   for (const k of ["warning", "critical", "clear", "holdMs"] as const) {
-    if (r[k] !== undefined && !Number.isFinite(r[k])) throw new Error(`alert rule ${r.name}: ${k} must be finite`);
+    if (r[k] !== undefined && !Number.isFinite(r[k])) return `${k} must be finite`;
   }
-  if ((r.holdMs ?? 0) < 0) throw new Error(`alert rule ${r.name}: holdMs must be >= 0`);
-  const worse = (a: number, b: number) => (r.direction === "above" ? a > b : a < b);
+  if ((r.holdMs ?? 0) < 0) return "holdMs must be >= 0";
+  const above = r.direction === "above";
+  const worse = (a: number, b: number) => (above ? a > b : a < b);
+  const side = above ? "higher" : "lower";
   if (r.warning !== undefined && r.critical !== undefined && worse(r.warning, r.critical)) {
-    throw new Error(`alert rule ${r.name}: critical must be at or past warning in direction ${r.direction}`);
+    return `critical (${r.critical}) must be at or ${above ? "above" : "below"} warning (${r.warning}): ${side} is worse for this rule`;
   }
   const mildest = r.warning ?? r.critical!;
-  if (r.clear !== undefined && worse(r.clear, mildest)) throw new Error(`alert rule ${r.name}: clear must be on the safe side of the raise thresholds`);
-  if (typeof r.read !== "function") throw new Error(`alert rule ${r.name}: read must be a function`);
+  if (r.clear !== undefined && worse(r.clear, mildest)) {
+    return `clear (${r.clear}) must be at or ${above ? "below" : "above"} the raise thresholds (${mildest}): ${side} is worse for this rule`;
+  }
+  return undefined;
 }
 
 function reaches(direction: "above" | "below", value: number, threshold: number | undefined): boolean {

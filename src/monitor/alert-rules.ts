@@ -10,6 +10,8 @@ import type { OmsUpdate } from "../oms/manager.ts";
 import type { Fill } from "../domain/order.ts";
 import { fromUnits } from "../domain/price.ts";
 import type { AlertRule, Reading } from "./alerts.ts";
+import { defaultsOf } from "./alert-catalog.ts";
+import type { LaneDrops } from "./webhooks.ts";
 
 /** Thresholds of one rule as configured; the factory's defaults fill the gaps. */
 export type Thresholds = Pick<AlertRule, "warning" | "critical" | "clear" | "holdMs">;
@@ -40,8 +42,8 @@ export class SampleWindow<T> {
 export function quoteStalenessRule(engine: Engine, subscribedRows: () => Iterable<number>, t: Thresholds = {},
   quotesExpected: (nowMs: number) => boolean = () => true): AlertRule {
   return {
-    name: "feed.quote_stale", description: "Quote of a subscribed instrument is stale", unit: " ms", direction: "above",
-    warning: 5000, critical: 30_000, ...pick(t),
+    name: "feed.quote_stale", description: "Quote of a subscribed instrument is stale", unit: " ms",
+    ...defaultsOf("feed.quote_stale"), ...pick(t),
     *read(nowMs): Iterable<Reading> {
       if (!quotesExpected(nowMs)) return;
       const TS = engine.layout.Q_EXCH_TS;
@@ -58,8 +60,8 @@ export function feedRejectRateRule(engine: Engine, o: Thresholds & { windowMs?: 
   const windowMs = o.windowMs ?? 60_000;
   const samples = new SampleWindow<{ ticks: number; rejected: number }>(windowMs, 3600);
   return {
-    name: "feed.reject_rate", description: "Feed ticks rejected by validation", unit: "%", direction: "above",
-    warning: 1, critical: 5, ...pick(o),
+    name: "feed.reject_rate", description: "Feed ticks rejected by validation", unit: "%",
+    ...defaultsOf("feed.reject_rate"), ...pick(o),
     read(nowMs) {
       const c = engine.counters();
       samples.push(nowMs, { ticks: c.ticks, rejected: c.rejected });
@@ -73,8 +75,8 @@ export function feedRejectRateRule(engine: Engine, o: Thresholds & { windowMs?: 
 /** IB session state as a level: 0 connected, 1 degraded, 2 anything else (down or reconnecting). */
 export function brokerConnectionRule(session: { readonly state: string }, t: Thresholds = {}): AlertRule {
   return {
-    name: "broker.connection", description: "IB session is not connected (1 degraded, 2 down)", direction: "above",
-    warning: 1, critical: 2, holdMs: 1000, ...pick(t),
+    name: "broker.connection", description: "IB session is not connected (1 degraded, 2 down)",
+    ...defaultsOf("broker.connection"), ...pick(t),
     read: () => [{ key: "ib", value: session.state === "connected" ? 0 : session.state === "degraded" ? 1 : 2 }],
   };
 }
@@ -91,8 +93,8 @@ export function orderRejectRule(onUpdate: (l: (u: OmsUpdate) => void) => () => v
     if (u.type === "order" && (u.order.status === "rejected" || u.order.status === "denied")) fresh.set(u.account, (fresh.get(u.account) ?? 0) + 1);
   });
   const rule: AlertRule = {
-    name: "orders.rejects", description: `Orders rejected or denied in ${windowMs / 1000} s`, direction: "above",
-    warning: 5, critical: 20, ...pick(o),
+    name: "orders.rejects", description: `Orders rejected or denied in ${windowMs / 1000} s`,
+    ...defaultsOf("orders.rejects"), ...pick(o),
     read: (nowMs) => accounts().map((a) => {
       let w = byAccount.get(a);
       if (!w) byAccount.set(a, (w = new SampleWindow(windowMs, 3600)));
@@ -118,8 +120,8 @@ export function latencySloRule(h: HistogramSource, o: Thresholds & { windowMs?: 
   const q = o.quantile ?? 0.99;
   const samples = new SampleWindow<CumulativeBucket[]>(windowMs, 3600);
   return {
-    name: "latency.tick_to_publish", description: `Tick-to-publish latency p${Math.round(q * 1000) / 10}`, unit: " ms", direction: "above",
-    warning: 10, critical: 50, holdMs: 10_000, ...pick(o),
+    name: "latency.tick_to_publish", description: `Tick-to-publish latency p${Math.round(q * 1000) / 10}`, unit: " ms",
+    ...defaultsOf("latency.tick_to_publish"), ...pick(o),
     read(nowMs) {
       const now = cumulative(h);
       samples.push(nowMs, now);
@@ -143,8 +145,8 @@ function cumulative(h: HistogramSource): CumulativeBucket[] {
 /** Connections in conflated delivery now (held for holdMs: a short burst is normal under load). */
 export function slowClientsRule(stats: () => { slowClients: number }, t: Thresholds = {}): AlertRule {
   return {
-    name: "ws.slow_clients", description: "WebSocket clients in conflated delivery", direction: "above",
-    warning: 1, critical: 10, holdMs: 5000, ...pick(t),
+    name: "ws.slow_clients", description: "WebSocket clients in conflated delivery",
+    ...defaultsOf("ws.slow_clients"), ...pick(t),
     read: () => [{ key: "", value: stats().slowClients }],
   };
 }
@@ -153,13 +155,33 @@ export function slowClientsRule(stats: () => { slowClients: number }, t: Thresho
 export function slowDisconnectsRule(stats: () => { slowDisconnects: number }, o: Thresholds & { windowMs?: number } = {}): AlertRule {
   const samples = new SampleWindow<number>(o.windowMs ?? 300_000, 3600);
   return {
-    name: "ws.slow_disconnects", description: "WebSocket clients disconnected as slow consumers", direction: "above",
-    warning: 1, critical: 10, ...pick(o),
+    name: "ws.slow_disconnects", description: "WebSocket clients disconnected as slow consumers",
+    ...defaultsOf("ws.slow_disconnects"), ...pick(o),
     read(nowMs) {
       const now = stats().slowDisconnects;
       samples.push(nowMs, now);
       return [{ key: "", value: now - samples.within(nowMs)[0]!.v }];
     },
+  };
+}
+
+/** Alert notices each webhook URL lost (receiver down past the retries, or queue full) over the last windowMs. */
+export function webhookDropsRule(drops: () => LaneDrops[], o: Thresholds & { windowMs?: number } = {}): AlertRule {
+  const windows = new Map<string, SampleWindow<number>>();
+  const windowMs = o.windowMs ?? 300_000;
+  return {
+    name: "alerts.webhook_drops", description: `Alert notices a webhook receiver lost in ${windowMs / 60_000} min`,
+    ...defaultsOf("alerts.webhook_drops"), ...pick(o),
+    read: (nowMs) => drops().map(({ key, dropped }) => {
+      let w = windows.get(key);
+      if (!w) {
+        // Counts start at 0 with the sender, so drops before the first evaluation count too.
+        windows.set(key, (w = new SampleWindow(windowMs, 3600)));
+        w.push(nowMs, 0);
+      }
+      w.push(nowMs, dropped);
+      return { key, value: dropped - w.within(nowMs)[0]!.v };
+    }),
   };
 }
 
@@ -200,8 +222,8 @@ export function slippageRule(onUpdate: (l: (u: OmsUpdate) => void) => () => void
     }
   };
   const rule: AlertRule = {
-    name: "execution.slippage", description: "Fill slippage vs arrival mid", unit: " bps", direction: "above",
-    warning: 25, critical: 100, ...pick(o),
+    name: "execution.slippage", description: "Fill slippage vs arrival mid", unit: " bps",
+    ...defaultsOf("execution.slippage"), ...pick(o),
     *read(nowMs) {
       file(nowMs);
       for (const [account, w] of windows) {

@@ -14,30 +14,42 @@ import { AlertStore } from "../store/alerts.ts";
 import { TRANSITION_TYPES } from "./alert-types.ts";
 import {
   brokerConnectionRule, feedRejectRateRule, latencySloRule, orderRejectRule, quoteStalenessRule, slippageRule,
-  slowClientsRule, slowDisconnectsRule, type HistogramSource,
+  slowClientsRule, slowDisconnectsRule, webhookDropsRule, type HistogramSource,
 } from "./alert-rules.ts";
+import { RULE_CATALOG } from "./alert-catalog.ts";
+import { thresholdProblem } from "./alert-rule.ts";
 import { ALERT_DEFAULTS, AlertEngine } from "./alerts.ts";
 import type { Histogram, MetricsRegistry } from "./registry.ts";
 import { WEBHOOK_DEFAULTS, WebhookSender } from "./webhooks.ts";
 
+/** Thresholds are magnitudes in the rule's unit (ms, %, counts, bps); none of the rules reads below zero. */
+const threshold = z.number().finite().min(0, "must be at least 0");
+
 const thresholdsSchema = z.strictObject({
-  warning: z.number().finite().optional(),
-  critical: z.number().finite().optional(),
-  clear: z.number().finite().optional(),
+  warning: threshold.optional(),
+  critical: threshold.optional(),
+  clear: threshold.optional(),
   holdMs: z.number().int().min(0).max(3_600_000).optional(),
 });
 
-/** The `alerts` block of the configuration. */
+/**
+ * The `alerts` block of the configuration. Rule overrides are checked against the catalogue
+ * here (unknown names, thresholds that do not fit the rule's direction), so a bad one stops
+ * the start with exit 2 and one line before anything is opened.
+ */
 export const alertsSchema = z.strictObject({
   enabled: z.boolean().default(true),
   evaluateEveryMs: z.number().int().min(100).max(60_000).default(ALERT_DEFAULTS.evaluateEveryMs),
   maxOpen: z.number().int().min(1).max(100_000).default(ALERT_DEFAULTS.maxOpen),
   maxResolved: z.number().int().min(1).max(1_000_000).default(ALERT_DEFAULTS.maxResolved),
-  /** Threshold overrides by rule name, for built-in rules and rules other parts register. */
-  rules: z.record(z.string().regex(/^[a-z][a-z0-9._-]{0,63}$/), thresholdsSchema).default({}),
+  /** Threshold overrides by rule name (RULE_CATALOG), for built-in rules and the risk engine's. */
+  rules: z.record(z.string(), thresholdsSchema).default({}),
   webhooks: z.strictObject({
     urls: z.array(z.url({ protocol: /^https?$/ })).max(16).default([]),
-    maxQueue: z.number().int().min(1).max(100_000).default(WEBHOOK_DEFAULTS.maxQueue),
+    /** Alerts waiting per URL; 4 × maxOpen when absent, at least 2 × maxOpen + 1 (one evaluation's worth). */
+    maxQueue: z.number().int().min(1).max(1_000_000).optional(),
+    maxBatch: z.number().int().min(1).max(1000).default(WEBHOOK_DEFAULTS.maxBatch),
+    format: z.enum(["batch", "single"]).default(WEBHOOK_DEFAULTS.format),
     retries: z.number().int().min(0).max(20).default(WEBHOOK_DEFAULTS.retries),
     backoffBaseMs: z.number().int().min(1).max(60_000).default(WEBHOOK_DEFAULTS.backoffBaseMs),
     backoffMaxMs: z.number().int().min(1).max(3_600_000).default(WEBHOOK_DEFAULTS.backoffMaxMs),
@@ -45,7 +57,27 @@ export const alertsSchema = z.strictObject({
     /** Shared secret for the x-alluse-signature HMAC; at least 16 characters. */
     secret: z.string().min(16).max(256).optional(),
   }).prefault({}),
-});
+}).superRefine((c, ctx) => {
+  for (const [name, given] of Object.entries(c.rules)) {
+    const defaults = RULE_CATALOG[name];
+    if (!defaults) {
+      ctx.addIssue({ code: "custom", path: ["rules", name], message: `unknown alert rule; valid rules: ${Object.keys(RULE_CATALOG).sort().join(", ")}` });
+      continue;
+    }
+    const problem = thresholdProblem({ ...defaults, ...definedOnly(given) });
+    if (problem !== undefined) ctx.addIssue({ code: "custom", path: ["rules", name], message: problem });
+  }
+  // One evaluation can change every active alert and raise as many new ones, plus the overflow
+  // alert: a queue that cannot hold them would drop notices while the receiver is healthy.
+  const min = 2 * c.maxOpen + 1;
+  if (c.webhooks.maxQueue !== undefined && c.webhooks.maxQueue < min) {
+    ctx.addIssue({ code: "custom", path: ["webhooks", "maxQueue"], message: `must be at least ${min} (2 × alerts.maxOpen + 1), what one evaluation can change` });
+  }
+}).transform((c) => ({ ...c, webhooks: { ...c.webhooks, maxQueue: c.webhooks.maxQueue ?? 4 * c.maxOpen } }));
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
 
 /** The validated `alerts` block. */
 export type AlertsConfig = z.infer<typeof alertsSchema>;
@@ -84,6 +116,7 @@ export function createAlerts(cfg: AlertsConfig, db: Database, registry: MetricsR
   });
   const webhooks = new WebhookSender(cfg.webhooks, log.child("webhooks"));
   engine.onTransition((t) => webhooks.send(t));
+  if (cfg.webhooks.urls.length > 0) engine.addRule(webhookDropsRule(() => webhooks.drops()));
   registerAlertMetrics(registry, engine, webhooks);
   const stops: (() => void)[] = [];
   return {
@@ -142,10 +175,12 @@ export function registerAlertMetrics(registry: MetricsRegistry, engine: AlertEng
   scalar("alluse_alert_rule_errors_total", "Alert rule reads that threw.", "counter", () => s.ruleErrors);
   scalar("alluse_alert_store_errors_total", "Alert evaluations cut short by a database error.", "counter", () => s.storeErrors);
   scalar("alluse_alert_held_back", "Conditions not raised in the last evaluation because of the open-alert bound.", "gauge", () => s.heldBack);
-  scalar("alluse_alert_webhook_deliveries_total", "Webhook deliveries accepted (2xx).", "counter", () => w.delivered);
+  scalar("alluse_alert_webhook_deliveries_total", "Webhook POSTs accepted (2xx).", "counter", () => w.delivered);
+  scalar("alluse_alert_webhook_notices_total", "Alert transitions in accepted webhook POSTs.", "counter", () => w.notices);
+  scalar("alluse_alert_webhook_coalesced_total", "Alert transitions replaced by a later one of the same alert before they were sent.", "counter", () => w.coalesced);
   scalar("alluse_alert_webhook_failures_total", "Webhook attempts that failed.", "counter", () => w.failures);
   scalar("alluse_alert_webhook_retries_total", "Webhook attempts that were retries.", "counter", () => w.retries);
-  scalar("alluse_alert_webhook_drops_total", "Webhook deliveries dropped from a full queue.", "counter", () => w.dropped);
-  scalar("alluse_alert_webhook_abandoned_total", "Webhook deliveries abandoned after their last attempt or a final status.", "counter", () => w.gaveUp);
-  scalar("alluse_alert_webhook_queue", "Webhook deliveries waiting.", "gauge", () => webhooks.queued);
+  scalar("alluse_alert_webhook_drops_total", "Alert transitions a webhook receiver will never get (receiver down past the retries, or queue full).", "counter", () => w.dropped);
+  scalar("alluse_alert_webhook_abandoned_total", "Webhook POSTs abandoned after their last attempt or a final status.", "counter", () => w.gaveUp);
+  scalar("alluse_alert_webhook_queue", "Alerts waiting for webhook delivery (one per alert and URL).", "gauge", () => webhooks.queued);
 }

@@ -124,6 +124,14 @@ export class AlertEngine {
     return [...this.rules.keys()];
   }
 
+  /** A registered rule as in effect (configured overrides applied), without its read(). */
+  ruleInfo(name: string): Omit<AlertRule, "read"> | undefined {
+    const r = this.rules.get(name);
+    if (!r) return undefined;
+    const { read: _read, ...info } = r;
+    return info;
+  }
+
   /** Hears every transition, after it is stored; returns the detach function. */
   onTransition(listener: (t: AlertTransition) => void): () => void {
     return addListener(this.listeners, listener);
@@ -350,11 +358,19 @@ export class AlertEngine {
       return;
     }
     if (live) {
-      live.alert.value = heldBack;
+      // The figure is the alert's point: its message follows the value (in memory, like any
+      // latest reading; not a transition), instead of keeping the count it was raised with.
+      if (live.alert.value !== heldBack) {
+        live.alert.value = heldBack;
+        live.alert.message = messageOf(this.overflowShape(), "", "critical", heldBack);
+      }
       return;
     }
-    this.raise({ name: OVERFLOW_RULE, description: `Conditions held back by the cap of ${this.opts.maxOpen} active alerts`, direction: "above", critical: 1 },
-      "", "critical", heldBack, nowMs);
+    this.raise(this.overflowShape(), "", "critical", heldBack, nowMs);
+  }
+
+  private overflowShape(): RuleShape {
+    return { name: OVERFLOW_RULE, description: `Conditions held back by the cap of ${this.opts.maxOpen} active alerts`, direction: "above", critical: 1 };
   }
 }
 

@@ -89,6 +89,8 @@ export interface AppMetricsOptions {
   stampsAreWallClock?: boolean;
   /** Version reported by alluse_build_info. */
   version?: string;
+  /** Clock of the event-loop lag probe (tests); the real timers by default. */
+  lagClock?: ProbeClock;
 }
 
 /** The registry plus the pieces the app wires: the batch timer, the server hook and the lag probe. */
@@ -123,7 +125,7 @@ export function createAppMetrics(o: AppMetricsOptions): AppMetrics {
 
   registerEngine(registry, engine);
   registerFeed(registry, feed);
-  const lag = registerProcess(registry);
+  const lag = registerProcess(registry, o.lagClock);
 
   return {
     registry, timer, sink: engine, publishSeconds,
@@ -201,7 +203,7 @@ function registerServer(registry: MetricsRegistry, stats: () => ServerStats): vo
   scalar("alluse_ws_error_frames_total", "Error frames sent.", "counter", (s) => s.errorFrames);
 }
 
-function registerProcess(registry: MetricsRegistry): { stop(): void } {
+function registerProcess(registry: MetricsRegistry, clock?: ProbeClock): LagProbe {
   let mem = process.memoryUsage();
   let cpu = process.cpuUsage();
   registry.beforeScrape(() => {
@@ -217,13 +219,60 @@ function registerProcess(registry: MetricsRegistry): { stop(): void } {
   registry.scrape({ name: "process_start_time_seconds", help: "Start time of the process, Unix seconds.", type: "gauge", collect: (e) => e(startS) });
 
   const lag = registry.histogram({ name: "alluse_event_loop_lag_seconds", help: `How late a ${LAG_PROBE_MS} ms timer fires: time the event loop was busy.`, buckets: LAG_SECONDS_BUCKETS });
-  let expected = performance.now() + LAG_PROBE_MS;
-  const timer = setInterval(() => {
-    const now = performance.now();
-    lag.observe(Math.max(0, now - expected) / 1000);
-    expected = now + LAG_PROBE_MS;
-  }, LAG_PROBE_MS);
-  // The probe must never keep a stopping process alive.
-  timer.unref?.();
-  return { stop: () => clearInterval(timer) };
+  return new LagProbe(lag, clock);
+}
+
+/** The clock and timers the lag probe runs on; tests pass a virtual one. */
+export interface ProbeClock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const REAL_CLOCK: ProbeClock = {
+  now: () => performance.now(),
+  setTimeout: (fn, ms) => {
+    const t = setTimeout(fn, ms);
+    // The probe must never keep a stopping process alive.
+    t.unref?.();
+    return t;
+  },
+  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+};
+
+/**
+ * The event-loop lag probe: a timer armed for `intervalMs` that, when it fires, observes how
+ * late it is and arms itself again. A timer cannot fire while the loop is blocked, so a block
+ * of B ms that starts after the timer was armed shows as a lag of at least B − intervalMs
+ * (the timer may have been armed up to intervalMs before the block began) and at most B plus
+ * whatever else delayed the loop. One timer re-armed from its own callback (not an interval):
+ * each lateness is measured from the arming it belongs to.
+ */
+export class LagProbe {
+  private expectedMs: number;
+  private handle: unknown;
+  private stopped = false;
+
+  constructor(private readonly histogram: Histogram, private readonly clock: ProbeClock = REAL_CLOCK, private readonly intervalMs = LAG_PROBE_MS) {
+    this.expectedMs = this.arm();
+  }
+
+  /** Stops the probe; no observation follows. */
+  stop(): void {
+    this.stopped = true;
+    this.clock.clearTimeout(this.handle);
+  }
+
+  /** Arms the timer; returns when it is due (it fires then at the earliest). */
+  private arm(): number {
+    const due = this.clock.now() + this.intervalMs;
+    this.handle = this.clock.setTimeout(() => this.wake(), this.intervalMs);
+    return due;
+  }
+
+  private wake(): void {
+    if (this.stopped) return;
+    this.histogram.observe(Math.max(0, this.clock.now() - this.expectedMs) / 1000);
+    this.expectedMs = this.arm();
+  }
 }

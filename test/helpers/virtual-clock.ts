@@ -1,4 +1,4 @@
-// A virtual clock for the IB pacing tests: time moves only when a test says so.
+// A virtual clock for the IB pacing and event-loop lag tests: time moves only when a test says so.
 
 import type { PacingClock } from "../../src/ib/pacing.ts";
 
@@ -18,6 +18,10 @@ export class VirtualClock implements PacingClock {
   clearTimeout(handle: unknown): void {
     this.timers = this.timers.filter((x) => x.id !== handle);
   }
+  /** A busy event loop: `ms` pass and no timer fires until the next advance(). */
+  block(ms: number): void {
+    this.t += ms;
+  }
   /** Advances to `until`, firing every timer due on the way. */
   advance(until: number): void {
     for (;;) {
@@ -25,9 +29,10 @@ export class VirtualClock implements PacingClock {
       const next = this.timers[0];
       if (!next || next.at > until) break;
       this.timers.shift();
-      this.t = next.at;
+      // A timer overdue after block() fires late, at the current time, as a real one would.
+      this.t = Math.max(this.t, next.at);
       next.fn();
     }
-    this.t = until;
+    this.t = Math.max(this.t, until);
   }
 }

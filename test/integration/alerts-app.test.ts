@@ -12,6 +12,7 @@ import type { ServerFrame } from "../../src/client/protocol.ts";
 import { loadConfig } from "../../src/config.ts";
 import { createLogger } from "../../src/log.ts";
 import type { Alert } from "../../src/monitor/alert-types.ts";
+import { RULE_CATALOG } from "../../src/monitor/alert-catalog.ts";
 import type { AlertFrame } from "../../src/server/alerts-ws.ts";
 import { TestSocket } from "../helpers/test-socket.ts";
 
@@ -37,6 +38,19 @@ beforeAll(async () => {
 afterAll(async () => {
   await app?.stop();
   rmSync(dir, { recursive: true, force: true });
+});
+
+describe("the rule catalogue", () => {
+  test("every rule the app registers is in the catalogue the configuration checks, with the same direction and defaults", () => {
+    const names = app!.alerts.engine.ruleNames();
+    expect(names).toEqual(expect.arrayContaining(["feed.quote_stale", "feed.reject_rate", "risk.limit_utilisation", "risk.daily_loss", "risk.trading_state"]));
+    const overrides = app!.config.alerts.rules;
+    for (const name of names) {
+      const { direction, warning, critical, clear, holdMs } = app!.alerts.engine.ruleInfo(name)!;
+      const inEffect: Record<string, unknown> = { name, direction, warning, critical, clear, holdMs };
+      expect(inEffect).toEqual({ name, warning: undefined, critical: undefined, clear: undefined, holdMs: undefined, ...RULE_CATALOG[name], ...overrides[name] });
+    }
+  });
 });
 
 describe("quote staleness end to end", () => {

@@ -12,6 +12,7 @@ import { startServer, type RunningServer } from "../../src/server/server.ts";
 import { orderRoutes, ORDER_ROUTE_DEFAULTS } from "../../src/server/orders.ts";
 import type { OrderView } from "../../src/client/protocol.ts";
 import { OmsHarness } from "../helpers/oms.ts";
+import { keySecret } from "../helpers/keys.ts";
 
 let h: OmsHarness;
 let server: RunningServer;
@@ -84,8 +85,7 @@ describe("authentication", () => {
   });
 
   test("keys are stored hashed: the secret is nowhere in the database", () => {
-    // ak_<id>_<secret>: the secret is base64url and may itself hold '_' (even lead with one).
-    const secret = trade.split("_").slice(2).join("_");
+    const secret = keySecret(trade);
     expect(secret.length).toBe(43);
     const rows = h.store.db.query("SELECT * FROM api_keys").all() as Record<string, unknown>[];
     expect(JSON.stringify(rows)).not.toContain(secret);
@@ -226,7 +226,7 @@ describe("keys CLI", () => {
       db.close();
       const id = secret.split("_")[1]!;
       expect(run(["list"]).stdout.toString()).toContain(`${id}  scopes=trade  accounts=Gen-Acc`);
-      expect(run(["list"]).stdout.toString()).not.toContain(secret.split("_")[2]!);
+      expect(run(["list"]).stdout.toString()).not.toContain(keySecret(secret));
       expect(run(["revoke", id]).exitCode).toBe(0);
       expect(run(["create", "--scope", "root"]).exitCode).toBe(2);
       expect(run(["create", "--scope", "trade", "--accounts", "Nope"]).stderr.toString()).toContain("no account Nope");

@@ -164,7 +164,7 @@ describe("configured overrides", () => {
 
   test("an override that makes the rule malformed is refused with the rule's name", () => {
     const a = engine({ overrides: { "risk.daily_loss": { warning: 150 } } });
-    expect(() => a.addRule(rule())).toThrow(/risk.daily_loss: critical must be/);
+    expect(() => a.addRule(rule())).toThrow(/risk.daily_loss: critical \(100\) must be at or above warning \(150\)/);
   });
 });
 

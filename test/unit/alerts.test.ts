@@ -191,8 +191,8 @@ describe("deduplication and lifecycle", () => {
     const { store } = open();
     const { alerts } = engine(store, { maxRules: 2 });
     expect(() => alerts.addRule(manual({ name: "Bad Name" }))).toThrow(/must match/);
-    expect(() => alerts.addRule(manual({ warning: 120, critical: 100 }))).toThrow(/critical must be/);
-    expect(() => alerts.addRule(manual({ clear: 90 }))).toThrow(/clear must be/);
+    expect(() => alerts.addRule(manual({ warning: 120, critical: 100 }))).toThrow(/critical \(100\) must be at or above warning \(120\)/);
+    expect(() => alerts.addRule(manual({ clear: 90 }))).toThrow(/clear \(90\) must be at or below/);
     expect(() => alerts.addRule(manual({ warning: undefined, critical: undefined }))).toThrow(/warning or a critical/);
     alerts.addRule(manual());
     expect(() => alerts.addRule(manual())).toThrow(/already registered/);
@@ -247,6 +247,23 @@ describe("bounds", () => {
     alerts.evaluate(3);
     expect(alerts.activeAlerts().map((a) => a.key).sort()).toEqual(["c", "d", "e"]);
     expect(seen.filter((t) => t.alert.rule === OVERFLOW_RULE).map((t) => t.type)).toEqual(["raised", "resolved"]);
+  });
+
+  test("the overflow alert's message shows the current figure as it changes, not the first one", () => {
+    const { store } = open();
+    const { alerts, seen } = engine(store, { maxOpen: 3 });
+    const rule = manual();
+    alerts.addRule(rule);
+    for (const k of ["a", "b", "c", "d", "e"]) rule.values.set(k, 90);
+    alerts.evaluate(1);
+    const id = alerts.activeAlerts().find((a) => a.rule === OVERFLOW_RULE)!.id;
+    expect(alerts.get(id)!.message).toEndWith(": 2 >= 1");
+    for (const k of ["f", "g", "h", "i", "j"]) rule.values.set(k, 90);
+    alerts.evaluate(2);
+    expect(alerts.get(id)).toMatchObject({ value: 7, message: "Conditions held back by the cap of 3 active alerts: 7 >= 1" });
+    expect(alerts.list({ rule: OVERFLOW_RULE }, 10, 0).items[0]!.message).toEndWith(": 7 >= 1");
+    // A changed figure is a new reading, not a transition.
+    expect(seen.filter((t) => t.alert.rule === OVERFLOW_RULE).map((t) => t.type)).toEqual(["raised"]);
   });
 
   test("maxResolved: the oldest resolved rows are pruned, active ones never", () => {
