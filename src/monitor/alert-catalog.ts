@@ -16,6 +16,8 @@ export const RULE_CATALOG: Readonly<Record<string, Readonly<RuleDefaults>>> = {
   "feed.quote_stale": { direction: "above", warning: 5000, critical: 30_000 },
   "feed.reject_rate": { direction: "above", warning: 1, critical: 5 },
   "broker.connection": { direction: "above", warning: 1, critical: 2, holdMs: 1000 },
+  "broker.session": { direction: "above", warning: 1, critical: 2, holdMs: 1000 },
+  "broker.anomalies": { direction: "above", warning: 1, critical: 10 },
   "orders.rejects": { direction: "above", warning: 5, critical: 20 },
   "latency.tick_to_publish": { direction: "above", warning: 10, critical: 50, holdMs: 10_000 },
   "ws.slow_clients": { direction: "above", warning: 1, critical: 10, holdMs: 5000 },

@@ -72,12 +72,19 @@ export function feedRejectRateRule(engine: Engine, o: Thresholds & { windowMs?: 
   };
 }
 
-/** IB session state as a level: 0 connected, 1 degraded, 2 anything else (down or reconnecting). */
+/** Session states with a live, logged-in socket, as far as the connection rule is concerned. */
+const CONNECTED_STATES: ReadonlySet<string> = new Set(["connected", "competing", "not_ready"]);
+
+/**
+ * IB session state as a level: 0 connected, 1 degraded, 2 anything else (down or reconnecting).
+ * `competing` and `not_ready` have a live socket and are broker.session's to report, with the
+ * reason and what to do; counted here too they would raise a second, vaguer critical alert.
+ */
 export function brokerConnectionRule(session: { readonly state: string }, t: Thresholds = {}): AlertRule {
   return {
     name: "broker.connection", description: "IB session is not connected (1 degraded, 2 down)",
     ...defaultsOf("broker.connection"), ...pick(t),
-    read: () => [{ key: "ib", value: session.state === "connected" ? 0 : session.state === "degraded" ? 1 : 2 }],
+    read: () => [{ key: "ib", value: CONNECTED_STATES.has(session.state) ? 0 : session.state === "degraded" ? 1 : 2 }],
   };
 }
 
@@ -246,8 +253,8 @@ export const SESSION_ATTENTION: Readonly<Record<string, string>> = {
 /** The IB session in a state that needs an operator (SESSION_ATTENTION): 2 (critical) while in it, keyed by the state. */
 export function brokerSessionRule(session: { readonly state: string }, t: Thresholds = {}): AlertRule {
   return {
-    name: "broker.session", description: "IB session needs attention (competing, not_ready or reauth; see docs/operations.md)", direction: "above",
-    warning: 1, critical: 2, holdMs: 1000, ...pick(t),
+    name: "broker.session", description: "IB session needs attention (competing, not_ready or reauth; see docs/operations.md)", 
+    ...defaultsOf("broker.session"), ...pick(t),
     read: () => (session.state in SESSION_ATTENTION ? [{ key: session.state, value: 2 }] : []),
   };
 }
@@ -262,8 +269,8 @@ export function brokerAnomalyRule(total: () => number, o: Thresholds & { windowM
   const samples = new SampleWindow<number>(o.windowMs ?? 900_000, 3600);
   let first = true;
   return {
-    name: "broker.anomalies", description: "Broker messages refused or set right (see the anomaly metrics and the log)", direction: "above",
-    warning: 1, critical: 10, ...pick(o),
+    name: "broker.anomalies", description: "Broker messages refused or set right (see the anomaly metrics and the log)", 
+    ...defaultsOf("broker.anomalies"), ...pick(o),
     read(nowMs) {
       // Anomalies before the first evaluation (a burst at start-up) count too.
       if (first) (samples.push(nowMs, 0), first = false);

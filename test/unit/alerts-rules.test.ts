@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TickKind } from "../../src/domain/tick.ts";
 import {
-  brokerAnomalyRule, brokerConnectionRule, feedRejectRateRule, latencySloRule, quoteStalenessRule, SampleWindow, slowClientsRule, slowDisconnectsRule,
+  brokerAnomalyRule, brokerConnectionRule, brokerSessionRule, feedRejectRateRule, latencySloRule, quoteStalenessRule, SampleWindow, slowClientsRule, slowDisconnectsRule,
 } from "../../src/monitor/alert-rules.ts";
 import { AlertEngine, type AlertEngineOptions, type AlertRule } from "../../src/monitor/alerts.ts";
 import { LATENCY_SECONDS_BUCKETS } from "../../src/monitor/metrics.ts";
@@ -149,6 +149,29 @@ describe("built-in rules", () => {
     a.evaluate(2500);
     a.evaluate(3500);
     expect(summary(a)).toEqual([]);
+  });
+
+  test("a session that needs an operator is one critical broker.session alert naming the state, not a second broker.connection one", () => {
+    const session = { state: "connected" };
+    const a = engine();
+    a.addRule(brokerConnectionRule(session));
+    a.addRule(brokerSessionRule(session));
+    a.evaluate(0);
+    for (const state of ["competing", "not_ready"]) {
+      session.state = state;
+      a.evaluate(10_000);
+      a.evaluate(11_000);
+      expect(summary(a)).toEqual([`broker.session/${state}/critical`]);
+      session.state = "connected";
+      a.evaluate(12_000);
+      a.evaluate(13_000);
+      expect(summary(a)).toEqual([]);
+    }
+    // reauth follows a lost connection (1100): both say so, each its own part.
+    session.state = "reauth";
+    a.evaluate(20_000);
+    a.evaluate(21_000);
+    expect(summary(a).sort()).toEqual(["broker.connection/ib/critical", "broker.session/reauth/critical"]);
   });
 });
 
