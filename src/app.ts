@@ -50,6 +50,12 @@ import { OrderPreviewer } from "./options/preview.ts";
 import { previewRoutes } from "./server/preview.ts";
 import { ChainsWs } from "./server/chains-ws.ts";
 import { registerOptionsMetrics } from "./options/metrics.ts";
+import { ChainBook } from "./options/chains.ts";
+import type { CandidateDeps } from "./options/candidates.ts";
+import { GreeksEngine } from "./risk/greeks.ts";
+import { effectiveLimits } from "./risk/settings.ts";
+import { DEFAULT_GREEKS_CONFIG } from "./server/greeks.ts";
+import { strategyRoutes } from "./server/strategy-routes.ts";
 
 /** A running alluse-market. */
 export interface App {
@@ -229,6 +235,13 @@ async function startLocked(config: Config, log: Logger, lock: DirLock): Promise<
   const alerts = createAlerts(config.alerts, trading.store.db, metrics.registry, log.child("alerts"));
   let hub: Hub | undefined;
   const previewer = new OrderPreviewer(trading.oms, trading.risk);
+  // Candidates price chains exactly as GET /v1/chains does (same rate, same WASM batch).
+  let candidateGreeks: Promise<GreeksEngine> | undefined;
+  const candidates: CandidateDeps = {
+    engine, book: new ChainBook(engine), greeks: () => (candidateGreeks ??= GreeksEngine.create(engine)), market: DEFAULT_GREEKS_CONFIG,
+    oms: trading.oms, preview: (body, scope) => previewer.preview(body, scope),
+    limitsOf: (a) => trading.risk?.limitsOf(a) ?? effectiveLimits(config.risk, a), strategy: config.strategy, now: Date.now,
+  };
   let chainsWs: ChainsWs | undefined;
   let ordersWs: OrdersWs | undefined;
   const server = await startServer(engine, {
@@ -239,6 +252,7 @@ async function startLocked(config: Config, log: Logger, lock: DirLock): Promise<
       routes: [metricsRoutes(metrics.registry), analyticsRoutes(engine, spreads), dashboardRoutes(dashboardScript),
         orderRoutes({ oms: trading.oms, keys: trading.keys, maxRows: resolveLimits(config.limits).maxRestRows, ...config.trading.api }),
         previewRoutes({ previewer, keys: trading.keys, ...config.trading.api }),
+        strategyRoutes({ candidates, keys: trading.keys, ...config.trading.api }),
         keyRoutes({ keys: trading.keys, accountIds: () => trading.oms.accountIds(), maxRows: resolveLimits(config.limits).maxRestRows }),
         performanceRoutes({ oms: trading.oms, store: trading.store, keys: trading.keys, arrivals, days: new ExchangeCalendar(config.trading.calendar) }),
         alertRoutes({ alerts: alerts.engine, keys: trading.keys, maxRows: resolveLimits(config.limits).maxRestRows, ...config.trading.api }),

@@ -10,6 +10,7 @@ import { tradingSchema } from "./oms/settings.ts";
 import { riskSchema } from "./risk/settings.ts";
 import { alertsSchema } from "./monitor/alert-setup.ts";
 import { chainsSchema } from "./options/settings.ts";
+import { strategySchema } from "./options/strategy-settings.ts";
 
 const positiveInt = z.number().int().positive();
 
@@ -82,6 +83,7 @@ export const configSchema = z.strictObject({
   risk: riskSchema.prefault({}),
   alerts: alertsSchema.prefault({}),
   chains: chainsSchema.prefault({}),
+  strategy: strategySchema.prefault({}),
 }).superRefine((c, ctx) => {
   // Rules across limits (e.g. the hard buffer bound above the slow threshold) live with the server.
   try {

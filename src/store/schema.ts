@@ -249,4 +249,21 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE orders ADD COLUMN trigger_method TEXT;
     `,
   },
+  {
+    // Daily ATM implied vol per underlying, for IV rank and percentile (issue 13,
+    // src/options/iv-history.ts): one row per New York day, the day's last sample; days past
+    // strategy.ivKeepDays are deleted.
+    version: 9,
+    name: "iv history",
+    sql: `
+      CREATE TABLE iv_history (
+        underlying TEXT NOT NULL,
+        day TEXT NOT NULL,
+        iv REAL NOT NULL,
+        ts INTEGER NOT NULL,
+        PRIMARY KEY (underlying, day)
+      ) WITHOUT ROWID;
+      CREATE INDEX iv_history_day ON iv_history (day);
+    `,
+  },
 ];

@@ -1,0 +1,38 @@
+// GET /v1/strategy/candidates?account=&underlying=&expiry= — the legs of one expiry inside the
+// account's delta band, sized and pre-checked with the order preview (src/options/candidates.ts).
+// A trade key that may trade the account (the answer shows its buying power and positions'
+// consequences); the per-key rate of the order routes, since each reply runs order previews.
+
+import type { Hono } from "hono";
+import { mayTrade, type KeyStore } from "../auth/keys.ts";
+import type { RestErrorCode } from "../client/protocol.ts";
+import { findCandidates, type CandidateDeps } from "../options/candidates.ts";
+import { keyAuthenticator } from "./key-auth.ts";
+import { errorResponse } from "./rest.ts";
+
+/** What the route needs. */
+export interface StrategyRoutesDeps {
+  candidates: CandidateDeps;
+  keys: KeyStore;
+  keyRatePerS: number;
+  keyBurst: number;
+}
+
+/** Adds GET /v1/strategy/candidates. */
+export function strategyRoutes(deps: StrategyRoutesDeps): (app: Hono) => void {
+  const auth = keyAuthenticator(deps);
+  return (app) => {
+    app.get("/v1/strategy/candidates", async (c) => {
+      const key = auth(c, "trade");
+      if (key instanceof Response) return key;
+      const account = c.req.query("account");
+      const underlying = c.req.query("underlying");
+      if (!account) return errorResponse(400, "BAD_REQUEST", "account is required", "account");
+      if (!underlying) return errorResponse(400, "BAD_REQUEST", "underlying is required", "underlying");
+      const expiry = c.req.query("expiry");
+      const r = await findCandidates(deps.candidates, { account, underlying, ...(expiry !== undefined ? { expiry } : {}) }, (a) => mayTrade(key, a));
+      if (!r.ok) return errorResponse(r.error.status, r.error.code as RestErrorCode, r.error.message, r.error.field);
+      return c.json(r.value);
+    });
+  };
+}
