@@ -56,6 +56,7 @@ import { GreeksEngine } from "./risk/greeks.ts";
 import { effectiveLimits } from "./risk/settings.ts";
 import { DEFAULT_GREEKS_CONFIG } from "./server/greeks.ts";
 import { strategyRoutes } from "./server/strategy-routes.ts";
+import { IvTracker } from "./options/iv-history.ts";
 
 /** A running alluse-market. */
 export interface App {
@@ -237,10 +238,17 @@ async function startLocked(config: Config, log: Logger, lock: DirLock): Promise<
   const previewer = new OrderPreviewer(trading.oms, trading.risk);
   // Candidates price chains exactly as GET /v1/chains does (same rate, same WASM batch).
   let candidateGreeks: Promise<GreeksEngine> | undefined;
+  const chainBook = new ChainBook(engine);
+  const optionGreeks = () => (candidateGreeks ??= GreeksEngine.create(engine));
+  const iv = new IvTracker({
+    engine, book: chainBook, greeks: optionGreeks, market: DEFAULT_GREEKS_CONFIG, db: trading.store.db,
+    windowDays: config.strategy.ivWindowDays, keepDays: config.strategy.ivKeepDays,
+  });
+  const ivStats = (underlying: string, nowMs: number) => iv.stats(underlying, nowMs);
   const candidates: CandidateDeps = {
-    engine, book: new ChainBook(engine), greeks: () => (candidateGreeks ??= GreeksEngine.create(engine)), market: DEFAULT_GREEKS_CONFIG,
+    engine, book: chainBook, greeks: optionGreeks, market: DEFAULT_GREEKS_CONFIG,
     oms: trading.oms, preview: (body, scope) => previewer.preview(body, scope),
-    limitsOf: (a) => trading.risk?.limitsOf(a) ?? effectiveLimits(config.risk, a), strategy: config.strategy, now: Date.now,
+    limitsOf: (a) => trading.risk?.limitsOf(a) ?? effectiveLimits(config.risk, a), strategy: config.strategy, ivStats, now: Date.now,
   };
   let chainsWs: ChainsWs | undefined;
   let ordersWs: OrdersWs | undefined;
@@ -249,6 +257,7 @@ async function startLocked(config: Config, log: Logger, lock: DirLock): Promise<
     rest: {
       middleware: [observeRequests({ metrics: registerHttpMetrics(metrics.registry), log: log.child("http") }),
         marketDataMiddleware(config.trading.api.marketData, trading.keys)],
+      chains: { ivStats },
       routes: [metricsRoutes(metrics.registry), analyticsRoutes(engine, spreads), dashboardRoutes(dashboardScript),
         orderRoutes({ oms: trading.oms, keys: trading.keys, maxRows: resolveLimits(config.limits).maxRestRows, ...config.trading.api }),
         previewRoutes({ previewer, keys: trading.keys, ...config.trading.api }),
@@ -296,6 +305,15 @@ async function startLocked(config: Config, log: Logger, lock: DirLock): Promise<
     ...(config.feed.kind === "ib" ? { quotesExpected: (now: number) => quoteCalendar.isOpen(now) } : {}),
   });
   spreads.start();
+  // Today's ATM IV of every underlying with options, stored once per sample (the day's row keeps the last).
+  const optionUnderlyings = () => [...new Set(engine.instruments.flatMap((i) => (i.kind === "option" && i.underlying ? [i.underlying] : [])))];
+  let ivSampling: Promise<void> | undefined;
+  const sampleIv = () => {
+    ivSampling ??= iv.sample(optionUnderlyings(), Date.now())
+      .then(() => undefined, (err: unknown) => log.error("IV history sample failed", { err }))
+      .finally(() => { ivSampling = undefined; });
+  };
+  const ivTimer = setInterval(sampleIv, config.strategy.ivSampleMs);
 
   let sessionDate = nyDate.format(new Date());
   const sweep = setInterval(() => {
@@ -319,6 +337,7 @@ async function startLocked(config: Config, log: Logger, lock: DirLock): Promise<
     await feed.start(feed instanceof IbFeed ? withHostFlags(metrics.sink, engine) : metrics.sink, (symbol) => engine.instrument(symbol)?.index);
   } catch (err) {
     clearInterval(sweep);
+    clearInterval(ivTimer);
     spreads.stop();
     alerts.stop();
     metrics.stop();
@@ -336,6 +355,8 @@ async function startLocked(config: Config, log: Logger, lock: DirLock): Promise<
     stop() {
       stopping ??= (async () => {
         clearInterval(sweep);
+        clearInterval(ivTimer);
+        await ivSampling;
         // Before stopping the feed: whatever it did by itself is logged, its stop is not.
         watchFeed();
         await feed.stop();

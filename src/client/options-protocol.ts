@@ -13,8 +13,21 @@ export type { Chain, ChainLeg, ChainRow, ChainFilter, LegStatus } from "../optio
 /** A row answered by POST /v1/greeks/calc. */
 export type { CalcResult } from "../options/calc.ts";
 
+/** GET /v1/strategy/candidates. */
+export type { Candidate, CandidateOrder, CandidatesReply } from "../options/candidates.ts";
+
+/** IV rank and percentile of the underlying (0-100; null without history), in both chain replies. */
+export interface ChainIv {
+  ivRank: number | null;
+  ivPercentile: number | null;
+  /** Days in the window (252 by default); null when the server keeps no IV history. */
+  ivWindowDays: number | null;
+  /** Recorded days before today inside the window. */
+  ivHistoryDays: number;
+}
+
 /** GET /v1/chains/{underlying}. */
-export interface ChainExpiries {
+export interface ChainExpiries extends ChainIv {
   underlying: string;
   spot: number | null;
   /** YYYY-MM-DD, ascending. */

@@ -9,7 +9,7 @@
 
 import { ClientError, type ClientErrorCode } from "./client.ts";
 import type {
-  AccountPerformance, AccountView, CalcResult, CalcRow, Chain, ChainExpiries, ChainFilter, FillView, OrderChanges, OrderPreview, OrderView, Page,
+  AccountPerformance, AccountView, CalcResult, CalcRow, CandidatesReply, Chain, ChainExpiries, ChainFilter, ChainIv, FillView, OrderChanges, OrderPreview, OrderView, Page,
   PositionView, RestErrorBody,
 } from "./protocol.ts";
 import { newClientOrderId, type OrderInput } from "./trading.ts";
@@ -92,8 +92,13 @@ export class RestClient {
   }
 
   /** One option chain (expiry YYYY-MM-DD) with live IV and greeks, optionally one right and an |delta| band. */
-  async chain(underlying: string, expiry: string, filter: ChainFilter = {}): Promise<Chain> {
-    return (await this.send<Chain>("GET", `/v1/chains/${encodeURIComponent(underlying)}/${encodeURIComponent(expiry)}${query(filter)}`)).json;
+  async chain(underlying: string, expiry: string, filter: ChainFilter = {}): Promise<Chain & ChainIv> {
+    return (await this.send<Chain & ChainIv>("GET", `/v1/chains/${encodeURIComponent(underlying)}/${encodeURIComponent(expiry)}${query(filter)}`)).json;
+  }
+
+  /** The account's preset legs in its delta band for an expiry (YYYY-MM-DD; the next one when absent), sized and previewed; nothing is placed. */
+  async candidates(account: string, underlying: string, expiry?: string): Promise<CandidatesReply> {
+    return (await this.send<CandidatesReply>("GET", `/v1/strategy/candidates${query({ account, underlying, expiry })}`)).json;
   }
 
   /** Prices rows at a vol, or solves their implied vol from a price (at most 1,024 rows). */

@@ -11,6 +11,7 @@ import type { Engine } from "../engine/engine.ts";
 import { GreeksEngine } from "../risk/greeks.ts";
 import { calcBodySchema, calculate, CALC_MAX_ROWS } from "../options/calc.ts";
 import { ChainBook, compactDate, isoDate, priceChain, type ChainFilter, type ChainMarket } from "../options/chains.ts";
+import type { IvStats } from "../options/iv-history.ts";
 import { parseBody } from "../oms/validate.ts";
 import { DEFAULT_GREEKS_CONFIG } from "./greeks.ts";
 import { jsonBody } from "./key-auth.ts";
@@ -22,6 +23,16 @@ export interface ChainRoutesDeps {
   /** Rate and dividend yield (GET /v1/greeks uses the same defaults, so the two agree). */
   market?: ChainMarket;
   now?: () => number;
+  /** IV rank and percentile of an underlying (src/options/iv-history.ts); absent: those fields are null. */
+  ivStats?: (underlying: string, nowMs: number) => Promise<IvStats>;
+}
+
+/** The IV fields of the chain replies: null without an IV history. */
+async function ivFields(deps: ChainRoutesDeps, underlying: string, nowMs: number): Promise<{
+  ivRank: number | null; ivPercentile: number | null; ivWindowDays: number | null; ivHistoryDays: number;
+}> {
+  const s = deps.ivStats ? await deps.ivStats(underlying, nowMs) : undefined;
+  return { ivRank: s?.ivRank ?? null, ivPercentile: s?.ivPercentile ?? null, ivWindowDays: s?.ivWindowDays ?? null, ivHistoryDays: s?.ivHistoryDays ?? 0 };
 }
 
 /** A calculator body of 1,024 full rows is ~200 KB; anything much larger is refused unread. */
@@ -60,14 +71,14 @@ export function chainRoutes(deps: ChainRoutesDeps): (app: Hono) => void {
   const greeks = () => (calc ??= GreeksEngine.create(engine));
 
   return (app) => {
-    app.get("/v1/chains/:underlying", (c) => {
+    app.get("/v1/chains/:underlying", async (c) => {
       const underlying = c.req.param("underlying");
       const expiries = book.expiries(underlying);
       if (!expiries) return errorResponse(404, "NOT_FOUND", `unknown underlying ${JSON.stringify(underlying)}`, "underlying");
       const u = engine.instrument(underlying);
       const q = u ? engine.quote(u.index) : undefined;
       const spot = q && q.bid !== null && q.ask !== null ? (q.bid + q.ask) / 2 : null;
-      return c.json({ underlying, spot, expiries: expiries.map(isoDate) });
+      return c.json({ underlying, spot, expiries: expiries.map(isoDate), ...(await ivFields(deps, underlying, now())) });
     });
 
     app.get("/v1/chains/:underlying/:expiry", async (c) => {
@@ -84,7 +95,9 @@ export function chainRoutes(deps: ChainRoutesDeps): (app: Hono) => void {
       const filter = chainFilter(c);
       if (filter instanceof Response) return filter;
       const g = await greeks();
-      return c.json(priceChain(engine, g, market, underlying, expiry, strikes, now(), filter));
+      const t = now();
+      const chain = priceChain(engine, g, market, underlying, expiry, strikes, t, filter);
+      return c.json({ ...chain, ...(await ivFields(deps, underlying, t)) });
     });
 
     app.post("/v1/greeks/calc", async (c) => {

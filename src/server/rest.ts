@@ -10,7 +10,7 @@ import type { ServerLimits } from "./limits.ts";
 import { HOME_PAGE } from "./home.ts";
 import { greeksRoutes } from "./greeks.ts";
 import type { Logger } from "../log.ts";
-import { chainRoutes } from "./chains-routes.ts";
+import { chainRoutes, type ChainRoutesDeps } from "./chains-routes.ts";
 
 /** Whether the process should receive traffic, and why not. */
 export interface Readiness {
@@ -30,6 +30,8 @@ export interface RestDeps {
   middleware?: MiddlewareHandler[];
   /** Route modules added by other parts (metrics, analytics, orders…), before the 404 handler. */
   routes?: ((app: Hono) => void)[];
+  /** What the chain routes read beside the engine (the IV history). */
+  chains?: Omit<ChainRoutesDeps, "engine">;
 }
 
 /** Builds the JSON error reply. */
@@ -158,7 +160,7 @@ export function createRestApp(deps: RestDeps): Hono {
   });
 
   greeksRoutes(engine)(app);
-  chainRoutes({ engine })(app);
+  chainRoutes({ ...deps.chains, engine })(app);
   for (const add of deps.routes ?? []) add(app);
 
   app.notFound((c) => errorResponse(404, "NOT_FOUND", `no route ${c.req.method} ${c.req.path}`));

@@ -28,7 +28,7 @@ export interface ServerOptions {
   /** Readiness for /readyz; always ready when absent. */
   readiness?: () => Readiness;
   /** Extra REST middleware and route modules (see RestDeps). */
-  rest?: Pick<RestDeps, "middleware" | "routes">;
+  rest?: Pick<RestDeps, "middleware" | "routes" | "chains">;
   /** WebSocket extensions (order entry, src/server/orders-ws.ts), built once the hub exists. */
   ws?: ((hub: Hub) => WsExtension)[];
   /** Where handler failures, client aborts and readiness changes are logged; warnings and errors on stdout when absent. */

@@ -52,7 +52,8 @@ describe("chains", () => {
   test("an underlying lists its expiries as YYYY-MM-DD with its spot; a stock without options lists none", async () => {
     const r = await get("/v1/chains/MSFT");
     expect(r.status).toBe(200);
-    expect(r.body).toEqual({ underlying: "MSFT", spot: 100, expiries: [iso] });
+    // No IV history source in this server: the IV fields are there, null.
+    expect(r.body).toEqual({ underlying: "MSFT", spot: 100, expiries: [iso], ivRank: null, ivPercentile: null, ivWindowDays: null, ivHistoryDays: 0 });
     const tsla = await get("/v1/chains/TSLA");
     expect(tsla.body.expiries).toEqual(["2026-11-27", "2026-12-04"]);
     const none = await get("/v1/chains/NVDA");

@@ -6,6 +6,8 @@
 
 import { afterEach, describe, expect, test } from "bun:test";
 import { KeyStore } from "../../src/auth/keys.ts";
+import { ClientError } from "../../src/client/client.ts";
+import { RestClient } from "../../src/client/rest.ts";
 import { bsPrice } from "../../src/domain/blackscholes.ts";
 import { expiryMs, optionSymbol } from "../../src/domain/instrument.ts";
 import { ChainBook } from "../../src/options/chains.ts";
@@ -245,6 +247,17 @@ describe("covered calls (Com-Acc, 20-30 delta)", () => {
     expect(rest.freeShares).toBe(50);
     expect(rest.candidates).toEqual([]);
   });
+});
+
+test("the TypeScript client: candidates() answers as the route does; an error is a ClientError with the code", async () => {
+  const r = await start(100_000);
+  const rest = new RestClient(r.server.url, { key: r.trade });
+  const viaClient = await rest.candidates("Gen-Acc", "TSLA", "2026-11-27");
+  const viaHttp = (await r.get(`/v1/strategy/candidates?account=Gen-Acc&underlying=TSLA&expiry=2026-11-27`)).json;
+  expect(viaClient.candidates.map((c) => [c.symbol, c.contracts])).toEqual(viaHttp.candidates.map((c: any) => [c.symbol, c.contracts]));
+  const err = await rest.candidates("Nope", "TSLA").catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(ClientError);
+  expect((err as ClientError).code).toBe("UNKNOWN_ACCOUNT");
 });
 
 describe("errors", () => {

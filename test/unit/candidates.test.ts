@@ -61,3 +61,16 @@ describe("IV rank and percentile", () => {
     expect(ivRankPercentile([0.3, 0.3], 0.3)).toEqual({ ivRank: null, ivPercentile: 0 });
   });
 });
+
+describe("the strategy config", () => {
+  test("defaults: the ALL-USE presets, a 252-day window kept 400 days; a keep shorter than the window or an unknown right is refused in one line", async () => {
+    const { configSchema } = await import("../../src/config.ts");
+    const ok = configSchema.parse({});
+    expect(ok.strategy.accounts).toEqual({ "Gen-Acc": { right: "put" }, "Rev-Acc": { right: "put" }, "Com-Acc": { right: "call" } });
+    expect([ok.strategy.ivWindowDays, ok.strategy.ivKeepDays]).toEqual([252, 400]);
+    const short = configSchema.safeParse({ strategy: { ivKeepDays: 10 } });
+    expect(short.success ? [] : short.error.issues.map((i) => [i.path.join("."), i.message])).toEqual([["strategy.ivKeepDays", "must be at least ivWindowDays"]]);
+    const bad = configSchema.safeParse({ strategy: { accounts: { X: { right: "straddle" } } } });
+    expect(bad.success ? [] : bad.error.issues.map((i) => i.path.join("."))).toEqual(["strategy.accounts.X.right"]);
+  });
+});
