@@ -18,7 +18,7 @@
 //   breakeven     = K − bid for a put (the net price of shares put to the account), S − bid for a
 //                   covered call (where shares held at today's price plus the premium are flat)
 // Sizing: a put's n = floor(buying power / (K × m)) (the account's buying power as the orders
-// API reports it); a call's n = floor(free shares / m), free shares = shares held − m × calls
+// API reports it; in a margin account at most the cash not already securing short puts); a call's n = floor(free shares / m), free shares = shares held − m × calls
 // already short on the underlying − working sell orders for the shares or for calls on them.
 // Both are capped by the account's maxQty and maxPositionQty; if the preview of n is then denied
 // for a reason that depends on size (exposure, concentration, delta, notional), n is the largest
@@ -33,6 +33,7 @@ import type { Engine } from "../engine/engine.ts";
 import type { OrderManager } from "../oms/manager.ts";
 import type { PreviewNote } from "../oms/preview.ts";
 import type { Scope } from "../oms/state.ts";
+import type { AccountView, PositionView } from "../oms/valuation.ts";
 import { fail, type Result } from "../oms/validate.ts";
 import type { GreeksEngine } from "../risk/greeks.ts";
 import type { RiskLimits } from "../risk/settings.ts";
@@ -85,8 +86,9 @@ export interface CandidatesReply {
   tYears: number;
   /** Calendar days to the expiry instant (T × 365). */
   daysToExpiry: number;
-  /** Put accounts: the buying power sized against. Call accounts: free shares of the underlying. */
+  /** What puts are sized against: buying power (a margin account: at most the cash not securing puts); a call account: its buying power, for reference. */
   buyingPower: number;
+  /** Shares of the underlying free to cover new calls (0 for a put account). */
   freeShares: number;
   ivRank: number | null;
   ivPercentile: number | null;
@@ -164,6 +166,21 @@ export function freeShares(oms: CandidateDeps["oms"], engine: Engine, account: s
   return Math.max(0, shares - shortCalls - workingSells);
 }
 
+/**
+ * What new cash-secured puts may draw on: a cash account's buying power (cash less secured puts
+ * and working orders' reserves); in a margin account the smaller of its buying power and the
+ * cash not already securing short puts, since a cash-secured put is secured by cash, not margin.
+ */
+export function putCapacity(acct: Pick<AccountView, "mode" | "buyingPower" | "cash">, positions: readonly Pick<PositionView, "symbol" | "qty" | "multiplier">[], engine: Pick<Engine, "instrument">): number {
+  if (acct.mode === "cash") return acct.buyingPower;
+  let secured = 0;
+  for (const p of positions) {
+    const i = engine.instrument(p.symbol);
+    if (p.qty < 0 && i?.kind === "option" && i.right === "P") secured += -p.qty * (i.strike ?? 0) * p.multiplier;
+  }
+  return Math.max(0, Math.min(acct.buyingPower, acct.cash - secured));
+}
+
 /** Contracts before the preview: buying power or free shares, then maxQty and maxPositionQty. */
 export function sizeContracts(right: "put" | "call", strike: number, multiplier: number, buyingPower: number, shares: number,
   limits: Pick<RiskLimits, "maxQty" | "maxPositionQty"> | undefined, heldQty: number): number {
@@ -213,21 +230,23 @@ export async function findCandidates(deps: CandidateDeps, q: CandidateQuery, sco
   const iv = deps.ivStats ? await deps.ivStats(q.underlying, nowMs) : undefined;
   const shares = right === "call" ? freeShares(deps.oms, engine, q.account, q.underlying) : 0;
   const limits = deps.limitsOf(q.account);
+  const positions = deps.oms.positions(q.account);
+  const securing = right === "put" ? putCapacity(acct, positions, engine) : acct.buyingPower;
   const reply: CandidatesReply = {
     account: q.account, underlying: q.underlying, expiry: chain.expiry, right, band, spot: chain.spot, tYears: chain.tYears,
-    daysToExpiry: chain.tYears * YEAR_DAYS, buyingPower: acct.buyingPower, freeShares: shares,
+    daysToExpiry: chain.tYears * YEAR_DAYS, buyingPower: securing, freeShares: shares,
     ivRank: iv?.ivRank ?? null, ivPercentile: iv?.ivPercentile ?? null, ivWindowDays: iv?.ivWindowDays ?? null, candidates: [],
   };
   if (right === "call" && shares < 100) {
     reply.note = `${q.account} holds ${shares} free shares of ${q.underlying}: covered calls need ${100} per contract`;
     return { ok: true, value: reply };
   }
-  const held = new Map(deps.oms.positions(q.account).map((p) => [p.symbol, p.qty]));
+  const held = new Map(positions.map((p) => [p.symbol, p.qty]));
   for (const row of chain.rows) {
     const leg = right === "put" ? row.put : row.call;
     if (!leg || leg.status !== "ok" || chain.spot === null || chain.tYears <= 0) continue;
     const inst = engine.instrument(leg.symbol)!;
-    const c = candidate(deps, q.account, right, row.strike, leg, inst, chain.spot, chain.tYears, acct.buyingPower, shares, limits, held.get(leg.symbol) ?? 0, scope);
+    const c = candidate(deps, q.account, right, row.strike, leg, inst, chain.spot, chain.tYears, securing, shares, limits, held.get(leg.symbol) ?? 0, scope);
     if (c) reply.candidates.push(c);
     if (reply.candidates.length >= deps.strategy.maxCandidates) break;
   }

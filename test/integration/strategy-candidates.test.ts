@@ -64,9 +64,9 @@ function quoteChain(h: OmsHarness): void {
   }
 }
 
-async function start(capital: number, limits: RiskLimitsOverride = {}): Promise<Rig> {
+async function start(capital: number, limits: RiskLimitsOverride = {}, mode: "cash" | "regT" = "cash"): Promise<Rig> {
   const h = await OmsHarness.start({
-    accounts: { capital, list: [{ id: "Gen-Acc", share: 0.5, mode: "cash", broker: "paper" }, { id: "Com-Acc", share: 0.5, mode: "cash", broker: "paper" }] },
+    accounts: { capital, list: [{ id: "Gen-Acc", share: 0.5, mode, broker: "paper" }, { id: "Com-Acc", share: 0.5, mode: "cash", broker: "paper" }] },
     risk: {
       defaults: { ...LOOSE, ...limits }, publishMs: 60_000,
       accounts: { "Gen-Acc": { deltaBand: { lo: 40, hi: 50, mode: "deny" } }, "Com-Acc": { deltaBand: { lo: 20, hi: 30, mode: "deny" } } },
@@ -213,6 +213,30 @@ describe("cash-secured puts (Gen-Acc, 40-50 delta)", () => {
       expect(more.ok && more.value.denials.map((d) => d.code)).toEqual(["NOTIONAL"]);
     }
   });
+});
+
+test("a margin account sells puts secured by cash, not margin: sized from the cash not already securing puts", async () => {
+  const r = await start(100_000, {}, "regT"); // Gen-Acc: $50,000 cash, Reg-T buying power $100,000
+  expect(r.h.oms.account("Gen-Acc")!.buyingPower).toBeCloseTo(100_000, 6);
+  const body = (await r.get(`/v1/strategy/candidates?account=Gen-Acc&underlying=TSLA`)).json;
+  expect(body.buyingPower).toBeCloseTo(50_000, 6);
+  const c = body.candidates.find((x: any) => x.strike === 248)!;
+  expect(c.contracts).toBe(2); // floor(50,000 / 24,800)
+  // One short 248 put now secures $24,800 of the cash (its premium adds to the cash): one more fits.
+  await r.post("/v1/orders", { account: "Gen-Acc", clientOrderId: cid(), ...c.order, qty: 1 });
+  await waitFor(() => r.h.oms.positions("Gen-Acc").some((p) => p.qty === -1), 5000, "the put sale to fill");
+  const after = (await r.get(`/v1/strategy/candidates?account=Gen-Acc&underlying=TSLA`)).json;
+  const cash = r.h.oms.account("Gen-Acc")!.cash;
+  expect(after.buyingPower).toBeCloseTo(cash - 24_800, 6);
+  expect(after.candidates.find((x: any) => x.strike === 248).contracts).toBe(Math.floor((cash - 24_800) / 24_800));
+});
+
+test("bounded: at most strategy.maxCandidates legs per reply", async () => {
+  const r = await start(100_000);
+  const all = await findCandidates({ ...r.deps, strategy: { ...STRATEGY_DEFAULTS, accounts: { "Gen-Acc": { right: "put", band: { lo: 0, hi: 100 } } } } }, { account: "Gen-Acc", underlying: "TSLA" }, () => true);
+  const two = await findCandidates({ ...r.deps, strategy: { maxCandidates: 2, accounts: { "Gen-Acc": { right: "put", band: { lo: 0, hi: 100 } } } } }, { account: "Gen-Acc", underlying: "TSLA" }, () => true);
+  expect(all.ok && all.value.candidates.length).toBeGreaterThan(40);
+  expect(two.ok && two.value.candidates.map((c) => c.symbol)).toEqual(all.ok ? all.value.candidates.slice(0, 2).map((c) => c.symbol) : []);
 });
 
 describe("covered calls (Com-Acc, 20-30 delta)", () => {
