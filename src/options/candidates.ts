@@ -198,8 +198,6 @@ function bandOf(deps: CandidateDeps, account: string): { lo: number; hi: number 
   return b ? { lo: b.lo / 100, hi: b.hi / 100 } : undefined;
 }
 
-let previewIds = 0;
-
 /** Finds, sizes and previews the candidates; a Result error is the REST error to answer. */
 export async function findCandidates(deps: CandidateDeps, q: CandidateQuery, scope: Scope): Promise<Result<CandidatesReply>> {
   const { engine, book } = deps;
@@ -263,7 +261,8 @@ function candidate(deps: CandidateDeps, account: string, right: "put" | "call", 
   let n = sizeContracts(right, strike, m, buyingPower, shares, limits, heldQty);
   const order = (qty: number): CandidateOrder => ({ symbol: leg.symbol, side: "sell", type: "limit", limitPrice: bid, qty, tif: "DAY" });
   const look = (qty: number) => {
-    const r = deps.preview({ account, clientOrderId: `candidate-${++previewIds}`, ...order(qty) }, scope);
+    // A fresh id per preview: a reused one would make the preview answer for an earlier order instead.
+    const r = deps.preview({ account, clientOrderId: `candidate-${crypto.randomUUID()}`, ...order(qty) }, scope);
     return r.ok
       ? { allowed: r.value.allowed, denials: r.value.denials, warnings: r.value.warnings }
       : { allowed: false, denials: [{ code: r.error.code, message: r.error.message }], warnings: [] };
