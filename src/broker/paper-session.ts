@@ -77,10 +77,11 @@ export class SessionGate {
   /**
    * When a DAY order submitted at `submittedMs` ends: the close of its session, or for an order
    * working in the extended window the after-hours close (IBKR keeps such a DAY order through
-   * after-hours). A DAY order submitted after the close is for the next session.
+   * after-hours). A DAY order submitted after the close is for the next session. Round the
+   * clock, every DAY order ends at the regular close (sessionClosed expires them all there).
    */
   dayEndMs(o: BrokerOrder, submittedMs: number): number {
-    return this.state(submittedMs, windowOf(o)).dayEndMs;
+    return this.state(submittedMs, this.hours === "always" ? "regular" : windowOf(o)).dayEndMs;
   }
 
   /** The window's state at `ms`, from the cache while `ms` is inside the interval it was computed for. */

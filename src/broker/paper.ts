@@ -97,12 +97,13 @@ export class PaperBroker implements Broker {
   async restore(orders: readonly RestoredOrder[]): Promise<void> {
     const now = this.options.clock();
     for (const r of orders) {
-      const { filledQty, triggered, brokerOrderId, filledValueMicros: _v, commissionMicros: _c, fills, ...order } = r;
+      const { filledQty, triggered, brokerOrderId, filledValueMicros: _v, commissionMicros: _c, fills, placedMs, ...order } = r;
       const costs = costsOf(this.options.commissions, r.instrument.kind, r.instrument.multiplier, fills ?? []);
-      // Held or not is decided on the next batch (nextGateMs starts in the past).
+      // Held or not is decided on the next batch (nextGateMs starts in the past). A DAY order
+      // ends with the day it was placed for (the order manager expired those already over).
       const w: Working = {
         order: { ...order }, brokerOrderId: brokerOrderId ?? `paper-${r.orderId}`, filledQty, triggered, costs,
-        arrival: this.arrivals++, held: false, dayEndMs: this.dayEnd(order, now), trigger: newTriggerState(),
+        arrival: this.arrivals++, held: false, dayEndMs: this.dayEnd(order, placedMs ?? now), trigger: newTriggerState(),
       };
       this.working.set(r.orderId, w);
       this.rest(w);
@@ -214,7 +215,12 @@ export class PaperBroker implements Broker {
     return termsProblem(o);
   }
 
-  /** When a DAY order submitted (or restored) at `ms` ends; Infinity for other time in force. */
+  /** When a DAY order placed at `placedMs` ends here: see SessionGate.dayEndMs. */
+  dayEndMs(o: BrokerOrder, placedMs: number): number {
+    return this.gate.dayEndMs(o, placedMs);
+  }
+
+  /** When a DAY order placed at `ms` ends; Infinity for other time in force. */
   private dayEnd(o: BrokerOrder, ms: number): number {
     return o.tif === "DAY" ? this.gate.dayEndMs(o, ms) : Infinity;
   }

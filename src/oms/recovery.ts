@@ -3,7 +3,8 @@
 // revert interrupted modifies, restore and reconcile each broker, and settle options that
 // expired. settleExpired also runs at every session close.
 
-import type { Broker, RestoredOrder } from "../broker/broker.ts";
+import type { Broker, BrokerOrder, RestoredOrder } from "../broker/broker.ts";
+import { windowOf } from "../broker/paper-session.ts";
 import type { CostedFill } from "../broker/commission.ts";
 import { notionalMicros, toMicros } from "../domain/money.ts";
 import { isTerminal } from "../domain/order.ts";
@@ -51,7 +52,8 @@ export async function recover(s: OmsState): Promise<void> {
     s.live.set(o.id, live);
     s.byClient.set(key, live);
     s.openByAccount.get(o.account)!.add(live);
-    if (o.tif === "DAY" && s.deps.calendar.nextCloseMs(o.createdTs) <= now) {
+    const brokerOrder = toBrokerOrder(o, inst);
+    if (o.tif === "DAY" && dayEndOf(s, live.broker, brokerOrder, o.createdTs) <= now) {
       s.apply(live, "expired", "expired", now, undefined, (x) => (x.reason = "session closed while the server was down"));
       continue;
     }
@@ -62,7 +64,7 @@ export async function recover(s: OmsState): Promise<void> {
     const list = restore.get(live.broker) ?? [];
     const fills = fillsOf.get(o.id) ?? [];
     list.push({
-      ...toBrokerOrder(o, inst), filledQty: o.filledQty, triggered: o.triggered, brokerOrderId: o.brokerOrderId, fills,
+      ...brokerOrder, placedMs: o.createdTs, filledQty: o.filledQty, triggered: o.triggered, brokerOrderId: o.brokerOrderId, fills,
       filledValueMicros: fills.reduce((sum, f) => sum + notionalMicros(f.priceUnits, f.qty, o.multiplier), 0),
       commissionMicros: fills.reduce((sum, f) => sum + f.commissionMicros, 0),
     });
@@ -76,6 +78,19 @@ export async function recover(s: OmsState): Promise<void> {
   for (const l of s.live.values()) if (l.order.status === "pending_cancel") l.broker.cancel(l.order.id);
   settleExpired(s, now);
   await j.durable();
+}
+
+/**
+ * When a DAY order placed at `placedMs` ends: the broker's answer if it decides (paper), else
+ * the calendar's close of the order's window — the regular close, or the after-hours close for
+ * an order working outside regular hours (IBKR keeps such a DAY order until 20:00). Fixed by
+ * when the order was placed, never by when the server restarted.
+ */
+function dayEndOf(s: OmsState, broker: Broker, o: BrokerOrder, placedMs: number): number {
+  if (broker.dayEndMs) return broker.dayEndMs(o, placedMs);
+  const window = windowOf(o);
+  const session = s.deps.calendar.nextSession(placedMs, window);
+  return window === "regular" ? session.closeMs : session.extendedCloseMs;
 }
 
 /** Applies executions the journal missed, then ends orders the broker no longer works. */
