@@ -10,7 +10,7 @@ import { notionalMicros, toMicros } from "../domain/money.ts";
 import { isTerminal } from "../domain/order.ts";
 import { onBrokerEvent, onFill } from "./broker-events.ts";
 import type { Instrument } from "../domain/instrument.ts";
-import { exercisePays, settlementFills } from "./expiry.ts";
+import { settlementFills, settlementRank } from "./expiry.ts";
 import type { Position } from "./portfolio.ts";
 import { clientKey, toBrokerOrder, type Live, type OmsState } from "./state.ts";
 import { optionExpired } from "./validate.ts";
@@ -115,8 +115,9 @@ async function reconcile(s: OmsState, broker: Broker, lastFillTs: number): Promi
 
 /**
  * Settles every held option that has expired at `nowMs` (skipping those whose underlying has no
- * mark). Long calls go last, so in a cash account they are exercised only with the cash left
- * after assignments and other exercises; what that cash cannot pay for lapses.
+ * mark). Assignments go first, then long puts, then long calls (settlementRank), so in a cash
+ * account a long put delivers the shares held after assignments and a long call spends the cash
+ * left after everything else; what they cannot deliver or pay for lapses.
  */
 export function settleExpired(s: OmsState, nowMs: number): void {
   for (const account of s.portfolio.accounts()) {
@@ -126,7 +127,7 @@ export function settleExpired(s: OmsState, nowMs: number): void {
       const inst = s.deps.market.instrument(p.symbol);
       if (inst && inst.kind === "option" && optionExpired(inst, nowMs, s.deps.calendar)) expiring.push([p, inst]);
     }
-    expiring.sort((a, b) => Number(exercisePays(...a)) - Number(exercisePays(...b)));
+    expiring.sort((a, b) => settlementRank(...a) - settlementRank(...b));
     const cashAccount = s.accountCfg.get(account)?.mode === "cash";
     for (const [p, inst] of expiring) {
       const u = inst.underlying ? s.marks(inst.underlying) : undefined;
@@ -136,9 +137,13 @@ export function settleExpired(s: OmsState, nowMs: number): void {
       }
       for (const l of s.openByAccount.get(account) ?? []) if (l.order.symbol === p.symbol && l.sent) l.broker.cancel(l.order.id);
       const cash = cashAccount ? s.portfolio.ledger(account)!.cashMicros : undefined;
-      const fills = settlementFills(p, inst, u, nowMs, cash);
+      const shares = cashAccount ? Math.max(0, s.portfolio.position(account, inst.underlying!)?.qty ?? 0) : undefined;
+      const fills = settlementFills(p, inst, u, nowMs, { cashMicros: cash, sharesHeld: shares });
       const lapsed = fills.find((f) => f.kind === "lapse");
-      if (lapsed) {
+      if (lapsed && inst.right === "P") {
+        s.deps.log.warn("in-the-money puts lapse: exercising them would leave the cash account short the stock",
+          { account, symbol: p.symbol, contracts: p.qty, lapsed: lapsed.qty, shares, strike: inst.strike });
+      } else if (lapsed) {
         s.deps.log.warn("in-the-money options lapse: exercising them would leave the cash account in deficit",
           { account, symbol: p.symbol, contracts: p.qty, lapsed: lapsed.qty, cash: (cash ?? 0) / 1e6, strike: inst.strike });
       }
