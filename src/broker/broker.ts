@@ -35,6 +35,8 @@ export interface RestoredOrder extends BrokerOrder {
   commissionMicros?: number;
   /** The order's executions so far, in order: a broker that charges per order (paper) rebuilds its costs from them. */
   fills?: readonly CostedFill[];
+  /** How many of `fills` came before the order's last modify: for stocks a modified order is new for the commission minimum. */
+  fillsBeforeModify?: number;
 }
 
 /** The terms a modify may change; absent fields keep their value. */

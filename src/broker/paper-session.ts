@@ -43,6 +43,8 @@ interface WindowState {
   reason: string;
   /** When a DAY order placed now ends. */
   dayEndMs: number;
+  /** The date of the session an instant belongs to: the next one whose after-hours close is after it. */
+  sessionDate: string;
 }
 
 /**
@@ -84,6 +86,14 @@ export class SessionGate {
     return this.state(submittedMs, this.hours === "always" ? "regular" : windowOf(o)).dayEndMs;
   }
 
+  /**
+   * The trading day `ms` belongs to (the session whose after-hours close is next): fills of one
+   * order on two of them were on two days, so the later one starts a new commission minimum.
+   */
+  sessionDate(ms: number): string {
+    return this.state(ms, "extended").sessionDate;
+  }
+
   /** The window's state at `ms`, from the cache while `ms` is inside the interval it was computed for. */
   private state(ms: number, window: SessionWindow): WindowState {
     if (ms < this.fromMs || ms >= this.toMs) {
@@ -102,7 +112,10 @@ export class SessionGate {
     const open = c.isOpenIn(ms, window);
     const untilMs = open ? ms : c.nextOpenMs(ms, window);
     const what = window === "regular" ? "the regular session opens" : "the extended session opens";
-    return { open, untilMs, reason: `held until ${what} at ${c.formatLocal(untilMs)}`, dayEndMs: window === "regular" ? s.closeMs : s.extendedCloseMs };
+    return {
+      open, untilMs, reason: `held until ${what} at ${c.formatLocal(untilMs)}`, dayEndMs: window === "regular" ? s.closeMs : s.extendedCloseMs,
+      sessionDate: c.nextSession(ms, "extended").date,
+    };
   }
 }
 

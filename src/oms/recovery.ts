@@ -33,9 +33,13 @@ export async function recover(s: OmsState): Promise<void> {
   const openOrders = store.openOrders();
   // A broker that charges per order (minimums, caps) needs each working order's fills so far.
   const fillsOf = new Map<string, CostedFill[]>(openOrders.map((o) => [o.id, []]));
+  const fillSeqs = new Map<string, number[]>(openOrders.map((o) => [o.id, []]));
   for (const f of store.allFills()) {
     s.portfolio.applyFill(f);
-    if (f.orderId !== undefined) fillsOf.get(f.orderId)?.push({ qty: f.qty, priceUnits: f.priceUnits, commissionMicros: f.commissionMicros });
+    if (f.orderId !== undefined && fillsOf.has(f.orderId)) {
+      fillsOf.get(f.orderId)!.push({ qty: f.qty, priceUnits: f.priceUnits, commissionMicros: f.commissionMicros, ts: f.ts });
+      fillSeqs.get(f.orderId)!.push(f.seq);
+    }
   }
   j.onCommit((records) => s.committed(records.at(-1)!.seq));
 
@@ -63,8 +67,11 @@ export async function recover(s: OmsState): Promise<void> {
     }
     const list = restore.get(live.broker) ?? [];
     const fills = fillsOf.get(o.id) ?? [];
+    // A stock order modified after a fill is new for the commission minimum; only orders with fills need to know.
+    const modifiedSeq = fills.length > 0 ? store.events(o.id).findLast((e) => e.kind === "replaced")?.seq ?? 0 : 0;
+    const fillsBeforeModify = fillSeqs.get(o.id)?.filter((seq) => seq < modifiedSeq).length ?? 0;
     list.push({
-      ...brokerOrder, placedMs: o.createdTs, filledQty: o.filledQty, triggered: o.triggered, brokerOrderId: o.brokerOrderId, fills,
+      ...brokerOrder, placedMs: o.createdTs, fillsBeforeModify, filledQty: o.filledQty, triggered: o.triggered, brokerOrderId: o.brokerOrderId, fills,
       filledValueMicros: fills.reduce((sum, f) => sum + notionalMicros(f.priceUnits, f.qty, o.multiplier), 0),
       commissionMicros: fills.reduce((sum, f) => sum + f.commissionMicros, 0),
     });
