@@ -61,7 +61,10 @@ test("a cash account exercises the calls its cash pays for and lets the rest lap
   const get = await book(62_053.25);
   await holdCallsThroughExpiry(h!, 5);
   expect(await get("/v1/accounts/Gen-Acc")).toMatchObject({ cash: 10_000, positions: 1 });
-  expect((await get("/v1/accounts/Gen-Acc/positions")).positions).toMatchObject([{ symbol: "TSLA", qty: 200, avgCost: 250 }]);
+  // The two exercised calls' premium goes into the shares: (200 × $250 + 2 × ($410 + $0.65)) / 200
+  // = $254.1065; the three that lapsed realise their $1,231.95 as a loss.
+  expect((await get("/v1/accounts/Gen-Acc/positions")).positions).toMatchObject([{ symbol: "TSLA", qty: 200, avgCost: 254.1065 }]);
+  expect((await get("/v1/accounts/Gen-Acc")).realizedPnl).toBeCloseTo(-1_231.95, 6);
   const kinds = (await get("/v1/accounts/Gen-Acc/fills")).fills.filter((f: { kind: string }) => f.kind !== "trade")
     .map((f: { symbol: string; qty: number; kind: string }) => [f.kind, f.symbol, f.qty]).sort();
   expect(kinds).toEqual([["exercise", "TSLA", 200], ["exercise", CALL, 2], ["lapse", CALL, 3]]);
