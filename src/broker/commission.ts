@@ -188,6 +188,23 @@ function addFill(s: CommissionSchedule, kind: Kind, c: OrderCosts, priceUnits: n
 }
 
 /**
+ * Where an order's current minimum began, as an index into its fills: after the fills that came
+ * before its last modify, and among the fills on the trading day (`dayOf`) of its last one. Fills
+ * without a time count as that day's.
+ */
+export function currentMinimumFrom(fills: readonly CostedFill[], fillsBeforeModify: number, dayOf: (ms: number) => string): number {
+  const lastTs = fills.at(-1)?.ts;
+  const day = lastTs === undefined ? undefined : dayOf(lastTs);
+  let from = fills.length;
+  while (from > fillsBeforeModify) {
+    const ts = fills[from - 1]!.ts;
+    if (ts !== undefined && dayOf(ts) !== day) break;
+    from--;
+  }
+  return from;
+}
+
+/**
  * An order's costs rebuilt from its executions, charged what they were charged (a restart).
  * `segmentFrom` is the index of the first fill of the current minimum segment (fills before it
  * belonged to the order before a modify or a night); the closed segments' commission is what was

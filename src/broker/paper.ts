@@ -18,7 +18,7 @@ import { ExchangeCalendar } from "../domain/calendar.ts";
 import { toUnits } from "../domain/price.ts";
 import { Rng } from "../domain/random.ts";
 import type { Broker, BrokerEvent, BrokerFill, BrokerListener, BrokerOpenOrder, BrokerOrder, OrderChanges, RestoredOrder } from "./broker.ts";
-import { IBKR_PRO_FIXED, chargeFill, costsOf, newOrderForMinimum, noCosts, type CommissionSchedule } from "./commission.ts";
+import { IBKR_PRO_FIXED, chargeFill, costsOf, currentMinimumFrom, newOrderForMinimum, noCosts, type CommissionSchedule } from "./commission.ts";
 import { oppositeTouch, passiveFill, quoteProblem, takeLevels, type FillModelOptions, type Level } from "./fill-model.ts";
 import { SessionGate, type PaperHours } from "./paper-session.ts";
 import { newTriggerState, observeTrigger, rebaseTrigger } from "./triggers.ts";
@@ -98,16 +98,11 @@ export class PaperBroker implements Broker {
     const now = this.options.clock();
     for (const r of orders) {
       const { filledQty, triggered, brokerOrderId, filledValueMicros: _v, commissionMicros: _c, fills = [], placedMs, fillsBeforeModify = 0, ...order } = r;
-      // The current commission minimum began after the last modify, on the last fill's trading day.
-      const last = fills.at(-1);
-      const fillDay = last?.ts !== undefined ? this.gate.sessionDate(last.ts) : undefined;
-      let from = fills.length;
-      while (from > fillsBeforeModify) {
-        const ts = fills[from - 1]!.ts;
-        if (ts !== undefined && this.gate.sessionDate(ts) !== fillDay) break;
-        from--;
-      }
+      const dayOf = (ms: number) => this.gate.sessionDate(ms);
+      const from = currentMinimumFrom(fills, fillsBeforeModify, dayOf);
       const costs = costsOf(this.options.commissions, r.instrument.kind, order.side, r.instrument.multiplier, fills, from);
+      const lastTs = fills.at(-1)?.ts;
+      const fillDay = lastTs === undefined ? undefined : dayOf(lastTs);
       // Held or not is decided on the next batch (nextGateMs starts in the past). A DAY order
       // ends with the day it was placed for (the order manager expired those already over).
       const w: Working = {

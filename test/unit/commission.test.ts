@@ -2,7 +2,7 @@
 // examples and the fee rates cited in docs/orders.md ("Commissions and fees").
 
 import { describe, expect, test } from "bun:test";
-import { IBKR_PRO_FIXED, chargeFill, costsOf, newOrderForMinimum, noCosts, regulatoryFeesMicros, type CommissionSchedule } from "../../src/broker/commission.ts";
+import { IBKR_PRO_FIXED, chargeFill, costsOf, currentMinimumFrom, newOrderForMinimum, noCosts, regulatoryFeesMicros, type CommissionSchedule } from "../../src/broker/commission.ts";
 import { toUnits } from "../../src/domain/price.ts";
 
 /** What one order costs in dollars, filled by `fills` ([qty, price]) in turn; each fill's charge. */
@@ -131,4 +131,14 @@ describe("a new order for the minimum (a modify or a night), IBKR fixed pricing 
     // All fills before the current order (a modify after the last fill): the next 100 pay a minimum.
     expect(fill(costsOf(IBKR_PRO_FIXED, "stock", "buy", 1, fills, 2), "stock", "buy", 100, 25)).toBe(1);
   });
+});
+
+test("where the current minimum began: after the last modify, among the last fill's trading day", () => {
+  const f = (ts?: number) => ({ qty: 1, priceUnits: 1, commissionMicros: 0, ts });
+  const dayOf = (ms: number) => String(Math.floor(ms / 10)); // a "day" is 10 ms here
+  expect(currentMinimumFrom([f(1), f(12), f(15)], 0, dayOf)).toBe(1); // day 0, then two on day 1
+  expect(currentMinimumFrom([f(1), f(12), f(15)], 2, dayOf)).toBe(2); // modified after the second
+  expect(currentMinimumFrom([f(1), f(12)], 2, dayOf)).toBe(2); // modified after the last: all closed
+  expect(currentMinimumFrom([f(), f()], 0, dayOf)).toBe(0); // no times: one minimum
+  expect(currentMinimumFrom([], 0, dayOf)).toBe(0);
 });
