@@ -1,7 +1,8 @@
 // Start-up and settlement: rebuild the state from the store (accounts, cash, every fill through
-// the same Portfolio code, open orders with their fills so far), expire DAY orders whose session closed while down,
-// revert interrupted modifies, restore and reconcile each broker, and settle options that
-// expired. settleExpired also runs at every session close.
+// the same Portfolio code, open orders with their fills so far), expire DAY orders whose day —
+// fixed by when they were placed — ended while down, revert interrupted modifies, restore and
+// reconcile each broker, and settle options that expired. settleExpired also runs at every
+// session close.
 
 import type { Broker, BrokerOrder, RestoredOrder } from "../broker/broker.ts";
 import { windowOf } from "../broker/paper-session.ts";
