@@ -7,6 +7,8 @@
 //   the account's equity now, at live marks.
 // - A trade is a fill that reduces a position; its P&L is the realised P&L of that fill, net of
 //   the commissions that opened and closed it (average cost includes commissions, as at IBKR).
+//   An option closed by exercise or assignment is not one: its premium went into the shares'
+//   basis, and the trade that sells (or buys back) those shares realises it.
 // - Fill latency is fill time − order creation time; slippage is measured against the mid at
 //   the order's arrival (ArrivalMids), for orders placed since the process started.
 
@@ -14,7 +16,7 @@ import { fromMicros, notionalMicros } from "../domain/money.ts";
 import type { CashEntry, Fill } from "../domain/order.ts";
 import { fromUnits, toUnits } from "../domain/price.ts";
 import { QualityFlag } from "../domain/tick.ts";
-import { Portfolio } from "../oms/portfolio.ts";
+import { carriesIntoShares, Portfolio } from "../oms/portfolio.ts";
 import type { MarketView } from "../oms/manager.ts";
 import type { JournalRecord } from "../store/journal.ts";
 import {
@@ -116,7 +118,9 @@ export function accountPerformance(h: AccountHistory): AccountPerformance {
     const qtyBefore = before?.qty ?? 0, realizedBefore = before?.realizedMicros ?? 0;
     const after = pf.applyFill(f);
     lastPrice.set(f.symbol, f.priceUnits);
-    if ((qtyBefore > 0 && f.side === "sell") || (qtyBefore < 0 && f.side === "buy")) pnls.push(fromMicros(after.realizedMicros - realizedBefore));
+    // An exercised or assigned option ends no trade: its P&L went into the delivered shares.
+    const reduces = (qtyBefore > 0 && f.side === "sell") || (qtyBefore < 0 && f.side === "buy");
+    if (reduces && !carriesIntoShares(f)) pnls.push(fromMicros(after.realizedMicros - realizedBefore));
     points.push({ ts: f.ts, equity: equityMicros(pf, h.account, lastPrice) / 1e6, flow: 0 });
     if (f.orderId === undefined) continue;
     execution.push({ side: f.side, qty: f.qty, multiplier: f.multiplier, price: fromUnits(f.priceUnits), arrivalMid: h.arrivalMid(f.orderId) ?? null });

@@ -25,11 +25,18 @@ export interface RestoredOrder extends BrokerOrder {
   /** A stop that already triggered works as a market or limit order. */
   triggered: boolean;
   brokerOrderId?: string;
+  /**
+   * When the order was placed, epoch ms. A DAY order's end is fixed by it (the session it was
+   * placed for), not by when the broker took it back; absent, the restore time stands in.
+   */
+  placedMs?: number;
   /** Value filled so far, micros, and commission charged so far, micros (per-order minimums and caps need them). */
   filledValueMicros?: number;
   commissionMicros?: number;
   /** The order's executions so far, in order: a broker that charges per order (paper) rebuilds its costs from them. */
   fills?: readonly CostedFill[];
+  /** How many of `fills` came before the order's last modify: for stocks a modified order is new for the commission minimum. */
+  fillsBeforeModify?: number;
 }
 
 /** The terms a modify may change; absent fields keep their value. */
@@ -112,6 +119,12 @@ export interface Broker {
    * and reports it; a simulated one expires them here. Either way the answer is expired events.
    */
   sessionClosed(closeMs: number): void;
+  /**
+   * When a DAY order placed at `placedMs` ends at this broker, for a simulated one that decides
+   * it itself (paper: by its hours and the order's window). Absent (a real venue), the order
+   * manager takes the calendar's close of the order's window.
+   */
+  dayEndMs?(order: BrokerOrder, placedMs: number): number;
   /** Orders the broker holds as working now (reconciliation after a restart or reconnect). */
   openOrders(): Promise<BrokerOpenOrder[]>;
   /** Executions at or after `sinceMs` the broker still knows of (reconciliation). */

@@ -10,6 +10,11 @@
 // filled in pieces is charged the increase of the order's cumulative cost at each fill: the sum
 // over the fills equals what one fill of the whole quantity at the same prices would pay. The
 // running state (OrderCosts) is what a broker must be handed back after a restart.
+//
+// IBKR's fixed pricing for stocks treats a modified order, and one that persists overnight, as a
+// new order for the minimum (docs/orders.md cites the note): newOrderForMinimum closes the
+// order's current "minimum segment" — what it charged stays charged, and the next fills start a
+// new minimum and cap. Regulatory fees stay on the whole order.
 
 import type { Side } from "../domain/order.ts";
 import { notionalMicros, toMicros } from "../domain/money.ts";
@@ -75,6 +80,12 @@ export interface OrderCosts {
   baseMicros: number;
   /** Commission and fees charged so far. */
   chargedMicros: number;
+  /** The current minimum segment (fills since the order last counted as new): quantity, value, base. */
+  segQty: number;
+  segValueMicros: number;
+  segBaseMicros: number;
+  /** Commission (without fees) of the segments closed before it. */
+  priorCommissionMicros: number;
 }
 
 /** An execution as the cost fold needs it. */
@@ -83,6 +94,8 @@ export interface CostedFill {
   priceUnits: number;
   /** What the execution was charged (commission and fees), micros. */
   commissionMicros: number;
+  /** Execution time, epoch ms (a restart finds which fills share the current minimum). */
+  ts?: number;
 }
 
 type Kind = "stock" | "option";
@@ -126,7 +139,27 @@ export function regulatoryFeesMicros(f: RegulatoryFees, kind: Kind, side: Side, 
 
 /** Nothing filled, nothing charged. */
 export function noCosts(): OrderCosts {
-  return { qty: 0, valueMicros: 0, baseMicros: 0, chargedMicros: 0 };
+  return { qty: 0, valueMicros: 0, baseMicros: 0, chargedMicros: 0, segQty: 0, segValueMicros: 0, segBaseMicros: 0, priorCommissionMicros: 0 };
+}
+
+/**
+ * True when a modify or a night makes an order new for the minimum: IBKR's note is in its fixed
+ * pricing for stocks (ETFs, warrants); its option pricing has none, so an option order keeps one
+ * minimum for its life.
+ */
+export function minimumRestartsFor(kind: Kind): boolean {
+  return kind === "stock";
+}
+
+/**
+ * The order counts as new for the minimum from here (a stock order modified, or carried over a
+ * session close): the current segment's commission is kept as charged and the next fills start
+ * a new minimum and cap. A segment with no fills changes nothing; options are left as they are.
+ */
+export function newOrderForMinimum(s: CommissionSchedule, kind: Kind, c: OrderCosts): void {
+  if (!minimumRestartsFor(kind) || c.segQty === 0) return;
+  c.priorCommissionMicros += orderCommissionMicros(s, kind, c.segQty, c.segValueMicros, c.segBaseMicros);
+  c.segQty = c.segValueMicros = c.segBaseMicros = 0;
 }
 
 /**
@@ -135,23 +168,59 @@ export function noCosts(): OrderCosts {
  * order does not pay money back.
  */
 export function chargeFill(s: CommissionSchedule, kind: Kind, side: Side, c: OrderCosts, priceUnits: number, qty: number, multiplier: number): number {
-  c.qty += qty;
-  c.valueMicros += notionalMicros(priceUnits, qty, multiplier);
-  c.baseMicros += baseOf(s, kind, qty, priceUnits);
-  const total = orderCommissionMicros(s, kind, c.qty, c.valueMicros, c.baseMicros) + regulatoryFeesMicros(s.fees, kind, side, c.qty, c.valueMicros);
+  addFill(s, kind, c, priceUnits, qty, multiplier);
+  const total = c.priorCommissionMicros + orderCommissionMicros(s, kind, c.segQty, c.segValueMicros, c.segBaseMicros)
+    + regulatoryFeesMicros(s.fees, kind, side, c.qty, c.valueMicros);
   const charge = Math.max(0, total - c.chargedMicros);
   c.chargedMicros += charge;
   return charge;
 }
 
-/** An order's costs rebuilt from its executions, charged what they were charged (a restart). */
-export function costsOf(s: CommissionSchedule, kind: Kind, multiplier: number, fills: readonly CostedFill[]): OrderCosts {
+function addFill(s: CommissionSchedule, kind: Kind, c: OrderCosts, priceUnits: number, qty: number, multiplier: number): void {
+  const value = notionalMicros(priceUnits, qty, multiplier);
+  const base = baseOf(s, kind, qty, priceUnits);
+  c.qty += qty;
+  c.valueMicros += value;
+  c.baseMicros += base;
+  c.segQty += qty;
+  c.segValueMicros += value;
+  c.segBaseMicros += base;
+}
+
+/**
+ * Where an order's current minimum began, as an index into its fills: after the fills that came
+ * before its last modify, and among the fills on the trading day (`dayOf`) of its last one. Fills
+ * without a time count as that day's.
+ */
+export function currentMinimumFrom(fills: readonly CostedFill[], fillsBeforeModify: number, dayOf: (ms: number) => string): number {
+  const lastTs = fills.at(-1)?.ts;
+  const day = lastTs === undefined ? undefined : dayOf(lastTs);
+  let from = fills.length;
+  while (from > fillsBeforeModify) {
+    const ts = fills[from - 1]!.ts;
+    if (ts !== undefined && dayOf(ts) !== day) break;
+    from--;
+  }
+  return from;
+}
+
+/**
+ * An order's costs rebuilt from its executions, charged what they were charged (a restart).
+ * `segmentFrom` is the index of the first fill of the current minimum segment (fills before it
+ * belonged to the order before a modify or a night); the closed segments' commission is what was
+ * charged less the fees and the current segment's commission.
+ */
+export function costsOf(s: CommissionSchedule, kind: Kind, side: Side, multiplier: number, fills: readonly CostedFill[], segmentFrom = 0): OrderCosts {
   const c = noCosts();
-  for (const f of fills) {
-    c.qty += f.qty;
-    c.valueMicros += notionalMicros(f.priceUnits, f.qty, multiplier);
-    c.baseMicros += baseOf(s, kind, f.qty, f.priceUnits);
+  fills.forEach((f, i) => {
+    if (i === segmentFrom) newOrderForMinimum(s, kind, c);
+    addFill(s, kind, c, f.priceUnits, f.qty, multiplier);
     c.chargedMicros += f.commissionMicros;
+  });
+  if (segmentFrom >= fills.length) newOrderForMinimum(s, kind, c);
+  if (c.segQty < c.qty) {
+    const current = orderCommissionMicros(s, kind, c.segQty, c.segValueMicros, c.segBaseMicros);
+    c.priorCommissionMicros = Math.max(0, c.chargedMicros - regulatoryFeesMicros(s.fees, kind, side, c.qty, c.valueMicros) - current);
   }
   return c;
 }

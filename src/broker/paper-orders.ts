@@ -23,6 +23,8 @@ export interface Working {
   dayEndMs: number;
   /** A stop's trigger streaks. */
   trigger: TriggerState;
+  /** Session date of the order's last fill: a fill on a later one starts a new commission minimum (stocks). */
+  fillDay?: string;
 }
 
 /**

@@ -43,6 +43,8 @@ interface WindowState {
   reason: string;
   /** When a DAY order placed now ends. */
   dayEndMs: number;
+  /** The date of the session an instant belongs to: the next one whose after-hours close is after it. */
+  sessionDate: string;
 }
 
 /**
@@ -77,10 +79,19 @@ export class SessionGate {
   /**
    * When a DAY order submitted at `submittedMs` ends: the close of its session, or for an order
    * working in the extended window the after-hours close (IBKR keeps such a DAY order through
-   * after-hours). A DAY order submitted after the close is for the next session.
+   * after-hours). A DAY order submitted after the close is for the next session. Round the
+   * clock, every DAY order ends at the regular close (sessionClosed expires them all there).
    */
   dayEndMs(o: BrokerOrder, submittedMs: number): number {
-    return this.state(submittedMs, windowOf(o)).dayEndMs;
+    return this.state(submittedMs, this.hours === "always" ? "regular" : windowOf(o)).dayEndMs;
+  }
+
+  /**
+   * The trading day `ms` belongs to (the session whose after-hours close is next): fills of one
+   * order on two of them were on two days, so the later one starts a new commission minimum.
+   */
+  sessionDate(ms: number): string {
+    return this.state(ms, "extended").sessionDate;
   }
 
   /** The window's state at `ms`, from the cache while `ms` is inside the interval it was computed for. */
@@ -101,7 +112,10 @@ export class SessionGate {
     const open = c.isOpenIn(ms, window);
     const untilMs = open ? ms : c.nextOpenMs(ms, window);
     const what = window === "regular" ? "the regular session opens" : "the extended session opens";
-    return { open, untilMs, reason: `held until ${what} at ${c.formatLocal(untilMs)}`, dayEndMs: window === "regular" ? s.closeMs : s.extendedCloseMs };
+    return {
+      open, untilMs, reason: `held until ${what} at ${c.formatLocal(untilMs)}`, dayEndMs: window === "regular" ? s.closeMs : s.extendedCloseMs,
+      sessionDate: c.nextSession(ms, "extended").date,
+    };
   }
 }
 

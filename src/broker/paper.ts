@@ -18,7 +18,7 @@ import { ExchangeCalendar } from "../domain/calendar.ts";
 import { toUnits } from "../domain/price.ts";
 import { Rng } from "../domain/random.ts";
 import type { Broker, BrokerEvent, BrokerFill, BrokerListener, BrokerOpenOrder, BrokerOrder, OrderChanges, RestoredOrder } from "./broker.ts";
-import { IBKR_PRO_FIXED, chargeFill, costsOf, noCosts, type CommissionSchedule } from "./commission.ts";
+import { IBKR_PRO_FIXED, chargeFill, costsOf, currentMinimumFrom, newOrderForMinimum, noCosts, type CommissionSchedule } from "./commission.ts";
 import { oppositeTouch, passiveFill, quoteProblem, takeLevels, type FillModelOptions, type Level } from "./fill-model.ts";
 import { SessionGate, type PaperHours } from "./paper-session.ts";
 import { newTriggerState, observeTrigger, rebaseTrigger } from "./triggers.ts";
@@ -97,12 +97,17 @@ export class PaperBroker implements Broker {
   async restore(orders: readonly RestoredOrder[]): Promise<void> {
     const now = this.options.clock();
     for (const r of orders) {
-      const { filledQty, triggered, brokerOrderId, filledValueMicros: _v, commissionMicros: _c, fills, ...order } = r;
-      const costs = costsOf(this.options.commissions, r.instrument.kind, r.instrument.multiplier, fills ?? []);
-      // Held or not is decided on the next batch (nextGateMs starts in the past).
+      const { filledQty, triggered, brokerOrderId, filledValueMicros: _v, commissionMicros: _c, fills = [], placedMs, fillsBeforeModify = 0, ...order } = r;
+      const dayOf = (ms: number) => this.gate.sessionDate(ms);
+      const from = currentMinimumFrom(fills, fillsBeforeModify, dayOf);
+      const costs = costsOf(this.options.commissions, r.instrument.kind, order.side, r.instrument.multiplier, fills, from);
+      const lastTs = fills.at(-1)?.ts;
+      const fillDay = lastTs === undefined ? undefined : dayOf(lastTs);
+      // Held or not is decided on the next batch (nextGateMs starts in the past). A DAY order
+      // ends with the day it was placed for (the order manager expired those already over).
       const w: Working = {
         order: { ...order }, brokerOrderId: brokerOrderId ?? `paper-${r.orderId}`, filledQty, triggered, costs,
-        arrival: this.arrivals++, held: false, dayEndMs: this.dayEnd(order, now), trigger: newTriggerState(),
+        arrival: this.arrivals++, held: false, dayEndMs: this.dayEnd(order, placedMs ?? now), trigger: newTriggerState(), fillDay,
       };
       this.working.set(r.orderId, w);
       this.rest(w);
@@ -166,6 +171,8 @@ export class PaperBroker implements Broker {
     if (changes.limitPriceUnits !== undefined) o.limitPriceUnits = changes.limitPriceUnits;
     // A new stop price starts the trigger's streaks afresh, as a new order would.
     if (changes.stopPriceUnits !== undefined) (o.stopPriceUnits = changes.stopPriceUnits, w.trigger = newTriggerState());
+    // IBKR: a modified (stock) order is a new order for the commission minimum.
+    newOrderForMinimum(this.options.commissions, o.instrument.kind, w.costs);
     this.emit({ kind: "replaced", orderId, qty: o.qty, limitPriceUnits: o.limitPriceUnits, stopPriceUnits: o.stopPriceUnits, ts: now });
     const book = this.bookFor(o.instrument.index);
     if (!w.held) this.evaluateNew(w, book, this.source.quote(o.instrument.index), now);
@@ -214,7 +221,12 @@ export class PaperBroker implements Broker {
     return termsProblem(o);
   }
 
-  /** When a DAY order submitted (or restored) at `ms` ends; Infinity for other time in force. */
+  /** When a DAY order placed at `placedMs` ends here: see SessionGate.dayEndMs. */
+  dayEndMs(o: BrokerOrder, placedMs: number): number {
+    return this.gate.dayEndMs(o, placedMs);
+  }
+
+  /** When a DAY order placed at `ms` ends; Infinity for other time in force. */
   private dayEnd(o: BrokerOrder, ms: number): number {
     return o.tif === "DAY" ? this.gate.dayEndMs(o, ms) : Infinity;
   }
@@ -386,6 +398,10 @@ export class PaperBroker implements Broker {
   private fill(w: Working, priceUnits: number, qty: number, now: number): void {
     const o = w.order;
     w.filledQty += qty;
+    // IBKR: a (stock) order that persists overnight is a new order for the commission minimum.
+    const day = this.gate.sessionDate(now);
+    if (w.fillDay !== undefined && w.fillDay !== day) newOrderForMinimum(this.options.commissions, o.instrument.kind, w.costs);
+    w.fillDay = day;
     const commissionMicros = chargeFill(this.options.commissions, o.instrument.kind, o.side, w.costs, priceUnits, qty, o.instrument.multiplier);
     // The cumulative quantity rises with every fill of an order, so it makes the id unique.
     const fill: BrokerFill = {

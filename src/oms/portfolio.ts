@@ -6,9 +6,29 @@
 // difference less the fill's commission; crossing zero closes at the old basis and opens the
 // rest at the fill price, the commission split by quantity. So realised + unrealised P&L is
 // already net of every commission. All money is integer micros.
+//
+// An option exercised or assigned realises nothing: as at IBKR, its premium (and commissions)
+// goes into the delivered shares — the basis of shares bought (long call, short put) or the
+// proceeds of shares sold (long put, short call). The option's closing fill stashes what it
+// would have realised, and the delivery fill that follows it in the journal (same account,
+// the underlying, kind exercise or assignment) takes it; cash is not touched twice.
 
 import type { CashEntry, Fill } from "../domain/order.ts";
+import { parseOptionSymbol } from "../domain/instrument.ts";
 import { notionalMicros } from "../domain/money.ts";
+
+/** True for a settlement fill whose P&L moves into the delivered shares (an exercise or assignment). */
+function isDelivery(f: Fill): boolean {
+  return f.kind === "exercise" || f.kind === "assignment";
+}
+
+/**
+ * True for the option leg of an exercise or assignment: it closes the option without realising
+ * P&L, which goes into the delivered shares instead (analytics counts no trade for it).
+ */
+export function carriesIntoShares(f: Fill): boolean {
+  return isDelivery(f) && parseOptionSymbol(f.symbol) !== undefined;
+}
 
 /** One account's holding of one instrument. */
 export interface Position {
@@ -41,6 +61,8 @@ export interface Ledger {
 export class Portfolio {
   private readonly ledgers = new Map<string, Ledger>();
   private readonly positions = new Map<string, Map<string, Position>>();
+  /** Account + underlying → P&L of an exercised or assigned option waiting for its delivery fill, micros. */
+  private readonly carried = new Map<string, number>();
 
   /** Adds an account with nothing in it (idempotent). */
   addAccount(account: string): Ledger {
@@ -74,25 +96,39 @@ export class Portfolio {
     l.cashMicros += (f.side === "buy" ? -value : value) - f.commissionMicros;
     l.commissionsMicros += f.commissionMicros;
     p.commissionsMicros += f.commissionMicros;
+    // A delivery takes the option's P&L: shares bought cost less by what it made, shares sold
+    // bring in more (a premium received) or less (a premium paid).
+    const key = `${f.account}\u0000${f.symbol}`;
+    const carried = isDelivery(f) ? this.carried.get(key) ?? 0 : 0;
+    if (carried !== 0) this.carried.delete(key);
+    const basisValue = f.side === "buy" ? value - carried : value + carried;
+    /** What `qty` of this fill is worth for the basis: at the fill price, or its share of the adjusted value. */
+    const valueOf = (qty: number) => carried === 0 ? notionalMicros(f.priceUnits, qty, f.multiplier) : Math.round((basisValue * qty) / f.qty);
     if (p.qty === 0 || Math.sign(p.qty) === Math.sign(signed)) {
       p.qty += signed;
-      p.costMicros += (f.side === "buy" ? value : -value) + f.commissionMicros;
+      p.costMicros += (f.side === "buy" ? basisValue : -basisValue) + f.commissionMicros;
       return p;
     }
     const closeQty = Math.min(Math.abs(signed), Math.abs(p.qty));
     const removed = Math.round((p.costMicros * closeQty) / Math.abs(p.qty));
-    const closeValue = notionalMicros(f.priceUnits, closeQty, f.multiplier);
+    const closeValue = valueOf(closeQty);
     const closeCommission = Math.round((f.commissionMicros * closeQty) / f.qty);
     // Long: proceeds minus basis. Short: credit (−basis) minus the cost to buy back. Both less the commission.
     const realized = (p.qty > 0 ? closeValue - removed : -removed - closeValue) - closeCommission;
-    p.realizedMicros += realized;
-    l.realizedMicros += realized;
+    const underlying = carriesIntoShares(f) ? parseOptionSymbol(f.symbol)!.underlying : undefined;
+    if (underlying !== undefined) {
+      const to = `${f.account}\u0000${underlying}`;
+      this.carried.set(to, (this.carried.get(to) ?? 0) + realized);
+    } else {
+      p.realizedMicros += realized;
+      l.realizedMicros += realized;
+    }
     p.costMicros -= removed;
     p.qty += Math.sign(signed) * closeQty;
     const rest = Math.abs(signed) - closeQty;
     if (rest > 0) {
       p.qty += Math.sign(signed) * rest;
-      const restValue = notionalMicros(f.priceUnits, rest, f.multiplier);
+      const restValue = carried === 0 ? notionalMicros(f.priceUnits, rest, f.multiplier) : basisValue - closeValue;
       p.costMicros = (f.side === "buy" ? restValue : -restValue) + f.commissionMicros - closeCommission;
     }
     if (p.qty === 0) p.costMicros = 0;

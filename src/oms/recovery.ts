@@ -1,15 +1,17 @@
 // Start-up and settlement: rebuild the state from the store (accounts, cash, every fill through
-// the same Portfolio code, open orders with their fills so far), expire DAY orders whose session closed while down,
-// revert interrupted modifies, restore and reconcile each broker, and settle options that
-// expired. settleExpired also runs at every session close.
+// the same Portfolio code, open orders with their fills so far), expire DAY orders whose day —
+// fixed by when they were placed — ended while down, revert interrupted modifies, restore and
+// reconcile each broker, and settle options that expired. settleExpired also runs at every
+// session close.
 
-import type { Broker, RestoredOrder } from "../broker/broker.ts";
+import type { Broker, BrokerOrder, RestoredOrder } from "../broker/broker.ts";
+import { windowOf } from "../broker/paper-session.ts";
 import type { CostedFill } from "../broker/commission.ts";
 import { notionalMicros, toMicros } from "../domain/money.ts";
 import { isTerminal } from "../domain/order.ts";
 import { onBrokerEvent, onFill } from "./broker-events.ts";
 import type { Instrument } from "../domain/instrument.ts";
-import { exercisePays, settlementFills } from "./expiry.ts";
+import { settlementFills, settlementRank } from "./expiry.ts";
 import type { Position } from "./portfolio.ts";
 import { clientKey, toBrokerOrder, type Live, type OmsState } from "./state.ts";
 import { optionExpired } from "./validate.ts";
@@ -32,9 +34,13 @@ export async function recover(s: OmsState): Promise<void> {
   const openOrders = store.openOrders();
   // A broker that charges per order (minimums, caps) needs each working order's fills so far.
   const fillsOf = new Map<string, CostedFill[]>(openOrders.map((o) => [o.id, []]));
+  const fillSeqs = new Map<string, number[]>(openOrders.map((o) => [o.id, []]));
   for (const f of store.allFills()) {
     s.portfolio.applyFill(f);
-    if (f.orderId !== undefined) fillsOf.get(f.orderId)?.push({ qty: f.qty, priceUnits: f.priceUnits, commissionMicros: f.commissionMicros });
+    if (f.orderId !== undefined && fillsOf.has(f.orderId)) {
+      fillsOf.get(f.orderId)!.push({ qty: f.qty, priceUnits: f.priceUnits, commissionMicros: f.commissionMicros, ts: f.ts });
+      fillSeqs.get(f.orderId)!.push(f.seq);
+    }
   }
   j.onCommit((records) => s.committed(records.at(-1)!.seq));
 
@@ -51,7 +57,8 @@ export async function recover(s: OmsState): Promise<void> {
     s.live.set(o.id, live);
     s.byClient.set(key, live);
     s.openByAccount.get(o.account)!.add(live);
-    if (o.tif === "DAY" && s.deps.calendar.nextCloseMs(o.createdTs) <= now) {
+    const brokerOrder = toBrokerOrder(o, inst);
+    if (o.tif === "DAY" && dayEndOf(s, live.broker, brokerOrder, o.createdTs) <= now) {
       s.apply(live, "expired", "expired", now, undefined, (x) => (x.reason = "session closed while the server was down"));
       continue;
     }
@@ -61,8 +68,11 @@ export async function recover(s: OmsState): Promise<void> {
     }
     const list = restore.get(live.broker) ?? [];
     const fills = fillsOf.get(o.id) ?? [];
+    // A stock order modified after a fill is new for the commission minimum; only orders with fills need to know.
+    const modifiedSeq = fills.length > 0 ? store.events(o.id).findLast((e) => e.kind === "replaced")?.seq ?? 0 : 0;
+    const fillsBeforeModify = fillSeqs.get(o.id)?.filter((seq) => seq < modifiedSeq).length ?? 0;
     list.push({
-      ...toBrokerOrder(o, inst), filledQty: o.filledQty, triggered: o.triggered, brokerOrderId: o.brokerOrderId, fills,
+      ...brokerOrder, placedMs: o.createdTs, fillsBeforeModify, filledQty: o.filledQty, triggered: o.triggered, brokerOrderId: o.brokerOrderId, fills,
       filledValueMicros: fills.reduce((sum, f) => sum + notionalMicros(f.priceUnits, f.qty, o.multiplier), 0),
       commissionMicros: fills.reduce((sum, f) => sum + f.commissionMicros, 0),
     });
@@ -76,6 +86,19 @@ export async function recover(s: OmsState): Promise<void> {
   for (const l of s.live.values()) if (l.order.status === "pending_cancel") l.broker.cancel(l.order.id);
   settleExpired(s, now);
   await j.durable();
+}
+
+/**
+ * When a DAY order placed at `placedMs` ends: the broker's answer if it decides (paper), else
+ * the calendar's close of the order's window — the regular close, or the after-hours close for
+ * an order working outside regular hours (IBKR keeps such a DAY order until 20:00). Fixed by
+ * when the order was placed, never by when the server restarted.
+ */
+function dayEndOf(s: OmsState, broker: Broker, o: BrokerOrder, placedMs: number): number {
+  if (broker.dayEndMs) return broker.dayEndMs(o, placedMs);
+  const window = windowOf(o);
+  const session = s.deps.calendar.nextSession(placedMs, window);
+  return window === "regular" ? session.closeMs : session.extendedCloseMs;
 }
 
 /** Applies executions the journal missed, then ends orders the broker no longer works. */
@@ -100,8 +123,9 @@ async function reconcile(s: OmsState, broker: Broker, lastFillTs: number): Promi
 
 /**
  * Settles every held option that has expired at `nowMs` (skipping those whose underlying has no
- * mark). Long calls go last, so in a cash account they are exercised only with the cash left
- * after assignments and other exercises; what that cash cannot pay for lapses.
+ * mark). Assignments go first, then long puts, then long calls (settlementRank), so in a cash
+ * account a long put delivers the shares held after assignments and a long call spends the cash
+ * left after everything else; what they cannot deliver or pay for lapses.
  */
 export function settleExpired(s: OmsState, nowMs: number): void {
   for (const account of s.portfolio.accounts()) {
@@ -111,7 +135,7 @@ export function settleExpired(s: OmsState, nowMs: number): void {
       const inst = s.deps.market.instrument(p.symbol);
       if (inst && inst.kind === "option" && optionExpired(inst, nowMs, s.deps.calendar)) expiring.push([p, inst]);
     }
-    expiring.sort((a, b) => Number(exercisePays(...a)) - Number(exercisePays(...b)));
+    expiring.sort((a, b) => settlementRank(...a) - settlementRank(...b));
     const cashAccount = s.accountCfg.get(account)?.mode === "cash";
     for (const [p, inst] of expiring) {
       const u = inst.underlying ? s.marks(inst.underlying) : undefined;
@@ -121,9 +145,13 @@ export function settleExpired(s: OmsState, nowMs: number): void {
       }
       for (const l of s.openByAccount.get(account) ?? []) if (l.order.symbol === p.symbol && l.sent) l.broker.cancel(l.order.id);
       const cash = cashAccount ? s.portfolio.ledger(account)!.cashMicros : undefined;
-      const fills = settlementFills(p, inst, u, nowMs, cash);
+      const shares = cashAccount ? Math.max(0, s.portfolio.position(account, inst.underlying!)?.qty ?? 0) : undefined;
+      const fills = settlementFills(p, inst, u, nowMs, { cashMicros: cash, sharesHeld: shares });
       const lapsed = fills.find((f) => f.kind === "lapse");
-      if (lapsed) {
+      if (lapsed && inst.right === "P") {
+        s.deps.log.warn("in-the-money puts lapse: exercising them would leave the cash account short the stock",
+          { account, symbol: p.symbol, contracts: p.qty, lapsed: lapsed.qty, shares, strike: inst.strike });
+      } else if (lapsed) {
         s.deps.log.warn("in-the-money options lapse: exercising them would leave the cash account in deficit",
           { account, symbol: p.symbol, contracts: p.qty, lapsed: lapsed.qty, cash: (cash ?? 0) / 1e6, strike: inst.strike });
       }

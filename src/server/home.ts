@@ -56,6 +56,8 @@ button{cursor:pointer;background:#1f2a36}button:hover:not(:disabled){border-colo
 button.small{padding:0 6px;font-size:11px}
 #key-form{display:flex;flex-wrap:wrap;gap:.4rem;align-items:center}#key{width:16rem;max-width:100%}
 #ticket{display:flex;flex-wrap:wrap;gap:.35rem;margin-bottom:.3rem}#ticket input{width:6.5rem}#ticket #t-qty{width:5rem}
+#ticket .chk{display:flex;align-items:center;gap:.2rem;white-space:nowrap}#ticket input[type=checkbox]{width:auto;margin:0}.chk:has(input:disabled){color:var(--dim)}
+td .why{display:block;font-size:11px;color:var(--dim);white-space:normal;max-width:22rem;margin-left:auto}
 .xscroll{overflow-x:auto;max-width:100%}.xscroll.short{max-height:220px;overflow-y:auto}
 table.compact th,table.compact td{padding:2px 5px}
 table.compact tbody tr{cursor:default}
@@ -133,6 +135,8 @@ tr.resolved{opacity:.55}
         <input id="t-qty" type="number" min="1" step="1" value="10" aria-label="quantity" required>
         <input id="t-limit" type="number" step="any" placeholder="limit" aria-label="limit price">
         <input id="t-stop" type="number" step="any" placeholder="stop" aria-label="stop price">
+        <label class="chk" title="IBKR outsideRth: a stock limit or stop-limit may also work 04:00–09:30 and 16:00–20:00 New York"><input id="t-rth" type="checkbox"> outside RTH</label>
+        <select id="t-trigger" aria-label="stop trigger method" title="IBKR triggerMethod: what triggers a stop"><option value="default">trigger: default</option><option value="last">last</option><option value="double_last">double last</option><option value="bid_ask">bid/ask</option><option value="double_bid_ask">double bid/ask</option><option value="last_or_bid_ask">last or bid/ask</option><option value="mid_point">midpoint</option></select>
         <button id="t-place" type="submit" disabled>Place</button>
       </form>
       <p class="note" id="ticket-status"></p>

@@ -1,5 +1,6 @@
 // The dashboard's trading panels in a real browser: Debian's Chromium driven by playwright-core
-// against the whole app on a free port. With an admin key typed into the page it waits for live
+// against the whole app on a free port. It places an outsideRth limit through the ticket and sees
+// its terms and held reason in the list (today is made a closure, so at any hour). With an admin key typed into the page it waits for live
 // quotes, places a resting limit buy through the ticket and sees it working, cancels it through
 // its button, halts the firm through the admin API and acknowledges the alert that raises
 // through the UI, sees the risk panel turn halted and a new order come back denied with its
@@ -28,9 +29,13 @@ describe("dashboard trading panels in Chromium", () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "alluse-dash-trading-"));
     const file = join(dir, "config.json");
+    // Paper orders follow exchange hours (the default); today and tomorrow in New York are made
+    // closures, so an order is held whatever the hour the test runs at, and says until when.
+    const nyDate = (ms: number) => new Intl.DateTimeFormat("en-CA", { timeZone: "America/New_York" }).format(ms);
     writeFileSync(file, JSON.stringify({
       dataDir: dir, port: 0, feed: { symbols: ["AAPL", "TSLA", "MSFT"], tickRatePerS: 3000, optionExpiries: 1, strikesPerSide: 2 },
       alerts: { evaluateEveryMs: 100 },
+      trading: { calendar: { extraHolidays: [nyDate(Date.now()), nyDate(Date.now() + 86_400_000)] } },
     }));
     app = await startApp(await loadConfig(["--config", file], {}), createLogger("error", "e2e", () => {}));
     key = app.trading.keys.create(["admin"], []).secret;
@@ -60,6 +65,50 @@ describe("dashboard trading panels in Chromium", () => {
     expect(res.status).toBeLessThan(300);
     return await res.json();
   }
+
+  test("the ticket sends outsideRth and a stop's trigger method; the list shows them and why the order is held", async () => {
+    const { page, problems } = await openKeyed(1366, 768);
+    await page.locator("#accounts [data-account='Gen-Acc']").waitFor(WAIT);
+    await page.selectOption("#t-account", "Gen-Acc");
+    await page.fill("#t-symbol", "MSFT");
+    // The trigger method is for stop types only, its default named after the instrument kind's.
+    await page.selectOption("#t-type", "stop");
+    expect(await page.isEnabled("#t-trigger")).toBe(true);
+    expect(await page.textContent("#t-trigger option[value='default']")).toBe("trigger: default (last)");
+    await page.fill("#t-symbol", "MSFT-20261127-C-400");
+    expect(await page.textContent("#t-trigger option[value='default']")).toBe("trigger: default (double bid ask)");
+    expect(await page.isEnabled("#t-rth")).toBe(false); // options trade in the regular session only
+    await page.fill("#t-symbol", "MSFT");
+    await page.selectOption("#t-type", "limit");
+    expect(await page.isEnabled("#t-trigger")).toBe(false);
+    expect(await page.isEnabled("#t-rth")).toBe(true);
+
+    // An outsideRth GTC limit buy 5 % under the mid: accepted and held (the exchange is closed today).
+    const q = await admin("GET", "/v1/quotes/MSFT");
+    const limit = (Math.round(((q.bid + q.ask) / 2) * 0.95 * 100) / 100).toFixed(2);
+    await page.selectOption("#t-side", "buy");
+    await page.selectOption("#t-tif", "GTC");
+    await page.fill("#t-qty", "5");
+    await page.fill("#t-limit", limit);
+    await page.check("#t-rth");
+    await page.click("#t-place");
+    const held = page.locator("#orders-body tr[data-order]").filter({ hasText: "MSFT" }).filter({ hasText: "held until the extended session opens" });
+    await held.waitFor(WAIT);
+    const orderId = (await held.getAttribute("data-order"))!;
+    const order = (await admin("GET", `/v1/orders/${orderId}`));
+    expect(order).toMatchObject({ outsideRth: true, triggerMethod: null, tif: "GTC", status: "accepted" });
+    expect(order.reason).toMatch(/^held until the extended session opens at \d{4}-\d\d-\d\d 04:00 America\/New_York$/);
+    const text = await held.textContent();
+    const shown = Number(limit).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+    expect(text).toContain(`limit ${shown} · GTC · outside RTH`);
+    expect(text).toContain(order.reason);
+
+    // Cancel it, so the next test's list starts empty.
+    await page.click(`#orders-body tr[data-order='${orderId}'] button`);
+    await page.locator(`#orders-body tr[data-order='${orderId}']`).waitFor({ state: "detached", ...WAIT });
+    expect(problems).toEqual([]);
+    await page.close();
+  });
 
   test("place, cancel, acknowledge, halted risk and a denial, all through the UI (1366×768)", async () => {
     const { page, problems } = await openKeyed(1366, 768);

@@ -61,7 +61,10 @@ test("a cash account exercises the calls its cash pays for and lets the rest lap
   const get = await book(62_053.25);
   await holdCallsThroughExpiry(h!, 5);
   expect(await get("/v1/accounts/Gen-Acc")).toMatchObject({ cash: 10_000, positions: 1 });
-  expect((await get("/v1/accounts/Gen-Acc/positions")).positions).toMatchObject([{ symbol: "TSLA", qty: 200, avgCost: 250 }]);
+  // The two exercised calls' premium goes into the shares: (200 × $250 + 2 × ($410 + $0.65)) / 200
+  // = $254.1065; the three that lapsed realise their $1,231.95 as a loss.
+  expect((await get("/v1/accounts/Gen-Acc/positions")).positions).toMatchObject([{ symbol: "TSLA", qty: 200, avgCost: 254.1065 }]);
+  expect((await get("/v1/accounts/Gen-Acc")).realizedPnl).toBeCloseTo(-1_231.95, 6);
   const kinds = (await get("/v1/accounts/Gen-Acc/fills")).fills.filter((f: { kind: string }) => f.kind !== "trade")
     .map((f: { symbol: string; qty: number; kind: string }) => [f.kind, f.symbol, f.qty]).sort();
   expect(kinds).toEqual([["exercise", "TSLA", 200], ["exercise", CALL, 2], ["lapse", CALL, 3]]);
@@ -89,4 +92,29 @@ test("assignments take their cash before long calls are exercised, whatever orde
   expect((await get("/v1/accounts/Gen-Acc")).cash).toBeCloseTo(4_750, 6);
   const qty = Object.fromEntries((await get("/v1/accounts/Gen-Acc/positions")).positions.map((p: { symbol: string; qty: number }) => [p.symbol, p.qty]));
   expect(qty).toEqual({ TSLA: 100, AAPL: 100 });
+});
+
+test("a cash account exercises only the long puts whose shares it holds: 150 TSLA and 3 ITM puts sell 100 and 2 puts lapse, never a short", async () => {
+  // 150 TSLA at $240.02 = $36,003 + $1.00; 3 TSLA 250 puts at $5.10 = $1,530 + 3 × $0.65:
+  // $40,000 − $36,004 − $1,531.95 = $2,464.05 in cash before expiry.
+  const get = await book(40_000);
+  const hh = h!;
+  hh.quote("TSLA", 240, 1000, 240.02, 1000);
+  hh.quote(OPTIONS[1], 5, 100, 5.1, 100);
+  for (const [symbol, qty] of [["TSLA", 150], [OPTIONS[1], 3]] as const) {
+    const r = await hh.oms.submit({ account: "Gen-Acc", clientOrderId: `buy-${symbol}`, symbol, side: "buy", type: "market", qty });
+    if (!r.ok) throw new Error(JSON.stringify(r.error));
+  }
+  expect((await get("/v1/accounts/Gen-Acc")).cash).toBeCloseTo(2_464.05, 6);
+  hh.clock.now = FRIDAY_AFTER_CLOSE;
+  hh.oms.sessionClosed(hh.clock.now); // TSLA mid $240.01: the puts are $9.99 in the money
+  await hh.store.journal.durable();
+  // Exercising all three would sell 300 shares of the 150 held: short 150, which a cash account
+  // cannot hold. One contract is delivered (100 at $250 = +$25,000 → $27,464.05), two lapse.
+  expect(await get("/v1/accounts/Gen-Acc")).toMatchObject({ cash: 27_464.05, positions: 1 });
+  expect((await get("/v1/accounts/Gen-Acc/positions")).positions).toMatchObject([{ symbol: "TSLA", qty: 50 }]);
+  const kinds = (await get("/v1/accounts/Gen-Acc/fills")).fills.filter((f: { kind: string }) => f.kind !== "trade")
+    .map((f: { symbol: string; side: string; qty: number; kind: string }) => [f.kind, f.symbol, f.side, f.qty]).sort();
+  expect(kinds).toEqual([["exercise", "TSLA", "sell", 100], ["exercise", OPTIONS[1], "sell", 1], ["lapse", OPTIONS[1], "sell", 2]]);
+  expect(hh.logs.some((l) => l.includes("in-the-money puts lapse") && l.includes('"lapsed":2'))).toBe(true);
 });

@@ -160,6 +160,23 @@ describe("the math on a three-day history", () => {
     expect(r).toMatchObject({ deposits: 1500, netPnl: 45, realizedPnl: 45 });
   });
 
+  test("an assigned put ends no trade: its premium is in the shares, and the trade that sells them realises it", () => {
+    // Sell 1 X 100 put at $2.00, assigned (100 X at $100, basis $9,800), sold at $99: one trade of
+    // 9,900 − 9,800 = +$100 — not a $200 option trade and a −$100 stock trade.
+    const put = "X-20261127-P-100";
+    const r = accountPerformance({
+      account: "A",
+      cash: [{ seq: 1, account: "A", amountMicros: toMicros(20_000), ts: day("2026-11-20", "14:00"), memo: "" }],
+      fills: [{ ...fill(2, day("2026-11-20"), "sell", 1, 2, "O1"), symbol: put, multiplier: 100 },
+        { ...fill(3, day("2026-11-27", "21:00"), "buy", 1, 0, "O1"), orderId: undefined, symbol: put, multiplier: 100, kind: "assignment" },
+        { ...fill(4, day("2026-11-27", "21:00"), "buy", 100, 100, "O1"), orderId: undefined, kind: "assignment" },
+        fill(5, day("2026-11-30"), "sell", 100, 99, "O2")],
+      orderCreatedTs: () => undefined, arrivalMid: () => undefined, equityNow: 20_100, nowMs: day("2026-11-30", "20:00"), days: calendar,
+    });
+    expect(r.trades).toMatchObject({ trades: 1, wins: 1, losses: 0, grossProfit: 100 });
+    expect(r).toMatchObject({ realizedPnl: 100, netPnl: 100 });
+  });
+
   test("daily series skips weekends without activity; slippage and latency helpers on small samples", () => {
     const pts = [{ ts: day("2026-11-20"), equity: 100, flow: 100 }, { ts: day("2026-11-24"), equity: 103, flow: 0 }];
     expect(dailyPnl(pts, calendar).map((d) => [d.date, d.pnl])).toEqual([["2026-11-20", 0], ["2026-11-23", 0], ["2026-11-24", 3]]);

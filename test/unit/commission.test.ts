@@ -2,7 +2,7 @@
 // examples and the fee rates cited in docs/orders.md ("Commissions and fees").
 
 import { describe, expect, test } from "bun:test";
-import { IBKR_PRO_FIXED, chargeFill, costsOf, noCosts, regulatoryFeesMicros, type CommissionSchedule } from "../../src/broker/commission.ts";
+import { IBKR_PRO_FIXED, chargeFill, costsOf, currentMinimumFrom, newOrderForMinimum, noCosts, regulatoryFeesMicros, type CommissionSchedule } from "../../src/broker/commission.ts";
 import { toUnits } from "../../src/domain/price.ts";
 
 /** What one order costs in dollars, filled by `fills` ([qty, price]) in turn; each fill's charge. */
@@ -74,13 +74,71 @@ describe("regulatory fees on sales (SEC Section 31 at $27.80 per million, FINRA 
 
 describe("costs rebuilt from fills (a restart)", () => {
   test("200 shares filled and charged $1.00 before a restart: the next 200 pay $1.00, not a second minimum plus", () => {
-    const c = costsOf(IBKR_PRO_FIXED, "stock", 1, [{ qty: 200, priceUnits: toUnits(100), commissionMicros: 1_000_000 }]);
-    expect(c).toEqual({ qty: 200, valueMicros: 20_000_000_000, baseMicros: 1_000_000, chargedMicros: 1_000_000 });
+    const c = costsOf(IBKR_PRO_FIXED, "stock", "buy", 1, [{ qty: 200, priceUnits: toUnits(100), commissionMicros: 1_000_000 }]);
+    expect(c).toMatchObject({ qty: 200, valueMicros: 20_000_000_000, baseMicros: 1_000_000, chargedMicros: 1_000_000 });
     expect(chargeFill(IBKR_PRO_FIXED, "stock", "buy", c, toUnits(100), 200, 1)).toBe(1_000_000);
   });
 
   test("an option order's premium bands survive the rebuild: 3 @ $0.03 charged $1.00, then 2 more pay $0.25", () => {
-    const c = costsOf(IBKR_PRO_FIXED, "option", 100, [{ qty: 3, priceUnits: toUnits(0.03), commissionMicros: 1_000_000 }]);
+    const c = costsOf(IBKR_PRO_FIXED, "option", "buy", 100, [{ qty: 3, priceUnits: toUnits(0.03), commissionMicros: 1_000_000 }]);
     expect(chargeFill(IBKR_PRO_FIXED, "option", "buy", c, toUnits(0.03), 2, 100)).toBe(250_000);
   });
+});
+
+describe("a new order for the minimum (a modify or a night), IBKR fixed pricing for stocks", () => {
+  const fill = (c: ReturnType<typeof noCosts>, kind: "stock" | "option", side: "buy" | "sell", qty: number, price: number) =>
+    chargeFill(IBKR_PRO_FIXED, kind, side, c, toUnits(price), qty, kind === "option" ? 100 : 1) / 1e6;
+
+  test("IBKR's example: 100 of 200 at $25, modified, 100 more: $1.00 + $1.00 (one order: $1.00 + $0)", () => {
+    const c = noCosts();
+    expect(fill(c, "stock", "buy", 100, 25)).toBe(1);
+    newOrderForMinimum(IBKR_PRO_FIXED, "stock", c);
+    expect(fill(c, "stock", "buy", 100, 25)).toBe(1);
+    expect(c.chargedMicros).toBe(2_000_000);
+  });
+
+  test("the fees stay on the whole order: sell 100 @ $100 ($1.30), modify, sell 100 more = $1.00 + SEC $0.56 − $0.28 + TAF $0.04 − $0.02 = $1.30", () => {
+    const c = noCosts();
+    expect(fill(c, "stock", "sell", 100, 100)).toBe(1.3);
+    newOrderForMinimum(IBKR_PRO_FIXED, "stock", c);
+    expect(fill(c, "stock", "sell", 100, 100)).toBe(1.3);
+  });
+
+  test("the cap starts again too: 1,000 @ $0.25 pays 1 % = $2.50; after a night, 1,000 more pay $2.50 again", () => {
+    const c = noCosts();
+    expect(fill(c, "stock", "buy", 1000, 0.25)).toBe(2.5);
+    newOrderForMinimum(IBKR_PRO_FIXED, "stock", c);
+    expect(fill(c, "stock", "buy", 1000, 0.25)).toBe(2.5);
+  });
+
+  test("before any fill, and for options (no such note in IBKR's option pricing), nothing changes", () => {
+    const c = noCosts();
+    newOrderForMinimum(IBKR_PRO_FIXED, "stock", c);
+    expect(fill(c, "stock", "buy", 100, 25)).toBe(1);
+    const o = noCosts();
+    expect(fill(o, "option", "buy", 1, 2)).toBe(1);
+    newOrderForMinimum(IBKR_PRO_FIXED, "option", o);
+    expect(fill(o, "option", "buy", 1, 2)).toBe(0.3);
+  });
+
+  test("rebuilt after a restart from the fills and where the current minimum began: the next 300 @ $25 pay $1.00", () => {
+    // 100 then (new order) 100 @ $25, charged $1.00 each; the current order holds 100 ($1.00);
+    // 300 more make it 400 × $0.005 = $2.00, so $1.00 more.
+    const fills = [{ qty: 100, priceUnits: toUnits(25), commissionMicros: 1_000_000 }, { qty: 100, priceUnits: toUnits(25), commissionMicros: 1_000_000 }];
+    const c = costsOf(IBKR_PRO_FIXED, "stock", "buy", 1, fills, 1);
+    expect(c).toMatchObject({ qty: 200, segQty: 100, priorCommissionMicros: 1_000_000, chargedMicros: 2_000_000 });
+    expect(fill(c, "stock", "buy", 300, 25)).toBe(1);
+    // All fills before the current order (a modify after the last fill): the next 100 pay a minimum.
+    expect(fill(costsOf(IBKR_PRO_FIXED, "stock", "buy", 1, fills, 2), "stock", "buy", 100, 25)).toBe(1);
+  });
+});
+
+test("where the current minimum began: after the last modify, among the last fill's trading day", () => {
+  const f = (ts?: number) => ({ qty: 1, priceUnits: 1, commissionMicros: 0, ts });
+  const dayOf = (ms: number) => String(Math.floor(ms / 10)); // a "day" is 10 ms here
+  expect(currentMinimumFrom([f(1), f(12), f(15)], 0, dayOf)).toBe(1); // day 0, then two on day 1
+  expect(currentMinimumFrom([f(1), f(12), f(15)], 2, dayOf)).toBe(2); // modified after the second
+  expect(currentMinimumFrom([f(1), f(12)], 2, dayOf)).toBe(2); // modified after the last: all closed
+  expect(currentMinimumFrom([f(), f()], 0, dayOf)).toBe(0); // no times: one minimum
+  expect(currentMinimumFrom([], 0, dayOf)).toBe(0);
 });

@@ -74,3 +74,41 @@ describe("outsideRth and triggerMethod", () => {
     expect((await again.broker.openOrders()).find((o) => o.orderId === lim.id)).toMatchObject({ outsideRth: true });
   });
 });
+
+describe("a DAY order's end across a restart", () => {
+  // Monday 2026-11-23 (EST, UTC−5): the after-hours close is 20:00 New York = 01:00Z Tuesday.
+  const MON_20H = Date.parse("2026-11-24T01:00:00Z");
+
+  test("an outsideRth DAY limit placed after hours ends at that evening's 20:00, not the next day's, when the server restarts after it", async () => {
+    const h = await start({ nowMs: Date.parse("2026-11-23T22:00:00Z") }); // Monday 17:00 New York
+    const { order } = ok(await h.oms.submit(body({ type: "limit", limitPrice: 99, outsideRth: true })));
+    expect(order.status).toBe("accepted");
+    expect(order.reason).toBeUndefined(); // working in after-hours, not held
+    await h.stop();
+    // Restart at 20:30: the order's day (Monday's after-hours) is over.
+    const again = await OmsHarness.start({ dir: h.dir, nowMs: MON_20H + 30 * 60_000 });
+    harnesses.push(again);
+    await again.store.journal.durable();
+    expect(again.oms.openOrders("Gen-Acc")).toEqual([]);
+    expect(await again.oms.order(order.id)).toMatchObject({ status: "expired", reason: "session closed while the server was down" });
+    expect(await again.broker.openOrders()).toEqual([]);
+  });
+
+  test("an outsideRth DAY limit placed in the regular session survives a restart at 17:00, fills after hours, and a twin expires at 20:00", async () => {
+    const h = await start(); // Monday 10:00
+    const a = ok(await h.oms.submit(body({ type: "limit", limitPrice: 99, outsideRth: true }))).order;
+    const b = ok(await h.oms.submit(body({ type: "limit", limitPrice: 98, outsideRth: true }))).order;
+    await h.stop();
+    const again = await OmsHarness.start({ dir: h.dir, nowMs: Date.parse("2026-11-23T22:00:00Z") }); // 17:00
+    harnesses.push(again);
+    expect(again.oms.openOrders("Gen-Acc").map((o) => o.id).sort()).toEqual([a.id, b.id].sort());
+    again.quote("AAPL", 98.9, 1000, 98.95, 1000); // after hours: the 99 limit is marketable
+    await again.store.journal.durable();
+    expect(await again.oms.order(a.id)).toMatchObject({ status: "filled", avgFillPriceUnits: toUnits(98.95) });
+    again.clock.now = MON_20H;
+    again.quote("AAPL", 98.9, 1000, 98.95, 1000);
+    await again.store.journal.durable();
+    expect(await again.oms.order(b.id)).toMatchObject({ status: "expired" });
+    expect(again.oms.events(b.id).find((e) => e.kind === "expired")!.ts).toBe(MON_20H);
+  });
+});

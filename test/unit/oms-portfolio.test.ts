@@ -160,3 +160,55 @@ describe("accounts", () => {
     expect(r.error!.issues.map((i) => i.path.join("."))).toEqual(["list", "list.1.id"]);
   });
 });
+
+describe("an exercised or assigned option's premium goes into the shares (IBKR's adjusted cost basis)", () => {
+  const opt = (right: "C" | "P", strike: number): Instrument => ({ index: 0, symbol: `AAPL-20261127-${right}-${strike}`, kind: "option", tickSize: 0.01,
+    multiplier: 100, currency: "USD", underlying: "AAPL", expiry: "20261127", strike, right });
+  /** Trades `qty` contracts of `inst` at `price` with `commission` dollars, then settles them with AAPL at `underlying`. */
+  const settle = (p: Portfolio, inst: Instrument, side: "buy" | "sell", price: number, commission: number, underlying: number) => {
+    p.applyFill(fill(side, 1, price, { symbol: inst.symbol, multiplier: 100, commissionMicros: commission * 1e6 }));
+    for (const f of settlementFills(p.position("A", inst.symbol)!, inst, toUnits(underlying), 1)) p.applyFill(f);
+  };
+
+  test("a short 100 put sold for $2.00 ($1.02 commission and fees) and assigned: 100 shares at $98.0102, nothing realised until they are sold", () => {
+    const p = funded(20_000);
+    settle(p, opt("P", 100), "sell", 2, 1.02, 95);
+    // $10,000 at the strike less the $198.98 net premium = $9,801.02, $98.0102 a share.
+    expect(p.position("A", "AAPL")).toMatchObject({ qty: 100, costMicros: 9_801_020_000, realizedMicros: 0 });
+    expect(positionView(p.position("A", "AAPL")!, () => undefined)).toMatchObject({ avgCost: 98.0102 });
+    expect(p.position("A", opt("P", 100).symbol)).toMatchObject({ qty: 0, costMicros: 0, realizedMicros: 0 });
+    expect(p.ledger("A")).toMatchObject({ realizedMicros: 0, cashMicros: (20_000 + 198.98 - 10_000) * 1e6 });
+    // Sold at $99 for $1.00: 9,900 − 9,801.02 − 1 = $97.98, the premium less the stock's loss and every commission.
+    p.applyFill(fill("sell", 100, 99, { commissionMicros: 1_000_000 }));
+    expect(p.ledger("A")!.realizedMicros).toBe(97_980_000);
+  });
+
+  test("a long 100 call bought for $3.00 ($1.00) and exercised: 100 shares at $103.01", () => {
+    const p = funded(20_000);
+    settle(p, opt("C", 100), "buy", 3, 1, 105);
+    expect(p.position("A", "AAPL")).toMatchObject({ qty: 100, costMicros: 10_301_000_000 });
+    expect(p.ledger("A")!.realizedMicros).toBe(0);
+  });
+
+  test("a long put exercised against shares held lowers the sale's proceeds; an assigned covered call raises them", () => {
+    // 100 AAPL at $100 ($1.00): basis $10,001. Put 100 at $2.00 ($1.00) exercised: proceeds
+    // 10,000 − 201 = 9,799, realised −$202 (the premium and both commissions).
+    const a = funded(20_000);
+    a.applyFill(fill("buy", 100, 100, { commissionMicros: 1_000_000 }));
+    settle(a, opt("P", 100), "buy", 2, 1, 95);
+    expect(a.position("A", "AAPL")).toMatchObject({ qty: 0, realizedMicros: -202_000_000 });
+    expect(a.ledger("A")!.realizedMicros).toBe(-202_000_000);
+    // Call 105 sold at $1.50 ($1.02) and assigned: proceeds 10,500 + 148.98, realised $647.98.
+    const b = funded(20_000);
+    b.applyFill(fill("buy", 100, 100, { commissionMicros: 1_000_000 }));
+    settle(b, opt("C", 105), "sell", 1.5, 1.02, 110);
+    expect(b.ledger("A")!.realizedMicros).toBe(647_980_000);
+  });
+
+  test("an option that expires worthless or lapses still realises its premium", () => {
+    const p = funded(20_000);
+    settle(p, opt("P", 100), "sell", 2, 1.02, 105);
+    expect(p.ledger("A")!.realizedMicros).toBe(198_980_000);
+    expect(p.position("A", "AAPL")).toBeUndefined();
+  });
+});

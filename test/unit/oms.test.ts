@@ -265,6 +265,53 @@ describe("restart", () => {
     expect(await commissions(true)).toEqual([1, 1]);
   });
 
+  test("a modified stock order is a new order for the minimum: 100 + 100 shares around a modify = $1.00 + $1.00, restart or not", async () => {
+    // IBKR's own example (fixed pricing notes): 200 ordered, 100 execute, the order is modified,
+    // another 100 execute: a minimum on both. One order would pay 200 × $0.005 = $1.00 in all.
+    const commissions = async (restart: boolean): Promise<number[]> => {
+      let h = await start();
+      h.quote("AAPL", 100, 1000, 100.02, 100);
+      const o = ok(await h.oms.submit(body({ type: "limit", limitPrice: 100.02, tif: "GTC", qty: 200 }))).order;
+      ok(await h.oms.modify(o.id, { limitPrice: 100.03 }));
+      await h.store.journal.durable();
+      if (restart) {
+        await h.stop();
+        h = await OmsHarness.start({ dir: h.dir, nowMs: h.clock.now + 1000 });
+        harnesses.push(h);
+      }
+      h.quote("AAPL", 100, 1000, 100.02, 100);
+      await h.store.journal.durable();
+      expect((await h.oms.order(o.id))?.status).toBe("filled");
+      return [...h.store.allFills()].filter((f) => f.orderId === o.id).map((f) => f.commissionMicros / 1e6);
+    };
+    expect(await commissions(false)).toEqual([1, 1]);
+    expect(await commissions(true)).toEqual([1, 1]);
+  });
+
+  test("a stock order that persists overnight is a new order for the minimum: 300 Monday + 100 Tuesday = $1.50 + $1.00, restart or not", async () => {
+    // One order: 400 × $0.005 = $2.00, so Tuesday's 100 would pay $0.50; as a new order they pay
+    // the $1.00 minimum. A second fill on Tuesday stays in Tuesday's order (100 more: $0.50 → $1.00, +$0).
+    const TUESDAY_10AM = MONDAY_10AM + 86_400_000;
+    const commissions = async (restart: boolean): Promise<number[]> => {
+      let h = await start();
+      h.quote("AAPL", 100, 1000, 100.02, 300);
+      const o = ok(await h.oms.submit(body({ type: "limit", limitPrice: 100.02, tif: "GTC", qty: 500 }))).order;
+      await h.store.journal.durable();
+      if (restart) {
+        await h.stop();
+        h = await OmsHarness.start({ dir: h.dir, nowMs: TUESDAY_10AM });
+        harnesses.push(h);
+      } else h.clock.now = TUESDAY_10AM;
+      h.quote("AAPL", 100, 1000, 100.02, 100);
+      h.quote("AAPL", 100, 1000, 100.02, 100);
+      await h.store.journal.durable();
+      expect((await h.oms.order(o.id))?.status).toBe("filled");
+      return [...h.store.allFills()].filter((f) => f.orderId === o.id).map((f) => f.commissionMicros / 1e6);
+    };
+    expect(await commissions(false)).toEqual([1.5, 1, 0]);
+    expect(await commissions(true)).toEqual([1.5, 1, 0]);
+  });
+
   test("a DAY order whose session closed while the server was down expires at start-up", async () => {
     const h = await start();
     const day = ok(await h.oms.submit(body({ type: "limit", limitPrice: 90 }))).order;

@@ -5,7 +5,8 @@
 // clicked "place" must see why nothing is working.
 
 import type { FillView, NewOrder, OrderView } from "../../client/protocol.ts";
-import { isTerminal } from "../../domain/order.ts";
+import { parseOptionSymbol } from "../../domain/instrument.ts";
+import { defaultTriggerMethod, isTerminal } from "../../domain/order.ts";
 import { $, clock, conflated, el, money, note, row } from "./dom.ts";
 import type { ApiError, TradingSession } from "./session.ts";
 
@@ -32,6 +33,7 @@ export class OrdersPanel {
   constructor() {
     $<HTMLFormElement>("ticket").addEventListener("submit", (e) => { e.preventDefault(); void this.place(); });
     $<HTMLSelectElement>("t-type").addEventListener("change", () => this.syncPriceFields());
+    $<HTMLInputElement>("t-symbol").addEventListener("input", () => this.syncPriceFields());
     this.syncPriceFields();
   }
 
@@ -90,10 +92,23 @@ export class OrdersPanel {
     this.redraw();
   }
 
+  /**
+   * Enables the fields the order's type and instrument use: prices by type; outside RTH for
+   * stocks only (US options trade in the regular session only); the trigger method for stop
+   * types, its default labelled with the instrument kind's (last for stocks, double bid/ask for options).
+   */
   private syncPriceFields(): void {
     const type = $<HTMLSelectElement>("t-type").value;
+    const stop = type === "stop" || type === "stop_limit";
+    const kind = parseOptionSymbol($<HTMLInputElement>("t-symbol").value.trim().toUpperCase()) ? "option" : "stock";
     $<HTMLInputElement>("t-limit").disabled = type !== "limit" && type !== "stop_limit";
-    $<HTMLInputElement>("t-stop").disabled = type !== "stop" && type !== "stop_limit";
+    $<HTMLInputElement>("t-stop").disabled = !stop;
+    const rth = $<HTMLInputElement>("t-rth");
+    rth.disabled = kind === "option";
+    if (rth.disabled) rth.checked = false;
+    const trigger = $<HTMLSelectElement>("t-trigger");
+    trigger.disabled = !stop;
+    trigger.options[0]!.textContent = `trigger: default (${defaultTriggerMethod(kind).replaceAll("_", " ")})`;
   }
 
   private ticket(): NewOrder {
@@ -104,6 +119,10 @@ export class OrdersPanel {
     };
     if (!$<HTMLInputElement>("t-limit").disabled) order.limitPrice = Number(v("t-limit"));
     if (!$<HTMLInputElement>("t-stop").disabled) order.stopPrice = Number(v("t-stop"));
+    const rth = $<HTMLInputElement>("t-rth");
+    if (!rth.disabled && rth.checked) order.outsideRth = true;
+    const trigger = $<HTMLSelectElement>("t-trigger");
+    if (!trigger.disabled) order.triggerMethod = trigger.value as NewOrder["triggerMethod"];
     return order;
   }
 
@@ -147,7 +166,11 @@ export class OrdersPanel {
       btn.type = "button";
       btn.addEventListener("click", () => { btn.disabled = true; void this.cancel(o); });
       const price = o.type === "market" ? "MKT" : [o.limitPrice, o.stopPrice].filter((p) => p !== null).map((p) => money(p)).join(" / ");
-      const tr = row([o.id, o.account, o.symbol, o.side, `${o.filledQty}/${o.qty}`, `${o.type} ${price}`, o.status, btn]);
+      const terms = [`${o.type} ${price}`, o.tif, ...(o.outsideRth ? ["outside RTH"] : []), ...(o.triggerMethod ? [`trigger ${o.triggerMethod.replaceAll("_", " ")}`] : [])];
+      // Why an order is not trading (held until its session opens, outsideRth ignored…) is shown under its status.
+      const status = el("span", "", o.status);
+      if (o.reason) status.append(el("span", "why", o.reason));
+      const tr = row([o.id, o.account, o.symbol, o.side, `${o.filledQty}/${o.qty}`, terms.join(" · "), status, btn]);
       tr.dataset.order = o.id;
       return tr;
     });
