@@ -73,12 +73,18 @@ describe("documented edges", () => {
     expect(await ws.reply(2)).toMatchObject({ code: "BAD_REQUEST", field: "symbols" });
   });
 
-  test("watching an account the key may not trade is UNKNOWN_ACCOUNT at that account", async () => {
+  test("watching an account the key may not trade is UNKNOWN_ACCOUNT at that account; submitting for it FORBIDDEN", async () => {
     await using ws = await TestSocket.open(app.server.wsUrl);
     ws.send({ op: "auth", id: 1, key: genKey });
     await ws.next((f) => f.t === "authed");
     ws.send({ op: "watch", id: 2, accounts: ["Gen-Acc", "Rev-Acc"] });
     expect(await ws.next((f) => f.t === "error" && f.id === 2)).toMatchObject({ code: "UNKNOWN_ACCOUNT", field: "accounts[1]" });
+    // Submitting: an account that exists but is not the key's is FORBIDDEN, one that does not exist UNKNOWN_ACCOUNT.
+    const order = { clientOrderId: "p-1", symbol: "AAPL", side: "buy", type: "market", qty: 1 };
+    ws.send({ op: "submit", id: 3, order: { ...order, account: "Rev-Acc" } });
+    expect(await ws.next((f) => f.t === "error" && f.id === 3)).toMatchObject({ code: "FORBIDDEN", field: "order.account" });
+    ws.send({ op: "submit", id: 4, order: { ...order, account: "Nope-Acc" } });
+    expect(await ws.next((f) => f.t === "error" && f.id === 4)).toMatchObject({ code: "UNKNOWN_ACCOUNT", field: "order.account" });
   });
 
   test("on loopback (the default mode) a key in the upgrade header is not checked, and never authorises order ops", async () => {
