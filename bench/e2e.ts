@@ -29,6 +29,8 @@ export interface E2eScenario {
   client?: "ws" | "raw";
   /** Where the server runs the synthetic feed (--feed-thread); the server's default when absent. */
   feedThread?: "main" | "worker";
+  /** Another server to load instead of the app (bench/ws-baseline.ts): a command line to which `--symbols` is appended; it prints the app's "listening" line. */
+  serverCommand?: string[];
 }
 
 /** What one scenario measured. */
@@ -81,7 +83,7 @@ export async function runE2e(s: E2eScenario): Promise<E2eResult> {
   const symbols = SYMBOLS.slice(0, s.symbolsPerClient);
   const client = s.client ?? "raw";
   const dir = mkdtempSync(join(tmpdir(), "alluse-e2e-"));
-  const server = Bun.spawn([process.execPath, join(ROOT, "src/main.ts"), "--port", "0", "--symbols", symbols.join(","),
+  const server = Bun.spawn(s.serverCommand ? [...s.serverCommand, "--symbols", symbols.join(",")] : [process.execPath, join(ROOT, "src/main.ts"), "--port", "0", "--symbols", symbols.join(","),
     "--tick-rate", String(s.ticksPerS), "--max-connections", String(s.clients + 16), "--bad-tick-rate", "0",
     ...(s.feedThread ? ["--feed-thread", s.feedThread] : [])], {
     cwd: ROOT, stdout: "pipe", stderr: "inherit",

@@ -39,6 +39,11 @@ export class AlertsWs implements WsExtension {
     this.detach = alerts.onTransition((t) => this.push(t));
   }
 
+  /** The alert ops, auth, and the inner extension's. */
+  get ops(): readonly string[] {
+    return [...new Set(["auth", ...OPS, ...(this.inner?.ops ?? [])])];
+  }
+
   /** Claims the alert ops, auth, and whatever the inner extension claims. */
   handles(value: unknown): boolean {
     if (typeof value !== "object" || value === null) return false;

@@ -68,6 +68,9 @@ export class ChainsWs implements WsExtension {
     (this.timer as { unref?: () => void }).unref?.();
   }
 
+  /** The chain ops. */
+  readonly ops: readonly string[] = [...OPS];
+
   /** Claims the chain ops. */
   handles(value: unknown): boolean {
     return typeof value === "object" && value !== null && OPS.has((value as { op?: unknown }).op as string);

@@ -26,8 +26,10 @@ export function yearsToExpiry(expiry: string, nowMs: number): number {
   return (expiryMs(expiry) - nowMs) / YEAR_MS;
 }
 
+// Mids of tick-rounded prices are multiples of half a tick; rounding to 1e-8 prints them as
+// such (421.665, not the 421.66499999999996 of the float division).
 const mid = (bid: number | null, ask: number | null): number | null =>
-  bid !== null && ask !== null && bid > 0 && ask > 0 ? (bid + ask) / 2 : null;
+  bid !== null && ask !== null && bid > 0 && ask > 0 ? Math.round(((bid + ask) / 2) * 1e8) / 1e8 : null;
 
 /** Adds GET /v1/greeks/:symbol over `engine`; the WASM greeks region is bound on first use. */
 export function greeksRoutes(engine: Engine, config: GreeksConfig = DEFAULT_GREEKS_CONFIG, now: () => number = Date.now) {

@@ -23,6 +23,9 @@ const requestSchema = z.discriminatedUnion("op", [
   z.strictObject({ op: z.literal("ping"), id }),
 ]);
 
+/** The market-data ops, read from the request schema. */
+export const MARKET_OPS: readonly string[] = requestSchema.options.map((o) => o.shape.op.value);
+
 /** A validation failure: what was wrong, where, and the request id if one could be read. */
 export interface RequestError {
   message: string;

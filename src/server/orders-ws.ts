@@ -30,6 +30,8 @@ import { createLogger, type Logger } from "../log.ts";
 export interface WsExtension {
   /** True when the decoded message is for this extension (by its op). */
   handles(value: unknown): boolean;
+  /** Every op it claims, for the server's answer to an unknown op. */
+  readonly ops: readonly string[];
   /** Handles a message it claimed; never throws for anything a client can send. */
   handle(ws: Socket, value: unknown): void;
   /** The connection closed. */
@@ -110,6 +112,9 @@ export class OrdersWs implements WsExtension {
     this.detach = oms.onUpdate((u) => this.publish(u));
     this.detachRevoke = keys.onRevoke((id) => this.revoked(id));
   }
+
+  /** The order ops. */
+  readonly ops: readonly string[] = [...OPS];
 
   /** Claims the order ops. */
   handles(value: unknown): boolean {

@@ -34,6 +34,9 @@ export class SessionWs implements WsExtension {
     }));
   }
 
+  /** The session ops. */
+  readonly ops: readonly string[] = [...OPS];
+
   /** Claims the session ops. */
   handles(value: unknown): boolean {
     return typeof value === "object" && value !== null && OPS.has((value as { op?: unknown }).op as string);

@@ -5,7 +5,7 @@
 import type { ClientRequest, SubscribeRequest, UnsubscribeRequest, WsErrorCode } from "../client/protocol.ts";
 import { decodeInbound } from "./codec.ts";
 import type { Hub, Socket } from "./hub.ts";
-import { parseRequest } from "./messages.ts";
+import { MARKET_OPS, parseRequest } from "./messages.ts";
 import type { SymbolIndex } from "./symbols.ts";
 import type { WsExtension } from "./orders-ws.ts";
 
@@ -29,8 +29,21 @@ export function handleMessage(hub: Hub, symbols: SymbolIndex, ws: Socket, messag
   // Ops an extension claims (order entry) bypass the market-data request schema.
   for (const x of extensions) if (x.handles(decoded.value)) return x.handle(ws, decoded.value);
   const parsed = parseRequest(decoded.value);
-  if (!parsed.ok) return sendError(hub, ws, "BAD_REQUEST", parsed.error.message, parsed.error.field, parsed.error.id);
+  if (!parsed.ok) {
+    const e = parsed.error;
+    // zod's message for the op names only this schema's ops; the extensions' are just as valid.
+    const message = e.field === "op" ? unknownOp(decoded.value, extensions) : e.message;
+    return sendError(hub, ws, "BAD_REQUEST", message, e.field, e.id);
+  }
   dispatch(hub, symbols, ws, parsed.request);
+}
+
+/** Names the op received and every op this server takes (market data and every extension's). */
+function unknownOp(value: unknown, extensions: readonly WsExtension[]): string {
+  const op = (value as { op?: unknown } | null)?.op;
+  const all = [...new Set([...MARKET_OPS, ...extensions.flatMap((x) => x.ops)])];
+  const got = op === undefined ? "no op" : typeof op === "string" ? `unknown op ${JSON.stringify(op.slice(0, 40))}` : `op must be a string, not ${typeof op}`;
+  return `${got}; the ops are ${all.join(", ")}`;
 }
 
 function dispatch(hub: Hub, symbols: SymbolIndex, ws: Socket, req: ClientRequest): void {

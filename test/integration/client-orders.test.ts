@@ -203,6 +203,7 @@ describe("TradingClient idempotency", () => {
     let dropped = 0;
     const dropFirstSubmit = (inner: OrdersWs): WsExtension => ({
       handles: (v) => inner.handles(v),
+      ops: inner.ops,
       handle: (ws, v) => {
         inner.handle(ws, v);
         if ((v as { op?: string }).op === "submit" && dropped++ === 0) ws.close(1011, "dropped by the test");

@@ -52,6 +52,22 @@ test("an option's IV is solved from its mid and the greeks are at that IV", asyn
   expect(r.body.theta).toBeLessThan(0);
 });
 
+test("spot and mid are printed without float noise: the mid of 100.07 / 100.08 is 100.075", async () => {
+  const e = market.engine;
+  const ts = Date.now();
+  // (100.07 + 100.08) / 2 is 100.07499999999999 in binary floating point, (2.96 + 2.98) / 2 is 2.9699999999999998.
+  // Ask first: a bid of 100.07 against the earlier ask of 100.01 would be a crossed book, rejected.
+  e.write(market.row("MSFT"), TickKind.Ask, 100.08, 100, ts);
+  e.write(market.row("MSFT"), TickKind.Bid, 100.07, 100, ts);
+  e.write(market.row(CALL), TickKind.Bid, 2.96, 10, ts);
+  e.write(market.row(CALL), TickKind.Ask, 2.98, 10, ts);
+  e.flush();
+  const r = await fetch(`${server.url}/v1/greeks/${CALL}`);
+  const text = await r.text();
+  expect(text).toContain('"spot":100.075,');
+  expect(text).toContain('"mid":2.97,');
+});
+
 test("errors: unknown symbol 404, a stock 400, an option without quotes 503 with a reason", async () => {
   const unknown = await get("/v1/greeks/NOPE");
   expect(unknown.status).toBe(404);
