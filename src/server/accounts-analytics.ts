@@ -11,6 +11,8 @@ import type { OrderManager } from "../oms/manager.ts";
 import type { Store } from "../store/store.ts";
 import { TokenBucket } from "./limits.ts";
 import { errorResponse } from "./rest.ts";
+import { z } from "zod";
+import type { RouteDoc } from "./openapi-registry.ts";
 
 /** What the performance route needs. */
 export interface PerformanceRouteDeps {
@@ -76,3 +78,18 @@ export function performanceRoutes(deps: PerformanceRouteDeps): (app: Hono) => vo
     });
   };
 }
+
+const nested = z.record(z.string(), z.unknown());
+
+/** The route of this file, for the OpenAPI document (nested figures: docs/protocol.md, "Account performance"). */
+export const performanceRouteDocs: RouteDoc[] = [{
+  method: "get", path: "/v1/analytics/accounts/:account/performance", tag: "analytics", auth: "trade", summary: "An account's trading performance",
+  params: z.object({ account: z.string() }),
+  replies: { 200: { description: "Equity curve, daily P&L, ratios, drawdown, trade, slippage and latency statistics", schema: z.looseObject({
+    account: z.string(), asOfTs: z.number(), deposits: z.number(), equity: z.number(), netPnl: z.number(), realizedPnl: z.number(), commissions: z.number(),
+    returnOnDeposits: z.number().nullable(), curve: z.array(z.object({ ts: z.number(), equity: z.number() })), daily: z.array(nested),
+    periodsPerYear: z.number(), sharpe: z.number().nullable(), sortino: z.number().nullable(), drawdown: nested.nullable(), trades: nested,
+    slippage: nested, fillLatencyMs: nested,
+  }) } },
+  errors: { 400: ["TOO_MANY_ROWS"], 404: ["NOT_FOUND"] },
+}];

@@ -11,6 +11,8 @@ import { symbolAnomalies, symbolForecast, symbolSummary } from "../analytics/rep
 import type { Instrument } from "../domain/instrument.ts";
 import type { Engine } from "../engine/engine.ts";
 import { errorResponse } from "./rest.ts";
+import { z } from "zod";
+import type { RouteDoc } from "./openapi-registry.ts";
 
 /** Default window: the last hour of 1-minute bars. */
 export const DEFAULT_ANALYTICS_BARS = 60;
@@ -76,3 +78,38 @@ export function analyticsRoutes(engine: Engine, spreads?: SpreadSampler): (app: 
     });
   };
 }
+
+const symbolParam = z.object({ symbol: z.string() });
+const barsQuery = z.number().int().min(2).optional().describe("Bars in the window (default 60, at most the bar history, 390)");
+const nested = z.record(z.string(), z.unknown()).nullable();
+/** The window an analytics reply covers. */
+const windowSchema = z.object({ bars: z.number().int(), barMs: z.number(), from: z.number().nullable(), to: z.number().nullable() });
+const anomalySchema = z.object({ at: z.number(), value: z.number(), z: z.number() });
+
+/** The routes of this file, for the OpenAPI document (nested figures: docs/protocol.md, "Analytics"). */
+export const analyticsRouteDocs: RouteDoc[] = [
+  { method: "get", path: "/v1/analytics/:symbol", tag: "analytics", auth: "market", summary: "Statistics, volatility, ATR, VWAP, spreads, trend and EMA of a symbol",
+    params: symbolParam, query: z.object({ bars: barsQuery }),
+    replies: { 200: { description: "The summary", schema: z.looseObject({
+      symbol: z.string(), window: windowSchema, returns: nested, volatility: nested, atr: nested, vwap: nested, spread: nested, trend: nested, ema: nested,
+    }) } },
+    errors: { 400: ["BAD_REQUEST"], 404: ["NOT_FOUND"] } },
+  { method: "get", path: "/v1/analytics/:symbol/forecast", tag: "analytics", auth: "market", summary: "Holt forecast of the next closes, with intervals and a backtest",
+    params: symbolParam,
+    query: z.object({
+      bars: barsQuery, horizon: z.number().int().min(1).max(MAX_HORIZON).optional().describe("Bars ahead (default 10)"),
+      level: z.enum(["0.8", "0.9", "0.95", "0.99"]).optional().describe("Interval level (default 0.95)"),
+      test: z.number().int().min(1).optional().describe("Backtest bars (default 20)"),
+    }),
+    replies: { 200: { description: "The forecast", schema: z.looseObject({
+      symbol: z.string(), window: windowSchema, params: nested, level: z.number(), points: z.array(z.record(z.string(), z.unknown())), backtest: nested,
+    }) } },
+    errors: { 400: ["BAD_REQUEST"], 404: ["NOT_FOUND"] } },
+  { method: "get", path: "/v1/analytics/:symbol/anomalies", tag: "analytics", auth: "market", summary: "Robust z-score anomalies of returns, volume and spreads",
+    params: symbolParam, query: z.object({ bars: barsQuery, threshold: z.number().min(1).max(20).optional().describe("|z| at least this (default 3.5)") }),
+    replies: { 200: { description: "The anomalies", schema: z.object({
+      symbol: z.string(), window: windowSchema, threshold: z.number(), returns: z.array(anomalySchema), volume: z.array(anomalySchema),
+      spreadBps: z.array(anomalySchema).nullable(),
+    }) } },
+    errors: { 400: ["BAD_REQUEST"], 404: ["NOT_FOUND"] } },
+];

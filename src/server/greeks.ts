@@ -7,6 +7,8 @@ import type { Engine } from "../engine/engine.ts";
 import { expiryMs } from "../domain/instrument.ts";
 import { GreeksEngine } from "../risk/greeks.ts";
 import { errorResponse } from "./rest.ts";
+import { z } from "zod";
+import type { RouteDoc } from "./openapi-registry.ts";
 
 /** Market parameters the greeks route assumes. */
 export interface GreeksConfig {
@@ -65,3 +67,21 @@ export function greeksRoutes(engine: Engine, config: GreeksConfig = DEFAULT_GREE
     });
   };
 }
+
+const nullableNum = z.number().nullable();
+
+/** The reply of GET /v1/greeks/{symbol}: the inputs used, then IV and greeks (null unless status is ok). */
+export const greeksReplySchema = z.object({
+  symbol: z.string(), underlying: z.string(), right: z.enum(["C", "P"]), strike: z.number(), expiry: z.string().describe("YYYYMMDD"),
+  spot: z.number(), mid: z.number(), tYears: z.number(), rate: z.number(), divYield: z.number(),
+  status: z.enum(["ok", "bad_input", "no_time", "below_bound", "above_bound", "no_convergence"]),
+  iv: nullableNum, price: nullableNum, delta: nullableNum, gamma: nullableNum, vega: nullableNum, theta: nullableNum, rho: nullableNum,
+});
+
+/** The route of this file, for the OpenAPI document. */
+export const greeksRouteDocs: RouteDoc[] = [{
+  method: "get", path: "/v1/greeks/:symbol", tag: "options", auth: "market", summary: "Implied volatility and greeks of an option from its mid",
+  params: z.object({ symbol: z.string().describe("An option symbol") }),
+  replies: { 200: { description: "IV and greeks; vega and rho per 1.00, theta per year", schema: greeksReplySchema } },
+  errors: { 400: ["BAD_REQUEST"], 404: ["NOT_FOUND"], 503: ["INTERNAL"] },
+}];

@@ -17,7 +17,8 @@ const subscription = {
   underlyings: symbolList.optional(),
 };
 
-const requestSchema = z.discriminatedUnion("op", [
+/** The market-data requests (subscribe, unsubscribe, ping); also what docs/asyncapi.json shows. */
+export const marketRequestSchema = z.discriminatedUnion("op", [
   z.strictObject({ op: z.literal("subscribe"), ...subscription }),
   z.strictObject({ op: z.literal("unsubscribe"), ...subscription }),
   z.strictObject({ op: z.literal("ping"), id }),
@@ -39,7 +40,7 @@ export function fieldPath(path: readonly PropertyKey[]): string | undefined {
 
 /** Validates a decoded frame as a client request. */
 export function parseRequest(value: unknown): { ok: true; request: ClientRequest } | { ok: false; error: RequestError } {
-  const r = requestSchema.safeParse(value);
+  const r = marketRequestSchema.safeParse(value);
   if (r.success) {
     const req = r.data;
     if (req.op !== "ping" && (req.symbols?.length ?? 0) + (req.underlyings?.length ?? 0) === 0) {
