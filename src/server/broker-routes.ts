@@ -56,7 +56,7 @@ export function brokerRoutes(deps: BrokerRoutesDeps): (app: Hono) => void {
 /** The routes of this file, for the OpenAPI document. */
 export const brokerRouteDocs: RouteDoc[] = [
   { method: "get", path: "/v1/broker", tag: "broker", auth: "admin", summary: "The broker and the last reconciliation's position differences",
-    replies: { 200: { description: "The broker", schema: z.object({ name: z.string(), external: z.boolean(), positionDiffs: z.array(z.record(z.string(), z.unknown())) }) } } },
+    replies: { 200: { description: "The broker", schema: z.object({ name: z.string(), external: z.boolean(), positionDiffs: z.array(z.object({ ibAccount: z.string(), symbol: z.string(), ibQty: z.number(), ourQty: z.number() })).describe("Positions where IBKR and the journal disagree, at the last reconciliation") }) } } },
   { method: "get", path: "/v1/broker/account", tag: "broker", auth: "admin", summary: "What IBKR says about the account (--broker ib only)",
     replies: { 200: { description: "Account summary and positions as IBKR reports them", schema: z.object({
       summary: z.record(z.string(), z.record(z.string(), z.string())).describe("ibAccount → tag → value"),

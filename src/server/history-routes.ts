@@ -107,6 +107,13 @@ function historyError(err: Error): Response {
   }
 }
 
+/** One bar as IBKR reports it; time is the bar's start, epoch ms. */
+const historicalBarSchema = z.object({
+  time: z.number(), open: z.number(), high: z.number(), low: z.number(), close: z.number(), volume: z.number(), wap: z.number(), count: z.number(),
+});
+const _barMatches: [z.infer<typeof historicalBarSchema>] extends [HistoricalBar] ? ([HistoricalBar] extends [z.infer<typeof historicalBarSchema>] ? true : false) : false = true;
+void _barMatches;
+
 /** The route of this file, for the OpenAPI document. */
 export const historyRouteDocs: RouteDoc[] = [{
   method: "get", path: "/v1/history/:symbol", tag: "market data", auth: "read", summary: "Historical bars from IBKR (--feed ib only)",
@@ -120,7 +127,7 @@ export const historyRouteDocs: RouteDoc[] = [{
   }),
   replies: { 200: { description: "The bars", schema: z.object({
     symbol: z.string(), barSize: z.string(), duration: z.string(), what: z.string(), rth: z.boolean(), end: z.string().nullable(),
-    bars: z.array(z.looseObject({ time: z.string(), open: z.number(), high: z.number(), low: z.number(), close: z.number(), volume: z.number() })),
+    bars: z.array(historicalBarSchema),
   }) } },
   errors: { 400: ["BAD_REQUEST"], 404: ["UNKNOWN_INSTRUMENT"], 409: ["BAD_REQUEST"], 422: ["BAD_REQUEST", "TOO_MANY_ROWS"], 429: ["RATE_LIMITED"], 503: ["INTERNAL"] },
 }];

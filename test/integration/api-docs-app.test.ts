@@ -103,14 +103,14 @@ describe("OpenAPI document", () => {
     await checked("POST", "/v1/greeks/calc", "/v1/greeks/calc", { rows: [{ spot: 100, strike: 95, tYears: 0.1, right: "P", vol: 0.3 }, { spot: 100, strike: 105, tYears: 0.1, right: "C", price: 2 }] });
     await checked("POST", "/v1/greeks/calc", "/v1/greeks/calc", { rows: [{ spot: -1 }] });
     await checked("GET", "/v1/analytics/:symbol", "/v1/analytics/AAPL");
-    await checked("GET", "/v1/analytics/:symbol/forecast", "/v1/analytics/AAPL/forecast?horizon=3");
+    expect((await checked("GET", "/v1/analytics/:symbol/forecast", "/v1/analytics/AAPL/forecast?horizon=3")).status).toBe(200);
     await checked("GET", "/v1/analytics/:symbol/anomalies", "/v1/analytics/AAPL/anomalies");
   });
 
   test("real replies of the order, account, risk, alert, key and broker routes parse with their declared schemas", async () => {
     const limitPrice = Math.round(app.engine.quote(app.engine.instrument("AAPL")!.index).bid! * 0.9 * 100) / 100;
     const order = { account: "Gen-Acc", clientOrderId: "doc-1", symbol: "AAPL", side: "buy", type: "limit", tif: "GTC", qty: 1, limitPrice };
-    await checked("POST", "/v1/orders/preview", "/v1/orders/preview", order);
+    expect((await checked("POST", "/v1/orders/preview", "/v1/orders/preview", order)).status).toBe(200);
     const placed = await checked("POST", "/v1/orders", "/v1/orders", order);
     expect(placed.status).toBe(201);
     expect((await checked("POST", "/v1/orders", "/v1/orders", order)).status).toBe(200);
@@ -127,11 +127,18 @@ describe("OpenAPI document", () => {
     await checked("GET", "/v1/accounts/:id", "/v1/accounts/Gen-Acc");
     await checked("GET", "/v1/accounts/:id/positions", "/v1/accounts/Gen-Acc/positions");
     await checked("GET", "/v1/accounts/:id/fills", "/v1/accounts/Gen-Acc/fills");
-    await checked("GET", "/v1/analytics/accounts/:account/performance", "/v1/analytics/accounts/Gen-Acc/performance");
+    expect((await checked("GET", "/v1/analytics/accounts/:account/performance", "/v1/analytics/accounts/Gen-Acc/performance")).status).toBe(200);
     await checked("GET", "/v1/risk", "/v1/risk");
-    await checked("GET", "/v1/risk/:account", "/v1/risk/Gen-Acc");
+    expect((await checked("GET", "/v1/risk/:account", "/v1/risk/Gen-Acc")).status).toBe(200);
     await checked("GET", "/v1/admin/risk/audit", "/v1/admin/risk/audit?limit=5");
     await checked("PATCH", "/v1/admin/risk/limits/:account", "/v1/admin/risk/limits/Nope-Acc", { maxOpenOrders: 10 });
+    expect((await checked("PATCH", "/v1/admin/risk/limits/:account", "/v1/admin/risk/limits/Gen-Acc", { maxOpenOrders: 500 })).status).toBe(200);
+    expect((await checked("POST", "/v1/admin/risk/state", "/v1/admin/risk/state", { account: "Gen-Acc", state: "active", reason: "api docs test" })).status).toBe(200);
+    await checked("POST", "/v1/admin/risk/state", "/v1/admin/risk/state", { state: "active", reason: "api docs test" });
+    // The kill switch on an account the rest of this file does not trade.
+    expect((await checked("POST", "/v1/admin/risk/kill", "/v1/admin/risk/kill", { account: "Com-Acc", reason: "api docs test" })).status).toBe(200);
+    await checked("POST", "/v1/admin/risk/kill", "/v1/admin/risk/kill", { account: "Nope-Acc", reason: "api docs test" });
+    await checked("GET", "/v1/admin/risk/audit", "/v1/admin/risk/audit?account=Com-Acc");
     await checked("GET", "/v1/alerts", "/v1/alerts");
     await checked("GET", "/v1/alerts/:id", "/v1/alerts/999999");
     const created = await checked("POST", "/v1/admin/keys", "/v1/admin/keys", { scopes: ["read"], label: "doc" });
