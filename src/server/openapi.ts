@@ -83,6 +83,11 @@ function mergeErrors(...tables: Record<number, readonly RestErrorCode[]>[]): Map
   return out;
 }
 
+/** Every error a route can answer with, by status: its own, its authentication's, its body's and 500 INTERNAL. */
+export function routeErrors(r: RouteDoc): Map<number, RestErrorCode[]> {
+  return mergeErrors(authErrors(r.auth), r.body ? BODY_ERRORS : {}, r.errors ?? {}, { 500: ["INTERNAL"] });
+}
+
 /** Hono's /a/:b → OpenAPI's /a/{b}. */
 export function openApiPath(honoPath: string): string {
   return honoPath.replace(/:([A-Za-z0-9_]+)/g, "{$1}");
@@ -122,7 +127,7 @@ export function buildOpenApi(routes: readonly RouteDoc[], info: ApiInfo): Record
           : {}),
       };
     }
-    const errors = mergeErrors(authErrors(r.auth), r.body ? BODY_ERRORS : {}, r.errors ?? {}, { 500: ["INTERNAL"] });
+    const errors = routeErrors(r);
     for (const status of [...errors.keys()].sort((a, b) => a - b)) {
       const codes = errors.get(status)!;
       const body = z.object({ error: z.object({ code: z.enum(codes as [RestErrorCode, ...RestErrorCode[]]), message: z.string(), field: z.string().optional() }) });

@@ -44,5 +44,8 @@ export const previewRouteDocs: RouteDoc[] = [{
   method: "post", path: "/v1/orders/preview", tag: "orders", auth: "trade", summary: "Check an order as a submit would, placing nothing",
   body: newOrderSchema,
   replies: { 200: { description: "What a submit would meet: allowed, denials, warnings, the account before and after", schema: orderPreviewSchema } },
-  errors: { 400: ["BAD_REQUEST", "BAD_QUANTITY", "PRICE_OFF_TICK", "OPTION_EXPIRED", "UNKNOWN_INSTRUMENT"], 403: ["FORBIDDEN"], 404: ["UNKNOWN_ACCOUNT"] },
+  errors: {
+    400: ["BAD_REQUEST", "BAD_QUANTITY", "PRICE_OFF_TICK", "OPTION_EXPIRED", "UNKNOWN_INSTRUMENT"], 403: ["FORBIDDEN"], 404: ["UNKNOWN_ACCOUNT"],
+    409: ["DUPLICATE_CLIENT_ORDER_ID"],
+  },
 }];
