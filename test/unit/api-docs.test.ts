@@ -40,5 +40,6 @@ describe("API documents", () => {
     expect(sent("wsMsgpack")).toEqual(expected);
     expect(doc.components.messages.frame_q_msgpack.contentType).toBe("application/msgpack");
     expect(doc.components.schemas.ErrorFrame.properties.code.enum).toEqual([...WS_ERROR_CODES]);
-  });
+    // The parser's rule engine takes 7-14 s for this document on the shared 2-core machine: a bound, not a timing assertion.
+  }, 120_000);
 });
