@@ -22,6 +22,8 @@ import { createAppMetrics, type AppMetrics } from "./monitor/metrics.ts";
 import { ibBrokerHealth, PAPER_BROKER_HEALTH, registerTradingMetrics } from "./monitor/trading-metrics.ts";
 import { analyticsRoutes } from "./server/analytics-routes.ts";
 import { buildDashboardScript, dashboardRoutes } from "./server/home.ts";
+import { openApiRoutes } from "./server/openapi.ts";
+import { API_INFO, API_ROUTE_DOCS } from "./server/openapi-routes.ts";
 import { metricsRoutes, observeRequests, registerHttpMetrics } from "./server/metrics-http.ts";
 import { startServer, type RunningServer } from "./server/server.ts";
 import { dbPath, startTrading, type Trading } from "./oms/trading.ts";
@@ -258,7 +260,7 @@ async function startLocked(config: Config, log: Logger, lock: DirLock): Promise<
       middleware: [observeRequests({ metrics: registerHttpMetrics(metrics.registry), log: log.child("http") }),
         marketDataMiddleware(config.trading.api.marketData, trading.keys)],
       chains: { ivStats },
-      routes: [metricsRoutes(metrics.registry), analyticsRoutes(engine, spreads), dashboardRoutes(dashboardScript),
+      routes: [openApiRoutes(() => API_ROUTE_DOCS, API_INFO), metricsRoutes(metrics.registry), analyticsRoutes(engine, spreads), dashboardRoutes(dashboardScript),
         orderRoutes({ oms: trading.oms, keys: trading.keys, maxRows: resolveLimits(config.limits).maxRestRows, ...config.trading.api }),
         previewRoutes({ previewer, keys: trading.keys, ...config.trading.api }),
         strategyRoutes({ candidates, keys: trading.keys, ...config.trading.api }),

@@ -27,3 +27,12 @@ export interface Quote {
   /** Quality flag bits (QualityFlag). */
   flags: number;
 }
+
+/**
+ * The mid of a two-sided quote, null without one. Mids of tick-rounded prices are multiples of
+ * half a tick; rounding to 1e-8 prints them as such (421.665, not the 421.66499999999996 of the
+ * float division), and every reader (greeks, chains, the chain stream) gets the same number.
+ */
+export function quoteMid(bid: number | null, ask: number | null): number | null {
+  return bid !== null && ask !== null && bid > 0 && ask > 0 ? Math.round(((bid + ask) / 2) * 1e8) / 1e8 : null;
+}

@@ -9,6 +9,7 @@ import { expiryMs } from "../domain/instrument.ts";
 import type { Engine } from "../engine/engine.ts";
 import type { GreeksEngine, GreeksInput } from "../risk/greeks.ts";
 import { isoDate, type ChainBook, type ChainLeg, type ChainMarket, type ChainRow } from "./chains.ts";
+import { quoteMid } from "../domain/quote.ts";
 
 const YEAR_MS = 365 * 86_400_000;
 
@@ -47,8 +48,6 @@ interface Watch {
   row: number;
 }
 
-const mid = (bid: number | null, ask: number | null): number | null =>
-  bid !== null && ask !== null && bid > 0 && ask > 0 ? (bid + ask) / 2 : null;
 
 const LEG_FIELDS = ["bid", "ask", "last", "iv", "delta", "gamma", "vega", "theta", "status"] as const;
 
@@ -169,7 +168,7 @@ export class ChainStreams {
     chain.dirtyRows.clear();
     const und = this.engine.instrument(chain.underlying);
     const uq = und ? this.engine.quote(und.index) : undefined;
-    const spot = uq ? mid(uq.bid, uq.ask) : null;
+    const spot = uq ? quoteMid(uq.bid, uq.ask) : null;
     const tYears = (expiryMs(chain.expiry) - this.now()) / YEAR_MS;
     chain.spot = spot;
     chain.tYears = tYears;
@@ -181,7 +180,7 @@ export class ChainStreams {
         const index = chain.legIndex[row]![side];
         if (index < 0) continue;
         const q = this.engine.quote(index);
-        const m = mid(q.bid, q.ask);
+        const m = quoteMid(q.bid, q.ask);
         const leg: ChainLeg = { symbol: q.symbol, bid: q.bid, ask: q.ask, mid: m, last: q.last, iv: null, delta: null, gamma: null, vega: null, theta: null, status: "no_quote" };
         let slot = -1;
         if (spot !== null && m !== null) {

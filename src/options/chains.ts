@@ -8,6 +8,7 @@ import type { Instrument } from "../domain/instrument.ts";
 import { expiryMs } from "../domain/instrument.ts";
 import type { Engine } from "../engine/engine.ts";
 import type { GreeksEngine, GreeksInput, GreeksStatus } from "../risk/greeks.ts";
+import { quoteMid } from "../domain/quote.ts";
 
 /** Why a leg has no greeks: the WASM status, or no two-sided quote for the leg or the underlying. */
 export type LegStatus = GreeksStatus | "no_quote";
@@ -82,8 +83,6 @@ export function compactDate(iso: string): string | undefined {
   return `${m[1]}${m[2]}${m[3]}`;
 }
 
-const mid = (bid: number | null, ask: number | null): number | null =>
-  bid !== null && ask !== null && bid > 0 && ask > 0 ? (bid + ask) / 2 : null;
 
 /**
  * The chains the engine's instruments form. The index is rebuilt only when instruments were
@@ -149,13 +148,13 @@ export function priceChain(
 ): Chain {
   const und = engine.instrument(underlying);
   const uq = und ? engine.quote(und.index) : undefined;
-  const spot = uq ? mid(uq.bid, uq.ask) : null;
+  const spot = uq ? quoteMid(uq.bid, uq.ask) : null;
   const tYears = (expiryMs(expiry) - nowMs) / YEAR_MS;
   const inputs: GreeksInput[] = [];
   const pending = (index: number, right: "C" | "P", strike: number): PendingLeg | null => {
     if (index < 0) return null;
     const q = engine.quote(index);
-    const m = mid(q.bid, q.ask);
+    const m = quoteMid(q.bid, q.ask);
     const leg: ChainLeg = {
       symbol: q.symbol, bid: q.bid, ask: q.ask, mid: m, last: q.last,
       iv: null, delta: null, gamma: null, vega: null, theta: null, status: "no_quote",

@@ -5,12 +5,14 @@
 // curve computed from part of the fills would have wrong positions).
 
 import type { Context, Hono } from "hono";
-import { accountPerformance, type ArrivalMids } from "../analytics/account-performance.ts";
+import { accountPerformance, type AccountPerformance, type ArrivalMids } from "../analytics/account-performance.ts";
 import { hasScope, mayTrade, type ApiKey, type KeyStore } from "../auth/keys.ts";
 import type { OrderManager } from "../oms/manager.ts";
 import type { Store } from "../store/store.ts";
 import { TokenBucket } from "./limits.ts";
 import { errorResponse } from "./rest.ts";
+import { z } from "zod";
+import type { RouteDoc } from "./openapi-registry.ts";
 
 /** What the performance route needs. */
 export interface PerformanceRouteDeps {
@@ -76,3 +78,31 @@ export function performanceRoutes(deps: PerformanceRouteDeps): (app: Hono) => vo
     });
   };
 }
+
+const n = z.number();
+const nn = z.number().nullable();
+
+/** GET /v1/analytics/accounts/{account}/performance (src/analytics/account-performance.ts). */
+const performanceSchema = z.object({
+  account: z.string(), asOfTs: n, deposits: n, equity: n, netPnl: n, realizedPnl: n, commissions: n, returnOnDeposits: nn,
+  curve: z.array(z.object({ ts: n, equity: n })),
+  daily: z.array(z.object({ date: z.string(), equity: n, pnl: n, return: nn })),
+  periodsPerYear: n, sharpe: nn, sortino: nn,
+  drawdown: z.object({ maxDrawdown: n, peakTs: n, troughTs: n, longestPoints: n, recovered: z.boolean() }).nullable(),
+  trades: z.object({ trades: n, wins: n, losses: n, breakeven: n, winRate: nn, profitFactor: nn, grossProfit: n, grossLoss: n, expectancy: nn }),
+  slippage: z.object({ fills: n, measured: n, cost: n, avgPerShare: nn, avgBps: nn }),
+  fillLatencyMs: z.object({ count: n, p50: nn, p90: nn, p99: nn, max: nn }),
+});
+
+// Compile-time: the documented reply is exactly AccountPerformance.
+const _performanceMatches: [z.infer<typeof performanceSchema>] extends [AccountPerformance]
+  ? ([AccountPerformance] extends [z.infer<typeof performanceSchema>] ? true : false) : false = true;
+void _performanceMatches;
+
+/** The route of this file, for the OpenAPI document. */
+export const performanceRouteDocs: RouteDoc[] = [{
+  method: "get", path: "/v1/analytics/accounts/:account/performance", tag: "analytics", auth: "trade", summary: "An account's trading performance",
+  params: z.object({ account: z.string() }),
+  replies: { 200: { description: "Equity curve, daily P&L, ratios, drawdown, trade, slippage and latency statistics", schema: performanceSchema } },
+  errors: { 400: ["TOO_MANY_ROWS"], 404: ["NOT_FOUND"] },
+}];

@@ -15,6 +15,9 @@ import type { AlertEngine } from "../monitor/alerts.ts";
 import type { AlertFilter } from "../store/alerts.ts";
 import { keyAuthenticator } from "./key-auth.ts";
 import { errorResponse } from "./rest.ts";
+import { z } from "zod";
+import { alertViewSchema, pageFields } from "../client/protocol-schemas.ts";
+import type { RouteDoc } from "./openapi-registry.ts";
 
 /** Error codes of the alert routes. */
 export type AlertErrorCode = Extract<RestErrorCode, "UNAUTHORIZED" | "FORBIDDEN" | "RATE_LIMITED" | "BAD_REQUEST" | "NOT_FOUND" | "ALERT_RESOLVED">;
@@ -111,3 +114,21 @@ export function alertRoutes(deps: AlertRoutesDeps): (app: Hono) => void {
     });
   };
 }
+
+const alertIdParam = z.object({ id: z.string().regex(/^[1-9]\d{0,14}$/).describe("An alert id") });
+
+/** The routes of this file, for the OpenAPI document. */
+export const alertRouteDocs: RouteDoc[] = [
+  { method: "get", path: "/v1/alerts", tag: "alerts", auth: "any", summary: "Alerts, newest first, one page",
+    query: z.object({
+      state: z.enum(["open", "acknowledged", "resolved"]).optional(), severity: z.enum(["warning", "critical"]).optional(),
+      rule: z.string().regex(RULE_RE).optional(), active: z.enum(["true", "false"]).optional(),
+      limit: z.number().int().min(0).optional(), offset: z.number().int().min(0).optional(),
+    }),
+    replies: { 200: { description: "One page of alerts", schema: z.object({ alerts: z.array(alertViewSchema), ...pageFields }) } }, errors: { 400: ["BAD_REQUEST"] } },
+  { method: "get", path: "/v1/alerts/:id", tag: "alerts", auth: "any", summary: "One alert", params: alertIdParam,
+    replies: { 200: { description: "The alert", schema: z.object({ alert: alertViewSchema }) } }, errors: { 404: ["NOT_FOUND"] } },
+  { method: "post", path: "/v1/alerts/:id/ack", tag: "alerts", auth: "admin", summary: "Acknowledge an alert (again: the same reply)", params: alertIdParam,
+    replies: { 200: { description: "The acknowledged alert", schema: z.object({ alert: alertViewSchema }) } },
+    errors: { 404: ["NOT_FOUND"], 409: ["ALERT_RESOLVED"] } },
+];

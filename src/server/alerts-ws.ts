@@ -22,7 +22,8 @@ export type { AlertFrame, AlertsFrame };
 
 const OPS = new Set(["alerts.subscribe", "alerts.unsubscribe", "alerts.ack"]);
 const id = z.number().int().min(0).max(0xffff_ffff).optional();
-const requestSchema = z.discriminatedUnion("op", [
+/** The alerts topic requests. */
+export const alertRequestSchema = z.discriminatedUnion("op", [
   z.strictObject({ op: z.literal("alerts.subscribe"), id }),
   z.strictObject({ op: z.literal("alerts.unsubscribe"), id }),
   z.strictObject({ op: z.literal("alerts.ack"), id, alertId: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER) }),
@@ -56,7 +57,7 @@ export class AlertsWs implements WsExtension {
     const op = (value as { op?: unknown }).op;
     if (op === "auth") return this.auth(ws, value);
     if (!OPS.has(op as string)) return this.inner!.handle(ws, value);
-    const parsed = requestSchema.safeParse(value);
+    const parsed = alertRequestSchema.safeParse(value);
     const rid = typeof (value as { id?: unknown }).id === "number" ? (value as { id: number }).id : undefined;
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;

@@ -12,6 +12,8 @@ import { IbBroker } from "../broker/ib.ts";
 import { symbolOf } from "../broker/ib-map.ts";
 import { keyAuthenticator, type KeyAuthOptions } from "./key-auth.ts";
 import { errorResponse } from "./rest.ts";
+import { z } from "zod";
+import type { RouteDoc } from "./openapi-registry.ts";
 
 /** What the broker routes need. */
 export interface BrokerRoutesDeps extends KeyAuthOptions {
@@ -50,3 +52,15 @@ export function brokerRoutes(deps: BrokerRoutesDeps): (app: Hono) => void {
     });
   };
 }
+
+/** The routes of this file, for the OpenAPI document. */
+export const brokerRouteDocs: RouteDoc[] = [
+  { method: "get", path: "/v1/broker", tag: "broker", auth: "admin", summary: "The broker and the last reconciliation's position differences",
+    replies: { 200: { description: "The broker", schema: z.object({ name: z.string(), external: z.boolean(), positionDiffs: z.array(z.object({ ibAccount: z.string(), symbol: z.string(), ibQty: z.number(), ourQty: z.number() })).describe("Positions where IBKR and the journal disagree, at the last reconciliation") }) } } },
+  { method: "get", path: "/v1/broker/account", tag: "broker", auth: "admin", summary: "What IBKR says about the account (--broker ib only)",
+    replies: { 200: { description: "Account summary and positions as IBKR reports them", schema: z.object({
+      summary: z.record(z.string(), z.record(z.string(), z.string())).describe("ibAccount → tag → value"),
+      positions: z.array(z.object({ ibAccount: z.string(), symbol: z.string().nullable(), secType: z.string().nullable(), qty: z.number(), avgCost: z.number() })),
+    }) } },
+    errors: { 409: ["BAD_REQUEST"], 503: ["INTERNAL"] } },
+];

@@ -16,6 +16,9 @@ import { parseBody } from "../oms/validate.ts";
 import { DEFAULT_GREEKS_CONFIG } from "./greeks.ts";
 import { jsonBody } from "./key-auth.ts";
 import { errorResponse } from "./rest.ts";
+import { z } from "zod";
+import { calcResultSchema, chainExpiriesSchema, chainReplySchema } from "../client/protocol-schemas.ts";
+import type { RouteDoc } from "./openapi-registry.ts";
 
 /** What the routes need. */
 export interface ChainRoutesDeps {
@@ -114,3 +117,24 @@ export function chainRoutes(deps: ChainRoutesDeps): (app: Hono) => void {
     });
   };
 }
+
+const underlyingParam = z.string().describe("A stock with listed options, e.g. AAPL");
+
+/** The routes of this file, for the OpenAPI document. */
+export const chainRouteDocs: RouteDoc[] = [
+  { method: "get", path: "/v1/chains/:underlying", tag: "options", auth: "market", summary: "Expiries of an underlying",
+    params: z.object({ underlying: underlyingParam }),
+    replies: { 200: { description: "Expiries, ascending", schema: chainExpiriesSchema } }, errors: { 404: ["NOT_FOUND"] } },
+  { method: "get", path: "/v1/chains/:underlying/:expiry", tag: "options", auth: "market", summary: "One option chain with IV and greeks",
+    params: z.object({ underlying: underlyingParam, expiry: z.string().describe("YYYY-MM-DD") }),
+    query: z.object({
+      right: z.enum(["put", "call"]).optional(),
+      minDelta: z.number().min(0).max(1).optional().describe("Keep legs with |delta| at least this"),
+      maxDelta: z.number().min(0).max(1).optional().describe("Keep legs with |delta| at most this"),
+    }),
+    replies: { 200: { description: "The chain, sorted by strike, with the underlying's IV rank", schema: chainReplySchema } }, errors: { 400: ["BAD_REQUEST"], 404: ["NOT_FOUND"] } },
+  { method: "post", path: "/v1/greeks/calc", tag: "options", auth: "market", summary: "Greeks calculator: price and greeks from a vol, or IV then greeks from a price",
+    body: calcBodySchema,
+    replies: { 200: { description: "One result per row, in order", schema: z.object({ rows: z.array(calcResultSchema) }) } },
+    errors: { 413: ["TOO_MANY_ROWS"] } },
+];

@@ -24,7 +24,8 @@ import type { Hub, Socket } from "./hub.ts";
 import type { WsExtension } from "./orders-ws.ts";
 
 const OPS = new Set(["chain.subscribe", "chain.unsubscribe"]);
-const requestSchema = z.strictObject({
+/** The live chain requests. */
+export const chainRequestSchema = z.strictObject({
   op: z.enum(["chain.subscribe", "chain.unsubscribe"]),
   id: z.number().int().min(0).max(0xffff_ffff).optional(),
   underlying: z.string().min(1).max(32),
@@ -78,7 +79,7 @@ export class ChainsWs implements WsExtension {
 
   /** Subscribes or unsubscribes one chain. */
   handle(ws: Socket, value: unknown): void {
-    const parsed = parseBody(requestSchema, value);
+    const parsed = parseBody(chainRequestSchema, value);
     const rawId = (value as { id?: unknown }).id;
     const rid = Number.isInteger(rawId) && (rawId as number) >= 0 && (rawId as number) <= 0xffff_ffff ? (rawId as number) : undefined;
     if (!parsed.ok) return this.error(ws, "BAD_REQUEST", parsed.error.message, parsed.error.field, rid);

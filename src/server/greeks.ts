@@ -7,6 +7,9 @@ import type { Engine } from "../engine/engine.ts";
 import { expiryMs } from "../domain/instrument.ts";
 import { GreeksEngine } from "../risk/greeks.ts";
 import { errorResponse } from "./rest.ts";
+import { z } from "zod";
+import type { RouteDoc } from "./openapi-registry.ts";
+import { quoteMid } from "../domain/quote.ts";
 
 /** Market parameters the greeks route assumes. */
 export interface GreeksConfig {
@@ -26,10 +29,6 @@ export function yearsToExpiry(expiry: string, nowMs: number): number {
   return (expiryMs(expiry) - nowMs) / YEAR_MS;
 }
 
-// Mids of tick-rounded prices are multiples of half a tick; rounding to 1e-8 prints them as
-// such (421.665, not the 421.66499999999996 of the float division).
-const mid = (bid: number | null, ask: number | null): number | null =>
-  bid !== null && ask !== null && bid > 0 && ask > 0 ? Math.round(((bid + ask) / 2) * 1e8) / 1e8 : null;
 
 /** Adds GET /v1/greeks/:symbol over `engine`; the WASM greeks region is bound on first use. */
 export function greeksRoutes(engine: Engine, config: GreeksConfig = DEFAULT_GREEKS_CONFIG, now: () => number = Date.now) {
@@ -46,8 +45,8 @@ export function greeksRoutes(engine: Engine, config: GreeksConfig = DEFAULT_GREE
       if (!und) return errorResponse(404, "NOT_FOUND", `underlying ${inst.underlying} of ${symbol} is unknown`, "symbol");
       const oq = engine.quote(inst.index);
       const uq = engine.quote(und.index);
-      const spot = mid(uq.bid, uq.ask);
-      const optionMid = mid(oq.bid, oq.ask);
+      const spot = quoteMid(uq.bid, uq.ask);
+      const optionMid = quoteMid(oq.bid, oq.ask);
       if (spot === null) return errorResponse(503, "INTERNAL", `no two-sided quote for the underlying ${und.symbol}`, "symbol");
       if (optionMid === null) return errorResponse(503, "INTERNAL", `no two-sided quote for ${symbol}`, "symbol");
       const tYears = yearsToExpiry(inst.expiry, now());
@@ -67,3 +66,21 @@ export function greeksRoutes(engine: Engine, config: GreeksConfig = DEFAULT_GREE
     });
   };
 }
+
+const nullableNum = z.number().nullable();
+
+/** The reply of GET /v1/greeks/{symbol}: the inputs used, then IV and greeks (null unless status is ok). */
+export const greeksReplySchema = z.object({
+  symbol: z.string(), underlying: z.string(), right: z.enum(["C", "P"]), strike: z.number(), expiry: z.string().describe("YYYYMMDD"),
+  spot: z.number(), mid: z.number(), tYears: z.number(), rate: z.number(), divYield: z.number(),
+  status: z.enum(["ok", "bad_input", "no_time", "below_bound", "above_bound", "no_convergence"]),
+  iv: nullableNum, price: nullableNum, delta: nullableNum, gamma: nullableNum, vega: nullableNum, theta: nullableNum, rho: nullableNum,
+});
+
+/** The route of this file, for the OpenAPI document. */
+export const greeksRouteDocs: RouteDoc[] = [{
+  method: "get", path: "/v1/greeks/:symbol", tag: "options", auth: "market", summary: "Implied volatility and greeks of an option from its mid",
+  params: z.object({ symbol: z.string().describe("An option symbol") }),
+  replies: { 200: { description: "IV and greeks; vega and rho per 1.00, theta per year", schema: greeksReplySchema } },
+  errors: { 400: ["BAD_REQUEST"], 404: ["NOT_FOUND"], 503: ["INTERNAL"] },
+}];

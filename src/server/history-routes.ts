@@ -14,6 +14,8 @@ import { IbRequestError } from "../ib/requests.ts";
 import type { IbSession } from "../ib/session.ts";
 import { keyAuthenticator, type KeyAuthOptions } from "./key-auth.ts";
 import { errorResponse } from "./rest.ts";
+import { z } from "zod";
+import type { RouteDoc } from "./openapi-registry.ts";
 
 /** What the history routes need; without a session (another feed) every request is 409. */
 export interface HistoryRoutesDeps extends KeyAuthOptions {
@@ -104,3 +106,28 @@ function historyError(err: Error): Response {
       return errorResponse(422, "BAD_REQUEST", err.message);
   }
 }
+
+/** One bar as IBKR reports it; time is the bar's start, epoch ms. */
+const historicalBarSchema = z.object({
+  time: z.number(), open: z.number(), high: z.number(), low: z.number(), close: z.number(), volume: z.number(), wap: z.number(), count: z.number(),
+});
+const _barMatches: [z.infer<typeof historicalBarSchema>] extends [HistoricalBar] ? ([HistoricalBar] extends [z.infer<typeof historicalBarSchema>] ? true : false) : false = true;
+void _barMatches;
+
+/** The route of this file, for the OpenAPI document. */
+export const historyRouteDocs: RouteDoc[] = [{
+  method: "get", path: "/v1/history/:symbol", tag: "market data", auth: "read", summary: "Historical bars from IBKR (--feed ib only)",
+  params: z.object({ symbol: z.string().describe("A stock the feed serves") }),
+  query: z.object({
+    barSize: z.enum(Object.keys(BAR_SIZES) as [string, ...string[]]).optional().describe("Default 1d"),
+    duration: z.string().regex(/^[1-9]\d{0,2}[DWMY]$/).optional().describe("A count and a unit D, W, M or Y (default 1M)"),
+    what: z.enum(["TRADES", "MIDPOINT", "BID", "ASK"]).optional().describe("Default TRADES"),
+    rth: z.enum(["0", "1"]).optional().describe("1 (default): regular trading hours only"),
+    end: z.string().optional().describe("ISO 8601 instant; default now"),
+  }),
+  replies: { 200: { description: "The bars", schema: z.object({
+    symbol: z.string(), barSize: z.string(), duration: z.string(), what: z.string(), rth: z.boolean(), end: z.string().nullable(),
+    bars: z.array(historicalBarSchema),
+  }) } },
+  errors: { 400: ["BAD_REQUEST"], 404: ["UNKNOWN_INSTRUMENT"], 409: ["BAD_REQUEST"], 422: ["BAD_REQUEST", "TOO_MANY_ROWS"], 429: ["RATE_LIMITED"], 503: ["INTERNAL"] },
+}];

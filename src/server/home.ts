@@ -4,6 +4,7 @@
 // alerts, /v1/* and /metrics.
 
 import type { Hono } from "hono";
+import type { RouteDoc } from "./openapi-registry.ts";
 
 /** HTML of the dashboard; its script is served at /dashboard.js. */
 export const HOME_PAGE = `<!doctype html>
@@ -186,3 +187,9 @@ export function dashboardRoutes(script: string): (app: Hono) => void {
     app.get("/dashboard.js", () => new Response(script, { headers: { "content-type": "text/javascript; charset=utf-8", "cache-control": "no-cache" } }));
   };
 }
+
+/** The route of this file, for the OpenAPI document. */
+export const dashboardRouteDocs: RouteDoc[] = [{
+  method: "get", path: "/dashboard.js", tag: "meta", auth: "public", summary: "The dashboard's script",
+  replies: { 200: { description: "JavaScript", contentType: "text/javascript" } },
+}];

@@ -15,6 +15,8 @@ import { parseBody } from "../oms/validate.ts";
 import { intQuery, jsonBody, keyAuthenticator } from "./key-auth.ts";
 import { errorResponse } from "./rest.ts";
 import type { RestErrorCode } from "../client/protocol.ts";
+import { pageFields } from "../client/protocol-schemas.ts";
+import type { RouteDoc } from "./openapi-registry.ts";
 
 /** A key as the admin routes show it: never the secret or its hash. */
 export interface KeyInfo {
@@ -104,3 +106,26 @@ export function keyRoutes(deps: KeyRoutesDeps): (app: Hono) => void {
     });
   };
 }
+
+/** A key as the admin routes show it. */
+const keyInfoSchema = z.object({
+  id: z.string(), scopes: z.array(z.enum(KEY_SCOPES as [KeyScope, ...KeyScope[]])), accounts: z.array(z.string()), label: z.string(),
+  createdTs: z.number(), revokedTs: z.number().nullable(),
+}).meta({ id: "KeyInfo" });
+
+/** The routes of this file, for the OpenAPI document. */
+export const keyRouteDocs: RouteDoc[] = [
+  { method: "get", path: "/v1/admin/keys", tag: "keys", auth: "admin", summary: "API keys, one page (never their secrets)",
+    query: z.object({ limit: z.number().int().min(0).optional(), offset: z.number().int().min(0).optional() }),
+    replies: { 200: { description: "One page of keys", schema: z.object({ keys: z.array(keyInfoSchema), ...pageFields }) } }, errors: { 400: ["BAD_REQUEST"] } },
+  { method: "post", path: "/v1/admin/keys", tag: "keys", auth: "admin", summary: "Create a key; its secret is in this reply only", body: createSchema,
+    replies: { 201: { description: "The key and its secret", schema: z.object({ key: keyInfoSchema, secret: z.string() }) } },
+    errors: { 400: ["UNKNOWN_ACCOUNT"], 409: ["TOO_MANY_KEYS"] } },
+  { method: "delete", path: "/v1/admin/keys/:id", tag: "keys", auth: "admin", summary: "Revoke a key (again: the same reply)",
+    params: z.object({ id: z.string().describe("The key id") }),
+    replies: { 200: { description: "The key with revokedTs set", schema: z.object({ key: keyInfoSchema }) } }, errors: { 404: ["NOT_FOUND"] } },
+];
+
+// Compile-time: the documented key is exactly KeyInfo.
+const _keyInfoMatches: [z.infer<typeof keyInfoSchema>] extends [KeyInfo] ? ([KeyInfo] extends [z.infer<typeof keyInfoSchema>] ? true : false) : false = true;
+void _keyInfoMatches;

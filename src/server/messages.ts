@@ -17,14 +17,15 @@ const subscription = {
   underlyings: symbolList.optional(),
 };
 
-const requestSchema = z.discriminatedUnion("op", [
+/** The market-data requests (subscribe, unsubscribe, ping); also what docs/asyncapi.json shows. */
+export const marketRequestSchema = z.discriminatedUnion("op", [
   z.strictObject({ op: z.literal("subscribe"), ...subscription }),
   z.strictObject({ op: z.literal("unsubscribe"), ...subscription }),
   z.strictObject({ op: z.literal("ping"), id }),
 ]);
 
 /** The market-data ops, read from the request schema. */
-export const MARKET_OPS: readonly string[] = requestSchema.options.map((o) => o.shape.op.value);
+export const MARKET_OPS: readonly string[] = marketRequestSchema.options.map((o) => o.shape.op.value);
 
 /** A validation failure: what was wrong, where, and the request id if one could be read. */
 export interface RequestError {
@@ -42,7 +43,7 @@ export function fieldPath(path: readonly PropertyKey[]): string | undefined {
 
 /** Validates a decoded frame as a client request. */
 export function parseRequest(value: unknown): { ok: true; request: ClientRequest } | { ok: false; error: RequestError } {
-  const r = requestSchema.safeParse(value);
+  const r = marketRequestSchema.safeParse(value);
   if (r.success) {
     const req = r.data;
     if (req.op !== "ping" && (req.symbols?.length ?? 0) + (req.underlyings?.length ?? 0) === 0) {

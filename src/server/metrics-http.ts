@@ -9,6 +9,7 @@ import { matchedRoutes } from "hono/route";
 import type { Logger } from "../log.ts";
 import { markRequestLogged } from "./rest.ts";
 import { EXPOSITION_CONTENT_TYPE, type Counter, type Histogram, type MetricsRegistry } from "../monitor/registry.ts";
+import type { RouteDoc } from "./openapi-registry.ts";
 
 /** Buckets for REST latency, seconds: 50 µs to 5 s. */
 export const HTTP_SECONDS_BUCKETS = [5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -97,3 +98,9 @@ export function metricsRoutes(registry: MetricsRegistry): (app: Hono) => void {
     app.get("/metrics", () => new Response(registry.render(), { headers: { "content-type": EXPOSITION_CONTENT_TYPE } }));
   };
 }
+
+/** The route of this file, for the OpenAPI document. */
+export const metricsRouteDocs: RouteDoc[] = [{
+  method: "get", path: "/metrics", tag: "meta", auth: "public", summary: "Prometheus metrics (text exposition format)",
+  replies: { 200: { description: "Every metric family", contentType: "text/plain" } },
+}];

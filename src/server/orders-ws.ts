@@ -43,7 +43,8 @@ export interface WsExtension {
 const OPS = new Set(["auth", "submit", "preview", "cancel", "modify", "watch", "unwatch"]);
 const id = z.number().int().min(0).max(0xffff_ffff).optional();
 const orderId = z.string().min(1).max(20);
-const requestSchema = z.discriminatedUnion("op", [
+/** The order-entry requests (src/server/asyncapi.ts documents submit and preview with newOrderSchema). */
+export const orderRequestSchema = z.discriminatedUnion("op", [
   z.strictObject({ op: z.literal("auth"), id, key: z.string().min(1).max(100) }),
   z.strictObject({ op: z.literal("submit"), id, order: z.record(z.string(), z.unknown()) }),
   z.strictObject({ op: z.literal("preview"), id, order: z.record(z.string(), z.unknown()) }),
@@ -52,7 +53,7 @@ const requestSchema = z.discriminatedUnion("op", [
   z.strictObject({ op: z.literal("watch"), id, accounts: z.array(z.string().min(1).max(32)).min(1).max(64) }),
   z.strictObject({ op: z.literal("unwatch"), id, accounts: z.array(z.string().min(1).max(32)).min(1).max(64) }),
 ]);
-type Request = z.infer<typeof requestSchema>;
+type Request = z.infer<typeof orderRequestSchema>;
 
 /**
  * A well-formed submit, checked by hand: zod would copy the order only for submit() to parse it
@@ -125,7 +126,7 @@ export class OrdersWs implements WsExtension {
   handle(ws: Socket, value: unknown): void {
     let req = wellFormedSubmit(value);
     if (!req) {
-      const parsed = parseBody(requestSchema, value);
+      const parsed = parseBody(orderRequestSchema, value);
       const rid = typeof (value as { id?: unknown }).id === "number" ? ((value as { id: number }).id) : undefined;
       if (!parsed.ok) {
         // A malformed auth is a failed auth: it ends the identity an earlier one gave.

@@ -21,6 +21,10 @@ import type { OmsError, Result } from "../oms/validate.ts";
 import { fillView, orderView } from "../oms/views.ts";
 import { intQuery, jsonBody, keyAuthenticator } from "./key-auth.ts";
 import { errorResponse } from "./rest.ts";
+import { z } from "zod";
+import { accountViewSchema, fillViewSchema, orderViewSchema, pageFields, positionViewSchema } from "../client/protocol-schemas.ts";
+import { modifySchema, newOrderSchema } from "../oms/validate.ts";
+import type { RouteDoc } from "./openapi-registry.ts";
 
 /** What the order routes need. */
 export interface OrderRoutesDeps {
@@ -149,3 +153,53 @@ export function orderRoutes(deps: OrderRoutesDeps): (app: Hono) => void {
     });
   };
 }
+
+const idParam = z.object({ id: z.string().describe("The order id the server assigned") });
+const accountParam = z.object({ id: z.string().describe("An account id") });
+const pageQuery = {
+  limit: z.number().int().min(0).optional().describe("Most rows (default and most: maxRestRows)"),
+  offset: z.number().int().min(0).optional().describe("First row (default 0)"),
+};
+const journal: Record<number, readonly RestErrorCode[]> = { 503: ["JOURNAL_FULL", "JOURNAL_FAILED"] };
+/** A journaled order event (GET /v1/orders/{id}?events=true). */
+const orderEventSchema = z.object({
+  seq: z.number().int(), ts: z.number(), kind: z.string(), status: orderViewSchema.shape.status, detail: z.record(z.string(), z.unknown()).nullable(),
+});
+
+/** The routes of this file, for the OpenAPI document. */
+export const orderRouteDocs: RouteDoc[] = [
+  { method: "post", path: "/v1/orders", tag: "orders", auth: "trade", summary: "Place an order", body: newOrderSchema,
+    description: "Idempotent by clientOrderId per account: a repeat answers 200 with the original order.",
+    replies: { 201: { description: "Placed (journaled)", schema: orderViewSchema }, 200: { description: "A repeated clientOrderId: the original order", schema: orderViewSchema } },
+    errors: {
+      400: ["BAD_REQUEST", "BAD_QUANTITY", "PRICE_OFF_TICK", "OPTION_EXPIRED", "UNKNOWN_INSTRUMENT"], 403: ["FORBIDDEN"], 404: ["UNKNOWN_ACCOUNT"],
+      409: ["DUPLICATE_CLIENT_ORDER_ID"], 422: ["RISK_DENIED"], 429: ["TOO_MANY_OPEN_ORDERS"], ...journal,
+    } },
+  { method: "get", path: "/v1/orders", tag: "orders", auth: "trade", summary: "Orders, newest first, one page",
+    query: z.object({
+      account: z.string().optional().describe("Required for a key limited to some accounts"),
+      status: orderViewSchema.shape.status.optional(), open: z.enum(["true", "false"]).optional(), symbol: z.string().optional(), ...pageQuery,
+    }),
+    replies: { 200: { description: "One page of orders", schema: z.object({ orders: z.array(orderViewSchema), ...pageFields }) } },
+    errors: { 400: ["BAD_REQUEST"] } },
+  { method: "get", path: "/v1/orders/:id", tag: "orders", auth: "trade", summary: "One order, with ?events=true its journaled events", params: idParam,
+    query: z.object({ events: z.enum(["true", "false"]).optional() }),
+    replies: { 200: { description: "The order (and its events when asked)", schema: orderViewSchema.extend({ events: z.array(orderEventSchema).optional() }) } },
+    errors: { 404: ["NOT_FOUND"] } },
+  { method: "patch", path: "/v1/orders/:id", tag: "orders", auth: "trade", summary: "Modify qty, limitPrice or stopPrice", params: idParam, body: modifySchema,
+    replies: { 200: { description: "The order, pending_replace until the broker answers", schema: orderViewSchema } },
+    errors: { 400: ["BAD_REQUEST", "BAD_QUANTITY", "PRICE_OFF_TICK"], 404: ["NOT_FOUND"], 409: ["ORDER_NOT_MODIFIABLE"], 422: ["RISK_DENIED"], ...journal } },
+  { method: "delete", path: "/v1/orders/:id", tag: "orders", auth: "trade", summary: "Cancel an order", params: idParam,
+    replies: { 200: { description: "The order, pending_cancel or canceled", schema: orderViewSchema } },
+    errors: { 404: ["NOT_FOUND"], 409: ["ORDER_NOT_CANCELABLE"], ...journal } },
+  { method: "get", path: "/v1/accounts", tag: "accounts", auth: "trade", summary: "Accounts the key may trade",
+    replies: { 200: { description: "The accounts", schema: z.object({ accounts: z.array(accountViewSchema) }) } } },
+  { method: "get", path: "/v1/accounts/:id", tag: "accounts", auth: "trade", summary: "One account: cash, equity, P&L, buying power", params: accountParam,
+    replies: { 200: { description: "The account", schema: accountViewSchema } }, errors: { 404: ["NOT_FOUND"] } },
+  { method: "get", path: "/v1/accounts/:id/positions", tag: "accounts", auth: "trade", summary: "An account's positions", params: accountParam,
+    replies: { 200: { description: "The positions", schema: z.object({ account: z.string(), positions: z.array(positionViewSchema) }) } }, errors: { 404: ["NOT_FOUND"] } },
+  { method: "get", path: "/v1/accounts/:id/fills", tag: "accounts", auth: "trade", summary: "An account's fills, one page", params: accountParam,
+    query: z.object(pageQuery),
+    replies: { 200: { description: "One page of fills", schema: z.object({ fills: z.array(fillViewSchema), ...pageFields }) } },
+    errors: { 400: ["BAD_REQUEST"], 404: ["NOT_FOUND"] } },
+];

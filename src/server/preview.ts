@@ -9,6 +9,9 @@ import type { RestErrorCode } from "../client/protocol.ts";
 import type { OrderPreviewer } from "../options/preview.ts";
 import { jsonBody, keyAuthenticator } from "./key-auth.ts";
 import { errorResponse } from "./rest.ts";
+import { orderPreviewSchema } from "../client/protocol-schemas.ts";
+import { newOrderSchema } from "../oms/validate.ts";
+import type { RouteDoc } from "./openapi-registry.ts";
 
 /** What the preview route needs. */
 export interface PreviewRoutesDeps {
@@ -35,3 +38,14 @@ export function previewRoutes(deps: PreviewRoutesDeps): (app: Hono) => void {
     });
   };
 }
+
+/** The route of this file, for the OpenAPI document. */
+export const previewRouteDocs: RouteDoc[] = [{
+  method: "post", path: "/v1/orders/preview", tag: "orders", auth: "trade", summary: "Check an order as a submit would, placing nothing",
+  body: newOrderSchema,
+  replies: { 200: { description: "What a submit would meet: allowed, denials, warnings, the account before and after", schema: orderPreviewSchema } },
+  errors: {
+    400: ["BAD_REQUEST", "BAD_QUANTITY", "PRICE_OFF_TICK", "OPTION_EXPIRED", "UNKNOWN_INSTRUMENT"], 403: ["FORBIDDEN"], 404: ["UNKNOWN_ACCOUNT"],
+    409: ["DUPLICATE_CLIENT_ORDER_ID"],
+  },
+}];

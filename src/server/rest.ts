@@ -11,12 +11,18 @@ import { HOME_PAGE } from "./home.ts";
 import { greeksRoutes } from "./greeks.ts";
 import type { Logger } from "../log.ts";
 import { chainRoutes, type ChainRoutesDeps } from "./chains-routes.ts";
+import { z } from "zod";
+import { barSchema, instrumentSchema, pageFields, quoteSchema } from "../client/protocol-schemas.ts";
+import type { RouteDoc } from "./openapi-registry.ts";
 
 /** Whether the process should receive traffic, and why not. */
 export interface Readiness {
   ready: boolean;
   reasons: string[];
 }
+
+/** The body of /readyz. */
+const readinessSchema = z.object({ ready: z.boolean(), reasons: z.array(z.string()) });
 
 /** What the REST app reads. */
 export interface RestDeps {
@@ -174,3 +180,36 @@ export function createRestApp(deps: RestDeps): Hono {
   });
   return app;
 }
+
+const symbolParam = z.object({ symbol: z.string().describe("A symbol the engine serves, e.g. AAPL or an option symbol") });
+const pageQuery = {
+  offset: z.number().int().min(0).optional().describe("First row (default 0)"),
+  limit: z.number().int().min(1).optional().describe("Most rows (default and most: maxRestRows, 1,000 by default)"),
+};
+
+/** The routes of this file, for the OpenAPI document. */
+export const restRouteDocs: RouteDoc[] = [
+  { method: "get", path: "/", tag: "meta", auth: "public", summary: "The operator dashboard (HTML)", replies: { 200: { description: "HTML page", contentType: "text/html" } } },
+  { method: "get", path: "/healthz", tag: "meta", auth: "public", summary: "Liveness",
+    replies: { 200: { description: "The process answers", schema: z.object({ status: z.literal("ok"), uptimeMs: z.number() }) } } },
+  { method: "get", path: "/readyz", tag: "meta", auth: "public", summary: "Readiness: 200 when ready, 503 with the reasons when not",
+    replies: {
+      200: { description: "Ready", schema: readinessSchema },
+      503: { description: "Not ready; `reasons` says why", schema: readinessSchema },
+    } },
+  { method: "get", path: "/v1/instruments", tag: "market data", auth: "market", summary: "Instruments, one page",
+    query: z.object({ kind: z.enum(["stock", "option"]).optional(), underlying: z.string().optional().describe("An underlying: the stock and its options"), ...pageQuery }),
+    replies: { 200: { description: "One page of instruments", schema: z.object({ instruments: z.array(instrumentSchema), ...pageFields }) } },
+    errors: { 400: ["BAD_REQUEST"] } },
+  { method: "get", path: "/v1/quotes", tag: "market data", auth: "market", summary: "Quotes: every instrument (paged) or ?symbols=",
+    description: "Without `symbols`, one page of every instrument's quote (with total, offset, next); with it, those quotes in order (no page fields).",
+    query: z.object({ symbols: z.string().optional().describe("Comma-separated symbols, at most maxRestRows"), ...pageQuery }),
+    replies: { 200: { description: "Quotes", schema: z.object({ quotes: z.array(quoteSchema), total: pageFields.total.optional(), offset: pageFields.offset.optional(), next: pageFields.next.optional() }) } },
+    errors: { 400: ["BAD_REQUEST", "TOO_MANY_ROWS"], 404: ["NOT_FOUND"] } },
+  { method: "get", path: "/v1/quotes/:symbol", tag: "market data", auth: "market", summary: "One quote", params: symbolParam,
+    replies: { 200: { description: "The quote", schema: quoteSchema } }, errors: { 404: ["NOT_FOUND"] } },
+  { method: "get", path: "/v1/bars/:symbol", tag: "market data", auth: "market", summary: "One-minute bars of the session", params: symbolParam,
+    query: z.object({ limit: z.number().int().min(1).optional().describe("Most closed bars (default and most: the engine's bar history, 390)") }),
+    replies: { 200: { description: "Closed bars, oldest first, and the open bar", schema: z.object({ symbol: z.string(), barMs: z.number(), closed: z.array(barSchema), current: barSchema.nullable() }) } },
+    errors: { 400: ["BAD_REQUEST"], 404: ["NOT_FOUND"] } },
+];

@@ -11,12 +11,17 @@
 import type { Context, Hono } from "hono";
 import { z } from "zod";
 import { mayTrade, type ApiKey } from "../auth/keys.ts";
-import { FIRM, type RiskService } from "../risk/service.ts";
+import { FIRM, type RiskService, type StateInfo } from "../risk/service.ts";
 import { limitsOverrideSchema } from "../risk/settings.ts";
 import type { RiskSnapshot } from "../risk/snapshot.ts";
 import { intQuery, jsonBody, keyAuthenticator, type KeyAuthOptions } from "./key-auth.ts";
 import { fieldPath } from "./messages.ts";
 import { errorResponse } from "./rest.ts";
+import { riskViewSchema } from "../client/protocol-schemas.ts";
+import { policyOverrideSchema, type PolicyNote } from "../risk/policy.ts";
+import { limitsSchema } from "../risk/settings.ts";
+import type { AuditRecord } from "../store/risk.ts";
+import type { RouteDoc } from "./openapi-registry.ts";
 
 /** What the risk routes need. */
 export interface RiskRoutesDeps extends KeyAuthOptions {
@@ -126,3 +131,53 @@ export function riskRoutes(deps: RiskRoutesDeps): (app: Hono) => void {
     });
   };
 }
+
+const tradingState = z.enum(["active", "reducing", "halted"]);
+/** A trading state as the admin routes answer it (src/risk/service.ts StateInfo). */
+const stateInfoSchema = z.object({
+  state: tradingState, reason: z.string(), manual: z.boolean(), sinceTs: z.number(), override: policyOverrideSchema.optional(),
+});
+/** What the loss policy will do next (src/risk/policy.ts PolicyNote). */
+const policyNoteSchema = z.object({
+  message: z.string(), wouldSetNow: tradingState.nullable(),
+  bounds: z.object({ lossReduce: z.number(), lossHalt: z.number(), drawdownReduce: z.number(), drawdownHalt: z.number() }).nullable(),
+  until: z.string().nullable(),
+});
+/** A risk audit record; old and new are the values the action replaced and set. */
+const auditRecordSchema = z.object({ seq: z.number().int(), ts: z.number(), actor: z.string(), action: z.string(), scope: z.string(), old: z.unknown(), new: z.unknown() });
+
+// Compile-time: the documented shapes are exactly the service's.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const _shapes: [Same<z.infer<typeof stateInfoSchema>, StateInfo>, Same<z.infer<typeof policyNoteSchema>, PolicyNote>,
+  Same<z.infer<typeof auditRecordSchema>, AuditRecord>] = [true, true, true];
+void _shapes;
+const accountParam = z.object({ account: z.string().describe("An account id") });
+
+/** The firm line of GET /v1/risk: sums over the accounts the key may trade. */
+const firmRiskSchema = z.object({
+  state: tradingState, stateReason: z.string(), equity: z.number(), marketValue: z.number(), grossExposure: z.number(), dollarDelta: z.number(),
+  dollarGamma: z.number(), vega: z.number(), theta: z.number(), dailyPnl: z.number(), var99Bound: z.number(), maxScore: z.number(),
+  valuation: z.enum(["marked", "waiting_for_marks", "stale"]),
+});
+
+/** The routes of this file, for the OpenAPI document. */
+export const riskRouteDocs: RouteDoc[] = [
+  { method: "get", path: "/v1/risk", tag: "risk", auth: "trade", summary: "Firm state and the risk of every account the key may trade",
+    replies: { 200: { description: "Firm sums and per-account risk", schema: z.object({ firm: firmRiskSchema, accounts: z.array(riskViewSchema) }) } } },
+  { method: "get", path: "/v1/risk/:account", tag: "risk", auth: "trade", summary: "One account's risk", params: accountParam,
+    replies: { 200: { description: "The account's risk (at most risk.publishMs old)", schema: riskViewSchema } }, errors: { 404: ["NOT_FOUND"] } },
+  { method: "post", path: "/v1/admin/risk/state", tag: "risk admin", auth: "admin", summary: "Set a trading state (no account: firm-wide)", body: stateSchema,
+    replies: { 200: { description: "The new state; `policy` says what the loss policy will do next", schema: stateInfoSchema.extend({ scope: z.string(), policy: policyNoteSchema }) } },
+    errors: { 404: ["UNKNOWN_ACCOUNT"] } },
+  { method: "post", path: "/v1/admin/risk/kill", tag: "risk admin", auth: "admin", summary: "Kill switch: halt and cancel every working order", body: killSchema,
+    replies: { 200: { description: "The halted scope and the orders canceled", schema: z.object({ scope: z.string(), state: stateInfoSchema, canceled: z.array(z.string()) }) } },
+    errors: { 404: ["UNKNOWN_ACCOUNT"] } },
+  { method: "patch", path: "/v1/admin/risk/limits/:account", tag: "risk admin", auth: "admin", summary: "Override some limits of an account", params: accountParam,
+    body: limitsOverrideSchema,
+    replies: { 200: { description: "The effective limits", schema: z.object({ account: z.string(), limits: limitsSchema }) } },
+    errors: { 404: ["UNKNOWN_ACCOUNT"] } },
+  { method: "get", path: "/v1/admin/risk/audit", tag: "risk admin", auth: "admin", summary: "The newest risk audit records",
+    query: z.object({ account: z.string().optional(), limit: z.number().int().min(0).optional().describe("Most records (default and most: maxRestRows)") }),
+    replies: { 200: { description: "Audit records, newest first", schema: z.object({ records: z.array(auditRecordSchema) }) } },
+    errors: { 400: ["BAD_REQUEST"] } },
+];

@@ -46,6 +46,8 @@ export interface RunningServer {
   port: number;
   /** A copy of the fan-out counters. */
   stats(): ServerStats;
+  /** The REST routes served (hono's table, middleware excluded): the OpenAPI test compares it with the document. */
+  routes(): { method: string; path: string }[];
   /** Stops listening, closes every connection and detaches from the engine. */
   stop(): Promise<void>;
 }
@@ -169,6 +171,7 @@ export async function startServer(engine: Engine, opts: ServerOptions): Promise<
     wsUrl: `ws://${hostPart}:${port}/ws`,
     port,
     stats: () => hub.snapshotStats(),
+    routes: () => app.routes.filter((r) => r.method !== "ALL").map((r) => ({ method: r.method, path: r.path })),
     async stop() {
       detach();
       for (const x of extensions) x.stop();

@@ -12,12 +12,18 @@
 //   ← {"t":"session","event":"farm","farm":{"kind":"market","name":"usfarm","ok":false},"ts":…}
 //   → {"op":"session.unsubscribe","id":2}       ← {"t":"session","id":2,"subscribed":false,…}
 
+import { z } from "zod";
 import type { ErrorFrame, SessionFrame } from "../client/protocol.ts";
 import type { IbSession } from "../ib/session.ts";
 import type { Hub, Socket } from "./hub.ts";
 import type { WsExtension } from "./orders-ws.ts";
 
 const OPS = new Set(["session.subscribe", "session.unsubscribe"]);
+
+/** The session topic requests as docs/asyncapi.json shows them; handle() checks the same rules by hand. */
+export const sessionRequestSchema = z.strictObject({
+  op: z.enum(["session.subscribe", "session.unsubscribe"]), id: z.number().int().min(0).max(0xffff_ffff).optional(),
+});
 
 /** The session topic; see the file comment. */
 export class SessionWs implements WsExtension {

@@ -4,6 +4,9 @@
 // consequences); the per-key rate of the order routes, since each reply runs order previews.
 
 import type { Hono } from "hono";
+import { z } from "zod";
+import { candidatesReplySchema } from "../client/protocol-schemas.ts";
+import type { RouteDoc } from "./openapi-registry.ts";
 import { mayTrade, type KeyStore } from "../auth/keys.ts";
 import type { RestErrorCode } from "../client/protocol.ts";
 import { findCandidates, type CandidateDeps } from "../options/candidates.ts";
@@ -36,3 +39,16 @@ export function strategyRoutes(deps: StrategyRoutesDeps): (app: Hono) => void {
     });
   };
 }
+
+/** The route of this file, for the OpenAPI document. */
+export const strategyRouteDocs: RouteDoc[] = [{
+  method: "get", path: "/v1/strategy/candidates", tag: "options", auth: "trade",
+  summary: "The legs of one expiry in the account's delta band, sized and pre-checked with the order preview",
+  query: z.object({
+    account: z.string().describe("An account the key may trade"),
+    underlying: z.string().describe("A stock with listed options, e.g. TSLA"),
+    expiry: z.string().optional().describe("YYYY-MM-DD; the next weekly expiry when absent"),
+  }),
+  replies: { 200: { description: "Candidates in the band, with size, yield and the preview of each", schema: candidatesReplySchema } },
+  errors: { 400: ["BAD_REQUEST"], 403: ["FORBIDDEN"], 404: ["UNKNOWN_ACCOUNT", "NOT_FOUND"] },
+}];
