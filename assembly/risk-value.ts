@@ -19,6 +19,7 @@ import {
   riskPositionsOffset, riskGreeksOffset, riskUndOffset, riskTouchedOffset,
 } from "./layout";
 import { priceRow, solveVol } from "./greeks";
+import { rebaseAccount } from "./risk-sums";
 
 const Z95: f64 = 1.6448536269514722;
 const Z99: f64 = 2.3263478740408408;
@@ -223,6 +224,8 @@ function recomputeAccount(a: u32, acc: usize, now: f64): void {
     }
     st(slot, U_DD, ld(slot, U_DD) + dd);
   }
+  // Every row was just valued: re-base the pre-trade check's running sums on the new marks.
+  rebaseAccount(a, rows);
   const equity = ld(acc, A_CASH) + mv;
   let sumSq: f64 = 0, sumLin: f64 = 0, absTotal: f64 = 0, absMax: f64 = 0, maxUnd: f64 = -1;
   for (let j: u32 = 0; j < touched; j++) {

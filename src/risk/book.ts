@@ -146,12 +146,13 @@ export class RiskBook {
     this.t.initRow(s.slot, row, inst, und, inst.expiry ? expiryMs(inst.expiry) : 0);
     const seed = this.seedMark(inst.symbol);
     if (seed !== undefined) this.t.setPos(s.slot, row, "PR_MARK", seed);
-    // Never cleared when a row is freed: a stale flag costs one needless recompute, a missing one a stale risk figure.
-    this.held[inst.index] = 1;
-    this.held[und] = 1;
     s.rows.set(inst.symbol, row);
     s.symbols.push(inst.symbol);
     this.t.setAcc(s.slot, "A_ROWS", s.symbols.length);
+    this.t.syncRow(s.slot, row);
+    // Never cleared when a row is freed: a stale flag costs one needless recompute, a missing one a stale risk figure.
+    this.held[inst.index] = 1;
+    this.held[und] = 1;
     return row;
   }
 
@@ -166,6 +167,7 @@ export class RiskBook {
     this.changed = true;
     this.t.setPosAt(slot, row, this.t.P.QTY, qty);
     this.t.setPosAt(slot, row, this.t.P.COST, costDollars);
+    this.t.syncRow(slot, row);
   }
 
   /** Sets a position's quantity and cost basis (dollars) from the ledger. */
@@ -176,6 +178,7 @@ export class RiskBook {
     const row = this.rowFor(id, inst);
     this.t.setPosAt(s.slot, row, this.t.P.QTY, qty);
     this.t.setPosAt(s.slot, row, this.t.P.COST, costDollars);
+    this.t.syncRow(s.slot, row);
   }
 
   /** Counts a checked order as working at once (before the manager's durable update). */
@@ -239,6 +242,7 @@ export class RiskBook {
     if (w.side === "buy") {
       this.t.setPosAt(slot, row, P.WBUY_COST, Math.max(this.t.posAt(slot, row, P.WBUY_COST) + sign * w.remaining * w.unitCost, 0));
     }
+    this.t.syncRow(slot, row);
   }
 
   /** Frees rows that hold nothing and work nothing, moving the last rows into the gaps. */
@@ -248,6 +252,7 @@ export class RiskBook {
       if (!empty) continue;
       const last = s.symbols.length - 1;
       const gone = s.symbols[r]!;
+      this.t.dropRow(s.slot, r);
       if (r !== last) {
         this.t.moveRow(s.slot, last, r);
         const moved = s.symbols[last]!;
