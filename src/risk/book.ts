@@ -165,8 +165,10 @@ export class RiskBook {
   /** Sets a known row's quantity and cost basis (dollars): the order path. */
   setPositionAt(slot: number, row: number, qty: number, costDollars: number): void {
     this.changed = true;
-    this.t.setPosAt(slot, row, this.t.P.QTY, qty);
     this.t.setPosAt(slot, row, this.t.P.COST, costDollars);
+    // The cost basis is not in the pre-trade sums; the quantity is, and is usually unchanged here.
+    if (this.t.posAt(slot, row, this.t.P.QTY) === qty) return;
+    this.t.setPosAt(slot, row, this.t.P.QTY, qty);
     this.t.syncRow(slot, row);
   }
 
