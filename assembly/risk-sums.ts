@@ -44,28 +44,48 @@ export const MICRO: f64 = 1e6;
 }
 
 // A row's terms, as computed by rowTerms(): module globals, so nothing is allocated.
+/** Mark of the row rowTerms() last computed, dollars. */
 export let tMark: f64 = 0;
+/** Its dollar delta of one unit. */
 export let tUnit: f64 = 0;
 let tEq: f64 = 0;
+/** Its worst-case |dollar delta|, micro-dollars. */
 export let tGross: f64 = 0;
+/** The higher / lower end of its market value, micro-dollars. */
 export let tNetHi: f64 = 0;
+/** See tNetHi. */
 export let tNetLo: f64 = 0;
+/** The higher / lower end of its dollar delta, micro-dollars. */
 export let tDdHi: f64 = 0;
+/** See tDdHi. */
 export let tDdLo: f64 = 0;
+/** What it requires (cash or Reg-T), micro-dollars. */
 export let tReq: f64 = 0;
+/** Its long shares (stock) or short calls' shares (call). */
 export let tUq: f64 = 0;
 
 // An account's sums, as read by sumsOf() or sumsByWalk(): micro-dollars, except calls and shares.
+/** Σ market value. */
 export let sEq: f64 = 0;
+/** Σ worst-case |dollar delta|. */
 export let sGross: f64 = 0;
+/** Σ the higher end of market value. */
 export let sNetHi: f64 = 0;
+/** Σ the lower end of market value. */
 export let sNetLo: f64 = 0;
+/** Σ the higher end of dollar delta. */
 export let sDdHi: f64 = 0;
+/** Σ the lower end of dollar delta. */
 export let sDdLo: f64 = 0;
+/** Σ requirement. */
 export let sReq: f64 = 0;
+/** Σ the higher end of dollar delta over the order's underlying. */
 export let sUHi: f64 = 0;
+/** Σ the lower end of dollar delta over the order's underlying. */
 export let sULo: f64 = 0;
+/** Short calls' shares on the order's underlying. */
 export let sCalls: f64 = 0;
+/** Shares of the order's underlying held long (net of working sells). */
 export let sShares: f64 = 0;
 
 /**
@@ -117,7 +137,7 @@ function apply(acc: usize, us: usize, row: usize, sign: f64): void {
 }
 
 /** Stores the terms last computed by rowTerms() in the row. */
-function store_(row: usize): void {
+function storeTerms(row: usize): void {
   st(row, PR_CK_MARK, tMark); st(row, PR_CK_UNIT, tUnit);
   st(row, PR_C_EQ, tEq); st(row, PR_C_GROSS, tGross); st(row, PR_C_NET_HI, tNetHi); st(row, PR_C_NET_LO, tNetLo);
   st(row, PR_C_DD_HI, tDdHi); st(row, PR_C_DD_LO, tDdLo); st(row, PR_C_REQ, tReq); st(row, PR_C_UQ, tUq);
@@ -160,7 +180,7 @@ export function syncRow(a: u32, i: u32): void {
     apply(acc, us, row, -1);
   }
   rowTerms(row, ld(acc, A_CASH_MODE) == 1, true);
-  store_(row);
+  storeTerms(row);
   apply(acc, us, row, 1);
 }
 
@@ -203,7 +223,7 @@ export function rebaseAccount(a: u32, rows: u32): void {
     const row = posRow(a, i);
     if (isNaN(ld(row, PR_U_SLOT))) { syncRow(a, i); continue; }
     rowTerms(row, cashMode, true);
-    store_(row);
+    storeTerms(row);
     apply(acc, undSum(a, <u32>ld(row, PR_U_SLOT)), row, 1);
   }
 }

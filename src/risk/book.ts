@@ -1,6 +1,8 @@
 // What the risk region must know of each account, kept current by the host: limits, cash,
 // positions, and the quantity and cost of working orders per instrument. Rows of an account are
 // kept contiguous (a freed row is filled by the last one) so WASM loops over 0..A_ROWS only.
+// Every change to a row here is followed by a sync of the row (and a freed row is dropped first),
+// so the pre-trade check's running sums (assembly/risk-sums.ts) always match the rows.
 //
 // Working quantities follow the order manager's durable updates; a check that passes adds its
 // order at once, so a burst of orders sent before the first is durable is still seen whole.

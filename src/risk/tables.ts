@@ -1,7 +1,8 @@
 // The host side of the risk region (assembly/risk-check.ts, risk-value.ts): typed views on the account, position
 // and check rows of the engine's shared memory, account slots, position-row allocation, and the
-// two WASM calls (preTradeCheck, riskRecompute). Every field index, stride and capacity is read
-// from the module's exports; nothing here restates the layout.
+// WASM calls (preTradeCheck, riskRecompute, and riskRowSync / riskRowDrop that keep the check's
+// running sums). Every field index, stride and capacity is read from the module's exports;
+// nothing here restates the layout.
 
 import type { Engine } from "../engine/engine.ts";
 import { wasmInstanceOf } from "../engine/wasm.ts";
