@@ -367,6 +367,13 @@ export const CK_WARN: i32 = 14; // output: RK_* of a warning, 0 none
 export const CK_WARN_VALUE: i32 = 15;
 export const CK_PRICE: i32 = 16; // output: reference price used, dollars
 export const CK_DELTA: i32 = 17; // output: delta of one unit of the order instrument
+// outputs: the account's worst-case figures with the order, dollars (NaN when the check stopped before them)
+export const CK_GROSS: i32 = 18;
+export const CK_NET: i32 = 19;
+export const CK_CONC: i32 = 20; // share of equity
+export const CK_DDELTA: i32 = 21;
+export const CK_REQUIRED: i32 = 22; // cash needed (cash account) or Reg-T requirement (margin)
+export const CK_EQUITY: i32 = 23;
 export const CHECK_STRIDE: i32 = 24;
 
 // pre-trade reason codes

@@ -17,7 +17,8 @@ import {
   A_CASH, A_OPEN_ORDERS, A_ROWS, A_SUB_TOKENS, A_SUB_TS, A_MOD_TOKENS, A_MOD_TS, A_OPT_BAND, PR_INST,
   PR_KIND, PR_MULT, PR_STRIKE, PR_QTY, PR_WBUY, PR_WSELL, PR_DELTA, PR_STATUS, PS_OK,
   CK_ACCOUNT, CK_ROW, CK_SIDE, CK_QTY, CK_TOTAL, CK_LIMIT, CK_STOP, CK_MODIFY, CK_PREV, CK_NOW, CK_CODE,
-  CK_VALUE, CK_BOUND, CK_WARN, CK_WARN_VALUE, CK_PRICE, CK_DELTA, RK_OK, RK_HALTED, RK_REDUCE_ONLY,
+  CK_VALUE, CK_BOUND, CK_WARN, CK_WARN_VALUE, CK_PRICE, CK_DELTA, CK_GROSS, CK_NET, CK_CONC, CK_DDELTA, CK_REQUIRED,
+  CK_EQUITY, RK_OK, RK_HALTED, RK_REDUCE_ONLY,
   RK_UNKNOWN_INSTRUMENT, RK_BAD_PRICE, RK_BAD_QTY, RK_SUBMIT_RATE, RK_MODIFY_RATE, RK_NO_QUOTE, RK_PRICE_BAND,
   RK_NOTIONAL, RK_MAX_OPEN_ORDERS, RK_POSITION_LIMIT, RK_GROSS_EXPOSURE, RK_NET_EXPOSURE, RK_CONCENTRATION,
   RK_DELTA_LIMIT, RK_BUYING_POWER, RK_UNCOVERED_CALL, RK_SHORT_SALE, RK_DELTA_BAND, RK_NO_GREEKS,
@@ -61,7 +62,8 @@ function takeToken(acc: usize, tokensField: i32, tsField: i32, ratePerS: f64, no
  * orders, reduce-only, position, gross / net exposure, concentration, portfolio delta, buying
  * power (cash-secured puts, covered calls, no short stock in a cash account) and the option-sale
  * delta band. Returns RK_OK or the first failing RK_* code, with the value and the bound in the
- * check row; a warning (delta band in warn mode) is left in CK_WARN.
+ * check row; a warning (delta band in warn mode) is left in CK_WARN, and the account's worst-case
+ * figures with the order in CK_GROSS..CK_EQUITY once the check has reached them.
  */
 export function preTradeCheck(): i32 { return check(false); }
 
@@ -71,6 +73,7 @@ export function preTradeCheckWalk(): i32 { return check(true); }
 function check(walk: bool): i32 {
   const ck = riskCheckOffset;
   st(ck, CK_WARN, 0); st(ck, CK_WARN_VALUE, 0); st(ck, CK_PRICE, NaN); st(ck, CK_DELTA, NaN);
+  st(ck, CK_GROSS, NaN); st(ck, CK_NET, NaN); st(ck, CK_CONC, NaN); st(ck, CK_DDELTA, NaN); st(ck, CK_REQUIRED, NaN); st(ck, CK_EQUITY, NaN);
   if (maxInstruments == 0) return deny(RK_BAD_ACCOUNT, 0, 0);
   const af = ld(ck, CK_ACCOUNT);
   if (!(af >= 0 && af < <f64>RISK_MAX_ACCOUNTS)) return deny(RK_BAD_ACCOUNT, af, 0);
@@ -143,16 +146,18 @@ function check(walk: bool): i32 {
   const m0 = tMark, u0 = tUnit, v0 = m0 * mult;
   const equity = cash + sEq / MICRO;
   const gross = sGross, grossW = gross - tGross + micros(worstAbs(hiW, loW, u0));
-  if (grossW / MICRO > ld(acc, A_MAX_GROSS) && grossW > gross) return deny(RK_GROSS_EXPOSURE, grossW / MICRO, ld(acc, A_MAX_GROSS));
   const net0 = Math.max(Math.abs(sNetHi), Math.abs(sNetLo));
   const netW = Math.max(Math.abs(sNetHi - tNetHi + micros(hiOf(hiW, loW, v0))), Math.abs(sNetLo - tNetLo + micros(loOf(hiW, loW, v0))));
-  if (netW / MICRO > ld(acc, A_MAX_NET) && netW > net0) return deny(RK_NET_EXPOSURE, netW / MICRO, ld(acc, A_MAX_NET));
   const uNewHi = micros(hiOf(hiW, loW, u0)), uNewLo = micros(loOf(hiW, loW, u0));
   const c0 = share(Math.max(Math.abs(sUHi), Math.abs(sULo)) / MICRO, equity);
   const cW = share(Math.max(Math.abs(sUHi - tDdHi + uNewHi), Math.abs(sULo - tDdLo + uNewLo)) / MICRO, equity);
-  if (cW > ld(acc, A_MAX_CONC) && cW > c0) return deny(RK_CONCENTRATION, cW, ld(acc, A_MAX_CONC));
   const d0 = Math.max(Math.abs(sDdHi), Math.abs(sDdLo));
   const dWorst = Math.max(Math.abs(sDdHi - tDdHi + uNewHi), Math.abs(sDdLo - tDdLo + uNewLo));
+  st(ck, CK_GROSS, grossW / MICRO); st(ck, CK_NET, netW / MICRO); st(ck, CK_CONC, cW); st(ck, CK_DDELTA, dWorst / MICRO);
+  st(ck, CK_EQUITY, equity);
+  if (grossW / MICRO > ld(acc, A_MAX_GROSS) && grossW > gross) return deny(RK_GROSS_EXPOSURE, grossW / MICRO, ld(acc, A_MAX_GROSS));
+  if (netW / MICRO > ld(acc, A_MAX_NET) && netW > net0) return deny(RK_NET_EXPOSURE, netW / MICRO, ld(acc, A_MAX_NET));
+  if (cW > ld(acc, A_MAX_CONC) && cW > c0) return deny(RK_CONCENTRATION, cW, ld(acc, A_MAX_CONC));
   if (dWorst / MICRO > ld(acc, A_MAX_DELTA) && dWorst > d0) return deny(RK_DELTA_LIMIT, dWorst / MICRO, ld(acc, A_MAX_DELTA));
 
   const req = sReq, shortCalls = sCalls, shares = sShares;
@@ -164,6 +169,7 @@ function check(walk: bool): i32 {
       const shortAfter = side > 0 ? posInf(-(lo + dW)) : posInf(-loW);
       reqW += micros((shortAfter - posInf(-lo)) * ld(orow, PR_STRIKE) * mult);
     }
+    st(ck, CK_REQUIRED, reqW / MICRO);
     if (reqW / MICRO > cash && reqW > req) return deny(RK_BUYING_POWER, reqW / MICRO, cash);
     if (side < 0 && (kind0 == 1 || kind0 == 0)) {
       const callsW = kind0 == 1 ? shortCalls - tUq + posInf(-loW) * mult : shortCalls;
@@ -172,6 +178,7 @@ function check(walk: bool): i32 {
     }
   } else {
     const reqW = req - tReq + micros(Math.max(regT(orow, hiW, m0), regT(orow, loW, m0)));
+    st(ck, CK_REQUIRED, reqW / MICRO);
     if (reqW / MICRO > equity && reqW > req) return deny(RK_BUYING_POWER, reqW / MICRO, equity);
   }
 

@@ -144,8 +144,10 @@ export function regT(row: usize, q: f64, mark: f64): f64 {
   if (kind == 0) return REGT_STOCK * Math.abs(q) * mark * mult;
   if (q >= 0) return q * mark * mult;
   const spot = ld(row, PR_SPOT), k = ld(row, PR_STRIKE);
-  const otm = kind == 1 ? posInf(k - spot) : posInf(spot - k);
-  return (mark + Math.max(REGT_OPT_UND * spot - otm, REGT_OPT_MIN * k)) * -q * mult;
+  // A row not valued yet has no spot: the 10 %-of-strike floor alone, never NaN (a NaN would
+  // silence every buying-power check of the account until the next recompute).
+  const und = spot > 0 ? REGT_OPT_UND * spot - (kind == 1 ? posInf(k - spot) : posInf(spot - k)) : 0;
+  return (mark + Math.max(und, REGT_OPT_MIN * k)) * -q * mult;
 }
 
 @inline function clamp01(x: f64): f64 { return Math.min(Math.max(x, 0), 1); }

@@ -186,6 +186,14 @@ function fuzz(w: World, seed: number, steps: number, candidates: number, univers
       const code = RISK_CODES[res.rc]!;
       seen.set(code, (seen.get(code) ?? 0) + 1);
     }
+    // One row without a valuation (a short option before its first recompute has no spot) must not
+    // turn an account's sums into NaN: every check that reads them would pass until the next re-base.
+    for (const id of ACCOUNTS) {
+      for (const f of ["A_S_EQ", "A_S_GROSS", "A_S_NET_HI", "A_S_NET_LO", "A_S_DD_HI", "A_S_DD_LO", "A_S_REQ"]) {
+        const v = w.t.acc(w.book.slotOf(id)!, f);
+        if (!Number.isFinite(v)) throw new Error(`step ${step}: ${id} ${f} is ${v}`);
+      }
+    }
     if (step % 50 === 0) expectSlotsConsistent(w);
   }
   expectSlotsConsistent(w);
