@@ -6,7 +6,8 @@
 export * from "./layout";
 export { greeksBatch, impliedVolBatch, normCdf } from "./greeks";
 export { riskRecompute } from "./risk-value";
-export { preTradeCheck } from "./risk-check";
+export { preTradeCheck, preTradeCheckWalk } from "./risk-check";
+export { riskRowSync, riskRowDrop } from "./risk-sums";
 import {
   PRICE_SCALE, K_BID, K_ASK, K_TRADE, K_BID_SIZE, K_ASK_SIZE, K_BID_PRICE, K_ASK_PRICE, K_VOLUME, K_CLOSE,
   KIND_COUNT, R_UNKNOWN_INSTRUMENT, R_UNKNOWN_KIND, R_NOT_FINITE, R_SENTINEL, R_NON_POSITIVE_PRICE, R_BAD_SIZE,

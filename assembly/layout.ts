@@ -200,8 +200,12 @@ export const GS_NO_CONVERGENCE: i32 = 5;
 // used from 0 up to A_ROWS (the host keeps them contiguous).
 /** Account rows in the risk region (the configuration allows at most this many accounts). */
 export const RISK_MAX_ACCOUNTS: u32 = 64;
-/** Position rows per account: instruments held or with working orders. */
-export const RISK_MAX_POSITIONS: u32 = 256;
+/**
+ * Position rows per account: instruments held or with working orders. 1,024 so that the
+ * pre-trade check is shown flat up to 1,000 positions in one account (bench/pretrade.ts); the
+ * check no longer walks them, so the capacity costs memory (docs/architecture.md) but no time.
+ */
+export const RISK_MAX_POSITIONS: u32 = 1024;
 
 // risk parameters: f64, written by the host
 export const RP_RATE: i32 = 0; // continuously compounded risk-free rate
@@ -284,7 +288,18 @@ export const A_U_BP: i32 = 60;
 export const A_U_ORDERS: i32 = 61;
 export const A_U_MAX: i32 = 62;
 export const A_OPT_BAND: i32 = 63; // the fat-finger band for option limit prices
-export const ACC_STRIDE: i32 = 64;
+// Running sums for the pre-trade check (risk-sums.ts): the sum over the account's position rows
+// of each row's PR_C_* term, in integer micro-dollars held in f64 (exact below 2^53 µ$, about
+// $9e9), so adding and taking away terms in any order gives exactly what a fresh walk gives.
+export const A_S_EQ: i32 = 64; // Σ qty × mark × mult
+export const A_S_GROSS: i32 = 65; // Σ worst-case |dollar delta|
+export const A_S_NET_HI: i32 = 66; // Σ the higher / lower end of market value over working orders
+export const A_S_NET_LO: i32 = 67;
+export const A_S_DD_HI: i32 = 68; // Σ the higher / lower end of dollar delta
+export const A_S_DD_LO: i32 = 69;
+export const A_S_REQ: i32 = 70; // Σ cash needed (cash account) or Reg-T requirement (margin)
+export const A_S_USLOTS: i32 = 71; // underlying slots in use (high-water mark) in the account's block
+export const ACC_STRIDE: i32 = 72;
 
 // position row: f64 fields, POS_STRIDE per row
 export const PR_INST: i32 = 0;
@@ -311,7 +326,20 @@ export const PR_UNIT_DD: i32 = 20; // dollar delta of one unit
 export const PR_UNREAL: i32 = 21;
 export const PR_STATUS: i32 = 22; // PS_*
 export const PR_MODEL: i32 = 23; // model price at PR_IV (stress base)
-export const POS_STRIDE: i32 = 24;
+// The row's terms in its account's running sums (risk-sums.ts), as of its last sync: written
+// only by WASM. PR_U_SLOT NaN means the row is not counted yet.
+export const PR_CK_MARK: i32 = 24; // mark the terms used (PR_MARK, else the live mark at the sync, else 0)
+export const PR_CK_UNIT: i32 = 25; // dollar delta of one unit the terms used
+export const PR_C_EQ: i32 = 26; // micro-dollars, like the A_S_* sums
+export const PR_C_GROSS: i32 = 27;
+export const PR_C_NET_HI: i32 = 28;
+export const PR_C_NET_LO: i32 = 29;
+export const PR_C_DD_HI: i32 = 30;
+export const PR_C_DD_LO: i32 = 31;
+export const PR_C_REQ: i32 = 32;
+export const PR_C_UQ: i32 = 33; // shares held long (stock) or short calls' shares (call); 0 for a put
+export const PR_U_SLOT: i32 = 34; // the row's slot in the account's underlying block
+export const POS_STRIDE: i32 = 36;
 export const PS_OK: i32 = 0;
 export const PS_NO_MARK: i32 = 1;
 export const PS_NO_GREEKS: i32 = 2;
@@ -339,6 +367,13 @@ export const CK_WARN: i32 = 14; // output: RK_* of a warning, 0 none
 export const CK_WARN_VALUE: i32 = 15;
 export const CK_PRICE: i32 = 16; // output: reference price used, dollars
 export const CK_DELTA: i32 = 17; // output: delta of one unit of the order instrument
+// outputs: the account's worst-case figures with the order, dollars (NaN when the check stopped before them)
+export const CK_GROSS: i32 = 18;
+export const CK_NET: i32 = 19;
+export const CK_CONC: i32 = 20; // share of equity
+export const CK_DDELTA: i32 = 21;
+export const CK_REQUIRED: i32 = 22; // cash needed (cash account) or Reg-T requirement (margin)
+export const CK_EQUITY: i32 = 23;
 export const CHECK_STRIDE: i32 = 24;
 
 // pre-trade reason codes
@@ -366,6 +401,16 @@ export const RK_DELTA_BAND: i32 = 20;
 export const RK_NO_GREEKS: i32 = 21;
 export const RK_BAD_ACCOUNT: i32 = 22;
 export const RISK_REASON_COUNT: i32 = 23;
+
+// per-account underlying sums for the pre-trade check: RISK_MAX_POSITIONS slots per account
+// (an account has at most one underlying per row), f64 fields. Sums in micro-dollars like A_S_*.
+export const US_UND: i32 = 0; // instrument index of the underlying
+export const US_REFS: i32 = 1; // position rows counted in the slot; 0 = free
+export const US_DD_HI: i32 = 2; // Σ PR_C_DD_HI of its rows
+export const US_DD_LO: i32 = 3;
+export const US_CALLS: i32 = 4; // Σ short calls' shares
+export const US_SHARES: i32 = 5; // shares held long
+export const US_STRIDE: i32 = 6;
 
 // per-underlying scratch of riskRecompute(): f64 fields per instrument index
 export const U_DD: i32 = 0;
@@ -395,6 +440,7 @@ function riskBytes(n: u32): usize {
   b += alignUp(<usize>RISK_MAX_ACCOUNTS * <usize>RISK_MAX_POSITIONS * <usize>POS_STRIDE * 8);
   b += alignUp(<usize>CHECK_STRIDE * 8) + alignUp(<usize>GREEKS_STRIDE * 8);
   b += alignUp(<usize>n * <usize>U_STRIDE * 8) + alignUp(<usize>RISK_MAX_POSITIONS * 4);
+  b += alignUp(<usize>RISK_MAX_ACCOUNTS * <usize>RISK_MAX_POSITIONS * <usize>US_STRIDE * 8);
   return b;
 }
 function tablesBase(): usize { return alignUp(__heap_base); }
@@ -417,6 +463,8 @@ export let riskCheckOffset: usize = 0;
 export let riskGreeksOffset: usize = 0;
 export let riskUndOffset: usize = 0;
 export let riskTouchedOffset: usize = 0;
+/** The per-account underlying sums of the pre-trade check (US_* fields). */
+export let riskUndSumsOffset: usize = 0;
 /** Set only by a successful init(); every entry point refuses to run while it is 0. */
 export let maxInstruments: u32 = 0;
 export let ringCapacity: u32 = 0;
@@ -446,6 +494,7 @@ export function plan(instruments: u32, ring: u32, bars: u32): f64 {
   riskGreeksOffset = p; p += alignUp(<usize>GREEKS_STRIDE * 8);
   riskUndOffset = p; p += alignUp(<usize>instruments * <usize>U_STRIDE * 8);
   riskTouchedOffset = p; p += alignUp(<usize>RISK_MAX_POSITIONS * 4);
+  riskUndSumsOffset = p; p += alignUp(<usize>RISK_MAX_ACCOUNTS * <usize>RISK_MAX_POSITIONS * <usize>US_STRIDE * 8);
   assert(p - riskStart == riskBytes(instruments));
   ringCapacity = ring;
   ringMask = ring - 1;

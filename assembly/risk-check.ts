@@ -5,22 +5,30 @@
 // qty + working buys, so every exposure is taken at whichever end is worse. A check denies an
 // order only when the result is beyond the limit AND the order makes it worse, so an order that
 // reduces risk always passes even when the account is already over a limit.
+//
+// The account-wide figures come from the running sums of risk-sums.ts in O(1);
+// preTradeCheckWalk() is the same check computing them by walking every row (the reference).
 
 import {
   PRICE_SCALE, F_STALE, Q_BID, Q_ASK, Q_FLAGS, Q_INGEST_TS, I_TICK_UNITS, I_DEFINED, INSTR_STRIDE,
   RISK_MAX_ACCOUNTS, RISK_MAX_POSITIONS, RP_GLOBAL_STATE, TS_REDUCING, TS_HALTED, A_USED, A_STATE, A_CASH_MODE,
   A_MAX_NOTIONAL, A_MIN_QTY, A_MAX_QTY, A_BAND, A_QUOTE_AGE_MS, A_MAX_OPEN, A_MAX_POS_QTY, A_MAX_GROSS,
   A_MAX_NET, A_MAX_CONC, A_MAX_DELTA, A_DBAND_LO, A_DBAND_HI, A_DBAND_MODE, A_SUBMIT_RATE, A_MODIFY_RATE,
-  A_CASH, A_OPEN_ORDERS, A_ROWS, A_SUB_TOKENS, A_SUB_TS, A_MOD_TOKENS, A_MOD_TS, A_OPT_BAND, PR_INST, PR_UND,
-  PR_KIND, PR_MULT, PR_STRIKE, PR_QTY, PR_WBUY, PR_WSELL, PR_WBUY_COST, PR_MARK, PR_DELTA, PR_STATUS, PS_OK,
+  A_CASH, A_OPEN_ORDERS, A_ROWS, A_SUB_TOKENS, A_SUB_TS, A_MOD_TOKENS, A_MOD_TS, A_OPT_BAND, PR_INST,
+  PR_KIND, PR_MULT, PR_STRIKE, PR_QTY, PR_WBUY, PR_WSELL, PR_DELTA, PR_STATUS, PS_OK,
   CK_ACCOUNT, CK_ROW, CK_SIDE, CK_QTY, CK_TOTAL, CK_LIMIT, CK_STOP, CK_MODIFY, CK_PREV, CK_NOW, CK_CODE,
-  CK_VALUE, CK_BOUND, CK_WARN, CK_WARN_VALUE, CK_PRICE, CK_DELTA, RK_OK, RK_HALTED, RK_REDUCE_ONLY,
+  CK_VALUE, CK_BOUND, CK_WARN, CK_WARN_VALUE, CK_PRICE, CK_DELTA, CK_GROSS, CK_NET, CK_CONC, CK_DDELTA, CK_REQUIRED,
+  CK_EQUITY, RK_OK, RK_HALTED, RK_REDUCE_ONLY,
   RK_UNKNOWN_INSTRUMENT, RK_BAD_PRICE, RK_BAD_QTY, RK_SUBMIT_RATE, RK_MODIFY_RATE, RK_NO_QUOTE, RK_PRICE_BAND,
   RK_NOTIONAL, RK_MAX_OPEN_ORDERS, RK_POSITION_LIMIT, RK_GROSS_EXPOSURE, RK_NET_EXPOSURE, RK_CONCENTRATION,
   RK_DELTA_LIMIT, RK_BUYING_POWER, RK_UNCOVERED_CALL, RK_SHORT_SALE, RK_DELTA_BAND, RK_NO_GREEKS,
   RK_BAD_ACCOUNT, instrumentsOffset, maxInstruments, riskCheckOffset,
 } from "./layout";
-import { accRow, ld, markOf, posInf, posRow, quoteRow, regT, rp, st, unitDD, valueRow } from "./risk-value";
+import { accRow, ld, posInf, posRow, quoteRow, regT, rp, st, valueRow } from "./risk-value";
+import {
+  MICRO, hiOf, loOf, micros, rowTerms, sumsByWalk, sumsOf, syncRow, worstAbs, tMark, tUnit, tGross, tNetHi, tNetLo,
+  tDdHi, tDdLo, tReq, tUq, sEq, sGross, sNetHi, sNetLo, sDdHi, sDdLo, sReq, sUHi, sULo, sCalls, sShares,
+} from "./risk-sums";
 
 @inline function instrRow(idx: u32): usize { return instrumentsOffset + ((<usize>idx * <usize>INSTR_STRIDE) << 3); }
 
@@ -46,25 +54,6 @@ function takeToken(acc: usize, tokensField: i32, tsField: i32, ratePerS: f64, no
   return true;
 }
 
-/**
- * A row's mark for a check: the last recompute's (at most one publish interval old), else the
- * live mark, else 0. Only the order's own row is valued live, so the account loop reads the
- * position block sequentially and never touches the quote table.
- */
-function rowMark(row: usize): f64 {
-  let m = ld(row, PR_MARK);
-  if (isNaN(m)) m = markOf(<u32>ld(row, PR_INST));
-  return isNaN(m) ? 0 : m;
-}
-
-/** A row's dollar delta per unit for a check, from the last recompute (fallbacks in unitDD). */
-@inline function rowUnit(row: usize, mark: f64): f64 {
-  return ld(row, PR_KIND) == 0 ? mark * ld(row, PR_MULT) : unitDD(row);
-}
-
-@inline function worstAbs(h: f64, l: f64, u: f64): f64 { return Math.max(Math.abs(h * u), Math.abs(l * u)); }
-@inline function hiOf(h: f64, l: f64, u: f64): f64 { return Math.max(h * u, l * u); }
-@inline function loOf(h: f64, l: f64, u: f64): f64 { return Math.min(h * u, l * u); }
 @inline function share(x: f64, equity: f64): f64 { return x == 0 ? 0 : equity > 0 ? x / equity : Infinity; }
 
 /**
@@ -73,11 +62,18 @@ function rowMark(row: usize): f64 {
  * orders, reduce-only, position, gross / net exposure, concentration, portfolio delta, buying
  * power (cash-secured puts, covered calls, no short stock in a cash account) and the option-sale
  * delta band. Returns RK_OK or the first failing RK_* code, with the value and the bound in the
- * check row; a warning (delta band in warn mode) is left in CK_WARN.
+ * check row; a warning (delta band in warn mode) is left in CK_WARN, and the account's worst-case
+ * figures with the order in CK_GROSS..CK_EQUITY once the check has reached them.
  */
-export function preTradeCheck(): i32 {
+export function preTradeCheck(): i32 { return check(false); }
+
+/** preTradeCheck() with the account-wide figures from a walk over every position row: the reference for tests and benchmarks. */
+export function preTradeCheckWalk(): i32 { return check(true); }
+
+function check(walk: bool): i32 {
   const ck = riskCheckOffset;
   st(ck, CK_WARN, 0); st(ck, CK_WARN_VALUE, 0); st(ck, CK_PRICE, NaN); st(ck, CK_DELTA, NaN);
+  st(ck, CK_GROSS, NaN); st(ck, CK_NET, NaN); st(ck, CK_CONC, NaN); st(ck, CK_DDELTA, NaN); st(ck, CK_REQUIRED, NaN); st(ck, CK_EQUITY, NaN);
   if (maxInstruments == 0) return deny(RK_BAD_ACCOUNT, 0, 0);
   const af = ld(ck, CK_ACCOUNT);
   if (!(af >= 0 && af < <f64>RISK_MAX_ACCOUNTS)) return deny(RK_BAD_ACCOUNT, af, 0);
@@ -139,64 +135,51 @@ export function preTradeCheck(): i32 {
   const p0 = Math.max(Math.abs(hi), Math.abs(lo)), pW = Math.max(Math.abs(hiW), Math.abs(loW));
   if (pW > ld(acc, A_MAX_POS_QTY) && pW > p0) return deny(RK_POSITION_LIMIT, pW, ld(acc, A_MAX_POS_QTY));
 
-  const und = ld(orow, PR_UND), kind0 = ld(orow, PR_KIND);
+  const kind0 = ld(orow, PR_KIND);
   const cashMode = ld(acc, A_CASH_MODE) == 1;
   const cash = ld(acc, A_CASH);
-  let equity = cash, gross: f64 = 0, netHi: f64 = 0, netLo: f64 = 0, ddHi: f64 = 0, ddLo: f64 = 0;
-  let uHi: f64 = 0, uLo: f64 = 0, req: f64 = 0, shortCalls: f64 = 0, shares: f64 = 0;
-  const n = <u32>rows;
-  for (let i: u32 = 0; i < n; i++) {
-    const row = posRow(a, i);
-    const rq = ld(row, PR_QTY), rm = ld(row, PR_MULT), kind = ld(row, PR_KIND);
-    const mark = rowMark(row);
-    const u = rowUnit(row, mark);
-    const h = rq + ld(row, PR_WBUY), l = rq - ld(row, PR_WSELL);
-    equity += rq * mark * rm;
-    gross += worstAbs(h, l, u);
-    netHi += hiOf(h, l, mark * rm); netLo += loOf(h, l, mark * rm);
-    ddHi += hiOf(h, l, u); ddLo += loOf(h, l, u);
-    if (ld(row, PR_UND) == und) {
-      uHi += hiOf(h, l, u); uLo += loOf(h, l, u);
-      if (kind == 1) shortCalls += posInf(-l) * rm;
-      else if (kind == 0) shares = posInf(l);
-    }
-    if (cashMode) {
-      req += ld(row, PR_WBUY_COST);
-      if (kind == 2) req += posInf(-l) * ld(row, PR_STRIKE) * rm;
-    } else {
-      req += Math.max(regT(row, h, mark), regT(row, l, mark));
-    }
-  }
-  const m0 = rowMark(orow), u0 = rowUnit(orow, m0), v0 = m0 * mult;
-  const grossW = gross - worstAbs(hi, lo, u0) + worstAbs(hiW, loW, u0);
-  if (grossW > ld(acc, A_MAX_GROSS) && grossW > gross) return deny(RK_GROSS_EXPOSURE, grossW, ld(acc, A_MAX_GROSS));
-  const net0 = Math.max(Math.abs(netHi), Math.abs(netLo));
-  const netW = Math.max(Math.abs(netHi - hiOf(hi, lo, v0) + hiOf(hiW, loW, v0)), Math.abs(netLo - loOf(hi, lo, v0) + loOf(hiW, loW, v0)));
-  if (netW > ld(acc, A_MAX_NET) && netW > net0) return deny(RK_NET_EXPOSURE, netW, ld(acc, A_MAX_NET));
-  const c0 = share(Math.max(Math.abs(uHi), Math.abs(uLo)), equity);
-  const cW = share(Math.max(Math.abs(uHi - hiOf(hi, lo, u0) + hiOf(hiW, loW, u0)), Math.abs(uLo - loOf(hi, lo, u0) + loOf(hiW, loW, u0))), equity);
+  // The order's row was just valued: bring its terms in the sums up to date, then read the
+  // account's figures (micro-dollars) and take the row's own terms out to put the order's in.
+  syncRow(a, <u32>rf);
+  if (walk) sumsByWalk(a, orow, <u32>rows); else sumsOf(a, orow);
+  rowTerms(orow, cashMode, false);
+  const m0 = tMark, u0 = tUnit, v0 = m0 * mult;
+  const equity = cash + sEq / MICRO;
+  const gross = sGross, grossW = gross - tGross + micros(worstAbs(hiW, loW, u0));
+  const net0 = Math.max(Math.abs(sNetHi), Math.abs(sNetLo));
+  const netW = Math.max(Math.abs(sNetHi - tNetHi + micros(hiOf(hiW, loW, v0))), Math.abs(sNetLo - tNetLo + micros(loOf(hiW, loW, v0))));
+  const uNewHi = micros(hiOf(hiW, loW, u0)), uNewLo = micros(loOf(hiW, loW, u0));
+  const c0 = share(Math.max(Math.abs(sUHi), Math.abs(sULo)) / MICRO, equity);
+  const cW = share(Math.max(Math.abs(sUHi - tDdHi + uNewHi), Math.abs(sULo - tDdLo + uNewLo)) / MICRO, equity);
+  const d0 = Math.max(Math.abs(sDdHi), Math.abs(sDdLo));
+  const dWorst = Math.max(Math.abs(sDdHi - tDdHi + uNewHi), Math.abs(sDdLo - tDdLo + uNewLo));
+  st(ck, CK_GROSS, grossW / MICRO); st(ck, CK_NET, netW / MICRO); st(ck, CK_CONC, cW); st(ck, CK_DDELTA, dWorst / MICRO);
+  st(ck, CK_EQUITY, equity);
+  if (grossW / MICRO > ld(acc, A_MAX_GROSS) && grossW > gross) return deny(RK_GROSS_EXPOSURE, grossW / MICRO, ld(acc, A_MAX_GROSS));
+  if (netW / MICRO > ld(acc, A_MAX_NET) && netW > net0) return deny(RK_NET_EXPOSURE, netW / MICRO, ld(acc, A_MAX_NET));
   if (cW > ld(acc, A_MAX_CONC) && cW > c0) return deny(RK_CONCENTRATION, cW, ld(acc, A_MAX_CONC));
-  const d0 = Math.max(Math.abs(ddHi), Math.abs(ddLo));
-  const dWorst = Math.max(Math.abs(ddHi - hiOf(hi, lo, u0) + hiOf(hiW, loW, u0)), Math.abs(ddLo - loOf(hi, lo, u0) + loOf(hiW, loW, u0)));
-  if (dWorst > ld(acc, A_MAX_DELTA) && dWorst > d0) return deny(RK_DELTA_LIMIT, dWorst, ld(acc, A_MAX_DELTA));
+  if (dWorst / MICRO > ld(acc, A_MAX_DELTA) && dWorst > d0) return deny(RK_DELTA_LIMIT, dWorst / MICRO, ld(acc, A_MAX_DELTA));
 
+  const req = sReq, shortCalls = sCalls, shares = sShares;
   if (cashMode) {
     if (kind0 == 0 && loW < 0 && loW < lo) return deny(RK_SHORT_SALE, -loW, 0);
-    let reqW = req + (side > 0 ? dW * ref * mult : 0);
+    let reqW = req + (side > 0 ? micros(dW * ref * mult) : 0);
     if (kind0 == 2) {
       // A sale may add a short put to secure; a buy that fills closes part of one and frees its cash.
       const shortAfter = side > 0 ? posInf(-(lo + dW)) : posInf(-loW);
-      reqW += (shortAfter - posInf(-lo)) * ld(orow, PR_STRIKE) * mult;
+      reqW += micros((shortAfter - posInf(-lo)) * ld(orow, PR_STRIKE) * mult);
     }
-    if (reqW > cash && reqW > req) return deny(RK_BUYING_POWER, reqW, cash);
+    st(ck, CK_REQUIRED, reqW / MICRO);
+    if (reqW / MICRO > cash && reqW > req) return deny(RK_BUYING_POWER, reqW / MICRO, cash);
     if (side < 0 && (kind0 == 1 || kind0 == 0)) {
-      const callsW = kind0 == 1 ? shortCalls - posInf(-lo) * mult + posInf(-loW) * mult : shortCalls;
+      const callsW = kind0 == 1 ? shortCalls - tUq + posInf(-loW) * mult : shortCalls;
       const sharesW = kind0 == 0 ? posInf(loW) : shares;
       if (callsW > sharesW && callsW - sharesW > shortCalls - shares) return deny(RK_UNCOVERED_CALL, callsW, sharesW);
     }
   } else {
-    const reqW = req - Math.max(regT(orow, hi, m0), regT(orow, lo, m0)) + Math.max(regT(orow, hiW, m0), regT(orow, loW, m0));
-    if (reqW > equity && reqW > req) return deny(RK_BUYING_POWER, reqW, equity);
+    const reqW = req - tReq + micros(Math.max(regT(orow, hiW, m0), regT(orow, loW, m0)));
+    st(ck, CK_REQUIRED, reqW / MICRO);
+    if (reqW / MICRO > equity && reqW > req) return deny(RK_BUYING_POWER, reqW / MICRO, equity);
   }
 
   const bandMode = ld(acc, A_DBAND_MODE);

@@ -19,6 +19,7 @@ import {
   riskPositionsOffset, riskGreeksOffset, riskUndOffset, riskTouchedOffset,
 } from "./layout";
 import { priceRow, solveVol } from "./greeks";
+import { rebaseAccount } from "./risk-sums";
 
 const Z95: f64 = 1.6448536269514722;
 const Z99: f64 = 2.3263478740408408;
@@ -143,8 +144,10 @@ export function regT(row: usize, q: f64, mark: f64): f64 {
   if (kind == 0) return REGT_STOCK * Math.abs(q) * mark * mult;
   if (q >= 0) return q * mark * mult;
   const spot = ld(row, PR_SPOT), k = ld(row, PR_STRIKE);
-  const otm = kind == 1 ? posInf(k - spot) : posInf(spot - k);
-  return (mark + Math.max(REGT_OPT_UND * spot - otm, REGT_OPT_MIN * k)) * -q * mult;
+  // A row not valued yet has no spot: the 10 %-of-strike floor alone, never NaN (a NaN would
+  // silence every buying-power check of the account until the next recompute).
+  const und = spot > 0 ? REGT_OPT_UND * spot - (kind == 1 ? posInf(k - spot) : posInf(spot - k)) : 0;
+  return (mark + Math.max(und, REGT_OPT_MIN * k)) * -q * mult;
 }
 
 @inline function clamp01(x: f64): f64 { return Math.min(Math.max(x, 0), 1); }
@@ -223,6 +226,8 @@ function recomputeAccount(a: u32, acc: usize, now: f64): void {
     }
     st(slot, U_DD, ld(slot, U_DD) + dd);
   }
+  // Every row was just valued: re-base the pre-trade check's running sums on the new marks.
+  rebaseAccount(a, rows);
   const equity = ld(acc, A_CASH) + mv;
   let sumSq: f64 = 0, sumLin: f64 = 0, absTotal: f64 = 0, absMax: f64 = 0, maxUnd: f64 = -1;
   for (let j: u32 = 0; j < touched; j++) {

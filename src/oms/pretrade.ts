@@ -1,6 +1,6 @@
 // The pre-trade hook: every new order and every modify passes through it after validation and
 // before anything is journaled as submitted. Here it is a pass-through; the risk engine fills
-// it in. It runs synchronously on the request path (budget: p99 ≤ 5 µs), so what it needs is
+// it in. It runs synchronously on the request path (budget: p99 ≤ 2 µs), so what it needs is
 // reachable through the context without copying.
 
 import type { Instrument } from "../domain/instrument.ts";

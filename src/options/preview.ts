@@ -64,6 +64,8 @@ interface Saved {
   account: Float64Array;
   rows: Float64Array;
   rowsStart: number;
+  /** The account's underlying sums of the pre-trade check (the check and the recompute update them with the rows). */
+  unds: Float64Array;
   used: number[];
 }
 
@@ -161,15 +163,17 @@ export class OrderPreviewer {
   }
 }
 
-/** Copies the account row, its position rows and the in-use flags of the other accounts. */
+/** Copies the account row, its position rows, its underlying sums and the in-use flags of the other accounts. */
 function save(t: RiskTables, slot: number): Saved {
   const aS = t.A.STRIDE;
   const rows = t.acc(slot, "A_ROWS");
   const rowsStart = t.rowBase(slot, 0);
   const used: number[] = [];
   for (let s = 0; s < t.maxAccounts; s++) if (s !== slot && t.acc(s, "A_USED") === 1) used.push(s);
+  const undsStart = t.undBase(slot);
   return {
-    slot, account: t.accounts.slice(slot * aS, slot * aS + aS), rows: t.positions.slice(rowsStart, rowsStart + rows * t.P.STRIDE), rowsStart, used,
+    slot, account: t.accounts.slice(slot * aS, slot * aS + aS), rows: t.positions.slice(rowsStart, rowsStart + rows * t.P.STRIDE), rowsStart,
+    unds: t.undSums.slice(undsStart, t.undBase(slot + 1)), used,
   };
 }
 
@@ -177,6 +181,7 @@ function save(t: RiskTables, slot: number): Saved {
 function restore(t: RiskTables, s: Saved): void {
   t.accounts.set(s.account, s.slot * t.A.STRIDE);
   t.positions.set(s.rows, s.rowsStart);
+  t.undSums.set(s.unds, t.undBase(s.slot));
   for (const other of s.used) t.setAcc(other, "A_USED", 1);
 }
 

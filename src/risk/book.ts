@@ -1,6 +1,8 @@
 // What the risk region must know of each account, kept current by the host: limits, cash,
 // positions, and the quantity and cost of working orders per instrument. Rows of an account are
 // kept contiguous (a freed row is filled by the last one) so WASM loops over 0..A_ROWS only.
+// Every change to a row here is followed by a sync of the row (and a freed row is dropped first),
+// so the pre-trade check's running sums (assembly/risk-sums.ts) always match the rows.
 //
 // Working quantities follow the order manager's durable updates; a check that passes adds its
 // order at once, so a burst of orders sent before the first is durable is still seen whole.
@@ -146,12 +148,13 @@ export class RiskBook {
     this.t.initRow(s.slot, row, inst, und, inst.expiry ? expiryMs(inst.expiry) : 0);
     const seed = this.seedMark(inst.symbol);
     if (seed !== undefined) this.t.setPos(s.slot, row, "PR_MARK", seed);
-    // Never cleared when a row is freed: a stale flag costs one needless recompute, a missing one a stale risk figure.
-    this.held[inst.index] = 1;
-    this.held[und] = 1;
     s.rows.set(inst.symbol, row);
     s.symbols.push(inst.symbol);
     this.t.setAcc(s.slot, "A_ROWS", s.symbols.length);
+    this.t.syncRow(s.slot, row);
+    // Never cleared when a row is freed: a stale flag costs one needless recompute, a missing one a stale risk figure.
+    this.held[inst.index] = 1;
+    this.held[und] = 1;
     return row;
   }
 
@@ -164,8 +167,11 @@ export class RiskBook {
   /** Sets a known row's quantity and cost basis (dollars): the order path. */
   setPositionAt(slot: number, row: number, qty: number, costDollars: number): void {
     this.changed = true;
-    this.t.setPosAt(slot, row, this.t.P.QTY, qty);
     this.t.setPosAt(slot, row, this.t.P.COST, costDollars);
+    // The cost basis is not in the pre-trade sums; the quantity is, and is usually unchanged here.
+    if (this.t.posAt(slot, row, this.t.P.QTY) === qty) return;
+    this.t.setPosAt(slot, row, this.t.P.QTY, qty);
+    this.t.syncRow(slot, row);
   }
 
   /** Sets a position's quantity and cost basis (dollars) from the ledger. */
@@ -176,6 +182,7 @@ export class RiskBook {
     const row = this.rowFor(id, inst);
     this.t.setPosAt(s.slot, row, this.t.P.QTY, qty);
     this.t.setPosAt(s.slot, row, this.t.P.COST, costDollars);
+    this.t.syncRow(s.slot, row);
   }
 
   /** Counts a checked order as working at once (before the manager's durable update). */
@@ -239,6 +246,7 @@ export class RiskBook {
     if (w.side === "buy") {
       this.t.setPosAt(slot, row, P.WBUY_COST, Math.max(this.t.posAt(slot, row, P.WBUY_COST) + sign * w.remaining * w.unitCost, 0));
     }
+    this.t.syncRow(slot, row);
   }
 
   /** Frees rows that hold nothing and work nothing, moving the last rows into the gaps. */
@@ -248,6 +256,7 @@ export class RiskBook {
       if (!empty) continue;
       const last = s.symbols.length - 1;
       const gone = s.symbols[r]!;
+      this.t.dropRow(s.slot, r);
       if (r !== last) {
         this.t.moveRow(s.slot, last, r);
         const moved = s.symbols[last]!;

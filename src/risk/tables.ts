@@ -1,7 +1,8 @@
 // The host side of the risk region (assembly/risk-check.ts, risk-value.ts): typed views on the account, position
 // and check rows of the engine's shared memory, account slots, position-row allocation, and the
-// two WASM calls (preTradeCheck, riskRecompute). Every field index, stride and capacity is read
-// from the module's exports; nothing here restates the layout.
+// WASM calls (preTradeCheck, riskRecompute, and riskRowSync / riskRowDrop that keep the check's
+// running sums). Every field index, stride and capacity is read from the module's exports;
+// nothing here restates the layout.
 
 import type { Engine } from "../engine/engine.ts";
 import { wasmInstanceOf } from "../engine/wasm.ts";
@@ -25,6 +26,9 @@ type Globals = Record<string, number>;
 interface RiskExports {
   riskRecompute(now: number): number;
   preTradeCheck(): number;
+  preTradeCheckWalk(): number;
+  riskRowSync(slot: number, row: number): number;
+  riskRowDrop(slot: number, row: number): number;
 }
 
 /** What a denied (or warned) check reported, read after the call. */
@@ -51,6 +55,8 @@ export class RiskTables {
   readonly accounts: Float64Array;
   readonly positions: Float64Array;
   readonly check: Float64Array;
+  /** The per-account underlying sums of the pre-trade check (US_* fields, RISK_MAX_POSITIONS slots per account). */
+  readonly undSums: Float64Array;
   readonly maxAccounts: number;
   readonly maxPositions: number;
   /** Field indexes the order path touches, in fixed-shape objects (no lookups by name per order). */
@@ -62,18 +68,23 @@ export class RiskTables {
   };
   private readonly ex: RiskExports;
   /** preTradeCheck bound once: a call through the exports object costs more per order. */
-  private readonly check_: () => number;
+  private check_: () => number;
+  private readonly sync_: (slot: number, row: number) => number;
+  private readonly drop_: (slot: number, row: number) => number;
 
   private constructor(g: Globals, ex: RiskExports, buffer: ArrayBufferLike) {
     this.g = g;
     this.ex = ex;
     this.check_ = ex.preTradeCheck;
+    this.sync_ = ex.riskRowSync;
+    this.drop_ = ex.riskRowDrop;
     this.maxAccounts = g.RISK_MAX_ACCOUNTS!;
     this.maxPositions = g.RISK_MAX_POSITIONS!;
     this.params = new Float64Array(buffer, g.riskParamsOffset!, g.RISK_PARAM_COUNT!);
     this.accounts = new Float64Array(buffer, g.riskAccountsOffset!, this.maxAccounts * g.ACC_STRIDE!);
     this.positions = new Float64Array(buffer, g.riskPositionsOffset!, this.maxAccounts * this.maxPositions * g.POS_STRIDE!);
     this.check = new Float64Array(buffer, g.riskCheckOffset!, g.CHECK_STRIDE!);
+    this.undSums = new Float64Array(buffer, g.riskUndSumsOffset!, this.maxAccounts * this.maxPositions * g.US_STRIDE!);
     const need = (name: string): number => {
       const v = g[name];
       if (v === undefined) throw new Error(`engine module does not export ${name}`);
@@ -159,7 +170,34 @@ export class RiskTables {
     this.setPos(slot, row, "PR_EXPIRY_MS", expiryMs);
   }
 
-  /** Copies row `from` over row `to` of one account (used to keep rows contiguous). */
+  /**
+   * Brings a row's terms in its account's running sums (assembly/risk-sums.ts) up to date: call
+   * after every change to a row's fields, or the pre-trade check reads a stale account.
+   */
+  syncRow(slot: number, row: number): void {
+    if (this.sync_(slot, row) !== 0) throw new Error(`riskRowSync: account slot ${slot} has no row ${row}`);
+  }
+
+  /** Takes a row out of its account's running sums: call before the row is freed. */
+  dropRow(slot: number, row: number): void {
+    if (this.drop_(slot, row) !== 0) throw new Error(`riskRowDrop: account slot ${slot} has no row ${row}`);
+  }
+
+  /** Index in `undSums` of an account's first underlying slot. */
+  undBase(slot: number): number {
+    return slot * this.maxPositions * this.g.US_STRIDE!;
+  }
+
+  /**
+   * Makes runCheck() use the walking reference (preTradeCheckWalk: same check, account figures
+   * from a walk over every row) instead of the running sums; for the equivalence test and the
+   * benchmark's yardstick only.
+   */
+  useWalkingCheck(walk: boolean): void {
+    this.check_ = walk ? this.ex.preTradeCheckWalk : this.ex.preTradeCheck;
+  }
+
+  /** Copies row `from` over row `to` of one account (used to keep rows contiguous; drop `to` first). */
   moveRow(slot: number, from: number, to: number): void {
     const S = this.g.POS_STRIDE!;
     const src = this.rowBase(slot, from);

@@ -164,6 +164,28 @@ describe("the account after the fill", () => {
   });
 });
 
+describe("the pre-trade check's running sums", () => {
+  test("a preview leaves them as they were: the account's sums, its underlying sums and its rows", async () => {
+    const r = await start();
+    const body = order({ symbol: PUT, side: "sell", qty: 2, limitPrice: 9.9 });
+    // Resting buys so the sums are not all zero and both instruments have their rows before any preview.
+    expect((await r.call("POST", "/v1/orders", order({ qty: 1, limitPrice: 99.5 }))).json.status).toBe("accepted");
+    expect((await r.call("POST", "/v1/orders", order({ symbol: PUT, qty: 1, limitPrice: 9 }))).json.status).toBe("accepted");
+    await r.h.store.journal.durable();
+    const t = r.h.risk!.tables;
+    const slot = r.h.risk!.book.slotOf("T")!;
+    const snap = () => ({
+      account: [...t.accounts.subarray(slot * t.A.STRIDE, (slot + 1) * t.A.STRIDE)],
+      unds: [...t.undSums.subarray(t.undBase(slot), t.undBase(slot + 1))],
+      rows: [...t.positions.subarray(t.rowBase(slot, 0), t.rowBase(slot, t.acc(slot, "A_ROWS")))],
+    });
+    const before = snap();
+    expect(before.account[t.g.A_S_REQ!]).toBeGreaterThan(0);
+    for (let i = 0; i < 3; i++) expect((await r.call("POST", "/v1/orders/preview", body)).json.allowed).toBe(true);
+    expect(snap()).toEqual(before);
+  });
+});
+
 describe("errors and limits", () => {
   test("validation errors are a submit's: unknown symbol, account, bad qty; keys: none 401, read 403, other account 403", async () => {
     const r = await start();

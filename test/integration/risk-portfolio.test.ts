@@ -243,23 +243,22 @@ describe("limits through the admin API", () => {
 });
 
 describe("bounds", () => {
-  test("an account works at most 256 instruments in the risk table; a freed row is reused", async () => {
-    const extra = Array.from({ length: 256 }, (_, i) => `S${i}`);
+  test("an account holds at most RISK_MAX_POSITIONS (1,024) instruments in the risk table; a freed row is reused", async () => {
+    // Held positions, not working orders: the order manager allows 1,000 working orders per account.
+    const CAP = 1024;
+    const extra = Array.from({ length: CAP }, (_, i) => `S${i}`);
     const r = (rig = await startRiskRig({}, { extraStocks: extra }));
+    expect(r.h.risk!.tables.maxPositions).toBe(CAP);
     for (const s of extra) r.h.quote(s, 10, 1000, 10.02, 1000);
-    const ids: string[] = [];
-    for (const s of extra) {
-      const o = (await r.place({ symbol: s, type: "limit", limitPrice: 9.99, qty: 1 })).json;
-      expect(o.status).not.toBe("denied");
-      ids.push(o.id);
-    }
-    const full = (await r.place({ symbol: "AAPL", type: "limit", limitPrice: 99, qty: 1 })).json;
-    expect(full.status).toBe("denied");
-    expect(full.reason).toContain("256 instruments");
-    expect((await r.call("DELETE", `/v1/orders/${ids[0]}`)).status).toBe(200);
-    await waitFor(() => r.h.oms.openOrders("T").length === 255, 5000, "the cancel");
+    for (const s of extra) expect((await r.place({ symbol: s, type: "market", qty: 1 })).json.status).not.toBe("denied");
+    await waitFor(() => r.h.oms.positions("T").filter((p) => p.qty !== 0).length === CAP, 10_000, "every fill");
     await r.h.store.journal.durable();
-    await waitFor(() => r.h.risk!.book.remainingOf(ids[0]!) === 0, 5000, "the risk book to drop the canceled order");
+    const full = (await r.place({ symbol: "AAPL", type: "limit", limitPrice: 99, qty: 1 })).json;
+    expect(full).toMatchObject({ status: "denied" });
+    expect(full.reason).toContain(`${CAP} instruments`);
+    expect((await r.place({ symbol: "S0", side: "sell", type: "market", qty: 1 })).json.status).not.toBe("denied");
+    await waitFor(() => r.h.oms.positions("T").filter((p) => p.qty !== 0).length === CAP - 1, 5000, "the sale");
+    await r.h.store.journal.durable();
     expect((await r.place({ symbol: "AAPL", type: "limit", limitPrice: 99, qty: 1 })).json.status).not.toBe("denied");
-  }, 20_000);
+  }, 60_000);
 });
