@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What `npm test` needs from the machine beyond npm packages: Debian's Chromium for the dashboard's
-# browser test and promtool for the /metrics format test. Each script is a no-op once installed.
+# browser test, promtool for the /metrics format test and nats-server for the core/edge tests. Each script is a no-op once installed.
 set -euo pipefail
 dir="$(dirname "$0")"
 bash "$dir/ensure-chromium.sh"
 bash "$dir/ensure-promtool.sh"
+bash "$dir/ensure-nats.sh"
