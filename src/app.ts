@@ -50,6 +50,7 @@ import { OrderPreviewer } from "./options/preview.ts";
 import { previewRoutes } from "./server/preview.ts";
 import { ChainsWs } from "./server/chains-ws.ts";
 import { registerOptionsMetrics } from "./options/metrics.ts";
+import { CoreLink } from "./cluster/core.ts";
 
 /** A running alluse-market. */
 export interface App {
@@ -258,6 +259,12 @@ async function startLocked(config: Config, log: Logger, lock: DirLock): Promise<
     throw err;
   });
   metrics.attachServer(() => server.stats());
+  // Role core: publish every changed row on NATS for the edges (role all adds nothing here).
+  const coreLink = config.role === "core" ? new CoreLink(engine, config.nats!, server.url, log.child("nats")) : undefined;
+  if (coreLink) {
+    coreLink.registerMetrics(metrics.registry);
+    coreLink.start();
+  }
   ordersWs?.setPreviewer(previewer);
   registerOptionsMetrics(metrics.registry, previewer, chainsWs);
   if (trading.risk) {
@@ -308,6 +315,7 @@ async function startLocked(config: Config, log: Logger, lock: DirLock): Promise<
     spreads.stop();
     alerts.stop();
     metrics.stop();
+    await coreLink?.stop();
     await server.stop();
     await trading.stop();
     throw err;
@@ -326,6 +334,7 @@ async function startLocked(config: Config, log: Logger, lock: DirLock): Promise<
         watchFeed();
         await feed.stop();
         engine.flush();
+        await coreLink?.stop();
         alerts.stop();
         await server.stop();
         await trading.stop();

@@ -1,0 +1,194 @@
+// Core and edges over a real nats-server (test/helpers/nats.ts): the core is a test market's
+// engine with the core's NATS link and its own server; the edge is the real edge app on port 0;
+// clients are real MarketClients over WebSocket. The last test runs both as real processes.
+
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadConfig } from "../../src/config.ts";
+import { CoreLink } from "../../src/cluster/core.ts";
+import { startEdge, type Edge } from "../../src/cluster/edge-app.ts";
+import { quoteSubject } from "../../src/cluster/wire.ts";
+import { MarketClient } from "../../src/client/client.ts";
+import type { QuoteFrame } from "../../src/client/protocol.ts";
+import { createLogger } from "../../src/log.ts";
+import { TestMarket } from "../helpers/market.ts";
+import { TestNats } from "../helpers/nats.ts";
+import { readLineMatching } from "../helpers/process.ts";
+import { serveMarket, type TestServer } from "../helpers/server.ts";
+import { waitFor, waitForAsync } from "../helpers/wait.ts";
+
+const silent = createLogger("error", "test", () => {});
+let nats: TestNats;
+let market: TestMarket;
+let core: TestServer;
+let link: CoreLink;
+let edge: Edge;
+
+beforeAll(async () => {
+  nats = await TestNats.start();
+  market = await TestMarket.create();
+  core = await serveMarket(market);
+  link = new CoreLink(market.engine, [nats.url], core.url, silent);
+  link.start();
+  edge = await startEdge(await loadConfig(["--role", "edge", "--nats", nats.url, "--port", "0"], {}), silent);
+  await waitFor(() => edge.health.readiness().ready, 10_000, "the edge to be ready");
+});
+
+afterAll(async () => {
+  await edge?.stop();
+  await link?.stop();
+  await core?.stop();
+  await nats?.kill();
+});
+
+/** Quotes a client received, by symbol. */
+function collect(client: MarketClient): Map<string, QuoteFrame[]> {
+  const seen = new Map<string, QuoteFrame[]>();
+  client.onQuote((f) => {
+    let list = seen.get(f.s);
+    if (!list) seen.set(f.s, (list = []));
+    list.push(f);
+  });
+  return seen;
+}
+
+/** The core's quote of a symbol as a client frame (without snap), to compare with what an edge client got. */
+function coreFrame(symbol: string): Omit<QuoteFrame, "snap"> {
+  const q = market.engine.quote(market.row(symbol));
+  return { t: "q", s: q.symbol, seq: q.seq, b: q.bid, bs: q.bidSize, a: q.ask, as: q.askSize, l: q.last, ls: q.lastSize, v: q.volume,
+    vw: q.vwap, o: q.open, h: q.high, lo: q.low, pc: q.prevClose, vol: q.volatility, ts: q.exchangeTs, its: q.ingestTs, f: q.flags };
+}
+
+function withoutSnap(f: QuoteFrame): Omit<QuoteFrame, "snap"> {
+  const { snap: _snap, ...rest } = f;
+  return rest;
+}
+
+test("an edge client gets the core's quotes, snapshot first, with the core's seq, in JSON and MessagePack; REST matches the core", async () => {
+  market.update(["AAPL", "MSFT"]);
+  const expected = new Map<number, Omit<QuoteFrame, "snap">>([[market.engine.quote(market.row("AAPL")).seq, coreFrame("AAPL")]]);
+  await using json = await MarketClient.connect(edge.server.wsUrl);
+  await using packed = await MarketClient.connect(edge.server.wsUrl, { format: "msgpack" });
+  const got = [collect(json), collect(packed)];
+  await json.subscribe(["AAPL"]);
+  await packed.subscribe(["AAPL"]);
+  await waitFor(() => got.every((g) => (g.get("AAPL")?.length ?? 0) >= 1), 5000, "both snapshots");
+  for (let i = 0; i < 5; i++) {
+    market.update(["AAPL"]);
+    expected.set(market.engine.quote(market.row("AAPL")).seq, coreFrame("AAPL"));
+  }
+  const last = market.engine.quote(market.row("AAPL")).seq;
+  await waitFor(() => got.every((g) => g.get("AAPL")!.at(-1)!.seq === last), 5000, "the last update at both clients");
+  for (const g of got) {
+    const frames = g.get("AAPL")!;
+    expect(frames[0]!.snap).toBe(true);
+    expect(frames.slice(1).every((f) => f.snap === undefined)).toBe(true);
+    expect(frames.map((f) => f.seq)).toEqual([...expected.keys()]);
+    for (const f of frames) expect(withoutSnap(f)).toEqual(expected.get(f.seq)!);
+  }
+  // REST at the edge: a symbol no client holds is asked from the core, a held one read from the cache.
+  const rest = (await (await fetch(`${edge.server.url}/v1/quotes?symbols=AAPL,MSFT`)).json()) as { quotes: { seq: number }[] };
+  expect(rest.quotes.map((q) => q.seq)).toEqual([last, market.engine.quote(market.row("MSFT")).seq]);
+  const instruments = (await (await fetch(`${edge.server.url}/v1/instruments`)).json()) as { total: number };
+  expect(instruments.total).toBe(market.engine.instruments.length);
+  const order = await fetch(`${edge.server.url}/v1/orders`, { method: "POST", body: "{}" });
+  expect(order.status).toBe(421);
+  expect(((await order.json()) as { error: { code: string; message: string } }).error).toEqual({
+    code: "NOT_ON_EDGE", message: `POST /v1/orders is served by the core at ${core.url}, not by this edge`,
+  });
+});
+
+test("the edge subscribes a symbol's subject only while a client holds it", async () => {
+  const subject = quoteSubject("TSLA-20261127-C-250");
+  const subjects = () => nats.subjectsOf("alluse-edge");
+  expect(await subjects()).not.toContain(subject);
+  await using a = await MarketClient.connect(edge.server.wsUrl);
+  await using b = await MarketClient.connect(edge.server.wsUrl);
+  const seenB = collect(b);
+  await a.subscribe(["TSLA-20261127-C-250"]);
+  await waitForAsync(async () => (await subjects()).includes(subject), 5000, "the subject at the server");
+  await b.subscribe(["TSLA-20261127-C-250"]);
+  await waitFor(() => seenB.has("TSLA-20261127-C-250"), 5000, "the second client's snapshot");
+  expect((await subjects()).filter((s) => s === subject)).toHaveLength(1);
+  await a.unsubscribe(["TSLA-20261127-C-250"]);
+  expect(await subjects()).toContain(subject);
+  b.close();
+  await waitForAsync(async () => !(await subjects()).includes(subject), 5000, "the subject dropped after the last client left");
+  expect(edge.quotes.stats.subjects).toBe(edge.quotes.wantedRows().length);
+});
+
+test("a message lost on the way to the edge (a seq gap) makes it resnapshot that symbol from the core", async () => {
+  await using client = await MarketClient.connect(edge.server.wsUrl);
+  const seen = collect(client);
+  await client.subscribe(["NVDA"]);
+  await waitFor(() => seen.has("NVDA"), 5000, "the snapshot");
+  const before = { gaps: edge.quotes.stats.gaps, resnapshots: edge.quotes.stats.resnapshots, requests: link.stats.requests };
+  edge.quotes.dropNext = "NVDA";
+  market.update(["NVDA"]);
+  market.update(["NVDA"]);
+  const last = market.engine.quote(market.row("NVDA")).seq;
+  await waitFor(() => edge.quotes.stats.gaps === before.gaps + 1, 5000, "the gap at the edge");
+  await waitFor(() => link.stats.requests > before.requests, 5000, "the snapshot request at the core");
+  expect(edge.quotes.stats.resnapshots).toBe(before.resnapshots + 1);
+  await waitFor(() => seen.get("NVDA")!.at(-1)!.seq === last, 5000, "the latest state at the client");
+  expect(withoutSnap(seen.get("NVDA")!.at(-1)!)).toEqual(coreFrame("NVDA"));
+});
+
+test("NATS down: the edge is not ready and keeps its clients; back up: the quotes resume, missed changes resnapshotted", async () => {
+  await using client = await MarketClient.connect(edge.server.wsUrl);
+  const seen = collect(client);
+  await client.subscribe(["MSFT"]);
+  await waitFor(() => seen.has("MSFT"), 5000, "the snapshot");
+  await nats.kill();
+  await waitFor(() => !edge.health.readiness().ready, 10_000, "the edge to report not ready");
+  expect(edge.health.readiness().reasons).toContain("nats: NATS is not connected");
+  const readyz = await fetch(`${edge.server.url}/readyz`);
+  expect(readyz.status).toBe(503);
+  market.update(["MSFT"]);
+  const duringOutage = market.engine.quote(market.row("MSFT")).seq;
+  await nats.restart();
+  await waitFor(() => edge.health.readiness().ready && link.link.up, 15_000, "the edge and the core back on the bus");
+  // The change made while the bus was down reaches the client through the resnapshot.
+  await waitFor(() => seen.get("MSFT")!.at(-1)!.seq >= duringOutage, 10_000, "the change made during the outage");
+  market.update(["MSFT"]);
+  const after = market.engine.quote(market.row("MSFT")).seq;
+  await waitFor(() => seen.get("MSFT")!.at(-1)!.seq === after, 5000, "live quotes again");
+  expect(withoutSnap(seen.get("MSFT")!.at(-1)!)).toEqual(coreFrame("MSFT"));
+  expect(client.state).toBe("open");
+});
+
+test("as processes: `--role core` publishes and `--role edge` serves its quotes with the core's seq; both stop cleanly", async () => {
+  const main = join(import.meta.dir, "../../src/main.ts");
+  const dir = mkdtempSync(join(tmpdir(), "alluse-cluster-"));
+  // A bus of its own: the in-process core above answers requests on the shared one.
+  await using bus = await TestNats.start();
+  const start = (args: string[]) => Bun.spawn([process.execPath, main, "--nats", bus.url, "--port", "0", "--log-level", "warn", ...args],
+    { stdout: "pipe", stderr: "pipe" });
+  const coreProc = start(["--role", "core", "--data-dir", join(dir, "core"), "--symbols", "AAPL,TSLA", "--option-expiries", "0", "--tick-rate", "200"]);
+  const edgeProc = start(["--role", "edge"]);
+  try {
+    const urlOf = async (p: typeof coreProc) => (await readLineMatching(p.stdout, (l) => l.includes("HTTP"), 20_000)).trim().split(/\s+/)[1]!.replace(/\/v1\/quotes$/, "");
+    const [coreUrl, edgeUrl] = await Promise.all([urlOf(coreProc), urlOf(edgeProc)]);
+    await waitForAsync(async () => (await fetch(`${edgeUrl}/readyz`)).ok, 15_000, "the edge process to be ready");
+    await using client = await MarketClient.connect(`${edgeUrl.replace(/^http/, "ws")}/ws`);
+    const seen = collect(client);
+    await client.subscribe(["TSLA"]);
+    await waitFor(() => (seen.get("TSLA")?.length ?? 0) >= 5, 10_000, "quotes at the edge client");
+    const frames = [...seen.get("TSLA")!];
+    // Consecutive core seqs: nothing lost or reordered on the way.
+    for (let i = 1; i < frames.length; i++) expect(frames[i]!.seq).toBe(frames[i - 1]!.seq + 1);
+    const atCore = (await (await fetch(`${coreUrl}/v1/quotes/TSLA`)).json()) as { seq: number };
+    expect(atCore.seq).toBeGreaterThanOrEqual(frames.at(-1)!.seq);
+    client.close();
+    edgeProc.kill("SIGTERM");
+    coreProc.kill("SIGTERM");
+    expect(await edgeProc.exited).toBe(0);
+    expect(await coreProc.exited).toBe(0);
+  } finally {
+    edgeProc.kill("SIGKILL");
+    coreProc.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
