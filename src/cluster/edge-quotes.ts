@@ -22,6 +22,8 @@ export interface EdgeQuoteStats {
   bad: number;
   /** Seq jumps seen on a row's subject (a lost message). */
   gaps: number;
+  /** Messages whose seq went back (the core restarted); their state was taken. */
+  seqResets: number;
   /** Snapshot requests sent to the core. */
   resnapshots: number;
   /** Snapshot requests that failed (no reply in time, core gone). */
@@ -45,7 +47,7 @@ export class EdgeQuotes implements QuoteSource {
   readonly instruments: Instrument[] = [];
   readonly options: { maxInstruments: number };
   readonly layout = { Q_SEQ: 0 } as const;
-  readonly stats: EdgeQuoteStats = { received: 0, stale: 0, bad: 0, gaps: 0, resnapshots: 0, snapshotFailures: 0, subjects: 0 };
+  readonly stats: EdgeQuoteStats = { received: 0, stale: 0, bad: 0, gaps: 0, seqResets: 0, resnapshots: 0, snapshotFailures: 0, subjects: 0 };
   /** Test hook: the next message for this symbol is dropped as if the bus lost it. */
   dropNext: string | undefined;
   private readonly bySymbol = new Map<string, Instrument>();
@@ -215,7 +217,13 @@ export class EdgeQuotes implements QuoteSource {
   /** Applies a full-state quote when newer than the row's; a first quote warms the row, later ones are published as changes. */
   private apply(row: number, q: Quote, snapshot: boolean): void {
     const prev = this.seqs[row]!;
-    if (q.seq <= prev && !(this.cold[row] && q.seq === 0)) {
+    // One core publishes a subject's messages in order, so a lower seq on the subject means the
+    // core restarted (its seqs start again): take the new state rather than freeze the row.
+    const reset = !snapshot && q.seq < prev && !this.cold[row];
+    if (reset) {
+      // Every held row resets after a core restart: log the first and then every thousandth.
+      if (this.stats.seqResets++ % 1000 === 0) this.log.warn("seq went back on a quote subject (core restarted?); taking the new state", { symbol: q.symbol, previous: prev, got: q.seq });
+    } else if (q.seq <= prev && !(this.cold[row] && q.seq === 0)) {
       if (!snapshot) this.stats.stale++;
       return;
     }

@@ -10,6 +10,8 @@ import { loadConfig } from "../../src/config.ts";
 import { CoreLink } from "../../src/cluster/core.ts";
 import { startEdge, type Edge } from "../../src/cluster/edge-app.ts";
 import { quoteSubject } from "../../src/cluster/wire.ts";
+import { connect } from "@nats-io/transport-node";
+import { quoteMsgpack } from "../../src/server/quote-codec.ts";
 import { MarketClient } from "../../src/client/client.ts";
 import type { QuoteFrame } from "../../src/client/protocol.ts";
 import { createLogger } from "../../src/log.ts";
@@ -191,4 +193,29 @@ test("as processes: `--role core` publishes and `--role edge` serves its quotes 
     coreProc.kill("SIGKILL");
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("a seq that goes back on a subject (a restarted core) is taken as the new state, not ignored", async () => {
+  await using client = await MarketClient.connect(edge.server.wsUrl);
+  const seen = collect(client);
+  await client.subscribe(["AAPL"]);
+  await waitFor(() => seen.has("AAPL"), 5000, "the snapshot");
+  const resets = edge.quotes.stats.seqResets;
+  // What a core that just restarted publishes: the same symbol from seq 1 again.
+  const restarted = await connect({ servers: nats.url });
+  try {
+    restarted.publish(quoteSubject("AAPL"), quoteMsgpack({ ...market.engine.quote(market.row("AAPL")), seq: 1, bid: 1.23 }, false));
+    await waitFor(() => seen.get("AAPL")!.at(-1)!.seq === 1, 5000, "the restarted core's quote at the client");
+    expect(seen.get("AAPL")!.at(-1)!.b).toBe(1.23);
+    expect(edge.quotes.stats.seqResets).toBe(resets + 1);
+  } finally {
+    await restarted.close();
+  }
+});
+
+test("order entry and the other core-only ops get NOT_ON_EDGE over WebSocket, naming the core", async () => {
+  await using client = await MarketClient.connect(edge.server.wsUrl);
+  const err = await client.call({ op: "submit", account: "A1", symbol: "AAPL", side: "buy", qty: 1, type: "market" } as never).catch((e: unknown) => e);
+  expect(err).toMatchObject({ code: "NOT_ON_EDGE", field: "op" });
+  expect((err as Error).message).toBe(`submit is served by the core at ${core.url.replace(/^http/, "ws")}/ws, not by this edge`);
 });
