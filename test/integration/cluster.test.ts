@@ -219,3 +219,29 @@ test("order entry and the other core-only ops get NOT_ON_EDGE over WebSocket, na
   expect(err).toMatchObject({ code: "NOT_ON_EDGE", field: "op" });
   expect((err as Error).message).toBe(`submit is served by the core at ${core.url.replace(/^http/, "ws")}/ws, not by this edge`);
 });
+
+test("npm run cluster (src/cluster/local.ts): nats-server, a core and two edges; both edges serve the core's quotes; Ctrl-C stops them all", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "alluse-cluster-local-"));
+  const proc = Bun.spawn([process.execPath, join(import.meta.dir, "../../src/cluster/local.ts"), "--port", "0", "--nats-port", "0",
+    "--data-dir", dir, "--symbols", "AAPL", "--option-expiries", "0", "--tick-rate", "100", "--log-level", "warn"], { stdout: "pipe", stderr: "pipe" });
+  try {
+    const lines: string[] = [];
+    await readLineMatching(proc.stdout, (l) => (lines.push(l), l.startsWith("Ctrl-C stops them all")), 25_000);
+    const core = /core\s+(http:\/\/\S+)\//.exec(lines.join("\n"))![1]!;
+    const edges = [...lines.join("\n").matchAll(/edge \d\s+(http:\/\/\S+)\/v1\/quotes/g)].map((m) => m[1]!);
+    expect(edges).toHaveLength(2);
+    for (const edgeUrl of edges) {
+      await waitForAsync(async () => (await fetch(`${edgeUrl}/readyz`)).ok, 15_000, "the edge to be ready");
+      const atEdge = (await (await fetch(`${edgeUrl}/v1/quotes/AAPL`)).json()) as { seq: number };
+      const atCore = (await (await fetch(`${core}/v1/quotes/AAPL`)).json()) as { seq: number };
+      expect(atEdge.seq).toBeGreaterThan(0);
+      expect(atCore.seq).toBeGreaterThanOrEqual(atEdge.seq);
+    }
+    proc.kill("SIGINT");
+    expect(await proc.exited).toBe(0);
+    for (const u of [core, ...edges]) expect(await fetch(`${u}/healthz`).then(() => "up", () => "down")).toBe("down");
+  } finally {
+    proc.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
