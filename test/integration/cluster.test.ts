@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { loadConfig } from "../../src/config.ts";
 import { CoreLink } from "../../src/cluster/core.ts";
 import { startEdge, type Edge } from "../../src/cluster/edge-app.ts";
-import { quoteSubject } from "../../src/cluster/wire.ts";
+import { quoteSubject, RPC_INSTRUMENTS, RPC_SNAPSHOT, SNAPSHOT_BATCH } from "../../src/cluster/wire.ts";
 import { connect } from "@nats-io/transport-node";
 import { quoteMsgpack } from "../../src/server/quote-codec.ts";
 import { MarketClient } from "../../src/client/client.ts";
@@ -243,5 +243,22 @@ test("npm run cluster (src/cluster/local.ts): nats-server, a core and two edges;
   } finally {
     proc.kill("SIGKILL");
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("the core refuses malformed or oversized requests with an error reply, counts them, and keeps answering", async () => {
+  const nc = await connect({ servers: nats.url });
+  try {
+    const ask = async (subject: string, body: string) => (await nc.request(subject, body, { timeout: 2000 })).json() as Record<string, unknown>;
+    const bad = link.stats.badRequests;
+    expect(await ask(RPC_SNAPSHOT, "not json")).toHaveProperty("error");
+    expect(await ask(RPC_SNAPSHOT, JSON.stringify({ symbols: Array.from({ length: SNAPSHOT_BATCH + 1 }, () => "AAPL") })))
+      .toEqual({ error: `symbols must be a list of at most ${SNAPSHOT_BATCH} symbols` });
+    expect(await ask(RPC_INSTRUMENTS, JSON.stringify({ offset: -1 }))).toEqual({ error: "offset must be a non-negative integer" });
+    expect(link.stats.badRequests).toBe(bad + 3);
+    const ok = await ask(RPC_SNAPSHOT, JSON.stringify({ symbols: ["AAPL", "NOPE"] }));
+    expect((ok.quotes as { symbol: string }[]).map((q) => q.symbol)).toEqual(["AAPL"]);
+  } finally {
+    await nc.close();
   }
 });
