@@ -71,11 +71,15 @@ function coreOnlyRoutes(coreUrl: () => string | undefined): (app: Hono) => void 
   };
 }
 
-/** Market data from an edge: open, or loopback clients; an edge holds no keys to check. */
-function edgeGate(mode: Config["trading"]["api"]["marketData"]) {
-  return (ip: string | undefined): { status: 401; message: string } | undefined =>
-    mode === "open" || isLoopback(ip) ? undefined :
-      { status: 401, message: "this edge serves market data to clients on its host only (trading.api.marketData loopback); API keys are checked at the core" };
+/**
+ * Who may read market data from an edge, which holds no keys to check: everyone ("open"), clients
+ * on its host ("loopback"), nobody ("key": every reader must show a key, and only the core can
+ * check one, so an edge refuses rather than let anyone through).
+ */
+export function edgeGate(mode: Config["trading"]["api"]["marketData"]): (ip: string | undefined) => { status: 401; message: string } | undefined {
+  return (ip) =>
+    mode === "open" || (mode === "loopback" && isLoopback(ip)) ? undefined :
+      { status: 401, message: `market data on an edge is ${mode === "key" ? "refused to everyone" : "for clients on its host only"} (trading.api.marketData ${mode}): an edge cannot check API keys yet; use the core` };
 }
 
 /** Rows a REST quotes request will read (its own validation answers anything malformed). */

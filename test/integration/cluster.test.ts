@@ -5,10 +5,10 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { loadConfig } from "../../src/config.ts";
 import { CoreLink } from "../../src/cluster/core.ts";
-import { startEdge, type Edge } from "../../src/cluster/edge-app.ts";
+import { edgeGate, startEdge, type Edge } from "../../src/cluster/edge-app.ts";
 import { quoteSubject, RPC_INSTRUMENTS, RPC_SNAPSHOT, SNAPSHOT_BATCH } from "../../src/cluster/wire.ts";
 import { connect } from "@nats-io/transport-node";
 import { quoteMsgpack } from "../../src/server/quote-codec.ts";
@@ -260,5 +260,24 @@ test("the core refuses malformed or oversized requests with an error reply, coun
     expect((ok.quotes as { symbol: string }[]).map((q) => q.symbol)).toEqual(["AAPL"]);
   } finally {
     await nc.close();
+  }
+});
+
+test("an edge holds no keys: with trading.api.marketData key it refuses every reader, with loopback only remote ones", async () => {
+  expect(edgeGate("key")("127.0.0.1")).toEqual({ status: 401, message: "market data on an edge is refused to everyone (trading.api.marketData key): an edge cannot check API keys yet; use the core" });
+  expect(edgeGate("loopback")("127.0.0.1")).toBeUndefined();
+  expect(edgeGate("loopback")("10.1.2.3")?.status).toBe(401);
+  expect(edgeGate("open")("10.1.2.3")).toBeUndefined();
+  const file = join(mkdtempSync(join(tmpdir(), "alluse-edge-key-")), "edge.json");
+  await Bun.write(file, JSON.stringify({ role: "edge", nats: [nats.url], port: 0, trading: { api: { marketData: "key" } } }));
+  const keyed = await startEdge(await loadConfig(["--config", file], {}), silent);
+  try {
+    const r = await fetch(`${keyed.server.url}/v1/quotes/AAPL`);
+    expect(r.status).toBe(401);
+    expect(((await r.json()) as { error: { code: string } }).error.code).toBe("UNAUTHORIZED");
+    expect((await fetch(`${keyed.server.url}/healthz`)).status).toBe(200);
+  } finally {
+    await keyed.stop();
+    rmSync(dirname(file), { recursive: true, force: true });
   }
 });
