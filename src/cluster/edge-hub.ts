@@ -19,18 +19,21 @@ export class EdgeHub extends Hub {
     quotes.onWarm((row) => this.warmed(row));
   }
 
+  /** Subscribes as the Hub does; a row's first holder makes the edge want it. */
   override subscribe(ws: Socket, rows: readonly number[]): number[] {
     const added = super.subscribe(ws, rows);
     for (const row of added) if (this.holders[row]!++ === 0) this.quotes.want(row);
     return added;
   }
 
+  /** Unsubscribes as the Hub does; a row's last holder leaving releases it. */
   override unsubscribe(ws: Socket, rows: readonly number[]): void {
     const held = rows.filter((row) => ws.data.symbols.has(row));
     super.unsubscribe(ws, rows);
     this.drop(ws, held);
   }
 
+  /** Forgets the socket as the Hub does, releasing the rows only it held. */
   override closed(ws: Socket): void {
     const held = [...ws.data.symbols];
     super.closed(ws);
@@ -47,6 +50,7 @@ export class EdgeHub extends Hub {
     }
   }
 
+  /** Sends the snapshot now, or once a cold row has the core's state. */
   override sendSnapshot(ws: Socket, row: number): boolean {
     if (!this.quotes.isCold(row)) return super.sendSnapshot(ws, row);
     let set = this.waiting.get(row);

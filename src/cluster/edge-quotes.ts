@@ -92,18 +92,22 @@ export class EdgeQuotes implements QuoteSource {
     for (let row = 0; row < this.instruments.length; row++) if (this.cold[row] === 2) this.subscribeRow(row);
   }
 
+  /** The instrument with this symbol, if the core listed it. */
   instrument(symbol: string): Instrument | undefined {
     return this.bySymbol.get(symbol);
   }
 
+  /** The row's seq (the only field the fan-out reads). */
   field(row: number): number {
     return this.seqs[row]!;
   }
 
+  /** The row's latest quote: live while held, else as last fetched for REST, else empty. */
   quote(row: number): Quote {
     return this.quotes[row] ?? this.fetched[row] ?? emptyQuote(this.instruments[row]!.symbol);
   }
 
+  /** Calls the listener with each batch of rows changed by quotes from the core. */
   onBatch(listener: RowsListener): () => void {
     this.listeners.push(listener);
     return () => {
