@@ -19,7 +19,7 @@ import { TestMarket } from "../helpers/market.ts";
 import { TestNats } from "../helpers/nats.ts";
 import { readLineMatching } from "../helpers/process.ts";
 import { serveMarket, type TestServer } from "../helpers/server.ts";
-import { waitFor, waitForAsync } from "../helpers/wait.ts";
+import { waitFor, waitForAsync, within } from "../helpers/wait.ts";
 
 const silent = createLogger("error", "test", () => {});
 let nats: TestNats;
@@ -279,5 +279,18 @@ test("an edge holds no keys: with trading.api.marketData key it refuses every re
   } finally {
     await keyed.stop();
     rmSync(dirname(file), { recursive: true, force: true });
+  }
+});
+
+test("an edge stops promptly while NATS is down", async () => {
+  const bus = await TestNats.start();
+  const lone = await startEdge(await loadConfig(["--role", "edge", "--nats", bus.url, "--port", "0"], {}), silent);
+  try {
+    await waitFor(() => lone.link.up, 10_000, "the edge on its bus");
+    await bus.kill();
+    await waitFor(() => !lone.link.up, 10_000, "the edge to see the bus down");
+  } finally {
+    await within(lone.stop(), 5000, "the edge to stop");
+    await bus.kill();
   }
 });
