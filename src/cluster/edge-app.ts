@@ -1,6 +1,7 @@
 // The edge (role edge): WebSocket and REST market data for clients, fed by a core over NATS. No
 // feed, no engine, no store, no trading, no key material. It listens at once; /readyz says not
-// ready until NATS is connected and the core has sent its instrument table. Order, account,
+// ready until NATS is connected and the core has sent its instrument table, and while either the
+// bus is down or the core stops answering (asked once a second). Order, account,
 // alert, session and chain traffic is answered NOT_ON_EDGE with the core's URL (forwarding it
 // over request/reply is a later slice).
 
@@ -107,9 +108,11 @@ export async function startEdge(config: Config, log: Logger): Promise<Edge> {
   let coreUrl: string | undefined;
   let loaded = false;
   let full = false;
+  /** Why the core's last answer failed (no responders, timeout), or undefined while it answers. */
+  let coreDown: string | undefined;
   health.register("nats", () => (link.up ? null : "NATS is not connected"));
   health.register("core", () => (full ? `the core lists more than engine.maxInstruments ${capacity} instruments; raise it on this edge` :
-    loaded ? null : "the core has not sent its instruments yet"));
+    !loaded ? "the core has not sent its instruments yet" : coreDown !== undefined ? `the core does not answer: ${coreDown}` : null));
   let hub: EdgeHub | undefined;
   const maxRows = resolveLimits(config.limits).maxRestRows;
   const gate = edgeGate(config.trading.api.marketData);
@@ -135,38 +138,54 @@ export async function startEdge(config: Config, log: Logger): Promise<Edge> {
   registerEdgeMetrics(registry, quotes, link);
 
   let stopped = false;
-  let loading = false;
-  const loadInstruments = async (): Promise<void> => {
+  let syncing = false;
+  /** The core's instrument count at the last answer: the next request asks from there. */
+  let coreTotal = 0;
+  // Once a second (and when the bus returns): the instruments the core added since the last
+  // answer — usually none, so this is also the probe that tells a live core from a gone one.
+  const syncWithCore = async (): Promise<void> => {
     const nc = link.nc;
-    if (!nc || loaded || stopped || loading) return;
-    loading = true;
+    if (!nc || stopped || syncing) return;
+    syncing = true;
     try {
-      let offset: number | null = 0;
+      let offset: number | null = coreTotal;
       const pages: InstrumentsReply[] = [];
       while (offset !== null) {
         const reply = (await nc.request(RPC_INSTRUMENTS, JSON.stringify({ offset }), { timeout: INSTRUMENTS_TIMEOUT_MS })).json() as InstrumentsReply;
+        if (!Array.isArray(reply.instruments)) throw new Error(`the core refused the request: ${JSON.stringify(reply).slice(0, 200)}`);
+        // A restarted core may list fewer: ask again from the start (instruments are kept by symbol).
+        if (reply.total < offset) { offset = 0; pages.length = 0; continue; }
         pages.push(reply);
         offset = reply.next;
       }
       for (const p of pages) if (!quotes.addInstruments(p.instruments)) full = true;
+      coreTotal = pages.at(-1)!.total;
       coreUrl = pages[0]!.coreUrl;
+      if (!loaded) log.info("instruments loaded from the core", { instruments: quotes.instruments.length, core: coreUrl });
+      if (coreDown !== undefined) {
+        log.info("the core answers again; resnapshotting", { core: coreUrl });
+        quotes.resnapshot(quotes.wantedRows());
+      }
       loaded = true;
-      log.info("instruments loaded from the core", { instruments: quotes.instruments.length, core: coreUrl });
+      coreDown = undefined;
     } catch (err) {
-      log.warn("the core has not answered the instruments request; retrying", { reason: (err as Error).message });
+      const reason = (err as Error).message;
+      if (coreDown === undefined) log.warn(loaded ? "the core does not answer" : "the core has not answered the instruments request; retrying", { reason });
+      if (loaded) coreDown = reason;
     } finally {
-      loading = false;
+      syncing = false;
     }
   };
   link.onChange((up) => {
     // Subscriptions come back with the connection; what changed meanwhile comes from snapshots.
-    if (up && !loaded) void loadInstruments();
-    if (up) quotes.resnapshot(quotes.wantedRows());
+    if (!up) return;
+    void syncWithCore();
+    quotes.resnapshot(quotes.wantedRows());
   });
   link.start((nc) => quotes.attach(nc));
   const retry = setInterval(() => {
     if (!link.up) return;
-    if (!loaded) return void loadInstruments();
+    void syncWithCore();
     quotes.retryFailed();
   }, RETRY_MS);
 

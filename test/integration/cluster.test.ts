@@ -294,3 +294,23 @@ test("an edge stops promptly while NATS is down", async () => {
     await bus.kill();
   }
 });
+
+test("core gone: the edge turns not ready and keeps its clients; core back: ready again and the quotes resume", async () => {
+  await using client = await MarketClient.connect(edge.server.wsUrl);
+  const seen = collect(client);
+  await client.subscribe(["TSLA"]);
+  await waitFor(() => seen.has("TSLA"), 5000, "the snapshot");
+  await link.stop();
+  await waitFor(() => !edge.health.readiness().ready, 10_000, "the edge to see the core gone");
+  expect(edge.health.readiness().reasons[0]).toStartWith("core: the core does not answer: ");
+  market.update(["TSLA"]);
+  const whileAway = market.engine.quote(market.row("TSLA")).seq;
+  link = new CoreLink(market.engine, [nats.url], core.url, silent);
+  link.start();
+  await waitFor(() => edge.health.readiness().ready, 10_000, "the edge ready again");
+  await waitFor(() => seen.get("TSLA")!.at(-1)!.seq === whileAway, 5000, "the change made while the core was away");
+  market.update(["TSLA"]);
+  const after = market.engine.quote(market.row("TSLA")).seq;
+  await waitFor(() => seen.get("TSLA")!.at(-1)!.seq === after, 5000, "live quotes again");
+  expect(client.state).toBe("open");
+});
