@@ -59,6 +59,7 @@ import { effectiveLimits } from "./risk/settings.ts";
 import { DEFAULT_GREEKS_CONFIG } from "./server/greeks.ts";
 import { strategyRoutes } from "./server/strategy-routes.ts";
 import { IvTracker } from "./options/iv-history.ts";
+import { CoreLink } from "./cluster/core.ts";
 
 /** A running alluse-market. */
 export interface App {
@@ -283,6 +284,12 @@ async function startLocked(config: Config, log: Logger, lock: DirLock): Promise<
     throw err;
   });
   metrics.attachServer(() => server.stats());
+  // Role core: publish every changed row on NATS for the edges (role all adds nothing here).
+  const coreLink = config.role === "core" ? new CoreLink(engine, config.nats!, server.url, log.child("nats")) : undefined;
+  if (coreLink) {
+    coreLink.registerMetrics(metrics.registry);
+    coreLink.start();
+  }
   ordersWs?.setPreviewer(previewer);
   registerOptionsMetrics(metrics.registry, previewer, chainsWs);
   if (trading.risk) {
@@ -343,6 +350,7 @@ async function startLocked(config: Config, log: Logger, lock: DirLock): Promise<
     spreads.stop();
     alerts.stop();
     metrics.stop();
+    await coreLink?.stop();
     await server.stop();
     await trading.stop();
     throw err;
@@ -363,6 +371,7 @@ async function startLocked(config: Config, log: Logger, lock: DirLock): Promise<
         watchFeed();
         await feed.stop();
         engine.flush();
+        await coreLink?.stop();
         alerts.stop();
         await server.stop();
         await trading.stop();

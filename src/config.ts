@@ -48,6 +48,9 @@ const listenHost = z.string().min(1).superRefine((h, ctx) => {
   else if (!HOST_NAME.test(h)) ctx.addIssue({ code: "custom", message: `${h} is not an IP address or a host name` });
 });
 
+/** One NATS server URL: nats:// or tls:// (the client's schemes), or a bare host:port. */
+const natsUrl = z.string().regex(/^(?:(?:nats|tls):\/\/)?[^\s,/]+(?::\d{1,5})?$/, "must be a NATS server URL such as nats://127.0.0.1:4222");
+
 const symbolSchema = z.string().regex(/^[A-Z0-9][A-Z0-9.]{0,15}$/, "must be an upper-case ticker such as AAPL or BRK.B");
 
 /** The whole configuration. Engine and server limits are overrides of their built-in defaults. */
@@ -84,7 +87,14 @@ export const configSchema = z.strictObject({
   alerts: alertsSchema.prefault({}),
   chains: chainsSchema.prefault({}),
   strategy: strategySchema.prefault({}),
+  /** all: one process does everything; core: all of it plus publishing on NATS; edge: market data for clients from a core over NATS. */
+  role: z.enum(["all", "core", "edge"]).default("all"),
+  /** NATS servers of the bus between core and edges (several for a NATS cluster); required unless role is all. */
+  nats: z.array(natsUrl).min(1).max(16).optional(),
 }).superRefine((c, ctx) => {
+  if (c.role !== "all" && c.nats === undefined) {
+    ctx.addIssue({ code: "custom", path: ["nats"], message: `is required when role is ${c.role}: give the bus with --nats nats://HOST:4222` });
+  }
   // Rules across limits (e.g. the hard buffer bound above the slow threshold) live with the server.
   try {
     resolveLimits(c.limits);
@@ -116,6 +126,7 @@ const num: Parse = (raw) => (raw.trim() !== "" && Number.isFinite(Number(raw)) ?
 const str: Parse = (raw) => raw;
 const list: Parse = (raw) => raw.split(",").map((s) => s.trim().toUpperCase()).filter(Boolean);
 const bool: Parse = (raw) => (raw === "true" || raw === "1" || raw === "" ? true : raw === "false" || raw === "0" ? false : raw);
+const urls: Parse = (raw) => raw.split(",").map((s) => s.trim()).filter(Boolean);
 const speed: Parse = (raw) => (raw === "recorded" || raw === "max" ? raw : num(raw));
 
 /** Every setting reachable from a flag and an environment variable: [flag, path, parser]. */
@@ -153,6 +164,8 @@ const OPTIONS: [string, string[], Parse][] = [
   ["capital", ["trading", "accounts", "capital"], num],
   ["key-rate", ["trading", "api", "keyRatePerS"], num],
   ["risk", ["risk", "enabled"], bool],
+  ["role", ["role"], str],
+  ["nats", ["nats"], urls],
 ];
 
 /** Help text for the flags, generated from the same table. */

@@ -3,13 +3,15 @@
 // SIGTERM. Exit status: 0 after a clean stop, 1 on a start-up failure, 2 on invalid config or
 // a data directory another server holds (one line on stderr, before any log line).
 
-import { ConfigError, FLAG_HELP, loadConfig } from "./config.ts";
+import { ConfigError, FLAG_HELP, loadConfig, type Config } from "./config.ts";
 import { startApp } from "./app.ts";
 import { paperHoursNotice } from "./broker/paper-session.ts";
 import { ExchangeCalendar } from "./domain/calendar.ts";
-import { createLogger } from "./log.ts";
+import { createLogger, type Logger } from "./log.ts";
+import { ListenError } from "./server/server.ts";
 import { DataDirLockedError } from "./store/lock.ts";
 import { runKeysCli, KEYS_USAGE } from "./auth/cli.ts";
+import { startEdge } from "./cluster/edge-app.ts";
 
 const USAGE = `alluse-market — quote and risk server
 
@@ -42,6 +44,7 @@ async function main(argv: string[]): Promise<void> {
     throw err;
   }
   const log = createLogger(config.logLevel, "alluse-market");
+  if (config.role === "edge") return runEdge(config, log);
   let app;
   try {
     app = await startApp(config, log);
@@ -66,6 +69,33 @@ async function main(argv: string[]): Promise<void> {
   const shutdown = (signal: string) => {
     log.info("shutting down", { signal });
     app.stop().then(() => process.exit(0), (err) => {
+      log.error("shutdown failed", { err });
+      process.exit(1);
+    });
+  };
+  process.once("SIGINT", () => shutdown("SIGINT"));
+  process.once("SIGTERM", () => shutdown("SIGTERM"));
+}
+
+/** Role edge: market data for clients from a core over NATS (src/cluster/edge-app.ts). */
+async function runEdge(config: Config, log: Logger): Promise<void> {
+  let edge;
+  try {
+    edge = await startEdge(config, log);
+  } catch (err) {
+    if (err instanceof ListenError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    log.error("start-up failed", { err });
+    process.exit(1);
+  }
+  const { server } = edge;
+  log.info("listening", { role: "edge", http: server.url, ws: server.wsUrl, port: server.port, nats: config.nats });
+  process.stdout.write(`\nalluse-market edge is running\n  HTTP       ${server.url}/v1/quotes\n  WebSocket  ${server.wsUrl}\n  NATS       ${config.nats!.join(",")}\n\n`);
+  const shutdown = (signal: string) => {
+    log.info("shutting down", { signal });
+    edge.stop().then(() => process.exit(0), (err) => {
       log.error("shutdown failed", { err });
       process.exit(1);
     });

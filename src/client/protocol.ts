@@ -126,6 +126,8 @@ export const WS_ERROR_CODES = [
   "ALERT_RESOLVED",
   // Live option chains (docs/protocol.md, "Live option chains").
   "TOO_MANY_ROWS",
+  // An edge (role edge) asked for what only the core serves (docs/protocol.md, "Edges").
+  "NOT_ON_EDGE",
 ] as const;
 /** An error frame's code. */
 export type WsErrorCode = (typeof WS_ERROR_CODES)[number];
@@ -449,6 +451,8 @@ export const REST_ERROR_CODES = [
   "TOO_MANY_KEYS",
   // Alerts (docs/protocol.md, "Alerts").
   "ALERT_RESOLVED",
+  // An edge (role edge) asked for what only the core serves (docs/protocol.md, "Edges").
+  "NOT_ON_EDGE",
 ] as const;
 /** A REST error body's code. */
 export type RestErrorCode = (typeof REST_ERROR_CODES)[number];

@@ -180,7 +180,8 @@ function registerFeed(registry: MetricsRegistry, feed: Feed): void {
   }
 }
 
-function registerServer(registry: MetricsRegistry, stats: () => ServerStats): void {
+/** Registers the fan-out families (connections, subscriptions, frames and bytes out…) read from the server's counters. */
+export function registerServer(registry: MetricsRegistry, stats: () => ServerStats): void {
   let s = stats();
   registry.beforeScrape(() => (s = stats()));
   const scalar = (name: string, help: string, type: "counter" | "gauge", read: (s: ServerStats) => number) =>

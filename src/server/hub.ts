@@ -5,7 +5,7 @@
 
 import type { Server, ServerWebSocket } from "bun";
 import { CLOSE_CODES, PROTOCOL_VERSION, type ServerFrame, type WireFormat } from "../client/protocol.ts";
-import type { Engine } from "../engine/engine.ts";
+import type { QuoteSource } from "./quote-source.ts";
 import { CODECS, encodedBytes, type Codec, type Encoded } from "./codec.ts";
 import { AbuseMeter, ABUSE_BURSTS, TokenBucket, type ServerLimits } from "./limits.ts";
 
@@ -97,7 +97,7 @@ export class Hub {
   private readonly timers: ReturnType<typeof setInterval>[] = [];
   private nextId = 1;
 
-  constructor(private readonly engine: Engine, readonly limits: ServerLimits) {
+  constructor(private readonly engine: QuoteSource, readonly limits: ServerLimits) {
     const rows = engine.options.maxInstruments;
     this.fastCount = CODECS.map(() => new Uint32Array(rows));
     this.cacheSeq = CODECS.map(() => new Float64Array(rows).fill(-1));

@@ -4,7 +4,8 @@
 
 import { Hono, type Context, type MiddlewareHandler } from "hono";
 import type { Instrument } from "../domain/instrument.ts";
-import type { Engine } from "../engine/engine.ts";
+import { Engine } from "../engine/engine.ts";
+import type { QuoteSource } from "./quote-source.ts";
 import type { Page, Quote, RestErrorBody, RestErrorCode } from "../client/protocol.ts";
 import type { ServerLimits } from "./limits.ts";
 import { HOME_PAGE } from "./home.ts";
@@ -26,7 +27,8 @@ const readinessSchema = z.object({ ready: z.boolean(), reasons: z.array(z.string
 
 /** What the REST app reads. */
 export interface RestDeps {
-  engine: Engine;
+  /** The engine; or an edge's quote cache, which serves instruments and quotes only (no bars, greeks, chains). */
+  engine: Engine | QuoteSource;
   limits: ServerLimits;
   readiness: () => Readiness;
   startedAtMs: number;
@@ -154,19 +156,22 @@ export function createRestApp(deps: RestDeps): Hono {
     return c.json(quoteOf(inst.index));
   });
 
-  app.get("/v1/bars/:symbol", (c) => {
-    const symbol = c.req.param("symbol");
-    const inst = engine.instrument(symbol);
-    if (!inst) return errorResponse(404, "NOT_FOUND", `unknown symbol ${JSON.stringify(symbol)}`, "symbol");
-    const history = engine.layout.barHistory;
-    const limit = intParam(c.req.query("limit"), history, 1, history);
-    if (typeof limit === "string") return errorResponse(400, "BAD_REQUEST", `limit ${limit}`, "limit");
-    const { closed, current } = engine.bars(inst.index, limit);
-    return c.json({ symbol, barMs: engine.layout.BAR_MS, closed, current });
-  });
+  // Bars, greeks and chains need the engine itself; an edge answers them itself (src/cluster/edge-app.ts).
+  if (engine instanceof Engine) {
+    app.get("/v1/bars/:symbol", (c) => {
+      const symbol = c.req.param("symbol");
+      const inst = engine.instrument(symbol);
+      if (!inst) return errorResponse(404, "NOT_FOUND", `unknown symbol ${JSON.stringify(symbol)}`, "symbol");
+      const history = engine.layout.barHistory;
+      const limit = intParam(c.req.query("limit"), history, 1, history);
+      if (typeof limit === "string") return errorResponse(400, "BAD_REQUEST", `limit ${limit}`, "limit");
+      const { closed, current } = engine.bars(inst.index, limit);
+      return c.json({ symbol, barMs: engine.layout.BAR_MS, closed, current });
+    });
 
-  greeksRoutes(engine)(app);
-  chainRoutes({ ...deps.chains, engine })(app);
+    greeksRoutes(engine)(app);
+    chainRoutes({ ...deps.chains, engine })(app);
+  }
   for (const add of deps.routes ?? []) add(app);
 
   app.notFound((c) => errorResponse(404, "NOT_FOUND", `no route ${c.req.method} ${c.req.path}`));

@@ -3,6 +3,7 @@
 
 import type { Server } from "bun";
 import type { Engine } from "../engine/engine.ts";
+import type { QuoteSource } from "./quote-source.ts";
 import type { WireFormat } from "../client/protocol.ts";
 import { codecFor } from "./codec.ts";
 import { Hub, type ConnData, type ServerStats } from "./hub.ts";
@@ -35,6 +36,8 @@ export interface ServerOptions {
   log?: Logger;
   /** Who may read market data (src/auth/market-gate.ts); everyone when absent. */
   marketDataGate?: (ip: string | undefined, authorization: string | null) => { status: 401 | 403; message: string } | undefined;
+  /** Builds the fan-out (an edge's tracks interest in each symbol, src/cluster/edge-hub.ts); a plain Hub when absent. */
+  hub?: (source: QuoteSource, limits: ServerLimits) => Hub;
 }
 
 /** A listening server. */
@@ -93,11 +96,14 @@ function listenError(err: unknown, host: string, port: number): ListenError {
   return new ListenError(`cannot listen on ${where}: ${why}`, typeof code === "string" ? code : undefined);
 }
 
-/** Starts the HTTP + WebSocket server over an engine and publishes every batch it ingests; throws ListenError when it cannot listen. */
-export async function startServer(engine: Engine, opts: ServerOptions): Promise<RunningServer> {
+/**
+ * Starts the HTTP + WebSocket server over an engine (or an edge's quote cache) and publishes
+ * every batch it ingests; throws ListenError when it cannot listen.
+ */
+export async function startServer(engine: Engine | QuoteSource, opts: ServerOptions): Promise<RunningServer> {
   const limits = resolveLimits(opts.limits);
   const log = opts.log ?? createLogger("warn", "server");
-  const hub = new Hub(engine, limits);
+  const hub = opts.hub ? opts.hub(engine, limits) : new Hub(engine, limits);
   const symbols = new SymbolIndex(engine);
   const extensions = (opts.ws ?? []).map((make) => make(hub));
   const readiness = opts.readiness ?? (() => ({ ready: true, reasons: [] }));

@@ -2,7 +2,7 @@
 // underlying itself plus every option on it). Instruments are only ever appended, so the
 // underlying index is brought up to date incrementally on each lookup.
 
-import type { Engine } from "../engine/engine.ts";
+import type { QuoteSource } from "./quote-source.ts";
 
 /** A name that did not resolve, with the request field it came from. */
 export interface UnknownName {
@@ -15,7 +15,7 @@ export class SymbolIndex {
   private readonly byUnderlying = new Map<string, number[]>();
   private indexed = 0;
 
-  constructor(private readonly engine: Engine) {}
+  constructor(private readonly engine: QuoteSource) {}
 
   /** Engine row of a symbol, or undefined. */
   row(symbol: string): number | undefined {

@@ -57,6 +57,12 @@ test("invalid configuration exits with status 2 and one line per bad field", asy
   expect(lines[1]).toStartWith("config feed.tickRatePerS:");
 });
 
+test("--role edge without --nats exits with status 2 and one line", async () => {
+  const proc = Bun.spawn([process.execPath, MAIN, "--role", "edge", "--port", "0"], { stdout: "pipe", stderr: "pipe" });
+  expect(await proc.exited).toBe(2);
+  expect((await new Response(proc.stderr).text()).trim().split("\n")).toEqual(["config nats: is required when role is edge: give the bus with --nats nats://HOST:4222"]);
+});
+
 test("--help lists the flags and exits 0", async () => {
   const proc = Bun.spawn([process.execPath, MAIN, "--help"], { stdout: "pipe" });
   expect(await proc.exited).toBe(0);

@@ -111,3 +111,20 @@ test("--host must be an IP address or a host name; 999.1.1.1 is refused with a r
 test("--config naming a directory says it is a directory", async () => {
   expect(await errorsOf(["--config", dir])).toEqual([`config file ${dir}: is a directory, not a file`]);
 });
+
+test("role is all by default; core and edge need the NATS servers, from flags, env or the file", async () => {
+  const c = await loadConfig([], {});
+  expect(c.role).toBe("all");
+  expect(c.nats).toBeUndefined();
+  expect(await errorsOf(["--role", "edge"])).toEqual(["config nats: is required when role is edge: give the bus with --nats nats://HOST:4222"]);
+  expect(await errorsOf([], { ALLUSE_ROLE: "core" })).toHaveLength(1);
+  expect((await errorsOf(["--role", "hub"]))[0]).toStartWith("config role:");
+  const edge = await loadConfig(["--role", "edge", "--nats", "nats://10.0.0.1:4222, nats://10.0.0.2:4222"], {});
+  expect(edge.nats).toEqual(["nats://10.0.0.1:4222", "nats://10.0.0.2:4222"]);
+  const env = await loadConfig([], { ALLUSE_ROLE: "core", ALLUSE_NATS: "127.0.0.1:4222" });
+  expect([env.role, env.nats]).toEqual(["core", ["127.0.0.1:4222"]]);
+  const file = join(dir, "role.json");
+  writeFileSync(file, JSON.stringify({ role: "edge", nats: ["tls://bus.example.com:4222"] }));
+  expect((await loadConfig(["--config", file], {})).nats).toEqual(["tls://bus.example.com:4222"]);
+  expect((await errorsOf(["--role", "core", "--nats", "http://x:1/y"]))[0]).toStartWith("config nats.0: must be a NATS server URL");
+});

@@ -1,0 +1,68 @@
+// What travels on NATS between the core and its edges: the subjects, the quote message (the
+// MessagePack quote frame clients get, docs/decisions.md "Quotes on NATS") and the
+// request/reply bodies (JSON: small, rare, and readable with `nats req` when debugging).
+
+import { Unpackr } from "msgpackr";
+import type { Instrument } from "../domain/instrument.ts";
+import type { Quote } from "../domain/quote.ts";
+import type { QuoteFrame } from "../client/protocol.ts";
+
+/** Prefix of the per-symbol quote subjects. */
+export const QUOTE_PREFIX = "alluse.q.";
+/** Request/reply: a page of the core's instrument table. */
+export const RPC_INSTRUMENTS = "alluse.rpc.instruments";
+/** Request/reply: the current quotes of a list of symbols. */
+export const RPC_SNAPSHOT = "alluse.rpc.snapshot";
+/** Instruments per instruments reply page: ~150 bytes each keeps a page far below NATS's 1 MB max_payload. */
+export const INSTRUMENT_PAGE = 2000;
+/** Symbols per snapshot request: ~300 bytes a quote keeps a reply far below max_payload. */
+export const SNAPSHOT_BATCH = 500;
+
+/**
+ * The subject of a symbol's quotes. A dot separates NATS subject tokens and symbols may hold
+ * one (BRK.B, option strikes), so it becomes "_" (never in a symbol): one token per symbol,
+ * and `alluse.q.*` matches every quote.
+ */
+export function quoteSubject(symbol: string): string {
+  return QUOTE_PREFIX + symbol.replaceAll(".", "_");
+}
+
+/** Body of an instruments request. */
+export interface InstrumentsRequest {
+  offset: number;
+}
+
+/** Body of an instruments reply: one page of the table, with the core's HTTP URL for edges to name. */
+export interface InstrumentsReply {
+  instruments: Instrument[];
+  total: number;
+  next: number | null;
+  coreUrl: string;
+}
+
+/** Body of a snapshot request. */
+export interface SnapshotRequest {
+  symbols: string[];
+}
+
+/** Body of a snapshot reply: the quotes of the known symbols, in request order; unknown ones are left out. */
+export interface SnapshotReply {
+  quotes: Quote[];
+}
+
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
+
+/** Reads a quote message (a MessagePack quote frame) back into a quote; undefined when it is not one. */
+export function decodeQuoteMessage(data: Uint8Array): Quote | undefined {
+  let f: QuoteFrame;
+  try {
+    f = unpackr.unpack(data) as QuoteFrame;
+  } catch {
+    return undefined;
+  }
+  if (f === null || typeof f !== "object" || f.t !== "q" || typeof f.s !== "string" || typeof f.seq !== "number") return undefined;
+  return {
+    symbol: f.s, seq: f.seq, bid: f.b, bidSize: f.bs, ask: f.a, askSize: f.as, last: f.l, lastSize: f.ls, volume: f.v,
+    vwap: f.vw, open: f.o, high: f.h, low: f.lo, prevClose: f.pc, volatility: f.vol, exchangeTs: f.ts, ingestTs: f.its, flags: f.f,
+  };
+}
