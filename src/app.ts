@@ -248,6 +248,8 @@ async function startLocked(config: Config, log: Logger, lock: DirLock): Promise<
     windowDays: config.strategy.ivWindowDays, keepDays: config.strategy.ivKeepDays,
   });
   const ivStats = (underlying: string, nowMs: number) => iv.stats(underlying, nowMs);
+  // With --feed ib, each chain leg shows IBKR's model delta and IV beside ours.
+  const modelGreeks = feed instanceof IbFeed ? (symbol: string) => feed.modelGreeks(symbol) : undefined;
   const candidates: CandidateDeps = {
     engine, book: chainBook, greeks: optionGreeks, market: DEFAULT_GREEKS_CONFIG,
     oms: trading.oms, preview: (body, scope) => previewer.preview(body, scope),
@@ -260,7 +262,7 @@ async function startLocked(config: Config, log: Logger, lock: DirLock): Promise<
     rest: {
       middleware: [observeRequests({ metrics: registerHttpMetrics(metrics.registry), log: log.child("http") }),
         marketDataMiddleware(config.trading.api.marketData, trading.keys)],
-      chains: { ivStats },
+      chains: { ivStats, modelGreeks },
       routes: [openApiRoutes(() => API_ROUTE_DOCS, API_INFO), metricsRoutes(metrics.registry), analyticsRoutes(engine, spreads), dashboardRoutes(dashboardScript),
         orderRoutes({ oms: trading.oms, keys: trading.keys, maxRows: resolveLimits(config.limits).maxRestRows, ...config.trading.api }),
         previewRoutes({ previewer, keys: trading.keys, ...config.trading.api }),
@@ -274,7 +276,7 @@ async function startLocked(config: Config, log: Logger, lock: DirLock): Promise<
     },
     // The alerts topic wraps order entry so that one auth message serves both (alerts-ws.ts).
     ws: [(h) => new AlertsWs((hub = h), alerts.engine, trading.keys, (ordersWs = new OrdersWs(h, trading.oms, trading.keys, { ...config.trading.api, log: log.child("orders-ws") }))),
-      (h) => new SessionWs(h, ibSession), (h) => (chainsWs = new ChainsWs(h, engine, config.chains, log.child("chains")))],
+      (h) => new SessionWs(h, ibSession), (h) => (chainsWs = new ChainsWs(h, engine, config.chains, log.child("chains"), DEFAULT_GREEKS_CONFIG, modelGreeks))],
     marketDataGate: (ip, authorization) => marketDataRefusal(config.trading.api.marketData, trading.keys, ip, authorization),
   }).catch(async (err: unknown) => {
     // Cannot listen (address, port): undo what started, so nothing is left open in this process.

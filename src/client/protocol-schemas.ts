@@ -102,6 +102,8 @@ const greeksStatus = z.enum(["ok", "bad_input", "no_time", "below_bound", "above
 const chainLegSchema = z.object({
   symbol: z.string(), bid: numOrNull, ask: numOrNull, mid: numOrNull, last: numOrNull, iv: numOrNull, delta: numOrNull,
   gamma: numOrNull, vega: numOrNull, theta: numOrNull, status: z.union([greeksStatus, z.literal("no_quote")]),
+  ibDelta: numOrNull.describe("IBKR's model delta (--feed ib, once TWS sent it); null otherwise"),
+  ibIv: numOrNull.describe("IBKR's model implied vol (--feed ib, once TWS sent it); null otherwise"),
 }).meta({ id: "ChainLeg" });
 
 /** One strike of a chain. */

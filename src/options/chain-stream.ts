@@ -8,7 +8,7 @@
 import { expiryMs } from "../domain/instrument.ts";
 import type { Engine } from "../engine/engine.ts";
 import type { GreeksEngine, GreeksInput } from "../risk/greeks.ts";
-import { isoDate, type ChainBook, type ChainLeg, type ChainMarket, type ChainRow } from "./chains.ts";
+import { ibFields, isoDate, type ChainBook, type ChainLeg, type ChainMarket, type ChainRow, type ModelGreeksSource } from "./chains.ts";
 import { quoteMid } from "../domain/quote.ts";
 
 const YEAR_MS = 365 * 86_400_000;
@@ -49,7 +49,7 @@ interface Watch {
 }
 
 
-const LEG_FIELDS = ["bid", "ask", "last", "iv", "delta", "gamma", "vega", "theta", "status"] as const;
+const LEG_FIELDS = ["bid", "ask", "last", "iv", "delta", "gamma", "vega", "theta", "status", "ibDelta", "ibIv"] as const;
 
 /** True when two legs would read differently to a client. */
 function legChanged(a: ChainLeg | null, b: ChainLeg | null): boolean {
@@ -72,6 +72,8 @@ export class ChainStreams {
   constructor(
     private readonly engine: Engine, private readonly greeks: GreeksEngine, private readonly book: ChainBook,
     private readonly market: ChainMarket, private readonly maxRowsPerChain: number, private readonly now: () => number = Date.now,
+    /** IBKR's model greeks (--feed ib): read when a leg is repriced, i.e. when its quote or the underlying changed. */
+    private readonly model?: ModelGreeksSource,
   ) {
     this.detach = engine.onBatch((changed) => this.onBatch(changed));
   }
@@ -181,7 +183,10 @@ export class ChainStreams {
         if (index < 0) continue;
         const q = this.engine.quote(index);
         const m = quoteMid(q.bid, q.ask);
-        const leg: ChainLeg = { symbol: q.symbol, bid: q.bid, ask: q.ask, mid: m, last: q.last, iv: null, delta: null, gamma: null, vega: null, theta: null, status: "no_quote" };
+        const leg: ChainLeg = {
+          symbol: q.symbol, bid: q.bid, ask: q.ask, mid: m, last: q.last, iv: null, delta: null, gamma: null, vega: null, theta: null, status: "no_quote",
+          ...ibFields(this.model, q.symbol),
+        };
         let slot = -1;
         if (spot !== null && m !== null) {
           slot = inputs.length;

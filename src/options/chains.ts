@@ -26,6 +26,29 @@ export interface ChainLeg {
   vega: number | null;
   theta: number | null;
   status: LegStatus;
+  /** IBKR's model delta (tickOptionComputation) with --feed ib, once TWS sent one; null otherwise (always null on other feeds). */
+  ibDelta: number | null;
+  /** IBKR's model implied vol, as ibDelta. */
+  ibIv: number | null;
+}
+
+/** IBKR's model values of an option, as the IB feed last received them (src/feed/ib.ts). */
+export interface ModelGreeks {
+  iv: number;
+  delta: number;
+}
+
+/** Looks up IBKR's model greeks of an option symbol; undefined when none were received. */
+export type ModelGreeksSource = (symbol: string) => ModelGreeks | undefined;
+
+/** The ibDelta / ibIv of a leg: TWS's "not computed" values (undefined, NaN, −1 vol, |delta| > 1) are null. */
+export function ibFields(model: ModelGreeksSource | undefined, symbol: string): { ibDelta: number | null; ibIv: number | null } {
+  const g = model?.(symbol);
+  if (!g) return { ibDelta: null, ibIv: null };
+  return {
+    ibDelta: Number.isFinite(g.delta) && Math.abs(g.delta) <= 1 ? g.delta : null,
+    ibIv: Number.isFinite(g.iv) && g.iv >= 0 ? g.iv : null,
+  };
 }
 
 /** One strike of a chain. */
@@ -141,10 +164,11 @@ interface PendingLeg {
  * Prices one chain now: one impliedVolBatch over every leg with a two-sided quote (when the
  * underlying has one), then the filter. `strikes` comes from ChainBook.strikes(). `greeks` is
  * the WASM GreeksEngine; the benchmark passes a plain-TS solver with the same interface.
+ * `model` (the IB feed's) fills each leg's ibDelta / ibIv; without it they are null.
  */
 export function priceChain(
   engine: Engine, greeks: Pick<GreeksEngine, "impliedVols">, market: ChainMarket, underlying: string, expiry: string,
-  strikes: readonly StrikeLegs[], nowMs: number, filter: ChainFilter = {},
+  strikes: readonly StrikeLegs[], nowMs: number, filter: ChainFilter = {}, model?: ModelGreeksSource,
 ): Chain {
   const und = engine.instrument(underlying);
   const uq = und ? engine.quote(und.index) : undefined;
@@ -157,7 +181,7 @@ export function priceChain(
     const m = quoteMid(q.bid, q.ask);
     const leg: ChainLeg = {
       symbol: q.symbol, bid: q.bid, ask: q.ask, mid: m, last: q.last,
-      iv: null, delta: null, gamma: null, vega: null, theta: null, status: "no_quote",
+      iv: null, delta: null, gamma: null, vega: null, theta: null, status: "no_quote", ...ibFields(model, q.symbol),
     };
     if (spot === null || m === null) return { leg, slot: -1 };
     inputs.push({ spot, strike, tYears: Math.max(tYears, 0), rate: market.rate, divYield: market.divYield, right, price: m });

@@ -10,7 +10,7 @@ import type { Context, Hono } from "hono";
 import type { Engine } from "../engine/engine.ts";
 import { GreeksEngine } from "../risk/greeks.ts";
 import { calcBodySchema, calculate, CALC_MAX_ROWS } from "../options/calc.ts";
-import { ChainBook, compactDate, isoDate, priceChain, type ChainFilter, type ChainMarket } from "../options/chains.ts";
+import { ChainBook, compactDate, isoDate, priceChain, type ChainFilter, type ChainMarket, type ModelGreeksSource } from "../options/chains.ts";
 import type { IvStats } from "../options/iv-history.ts";
 import { parseBody } from "../oms/validate.ts";
 import { DEFAULT_GREEKS_CONFIG } from "./greeks.ts";
@@ -28,6 +28,8 @@ export interface ChainRoutesDeps {
   now?: () => number;
   /** IV rank and percentile of an underlying (src/options/iv-history.ts); absent: those fields are null. */
   ivStats?: (underlying: string, nowMs: number) => Promise<IvStats>;
+  /** IBKR's model greeks (--feed ib) for each leg's ibDelta / ibIv; absent: those fields are null. */
+  modelGreeks?: ModelGreeksSource;
 }
 
 /** The IV fields of the chain replies: null without an IV history. */
@@ -99,7 +101,7 @@ export function chainRoutes(deps: ChainRoutesDeps): (app: Hono) => void {
       if (filter instanceof Response) return filter;
       const g = await greeks();
       const t = now();
-      const chain = priceChain(engine, g, market, underlying, expiry, strikes, t, filter);
+      const chain = priceChain(engine, g, market, underlying, expiry, strikes, t, filter, deps.modelGreeks);
       return c.json({ ...chain, ...(await ivFields(deps, underlying, t)) });
     });
 

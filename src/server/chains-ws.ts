@@ -15,7 +15,7 @@ import type { ChainFrame, ErrorFrame, WsErrorCode } from "../client/protocol.ts"
 import type { Engine } from "../engine/engine.ts";
 import type { Logger } from "../log.ts";
 import { ChainStreams, type LiveChain } from "../options/chain-stream.ts";
-import { ChainBook, compactDate, isoDate, type ChainMarket } from "../options/chains.ts";
+import { ChainBook, compactDate, isoDate, type ChainMarket, type ModelGreeksSource } from "../options/chains.ts";
 import { CHAINS_DEFAULTS, type ChainsConfig } from "../options/settings.ts";
 import { parseBody } from "../oms/validate.ts";
 import { GreeksEngine } from "../risk/greeks.ts";
@@ -57,7 +57,9 @@ export class ChainsWs implements WsExtension {
   private readonly timer: ReturnType<typeof setInterval>;
 
   constructor(private readonly hub: Hub, private readonly engine: Engine, cfg: Partial<ChainsConfig> = {},
-    private readonly log?: Logger, private readonly market: ChainMarket = DEFAULT_GREEKS_CONFIG) {
+    private readonly log?: Logger, private readonly market: ChainMarket = DEFAULT_GREEKS_CONFIG,
+    /** IBKR's model greeks (--feed ib) for the legs' ibDelta / ibIv. */
+    private readonly modelGreeks?: ModelGreeksSource) {
     this.cfg = { ...CHAINS_DEFAULTS, ...cfg };
     this.timer = setInterval(() => {
       try {
@@ -179,7 +181,7 @@ export class ChainsWs implements WsExtension {
 
   private getStreams(): Promise<ChainStreams> {
     this.streams ??= GreeksEngine.create(this.engine).then((g) => {
-      const streams = new ChainStreams(this.engine, g, new ChainBook(this.engine), this.market, this.cfg.maxRowsPerChain);
+      const streams = new ChainStreams(this.engine, g, new ChainBook(this.engine), this.market, this.cfg.maxRowsPerChain, Date.now, this.modelGreeks);
       // Stopped while the WASM region was being bound: follow no engine batches.
       if (this.stopped) streams.stop();
       else this.ready = streams;
