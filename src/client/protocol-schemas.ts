@@ -9,7 +9,7 @@ import type {
   AccountView, AlertView, ErrorFrame, FillView, OrderView, PositionRiskView, PositionView, Quote, QuoteFrame, RestErrorBody, RiskView,
   WelcomeFrame, ChainLeg, AckFrame, PongFrame, HeartbeatFrame, AuthedFrame, WatchingFrame, OrderFrame, FillFrame, PositionFrame,
   AccountFrame, RiskFrame, AlertsFrame, AlertFrame, SessionFrame, PreviewFrame, ChainFrame, ChainsFrame, ServerFrame, ChainRow, CalcResult, OrderPreview, PreviewFigures, ChainExpiries,
-  Chain, ChainIv, CandidatesReply,
+  Chain, ChainIv, CandidatesReply, UnderlyingBasisView, PositionsReply,
 } from "./protocol.ts";
 import { REST_ERROR_CODES, WS_ERROR_CODES } from "./protocol.ts";
 
@@ -62,6 +62,19 @@ export const positionViewSchema = z.object({
   account: z.string(), symbol: z.string(), qty: num, multiplier: num, avgCost: num, costBasis: num, mark: numOrNull, marketValue: num,
   unrealizedPnl: num, realizedPnl: num, commissions: num,
 }).meta({ id: "Position" });
+
+/** The wheel's adjusted cost basis of one underlying. */
+export const underlyingBasisSchema = z.object({
+  underlying: z.string(), shares: num.describe("Shares held, signed; 0 when flat"),
+  costBasis: num.describe("Cost basis of the shares, as the stock position's (commissions and assigned options' premium included)"),
+  premiumCollected: num.describe("Net realised P&L of the underlying's options closed, expired or lapsed since the shares were last flat"),
+  adjustedCostBasis: numOrNull.describe("(costBasis − premiumCollected) / shares, per share; null with no shares"),
+}).meta({ id: "UnderlyingBasis" });
+
+/** GET /v1/accounts/{id}/positions. */
+export const positionsReplySchema = z.object({
+  account: z.string(), positions: z.array(positionViewSchema), underlyings: z.array(underlyingBasisSchema),
+}).meta({ id: "Positions" });
 
 /** An account: cash, equity, P&L, buying power. */
 export const accountViewSchema = z.object({
@@ -248,6 +261,8 @@ export type _MirrorsMatch = [
   Check<Same<z.infer<typeof orderViewSchema>, OrderView>>,
   Check<Same<z.infer<typeof fillViewSchema>, FillView>>,
   Check<Same<z.infer<typeof positionViewSchema>, PositionView>>,
+  Check<Same<z.infer<typeof underlyingBasisSchema>, UnderlyingBasisView>>,
+  Check<Same<z.infer<typeof positionsReplySchema>, PositionsReply>>,
   Check<Same<z.infer<typeof accountViewSchema>, AccountView>>,
   Check<Same<z.infer<typeof positionRiskSchema>, PositionRiskView>>,
   Check<Same<z.infer<typeof riskViewSchema>, RiskView>>,

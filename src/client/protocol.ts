@@ -4,7 +4,7 @@
 // server code. docs/protocol.md is the prose version; keep the two in step.
 
 import type { Quote } from "../domain/quote.ts";
-import type { FillView, OrderView } from "../oms/views.ts";
+import type { FillView, OrderView, UnderlyingBasisView } from "../oms/views.ts";
 import type { AccountView, PositionView } from "../oms/valuation.ts";
 import type { ChainFrame, ChainsFrame, ChainSubscribeRequest, PreviewFrame, PreviewRequest } from "./options-protocol.ts";
 
@@ -470,8 +470,15 @@ export interface Page {
 }
 
 /** Orders, fills, positions and accounts as the order API returns them. */
-export type { OrderView, FillView } from "../oms/views.ts";
+export type { OrderView, FillView, UnderlyingBasisView } from "../oms/views.ts";
 export type { AccountView, PositionView } from "../oms/valuation.ts";
+
+/** GET /v1/accounts/{id}/positions: the non-flat positions, and the wheel's adjusted cost basis of each underlying traded. */
+export interface PositionsReply {
+  account: string;
+  positions: PositionView[];
+  underlyings: UnderlyingBasisView[];
+}
 /** GET /v1/analytics/accounts/{account}/performance. */
 export type { AccountPerformance } from "../analytics/account-performance.ts";
 /** The options workflow: chains, the calculator and order preview (docs/protocol.md). */

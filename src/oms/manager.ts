@@ -20,6 +20,7 @@ import { cancel, modify, submit } from "./requests.ts";
 import { draftOrder, type OrderDraft } from "./preview.ts";
 import { ANY, OmsState, type OmsDeps, type OmsOptions, type OmsStats, type OmsUpdate, type Scope } from "./state.ts";
 import type { Result } from "./validate.ts";
+import { underlyingBasisView, type UnderlyingBasisView } from "./views.ts";
 import { accountView, positionView, type AccountView, type MarkFn, type PositionView } from "./valuation.ts";
 import { addListener } from "../domain/listeners.ts";
 
@@ -132,6 +133,11 @@ export class OrderManager {
   /** An account's non-flat positions at current marks. */
   positions(account: string): PositionView[] {
     return this.s.portfolio.positionsOf(account).filter((p) => p.qty !== 0).map((p) => positionView(p, this.s.marks));
+  }
+
+  /** The wheel's adjusted cost basis of every underlying the account has traded (docs/orders.md, "Adjusted cost basis"). */
+  underlyingBases(account: string): UnderlyingBasisView[] {
+    return this.s.portfolio.basesOf(account).map(underlyingBasisView);
   }
 
   /** A position with the current mark applied. */

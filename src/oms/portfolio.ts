@@ -57,12 +57,28 @@ export interface Ledger {
   depositsMicros: number;
 }
 
+/** The wheel's running figures of one account's underlying (see the file comment). */
+export interface UnderlyingBasis {
+  account: string;
+  underlying: string;
+  /** Shares held (signed); 0 when flat. */
+  shares: number;
+  /** Cost basis of the shares, micros: the stock position's (assigned puts' premium included). */
+  costMicros: number;
+  /** Realised P&L of the underlying's options since the shares were last flat, micros (net premium collected). */
+  premiumMicros: number;
+}
+
 /** All accounts' positions and ledgers. */
 export class Portfolio {
   private readonly ledgers = new Map<string, Ledger>();
   private readonly positions = new Map<string, Map<string, Position>>();
   /** Account + underlying → P&L of an exercised or assigned option waiting for its delivery fill, micros. */
   private readonly carried = new Map<string, number>();
+  /** Symbol → its underlying for an option, itself for a stock: parsed once per symbol. */
+  private readonly underlyingOf = new Map<string, string>();
+  /** Account → underlying → option premium realised in the current wheel cycle, micros (insertion = first traded). */
+  private readonly premiums = new Map<string, Map<string, number>>();
 
   /** Adds an account with nothing in it (idempotent). */
   addAccount(account: string): Ledger {
@@ -71,6 +87,7 @@ export class Portfolio {
       l = { account, cashMicros: 0, realizedMicros: 0, commissionsMicros: 0, depositsMicros: 0 };
       this.ledgers.set(account, l);
       this.positions.set(account, new Map());
+      this.premiums.set(account, new Map());
     }
     return l;
   }
@@ -91,6 +108,10 @@ export class Portfolio {
       p = { account: f.account, symbol: f.symbol, qty: 0, multiplier: f.multiplier, costMicros: 0, realizedMicros: 0, commissionsMicros: 0 };
       book.set(f.symbol, p);
     }
+    let underlying = this.underlyingOf.get(f.symbol);
+    if (underlying === undefined) this.underlyingOf.set(f.symbol, (underlying = parseOptionSymbol(f.symbol)?.underlying ?? f.symbol));
+    const premiums = this.premiums.get(f.account)!;
+    if (!premiums.has(underlying)) premiums.set(underlying, 0);
     const signed = f.side === "buy" ? f.qty : -f.qty;
     const value = notionalMicros(f.priceUnits, f.qty, f.multiplier);
     l.cashMicros += (f.side === "buy" ? -value : value) - f.commissionMicros;
@@ -115,13 +136,14 @@ export class Portfolio {
     const closeCommission = Math.round((f.commissionMicros * closeQty) / f.qty);
     // Long: proceeds minus basis. Short: credit (−basis) minus the cost to buy back. Both less the commission.
     const realized = (p.qty > 0 ? closeValue - removed : -removed - closeValue) - closeCommission;
-    const underlying = carriesIntoShares(f) ? parseOptionSymbol(f.symbol)!.underlying : undefined;
-    if (underlying !== undefined) {
+    const isOption = underlying !== f.symbol;
+    if (carriesIntoShares(f)) {
       const to = `${f.account}\u0000${underlying}`;
       this.carried.set(to, (this.carried.get(to) ?? 0) + realized);
     } else {
       p.realizedMicros += realized;
       l.realizedMicros += realized;
+      if (isOption) premiums.set(underlying, premiums.get(underlying)! + realized);
     }
     p.costMicros -= removed;
     p.qty += Math.sign(signed) * closeQty;
@@ -132,6 +154,8 @@ export class Portfolio {
       p.costMicros = (f.side === "buy" ? restValue : -restValue) + f.commissionMicros - closeCommission;
     }
     if (p.qty === 0) p.costMicros = 0;
+    // Shares back to zero (or through it): the wheel's cycle on this underlying is over.
+    if (!isOption && (p.qty === 0 || rest > 0)) premiums.set(underlying, 0);
     return p;
   }
 
@@ -148,6 +172,16 @@ export class Portfolio {
   /** Positions of an account, including flat ones that carry realised P&L. */
   positionsOf(account: string): Position[] {
     return [...(this.positions.get(account)?.values() ?? [])];
+  }
+
+  /** The wheel's figures of every underlying the account has traded (stock or options), in the order first traded. */
+  basesOf(account: string): UnderlyingBasis[] {
+    const out: UnderlyingBasis[] = [];
+    for (const [underlying, premiumMicros] of this.premiums.get(account) ?? []) {
+      const stock = this.positions.get(account)?.get(underlying);
+      out.push({ account, underlying, shares: stock?.qty ?? 0, costMicros: stock?.costMicros ?? 0, premiumMicros });
+    }
+    return out;
   }
 
   /** One position, undefined if never traded. */

@@ -3,6 +3,7 @@
 
 import { fromMicros } from "../domain/money.ts";
 import { fromUnits } from "../domain/price.ts";
+import type { UnderlyingBasis } from "./portfolio.ts";
 import type { Fill, FillKind, Order, OrderStatus, OrderType, Side, TimeInForce, TriggerMethod } from "../domain/order.ts";
 
 /** An order on the wire. */
@@ -69,5 +70,27 @@ export function fillView(f: Fill): FillView {
   return {
     fillId: f.fillId, orderId: f.orderId ?? null, account: f.account, symbol: f.symbol, side: f.side, qty: f.qty,
     price: fromUnits(f.priceUnits), multiplier: f.multiplier, commission: fromMicros(f.commissionMicros), ts: f.ts, kind: f.kind,
+  };
+}
+
+/** The wheel's adjusted cost basis of one underlying, in GET /v1/accounts/{id}/positions (docs/orders.md, "Adjusted cost basis"). */
+export interface UnderlyingBasisView {
+  underlying: string;
+  /** Shares held (signed), 0 when flat. */
+  shares: number;
+  /** Cost basis of the shares (commissions and assigned options' premium included), as the stock position's costBasis. */
+  costBasis: number;
+  /** Net premium of the underlying's options closed, expired or lapsed since the shares were last flat (realised, after commissions). */
+  premiumCollected: number;
+  /** (costBasis − premiumCollected) / shares, per share; null when no shares are held. */
+  adjustedCostBasis: number | null;
+}
+
+/** Encodes one underlying's wheel figures. */
+export function underlyingBasisView(b: UnderlyingBasis): UnderlyingBasisView {
+  return {
+    underlying: b.underlying, shares: b.shares, costBasis: fromMicros(b.costMicros), premiumCollected: fromMicros(b.premiumMicros),
+    // Rounded like avgCost: micros per share to 1e-4, so the decimal reads as a human expects.
+    adjustedCostBasis: b.shares === 0 ? null : Math.round(((b.costMicros - b.premiumMicros) / b.shares) * 1e4) / 1e10,
   };
 }

@@ -22,7 +22,7 @@ import { fillView, orderView } from "../oms/views.ts";
 import { intQuery, jsonBody, keyAuthenticator } from "./key-auth.ts";
 import { errorResponse } from "./rest.ts";
 import { z } from "zod";
-import { accountViewSchema, fillViewSchema, orderViewSchema, pageFields, positionViewSchema } from "../client/protocol-schemas.ts";
+import { accountViewSchema, fillViewSchema, orderViewSchema, pageFields, positionsReplySchema } from "../client/protocol-schemas.ts";
 import { modifySchema, newOrderSchema } from "../oms/validate.ts";
 import type { RouteDoc } from "./openapi-registry.ts";
 
@@ -138,7 +138,9 @@ export function orderRoutes(deps: OrderRoutesDeps): (app: Hono) => void {
 
     app.get("/v1/accounts/:id/positions", async (c) => {
       const id = accountOf(c);
-      return id instanceof Response ? id : c.json({ account: id, positions: await deps.oms.durableRead(() => deps.oms.positions(id)) });
+      if (id instanceof Response) return id;
+      // Both read at one instant, after everything applied is on disk.
+      return c.json(await deps.oms.durableRead(() => ({ account: id, positions: deps.oms.positions(id), underlyings: deps.oms.underlyingBases(id) })));
     });
 
     app.get("/v1/accounts/:id/fills", async (c) => {
@@ -197,7 +199,7 @@ export const orderRouteDocs: RouteDoc[] = [
   { method: "get", path: "/v1/accounts/:id", tag: "accounts", auth: "trade", summary: "One account: cash, equity, P&L, buying power", params: accountParam,
     replies: { 200: { description: "The account", schema: accountViewSchema } }, errors: { 404: ["NOT_FOUND"] } },
   { method: "get", path: "/v1/accounts/:id/positions", tag: "accounts", auth: "trade", summary: "An account's positions", params: accountParam,
-    replies: { 200: { description: "The positions", schema: z.object({ account: z.string(), positions: z.array(positionViewSchema) }) } }, errors: { 404: ["NOT_FOUND"] } },
+    replies: { 200: { description: "The positions, and the wheel's adjusted cost basis of each underlying traded", schema: positionsReplySchema } }, errors: { 404: ["NOT_FOUND"] } },
   { method: "get", path: "/v1/accounts/:id/fills", tag: "accounts", auth: "trade", summary: "An account's fills, one page", params: accountParam,
     query: z.object(pageQuery),
     replies: { 200: { description: "One page of fills", schema: z.object({ fills: z.array(fillViewSchema), ...pageFields }) } },

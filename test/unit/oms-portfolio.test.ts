@@ -9,6 +9,7 @@ import { DEFAULT_ACCOUNTS, accountsSchema } from "../../src/oms/accounts.ts";
 import { settlementFills } from "../../src/oms/expiry.ts";
 import { Portfolio } from "../../src/oms/portfolio.ts";
 import { accountView, positionView } from "../../src/oms/valuation.ts";
+import { underlyingBasisView } from "../../src/oms/views.ts";
 
 let seq = 0;
 const fill = (side: "buy" | "sell", qty: number, price: number, o: Partial<Fill> = {}): Fill => ({
@@ -210,5 +211,70 @@ describe("an exercised or assigned option's premium goes into the shares (IBKR's
     settle(p, opt("P", 100), "sell", 2, 1.02, 105);
     expect(p.ledger("A")!.realizedMicros).toBe(198_980_000);
     expect(p.position("A", "AAPL")).toBeUndefined();
+  });
+});
+
+describe("the wheel's adjusted cost basis per underlying", () => {
+  const opt = (right: "C" | "P", strike: number): Instrument => ({ index: 0, symbol: `AAPL-20261127-${right}-${strike}`, kind: "option", tickSize: 0.01,
+    multiplier: 100, currency: "USD", underlying: "AAPL", expiry: "20261127", strike, right });
+  /** Sells one contract of `inst` at `price` for $1.02 (commission and fees), then settles it with AAPL at `underlying`. */
+  const sellAndSettle = (p: Portfolio, inst: Instrument, price: number, underlying: number) => {
+    p.applyFill(fill("sell", 1, price, { symbol: inst.symbol, multiplier: 100, commissionMicros: 1_020_000 }));
+    for (const f of settlementFills(p.position("A", inst.symbol)!, inst, toUnits(underlying), 1)) p.applyFill(f);
+  };
+  const basis = (p: Portfolio) => p.basesOf("A").map(underlyingBasisView);
+
+  test("hand-worked: a put expires, a put is assigned, a covered call expires → $93.5306 a share; the call-away ends the cycle", () => {
+    const p = funded(30_000);
+    // 1. Sell the 100 put at $2.00 ($1.02); AAPL closes at 105: it expires, $198.98 collected.
+    sellAndSettle(p, opt("P", 100), 2, 105);
+    expect(basis(p)).toEqual([{ underlying: "AAPL", shares: 0, costBasis: 0, premiumCollected: 198.98, adjustedCostBasis: null }]);
+    // 2. Sell the 98 put at $1.50 ($1.02); AAPL closes at 95: assigned, 100 shares at 98 less the
+    //    put's $148.98 net premium = $9,651.02 (IBKR's basis); that premium is not counted again.
+    sellAndSettle(p, opt("P", 98), 1.5, 95);
+    // (9,651.02 − 198.98) / 100 = 94.5204.
+    expect(basis(p)).toEqual([{ underlying: "AAPL", shares: 100, costBasis: 9651.02, premiumCollected: 198.98, adjustedCostBasis: 94.5204 }]);
+    // 3. Sell the covered 105 call at $1.00 ($1.02); AAPL closes at 100: it expires, $98.98 more.
+    sellAndSettle(p, opt("C", 105), 1, 100);
+    // (9,651.02 − 198.98 − 98.98) / 100 = 9,353.06 / 100 = 93.5306.
+    expect(basis(p)).toEqual([{ underlying: "AAPL", shares: 100, costBasis: 9651.02, premiumCollected: 297.96, adjustedCostBasis: 93.5306 }]);
+    // The stock position itself keeps IBKR's basis; only the summary subtracts the premiums.
+    expect(positionView(p.position("A", "AAPL")!, () => undefined)).toMatchObject({ avgCost: 96.5102 });
+    // 4. Sell the 97 call at $2.00 ($1.02); AAPL closes at 99: assigned, the shares are called
+    //    away at 97 + $198.98: realised 9,898.98 − 9,651.02 = $247.96 on the stock. The cycle is
+    //    over: no shares, premium back to 0; the account realised 297.96 + 247.96 = $545.92.
+    sellAndSettle(p, opt("C", 97), 2, 99);
+    expect(basis(p)).toEqual([{ underlying: "AAPL", shares: 0, costBasis: 0, premiumCollected: 0, adjustedCostBasis: null }]);
+    expect(p.ledger("A")!.realizedMicros).toBe(545_920_000);
+  });
+
+  test("a put bought back and a long call sold at a loss count net; a stock without options has its plain average cost", () => {
+    const p = funded(30_000);
+    p.applyFill(fill("buy", 100, 50, { symbol: "MSFT", commissionMicros: 1_000_000 }));
+    p.applyFill(fill("buy", 100, 100, { commissionMicros: 1_000_000 }));
+    // Short put: $3.00 in, bought back at $1.00: +$200. Long call: $2.00 paid, sold at $0.50: −$150.
+    p.applyFill(fill("sell", 1, 3, { symbol: opt("P", 90).symbol, multiplier: 100 }));
+    p.applyFill(fill("buy", 1, 1, { symbol: opt("P", 90).symbol, multiplier: 100 }));
+    p.applyFill(fill("buy", 1, 2, { symbol: opt("C", 110).symbol, multiplier: 100 }));
+    p.applyFill(fill("sell", 1, 0.5, { symbol: opt("C", 110).symbol, multiplier: 100 }));
+    // An open short option is not collected yet.
+    p.applyFill(fill("sell", 1, 4, { symbol: opt("C", 115).symbol, multiplier: 100 }));
+    expect(basis(p)).toEqual([
+      { underlying: "MSFT", shares: 100, costBasis: 5001, premiumCollected: 0, adjustedCostBasis: 50.01 },
+      // (10,001 − 50) / 100.
+      { underlying: "AAPL", shares: 100, costBasis: 10001, premiumCollected: 50, adjustedCostBasis: 99.51 },
+    ]);
+  });
+
+  test("the figures are a fold over fills: replaying the same fills into a new portfolio gives the same basis", () => {
+    const fills: Fill[] = [];
+    const p = funded(30_000);
+    const record = p.applyFill.bind(p);
+    p.applyFill = (f: Fill) => (fills.push(f), record(f));
+    sellAndSettle(p, opt("P", 100), 2, 105);
+    sellAndSettle(p, opt("P", 98), 1.5, 95);
+    const q = funded(30_000);
+    for (const f of fills) q.applyFill(f);
+    expect(q.basesOf("A")).toEqual(p.basesOf("A"));
   });
 });
