@@ -3,7 +3,8 @@
 
 import { expect, spyOn, test } from "bun:test";
 import { optionSymbol } from "../../src/domain/instrument.ts";
-import { ChainBook, compactDate, priceChain } from "../../src/options/chains.ts";
+import { ChainStreams } from "../../src/options/chain-stream.ts";
+import { ChainBook, compactDate, ibFields, priceChain, type ModelGreeks } from "../../src/options/chains.ts";
 import { GreeksEngine } from "../../src/risk/greeks.ts";
 import { TestMarket } from "../helpers/market.ts";
 import { setQuote } from "../helpers/quotes.ts";
@@ -43,4 +44,40 @@ test("compactDate accepts real YYYY-MM-DD dates only", () => {
   expect(compactDate("2026-12-11")).toBe("20261211");
   expect(compactDate("2028-02-29")).toBe("20280229");
   for (const bad of ["2026-02-29", "2026-1-01", "20261211", "2026-12-11T00:00", ""]) expect(compactDate(bad)).toBeUndefined();
+});
+
+test("IBKR's model values: each leg's ibDelta / ibIv from the source, null when absent or not computed; the stream reports a change of them alone", async () => {
+  const market = await TestMarket.create();
+  const e = market.engine;
+  const spec = { kind: "option" as const, tickSize: 0.01, multiplier: 100, currency: "USD", underlying: "MSFT", expiry: EXPIRY };
+  setQuote(e, "MSFT", 99.99, 100, 100.01, 100);
+  const [call, put] = [optionSymbol("MSFT", EXPIRY, "C", 100), optionSymbol("MSFT", EXPIRY, "P", 100)];
+  e.addInstrument({ ...spec, symbol: call, right: "C", strike: 100 });
+  e.addInstrument({ ...spec, symbol: put, right: "P", strike: 100 });
+  setQuote(e, call, 3, 10, 3.1, 10);
+  setQuote(e, put, 2.8, 10, 2.9, 10);
+  // TWS says "not computed" with −1 / −2 (or @stoqey/ib leaves the value undefined → NaN): null.
+  const model = new Map<string, ModelGreeks>([[call, { delta: 0.52, iv: 0.3 }], [put, { delta: -2, iv: -1 }]]);
+  const source = (s: string) => model.get(s);
+  const book = new ChainBook(e);
+  const greeks = await GreeksEngine.create(e);
+  const chain = priceChain(e, greeks, { rate: 0.04, divYield: 0 }, "MSFT", EXPIRY, book.strikes("MSFT", EXPIRY)!, Date.now(), {}, source);
+  expect(chain.rows[0]!.call).toMatchObject({ ibDelta: 0.52, ibIv: 0.3, status: "ok" });
+  expect(chain.rows[0]!.put).toMatchObject({ ibDelta: null, ibIv: null, status: "ok" });
+  // Without a source (synthetic and replay feeds) both are null.
+  const plain = priceChain(e, greeks, { rate: 0.04, divYield: 0 }, "MSFT", EXPIRY, book.strikes("MSFT", EXPIRY)!, Date.now());
+  expect([plain.rows[0]!.call!.ibDelta, plain.rows[0]!.call!.ibIv]).toEqual([null, null]);
+  expect(ibFields(() => ({ delta: Number.NaN, iv: Number.NaN }), call)).toEqual({ ibDelta: null, ibIv: null });
+
+  const streams = new ChainStreams(e, greeks, book, { rate: 0.04, divYield: 0 }, 100, Date.now, source);
+  const live = streams.open("MSFT", EXPIRY);
+  if (!("key" in live)) throw new Error(live.message);
+  expect(live.rows[0]!.call!.ibDelta).toBe(0.52);
+  // The same quote again: our greeks unchanged, only TWS's model delta moved → the row is reported.
+  model.set(call, { delta: 0.55, iv: 0.3 });
+  setQuote(e, call, 3, 10, 3.1, 10);
+  const changes = streams.collect();
+  expect(changes.map((c) => c.rows)).toEqual([[0]]);
+  expect(live.rows[0]!.call!.ibDelta).toBe(0.55);
+  streams.stop();
 });
