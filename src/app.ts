@@ -276,7 +276,8 @@ async function startLocked(config: Config, log: Logger, lock: DirLock): Promise<
     },
     // The alerts topic wraps order entry so that one auth message serves both (alerts-ws.ts).
     ws: [(h) => new AlertsWs((hub = h), alerts.engine, trading.keys, (ordersWs = new OrdersWs(h, trading.oms, trading.keys, { ...config.trading.api, log: log.child("orders-ws") }))),
-      (h) => new SessionWs(h, ibSession), (h) => (chainsWs = new ChainsWs(h, engine, config.chains, log.child("chains"), DEFAULT_GREEKS_CONFIG, modelGreeks))],
+      (h) => new SessionWs(h, ibSession), (h) => (chainsWs = new ChainsWs(h, engine, config.chains, log.child("chains"), DEFAULT_GREEKS_CONFIG,
+        modelGreeks && feed instanceof IbFeed ? { greeks: modelGreeks, onChange: (l) => feed.onModelGreeks(l) } : undefined))],
     marketDataGate: (ip, authorization) => marketDataRefusal(config.trading.api.marketData, trading.keys, ip, authorization),
   }).catch(async (err: unknown) => {
     // Cannot listen (address, port): undo what started, so nothing is left open in this process.

@@ -109,6 +109,8 @@ export class IbFeed implements Feed {
   private flushQueued = false;
   private batchTsMs = 0;
   private readonly detach: (() => void)[] = [];
+  /** Told the engine row of each option whose model values arrived (the chain streams). */
+  private readonly greeksListeners: ((engineRow: number) => void)[] = [];
 
   constructor(private readonly opts: IbFeedOptions) {
     this.session = opts.session;
@@ -167,6 +169,15 @@ export class IbFeed implements Feed {
     const g = this.greeks.subarray(i * GREEKS_STRIDE, (i + 1) * GREEKS_STRIDE);
     if (Number.isNaN(g[7]!)) return undefined;
     return { iv: g[0]!, delta: g[1]!, gamma: g[2]!, vega: g[3]!, theta: g[4]!, optPrice: g[5]!, undPrice: g[6]!, tsMs: g[7]! };
+  }
+
+  /** Calls `listener` with the engine row of each option whose model values arrive; returns the detach. */
+  onModelGreeks(listener: (engineRow: number) => void): () => void {
+    this.greeksListeners.push(listener);
+    return () => {
+      const k = this.greeksListeners.indexOf(listener);
+      if (k >= 0) this.greeksListeners.splice(k, 1);
+    };
   }
 
   /** Subscribes every instrument; ticks flow into `sink` until stop(). */
@@ -326,6 +337,13 @@ export class IbFeed implements Feed {
     const at = i * GREEKS_STRIDE;
     values.forEach((v, k) => (this.greeks[at + k] = v ?? NaN));
     this.greeks[at + 7] = nowMs();
+    for (const l of this.greeksListeners) {
+      try {
+        l(this.rows[i]!);
+      } catch (err) {
+        this.log.error("model greeks listener failed", { err });
+      }
+    }
   }
 
   private onDataType(id: number, type: number): void {

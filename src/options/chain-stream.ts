@@ -72,7 +72,7 @@ export class ChainStreams {
   constructor(
     private readonly engine: Engine, private readonly greeks: GreeksEngine, private readonly book: ChainBook,
     private readonly market: ChainMarket, private readonly maxRowsPerChain: number, private readonly now: () => number = Date.now,
-    /** IBKR's model greeks (--feed ib): read when a leg is repriced, i.e. when its quote or the underlying changed. */
+    /** IBKR's model greeks (--feed ib): read when a leg is repriced (its quote, the underlying, or touch() for new model values). */
     private readonly model?: ModelGreeksSource,
   ) {
     this.detach = engine.onBatch((changed) => this.onBatch(changed));
@@ -136,6 +136,11 @@ export class ChainStreams {
       if (rows.length > 0) out.push({ chain, rows });
     }
     return out;
+  }
+
+  /** Marks what an engine row feeds as changed without a quote change (IBKR's model values arrived for it). */
+  touch(index: number): void {
+    if (this.live.size > 0) this.onBatch([index]);
   }
 
   /** Stops following engine batches. */

@@ -41,6 +41,13 @@ export interface ModelGreeks {
 /** Looks up IBKR's model greeks of an option symbol; undefined when none were received. */
 export type ModelGreeksSource = (symbol: string) => ModelGreeks | undefined;
 
+/** IBKR's model greeks with a change signal: what the chain stream follows with --feed ib. */
+export interface ModelGreeksFeed {
+  greeks: ModelGreeksSource;
+  /** Calls `listener` with the engine row of each option whose model values arrived; returns the detach. */
+  onChange(listener: (engineRow: number) => void): () => void;
+}
+
 /** The ibDelta / ibIv of a leg: TWS's "not computed" values (undefined, NaN, −1 vol, |delta| > 1) are null. */
 export function ibFields(model: ModelGreeksSource | undefined, symbol: string): { ibDelta: number | null; ibIv: number | null } {
   const g = model?.(symbol);

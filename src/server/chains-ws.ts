@@ -15,7 +15,7 @@ import type { ChainFrame, ErrorFrame, WsErrorCode } from "../client/protocol.ts"
 import type { Engine } from "../engine/engine.ts";
 import type { Logger } from "../log.ts";
 import { ChainStreams, type LiveChain } from "../options/chain-stream.ts";
-import { ChainBook, compactDate, isoDate, type ChainMarket, type ModelGreeksSource } from "../options/chains.ts";
+import { ChainBook, compactDate, isoDate, type ChainMarket, type ModelGreeksFeed } from "../options/chains.ts";
 import { CHAINS_DEFAULTS, type ChainsConfig } from "../options/settings.ts";
 import { parseBody } from "../oms/validate.ts";
 import { GreeksEngine } from "../risk/greeks.ts";
@@ -54,12 +54,13 @@ export class ChainsWs implements WsExtension {
   private streams: Promise<ChainStreams> | undefined;
   private ready: ChainStreams | undefined;
   private stopped = false;
+  private detachIb: (() => void) | undefined;
   private readonly timer: ReturnType<typeof setInterval>;
 
   constructor(private readonly hub: Hub, private readonly engine: Engine, cfg: Partial<ChainsConfig> = {},
     private readonly log?: Logger, private readonly market: ChainMarket = DEFAULT_GREEKS_CONFIG,
-    /** IBKR's model greeks (--feed ib) for the legs' ibDelta / ibIv. */
-    private readonly modelGreeks?: ModelGreeksSource) {
+    /** IBKR's model greeks (--feed ib) for the legs' ibDelta / ibIv; new values mark their rows changed. */
+    private readonly ib?: ModelGreeksFeed) {
     this.cfg = { ...CHAINS_DEFAULTS, ...cfg };
     this.timer = setInterval(() => {
       try {
@@ -106,6 +107,7 @@ export class ChainsWs implements WsExtension {
   stop(): void {
     this.stopped = true;
     clearInterval(this.timer);
+    this.detachIb?.();
     this.ready?.stop();
     this.subs.clear();
   }
@@ -181,10 +183,13 @@ export class ChainsWs implements WsExtension {
 
   private getStreams(): Promise<ChainStreams> {
     this.streams ??= GreeksEngine.create(this.engine).then((g) => {
-      const streams = new ChainStreams(this.engine, g, new ChainBook(this.engine), this.market, this.cfg.maxRowsPerChain, Date.now, this.modelGreeks);
+      const streams = new ChainStreams(this.engine, g, new ChainBook(this.engine), this.market, this.cfg.maxRowsPerChain, Date.now, this.ib?.greeks);
       // Stopped while the WASM region was being bound: follow no engine batches.
       if (this.stopped) streams.stop();
-      else this.ready = streams;
+      else {
+        this.ready = streams;
+        if (this.ib) this.detachIb = this.ib.onChange((row) => streams.touch(row));
+      }
       return streams;
     });
     return this.streams;

@@ -46,7 +46,7 @@ test("compactDate accepts real YYYY-MM-DD dates only", () => {
   for (const bad of ["2026-02-29", "2026-1-01", "20261211", "2026-12-11T00:00", ""]) expect(compactDate(bad)).toBeUndefined();
 });
 
-test("IBKR's model values: each leg's ibDelta / ibIv from the source, null when absent or not computed; the stream reports a change of them alone", async () => {
+test("IBKR's model values: each leg's ibDelta / ibIv from the source, null when absent or not computed; the stream reports a change of them alone, also without a quote tick", async () => {
   const market = await TestMarket.create();
   const e = market.engine;
   const spec = { kind: "option" as const, tickSize: 0.01, multiplier: 100, currency: "USD", underlying: "MSFT", expiry: EXPIRY };
@@ -79,5 +79,11 @@ test("IBKR's model values: each leg's ibDelta / ibIv from the source, null when 
   const changes = streams.collect();
   expect(changes.map((c) => c.rows)).toEqual([[0]]);
   expect(live.rows[0]!.call!.ibDelta).toBe(0.55);
+  // No quote at all: the IB feed's model tick touches the leg's row, which is repriced and reported.
+  model.set(put, { delta: -0.47, iv: 0.29 });
+  streams.touch(e.instrument(put)!.index);
+  expect(streams.collect().map((c) => c.rows)).toEqual([[0]]);
+  expect(live.rows[0]!.put).toMatchObject({ ibDelta: -0.47, ibIv: 0.29 });
+  expect(streams.collect()).toEqual([]);
   streams.stop();
 });

@@ -87,7 +87,12 @@ describe("IB feed", () => {
       const q = engine.quote(aapl);
       return q.bid !== null && q.ask !== null && q.bidSize > 0 && q.askSize > 0 && q.last !== null && q.prevClose !== null && q.volume > 0;
     }, 10_000, "a full AAPL quote");
+    // Each model tick names the option's engine row to the listeners (the chain streams mark it changed).
+    const told = new Set<number>();
+    const detach = feed.onModelGreeks((row) => told.add(row));
     await waitFor(() => feed.modelGreeks(option) !== undefined, 10_000, "model greeks");
+    await waitFor(() => told.has(engine.instrument(option)!.index), 10_000, "the option's model tick told to the listener");
+    detach();
     const g = feed.modelGreeks(option)!;
     expect(g.iv).toBeCloseTo(sim.universe.market.volOf(option), 9);
     expect(g.gamma).toBeGreaterThan(0);
