@@ -3,7 +3,8 @@
 // publish cadence, re-solves IV and greeks in WASM for the changed legs only — every leg of a
 // chain when its underlying moved — in one batch call per chain, and reports the rows whose
 // quote or greeks actually changed. Bursts between two collects are conflated: a row is
-// recomputed and reported once, at its latest state.
+// recomputed and reported once, at its latest state. With --feed ib, IBKR's model values
+// arriving for an option mark its row too (touch), since a leg also shows them (ibDelta, ibIv).
 
 import { expiryMs } from "../domain/instrument.ts";
 import type { Engine } from "../engine/engine.ts";
