@@ -6,7 +6,9 @@
 // 40–50Δ band highlighted (and nothing outside it), the IV smile drawn; loads the candidates,
 // presses "ticket" on one, checks the ticket holds the candidate's order and that nothing was
 // placed, places it with the ticket's own button and finds the order on the server and in the
-// page's lists. At phone width the chain works without a key, the panels stack and the page never
+// page's lists. With an admin key, Com-Acc's covered-call preset (no shares held) shows the
+// server's note and turns the highlight to 20–30Δ calls; a read key is told what candidates need.
+// At phone width the chain works without a key, the panels stack and the page never
 // scrolls sideways. Screenshots of both sizes go to test/artifacts/; any console error, page
 // error or failed request fails it. Every wait is on a condition.
 
@@ -159,6 +161,38 @@ describe("dashboard options panels in Chromium", () => {
     await page.screenshot({ path: join(ARTIFACTS, "dashboard-options-1366x768.png"), fullPage: true });
     expect(problems).toEqual([]);
     await page.close();
+  });
+
+  test("Com-Acc's covered calls without shares: the server's note, the band turns to 20–30Δ calls; a read key has no account to load", async () => {
+    const { page, problems } = await openPage(browser, `${app.server.url}/`, 1366, 768);
+    await enterKey(page, admin);
+    await page.locator("#opt-account option[value='Com-Acc']").waitFor({ state: "attached", ...WAIT });
+    await waitLiveChain(page);
+    await page.selectOption("#opt-account", "Com-Acc");
+    await page.locator("#chain-band").filter({ hasText: "Com-Acc: 20–30Δ calls (preset)" }).waitFor(WAIT);
+    await page.waitForFunction(() => (window as any).dashboard.trading.candidates.reply?.account === "Com-Acc", undefined, WAIT);
+    const reply = await page.evaluate(() => (window as any).dashboard.trading.candidates.reply);
+    expect(reply.candidates).toEqual([]);
+    expect(reply.note).toBeTruthy();
+    expect(await page.textContent("#cand-status")).toBe(reply.note);
+    expect(await page.textContent("#cand-body")).toContain(reply.note);
+    // Only call legs are highlighted now, each inside 20–30Δ.
+    const legs = await page.$$eval("#chain-body td.band", (tds) => tds.map((td) => (td as HTMLElement).dataset.side));
+    expect(legs.every((s) => s === "call")).toBe(true);
+    const deltas = await page.$$eval("#chain-body tr", (trs) => trs.map((tr) => tr.querySelectorAll("td")).filter((tds) => tds[0]?.classList.contains("band")).map((tds) => Number(tds[4]!.textContent)));
+    for (const d of deltas) { expect(d).toBeGreaterThanOrEqual(0.2); expect(d).toBeLessThanOrEqual(0.3); }
+    expect(problems).toEqual([]);
+    await page.close();
+
+    // A read key may list no account: Load says what the candidates need.
+    const read = app.trading.keys.create(["read"], []).secret;
+    const second = await openPage(browser, `${app.server.url}/`, 1366, 768);
+    await enterKey(second.page, read);
+    await second.page.click("#cand-load");
+    await second.page.locator("#cand-status").filter({ hasText: "candidates need a key that may trade an account" }).waitFor(WAIT);
+    // Chromium logs each 4xx as a console error: the read key's 403s (accounts, risk) are expected.
+    expect(second.problems.filter((p) => !/status of 403 \(Forbidden\)/.test(p))).toEqual([]);
+    await second.page.close();
   });
 
   test("phone width (390×844): the chain streams without a key, panels stack, nothing overflows", async () => {

@@ -25,7 +25,7 @@ export class CandidatesPanel {
 
   constructor(private readonly orders: OrdersPanel, private readonly chain: ChainPanel) {
     $("cand-load").addEventListener("click", () => void this.load());
-    chain.onChange(() => { if (this.session) void this.load(); });
+    chain.onChange(() => { if (this.session && chain.account) void this.load(); });
   }
 
   /** True while the latest request has no answer yet. */
@@ -47,7 +47,8 @@ export class CandidatesPanel {
     const s = this.session;
     const { account, underlying, expiry } = this.chain;
     if (!s) return;
-    if (!account || !underlying || !expiry) return note(this.status, "Choose an account, an underlying and an expiry.");
+    if (!account) return note(this.status, "No account to choose: candidates need a key that may trade an account.");
+    if (!underlying || !expiry) return note(this.status, "Choose an underlying and an expiry with options.");
     const ask = ++this.asked;
     note(this.status, `loading ${account} ${underlying} ${expiry}…`);
     const q = new URLSearchParams({ account, underlying, expiry });
