@@ -1,6 +1,6 @@
 // The operator dashboard at GET /: one static HTML page and one script, bundled from
 // src/server/dashboard/ by Bun.build when the server starts (no build step, no CDN, nothing
-// fetched from outside). The page uses only the public API: /ws for quotes, orders, risk and
+// fetched from outside). The page uses only the public API: /ws for quotes, option chains, orders, risk and
 // alerts, /v1/* and /metrics.
 
 import type { Hono } from "hono";
@@ -75,6 +75,13 @@ tr.resolved{opacity:.55}
 .gauge span:first-child{color:var(--dim)}.gauge span:last-child{text-align:right}
 .bar{height:6px;background:var(--line);border-radius:3px;overflow:hidden}.fill{height:100%;background:var(--up)}.fill.warn{background:var(--warn)}.fill.bad{background:var(--down)}
 .sev{padding:0 4px;border-radius:3px;font-size:10px}.sev.warning{background:#3a2e12;color:var(--warn)}.sev.critical{background:#3d1f1f;color:var(--down)}
+.wide{grid-column:1/-1}.wide h2{flex-wrap:wrap;align-items:center}
+.chain-grid{display:grid;grid-template-columns:minmax(0,1.5fr) minmax(0,1fr);gap:.75rem}
+.chain-scroll{max-height:440px;overflow:auto}#smile-chart{height:260px}
+table.chain th,table.chain td:first-child{text-align:right}th.call{color:var(--up)}th.put{color:var(--down)}
+table.chain td.strike,table.chain th.strike{text-align:center;font-weight:600;background:#1b222b}table.chain tr.atm td.strike{color:var(--accent)}
+table.chain td.band{background:rgba(210,153,34,.2);color:#f0d9a8}
+@media (max-width:1000px){.chain-grid{grid-template-columns:minmax(0,1fr)}}
 @media (max-width:1000px){main{grid-template-columns:minmax(0,1fr)}#quotes-card{grid-row:auto}.trading{grid-template-columns:minmax(0,1fr)}.scroll{max-height:none}}
 @media (max-width:600px){.hide-sm{display:none}.charts{grid-template-columns:1fr}main{padding:.5rem}header .right{margin-left:0}#key{width:100%}table.wrap td:nth-child(3),table.wrap td:nth-child(4){white-space:normal;min-width:7rem}}
 </style>
@@ -112,6 +119,32 @@ tr.resolved{opacity:.55}
       <div><div class="legend">Latency, ms: <span class="pos">tick→publish p50</span> · <span class="neg">p99</span> · <span style="color:var(--warn)">event-loop lag p99</span></div><canvas id="latency-chart"></canvas></div>
     </div>
     <div class="kv" id="system"></div>
+  </section>
+  <section id="chain-card" class="wide">
+    <h2>Option chain <select id="chain-underlying" aria-label="underlying"></select><select id="chain-expiry" aria-label="expiry"></select>
+      <span class="sub">band of <select id="opt-account" aria-label="account for the band and the candidates"></select></span> <span class="sub" id="chain-spot"></span></h2>
+    <p class="note" id="chain-status"></p>
+    <div class="chain-grid">
+      <div class="xscroll chain-scroll"><table id="chain" class="compact chain">
+        <thead><tr><th class="call">Bid</th><th class="call">Ask</th><th class="call">Mid</th><th class="call">IV %</th><th class="call">Δ</th><th class="call hide-sm">Γ</th><th class="strike">Strike</th><th class="put">Bid</th><th class="put">Ask</th><th class="put">Mid</th><th class="put">IV %</th><th class="put">Δ</th><th class="put hide-sm">Γ</th></tr></thead>
+        <tbody id="chain-body"></tbody>
+      </table></div>
+      <div>
+        <div class="legend">IV smile, % by strike: <span class="pos">calls</span> · <span class="neg">puts</span> · <span style="color:var(--accent)">spot</span> · <span style="color:var(--warn)">ringed: in the band</span></div>
+        <canvas id="smile-chart" aria-label="IV smile"></canvas>
+        <div class="legend" id="chain-iv"></div>
+        <div class="legend" id="chain-band"></div>
+      </div>
+    </div>
+  </section>
+  <section id="cand-card" class="wide">
+    <h2>Candidates <span class="sub">the account's preset in this chain, sized and pre-checked; "ticket" fills the order ticket, nothing is placed</span> <button id="cand-load" class="small" type="button" disabled>Load</button></h2>
+    <p class="note" id="cand-status"></p>
+    <div class="legend" id="cand-head"></div>
+    <div class="xscroll"><table id="cand" class="compact">
+      <thead><tr><th>Strike</th><th>Δ</th><th>Bid</th><th>Premium</th><th>Qty</th><th>Collateral</th><th>Yield/yr</th><th>P(ITM)</th><th>Breakeven</th><th>Preview</th><th></th></tr></thead>
+      <tbody id="cand-body"></tbody>
+    </table></div>
   </section>
   <div class="trading">
     <section id="accounts-card">

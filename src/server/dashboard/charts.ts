@@ -24,13 +24,15 @@ export interface Line {
   color: string;
 }
 
-const GRID = "#26303b";
-const LABEL = "#8795a5";
+/** Grid line colour. */
+export const GRID = "#26303b";
+/** Axis label colour. */
+export const LABEL = "#8795a5";
 const UP = "#2fbf71";
 const DOWN = "#e5534b";
 
 /** Prepares a canvas for drawing in CSS pixels; null when it has no size (hidden). */
-function setup(canvas: HTMLCanvasElement): { ctx: CanvasRenderingContext2D; w: number; h: number } | null {
+export function setup(canvas: HTMLCanvasElement): { ctx: CanvasRenderingContext2D; w: number; h: number } | null {
   const rect = canvas.getBoundingClientRect();
   if (rect.width === 0 || rect.height === 0) return null;
   const dpr = window.devicePixelRatio || 1;
@@ -44,7 +46,7 @@ function setup(canvas: HTMLCanvasElement): { ctx: CanvasRenderingContext2D; w: n
 }
 
 /** A "nice" step for about `n` grid lines over `span`. */
-function niceStep(span: number, n: number): number {
+export function niceStep(span: number, n: number): number {
   const raw = span / n;
   const mag = 10 ** Math.floor(Math.log10(raw));
   const f = raw / mag;
@@ -52,7 +54,7 @@ function niceStep(span: number, n: number): number {
 }
 
 /** Horizontal grid with value labels on the right; returns the y mapping. */
-function yAxis(ctx: CanvasRenderingContext2D, w: number, h: number, lo: number, hi: number, pad: number, fmt: (v: number) => string): (v: number) => number {
+export function yAxis(ctx: CanvasRenderingContext2D, w: number, h: number, lo: number, hi: number, pad: number, fmt: (v: number) => string): (v: number) => number {
   if (!(hi > lo)) { hi = lo + (Math.abs(lo) || 1) * 0.01; lo -= (hi - lo); }
   const top = 8, bottom = h - 18;
   const y = (v: number) => bottom - ((v - lo) / (hi - lo)) * (bottom - top);

@@ -10,6 +10,7 @@ import { intervalQuantile, parseScrape, rate, Series, total, type Scrape } from 
 import { QuoteTable } from "./quotes.ts";
 import { $, fmt, keyValues } from "./dom.ts";
 import { TradingPanels } from "./trading.ts";
+import { ChainPanel } from "./chain.ts";
 
 /** Most symbols in the table: the stocks of the feed, in server order. */
 const MAX_SYMBOLS = 40;
@@ -171,8 +172,9 @@ async function main(): Promise<void> {
   const table = new QuoteTable($<HTMLTableElement>("quotes").tBodies[0]!, select);
   const wsUrl = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
   // The keyed panels start at once: they do not wait for the market data.
-  const trading = new TradingPanels(wsUrl);
-  (window as unknown as { dashboard: unknown }).dashboard = { table, system, trading };
+  const chain = new ChainPanel();
+  const trading = new TradingPanels(wsUrl, chain);
+  (window as unknown as { dashboard: unknown }).dashboard = { table, system, trading, chain };
 
   const { instruments, total: count } = await getJson<{ instruments: { symbol: string }[]; total: number }>(`/v1/instruments?kind=stock&limit=${MAX_SYMBOLS}`);
   const symbols = instruments.map((i) => i.symbol);
@@ -191,12 +193,13 @@ async function main(): Promise<void> {
     await client.subscribe({ symbols });
     select(symbols[0]!);
   }
+  chain.start(client, symbols).catch((err: Error) => setPill("ready", `error: ${err.message}`, "bad"));
 
   every(READY_EVERY_MS, pollReady);
   every(METRICS_EVERY_MS, () => system.poll());
   every(BARS_EVERY_MS, async () => { if (price.symbol) await price.load(price.symbol); });
   setInterval(() => { $("clock").textContent = new Date().toLocaleTimeString(); }, 1000);
-  window.addEventListener("resize", () => { price.draw(); system.draw(); });
+  window.addEventListener("resize", () => { price.draw(); system.draw(); chain.redraw(); });
 }
 
 main().catch((err: Error) => setPill("conn", `failed: ${err.message}`, "bad"));

@@ -63,6 +63,29 @@ export class OrdersPanel {
     $("t-symbols").replaceChildren(...symbols.map((s) => { const o = el("option"); o.value = s; return o; }));
   }
 
+  /**
+   * Fills the ticket with an order (a candidate's) without placing it: the operator checks it and
+   * presses Place. Fields the order does not name are reset so nothing stale rides along.
+   */
+  fillTicket(o: Pick<NewOrder, "symbol" | "side" | "type" | "qty" | "tif"> & { account: string; limitPrice: number }): void {
+    const set = (id: string, v: string) => { $<HTMLInputElement>(id).value = v; };
+    const acct = $<HTMLSelectElement>("t-account");
+    if (![...acct.options].some((x) => x.value === o.account)) acct.append(Object.assign(el("option", "", o.account), { value: o.account }));
+    set("t-account", o.account);
+    set("t-symbol", o.symbol);
+    set("t-side", o.side);
+    set("t-type", o.type);
+    set("t-tif", o.tif ?? "DAY");
+    set("t-qty", String(o.qty));
+    set("t-limit", String(o.limitPrice));
+    set("t-stop", "");
+    $<HTMLInputElement>("t-rth").checked = false;
+    $<HTMLSelectElement>("t-trigger").value = "default";
+    this.syncPriceFields();
+    note(this.status, `ticket filled: ${o.side} ${o.qty} ${o.symbol} limit ${o.limitPrice} — check it, then press Place`);
+    $("ticket").scrollIntoView({ block: "nearest" });
+  }
+
   /** Drops the open orders of accounts about to be re-watched: their snapshot follows. */
   resetOpen(): void {
     this.open.clear();

@@ -1,5 +1,5 @@
 // The keyed half of the dashboard: the API key field and the panels that need it (positions and
-// P&L, risk, orders and fills, alerts). The key lives in sessionStorage only — gone when the
+// P&L, risk, orders and fills, alerts, option candidates; the chain panel's account and band). The key lives in sessionStorage only — gone when the
 // tab closes, never in the URL or localStorage (docs/decisions.md) — and is sent as the `auth`
 // op on /ws and as a Bearer token on REST. Without a key the panels say how to get one and the
 // market panels carry on.
@@ -7,6 +7,8 @@
 import type { AccountView, FillView, Page, PositionView } from "../../client/protocol.ts";
 import { AccountsPanel } from "./accounts.ts";
 import { AlertsPanel } from "./alerts.ts";
+import { CandidatesPanel } from "./candidates.ts";
+import type { ChainPanel } from "./chain.ts";
 import { $, note } from "./dom.ts";
 import { OrdersPanel } from "./orders.ts";
 import { RiskPanel, type FirmRisk } from "./risk.ts";
@@ -25,12 +27,14 @@ export class TradingPanels {
   readonly risk = new RiskPanel($("risk"));
   readonly orders = new OrdersPanel();
   readonly alerts = new AlertsPanel();
+  readonly candidates: CandidatesPanel;
   session: TradingSession | undefined;
   /** Authenticated connections so far (the browser test waits on it). */
   readies = 0;
   private firmTimer: ReturnType<typeof setInterval> | undefined;
 
-  constructor(private readonly wsUrl: string) {
+  constructor(private readonly wsUrl: string, private readonly chain: ChainPanel) {
+    this.candidates = new CandidatesPanel(this.orders, chain);
     $<HTMLFormElement>("key-form").addEventListener("submit", (e) => {
       e.preventDefault();
       const input = $<HTMLInputElement>("key");
@@ -55,7 +59,7 @@ export class TradingPanels {
       order: (o) => this.orders.setOrder(o),
       fill: (f) => this.orders.addFill(f),
       position: (p) => this.accounts.setPosition(p),
-      risk: (r) => { this.accounts.setRisk(r); this.risk.setRisk(r); },
+      risk: (r) => { this.accounts.setRisk(r); this.risk.setRisk(r); this.chain.setRisk(r); },
       alert: (event, a) => {
         this.alerts.onTransition(event, a);
         // The firm's state is only on REST: fetch it as soon as a trading-state alert moves.
@@ -67,6 +71,7 @@ export class TradingPanels {
     this.session = s;
     this.orders.setSession(s);
     this.alerts.setSession(s);
+    this.candidates.setSession(s);
     document.body.classList.add("keyed");
     s.start();
   }
@@ -78,6 +83,8 @@ export class TradingPanels {
     clearInterval(this.firmTimer);
     this.orders.setSession(undefined);
     this.alerts.setSession(undefined);
+    this.candidates.setSession(undefined);
+    this.chain.setAccounts([]);
     this.accounts.clear();
     this.risk.clear();
     document.body.classList.remove("keyed");
@@ -86,7 +93,7 @@ export class TradingPanels {
   }
 
   private showNoKey(message: string, bad = false): void {
-    for (const id of ["accounts-status", "risk-status", "alerts-status", "ticket-status"]) {
+    for (const id of ["accounts-status", "risk-status", "alerts-status", "ticket-status", "cand-status"]) {
       note($(id), `${message} Create one with: alluse-market keys create --scope trade --accounts Gen-Acc (admin to acknowledge alerts).`, bad);
     }
   }
@@ -101,7 +108,7 @@ export class TradingPanels {
   private async onReady(s: TradingSession, scopes: string[], _accounts: string[]): Promise<void> {
     if (s !== this.session) return;
     this.setKeyPill(`key: ${scopes.join(", ")}`, true);
-    for (const id of ["accounts-status", "risk-status", "alerts-status", "ticket-status"]) note($(id), "");
+    for (const id of ["accounts-status", "risk-status", "alerts-status", "ticket-status", "cand-status"]) note($(id), "");
     await Promise.all([this.loadAccounts(s), this.loadAlerts(s)]);
     clearInterval(this.firmTimer);
     this.firmTimer = setInterval(() => void this.pollFirm(), FIRM_EVERY_MS);
@@ -116,6 +123,7 @@ export class TradingPanels {
       for (const a of accounts) this.accounts.setAccount(a);
       this.risk.setAccounts(ids);
       this.orders.setAccounts(ids);
+      this.chain.setAccounts(ids);
       if (ids.length === 0) return note($("accounts-status"), "This key may not see any account.");
       this.orders.resetOpen();
       await s.watch(ids);
