@@ -1,0 +1,112 @@
+// Crash campaign: the real server process under an order flood (REST and WebSocket, two accounts,
+// place / modify / cancel, market and resting limit orders) is killed with SIGKILL after a
+// seeded number of acknowledgments, then restarted on the same data directory. Each run checks:
+//   1. under flood: every order state acknowledged or pushed to the client is still there and
+//      no further back, every fill pushed is there, no fill or client order id is doubled,
+//      fills add up to each order's filled quantity, positions and cash equal the sum of the
+//      fills, and each account's trading state is what it was before the kill;
+//   2. quiet: the restarted server, once its orders stopped changing, is killed again and
+//      restarted, and orders, fills, positions, cash and states must be exactly equal.
+// Runs share one data directory, so later runs restart over a growing journal with resting
+// orders from earlier runs.
+//
+// Rerun: npm run campaign -- crash --runs 50 [--seed N] [--kill-min 200 --kill-max 800]
+// Test version: --short (2 runs, smaller floods).
+// Figure: campaign crash: runs=… acked=… lost=0 fillsLost=0 doubled=0 stateChanges=0 cashDiffs=0 positionDiffs=0 …
+
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Rng } from "../../src/domain/random.ts";
+import { waitForAsync } from "../../test/helpers/wait.ts";
+import { addDiffs, checkAgainstKnown, checkUnchanged, noDiffs, stableSnapshot, type Snapshot } from "./crash-check.ts";
+import { emptyKnown, flood, SYMBOLS } from "./crash-flood.ts";
+import { createKey, figureLine, intOption, killAll, load1, parseOptions, startServer, stopServer, type ServerProc } from "./proc.ts";
+
+/** Upper bound on --runs: each run is two restarts and a flood, ~5-15 s. */
+const MAX_RUNS = 500;
+/** The campaign stops starting runs after this long, whatever --runs says. */
+const MAX_MINUTES = 60;
+
+function serverArgs(configFile: string): string[] {
+  // Large capital keeps the loss policy out of the way (commissions and spread of thousands of
+  // round trips); inbound and key rates are raised so the flood measures durability, not rate limits.
+  return ["--config", configFile, "--symbols", SYMBOLS.join(","), "--option-expiries", "0", "--tick-rate", "2000", "--log-level", "error",
+    "--capital", "100000000", "--key-rate", "1000000"];
+}
+
+/** Mid (else last) price of each traded stock, once the feed has priced them all (bounded wait). */
+async function mids(s: ServerProc): Promise<Record<string, number>> {
+  type Quote = { symbol: string; bid: number | null; ask: number | null; last: number | null };
+  const out: Record<string, number> = {};
+  await waitForAsync(async () => {
+    const r = (await (await fetch(`${s.url}/v1/quotes?symbols=${SYMBOLS.join(",")}`)).json()) as { quotes: Quote[] };
+    for (const q of r.quotes) {
+      const m = q.bid !== null && q.ask !== null ? (q.bid + q.ask) / 2 : q.last;
+      if (m !== null) out[q.symbol] = m;
+    }
+    return Object.keys(out).length === SYMBOLS.length;
+  }, 20_000, "prices of the traded stocks", 50);
+  return out;
+}
+
+/** Runs the campaign; returns 0 when nothing was lost, doubled or changed. */
+export async function run(args: string[]): Promise<number> {
+  const opts = parseOptions(args);
+  const short = opts.has("short");
+  const runs = intOption(opts, "runs", short ? 2 : 50, MAX_RUNS);
+  const seed = intOption(opts, "seed", 20261206, 2 ** 31);
+  const killMin = intOption(opts, "kill-min", short ? 60 : 200, 100_000);
+  const killMax = Math.max(killMin, intOption(opts, "kill-max", short ? 200 : 800, 100_000));
+  const rng = new Rng(seed);
+  const dir = mkdtempSync(join(tmpdir(), "alluse-campaign-crash-"));
+  const configFile = join(dir, "campaign.json");
+  writeFileSync(configFile, JSON.stringify({ limits: { inboundRatePerS: 1_000_000, inboundBurst: 1_000_000 } }));
+  const dataDir = join(dir, "data");
+  const started = performance.now();
+  const total = noDiffs();
+  let acked = 0, known = 0, statesKnown = 0, fillsKnown = 0, done = 0, restartMsMax = 0;
+  let failure: string | undefined;
+  try {
+    const key = createKey(dataDir, "trade");
+    let s = await startServer(dataDir, serverArgs(configFile));
+    let resting: string[] = [];
+    for (let r = 1; r <= runs && performance.now() - started < MAX_MINUTES * 60_000; r++) {
+      const k = emptyKnown();
+      const plan = { killAfterAcks: killMin + rng.int(killMax - killMin + 1), tag: `c${seed}-${r}`, mids: await mids(s), resting };
+      await flood(s, key, rng, plan, k);
+      acked += k.acks;
+      known += k.orders.size;
+      const t0 = performance.now();
+      s = await startServer(dataDir, serverArgs(configFile));
+      restartMsMax = Math.max(restartMsMax, performance.now() - t0);
+      const afterFlood = await stableSnapshot(s.url, key);
+      addDiffs(total, checkAgainstKnown(k, afterFlood));
+      statesKnown += k.states.size;
+      fillsKnown += k.fillIds.size;
+      // Kill the quiet server: nothing may change at all.
+      s.proc.kill("SIGKILL");
+      await s.proc.exited;
+      s = await startServer(dataDir, serverArgs(configFile));
+      const afterQuiet: Snapshot = await stableSnapshot(s.url, key);
+      addDiffs(total, checkUnchanged(afterFlood, afterQuiet));
+      resting = [...afterQuiet.orders.values()].filter((o) => o.type === "limit" && (o.status === "accepted" || o.status === "partially_filled")).map((o) => o.id);
+      done = r;
+    }
+    await stopServer(s);
+  } catch (err) {
+    failure = (err as Error).message;
+  } finally {
+    await killAll();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const ok = !failure && done === runs && total.lost + total.fillsLost + total.doubled + total.stateChanges + total.cashDiffs + total.positionDiffs === 0;
+  console.log(figureLine("crash", {
+    runs: done, acked, ordersKnown: known, fillsKnown, statesKnown, lost: total.lost, fillsLost: total.fillsLost, doubled: total.doubled,
+    stateChanges: total.stateChanges, cashDiffs: total.cashDiffs, positionDiffs: total.positionDiffs,
+    restartMsMax: Math.round(restartMsMax), seed, elapsedS: Math.round((performance.now() - started) / 1000), load1: load1(), ok,
+  }));
+  for (const n of total.notes) process.stderr.write(`crash: ${n}\n`);
+  if (failure) process.stderr.write(`crash: failed: ${failure}\n`);
+  return ok ? 0 : 1;
+}
