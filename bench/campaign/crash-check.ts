@@ -16,6 +16,8 @@ export interface Snapshot {
   cash: Map<string, number>;
   deposits: Map<string, number>;
   states: Map<string, string>;
+  /** Why each account is in its state. */
+  reasons: Map<string, string>;
 }
 
 /** Differences found by one comparison; every count must be 0. */
@@ -82,7 +84,7 @@ export async function stableSnapshot(url: string, key: string): Promise<Snapshot
     const before = await readOrders();
     const fills: FillView[] = [];
     const positions = new Map<string, Map<string, number>>();
-    const cash = new Map<string, number>(), deposits = new Map<string, number>(), states = new Map<string, string>();
+    const cash = new Map<string, number>(), deposits = new Map<string, number>(), states = new Map<string, string>(), reasons = new Map<string, string>();
     for (const a of ACCOUNTS) {
       fills.push(...(await getAll<FillView>(`${url}/v1/accounts/${a}/fills`, key, "fills")));
       const p = await getJson<{ positions: PositionView[] }>(`${url}/v1/accounts/${a}/positions`, key);
@@ -90,10 +92,12 @@ export async function stableSnapshot(url: string, key: string): Promise<Snapshot
       const acct = await getJson<{ cash: number; deposits: number }>(`${url}/v1/accounts/${a}`, key);
       cash.set(a, acct.cash);
       deposits.set(a, acct.deposits);
-      states.set(a, (await getJson<{ state: string }>(`${url}/v1/risk/${a}`, key)).state);
+      const risk = await getJson<{ state: string; stateReason: string }>(`${url}/v1/risk/${a}`, key);
+      states.set(a, risk.state);
+      reasons.set(a, risk.stateReason);
     }
     if (before === (await readOrders())) {
-      return { orders: new Map((JSON.parse(before) as OrderView[]).map((o) => [o.id, o])), fills, positions, cash, deposits, states };
+      return { orders: new Map((JSON.parse(before) as OrderView[]).map((o) => [o.id, o])), fills, positions, cash, deposits, states, reasons };
     }
   }
   throw new Error(`orders kept changing for ${SNAPSHOT_ATTEMPTS} snapshots`);
@@ -145,7 +149,7 @@ export function checkAgainstKnown(known: Known, s: Snapshot): Diffs {
     const expected = s.deposits.get(a)! + flows;
     if (Math.abs(s.cash.get(a)! - expected) > 1e-4) (d.cashDiffs++, note(d, `${a}: cash ${s.cash.get(a)} ≠ deposits + fills ${expected}`));
     const before = known.states.get(a);
-    if (before !== undefined && before !== s.states.get(a)) (d.stateChanges++, note(d, `${a}: state ${before} → ${s.states.get(a)} across the kill`));
+    if (before !== undefined && before !== s.states.get(a)) (d.stateChanges++, note(d, `${a}: state ${before} (${known.reasons.get(a)}) → ${s.states.get(a)} (${s.reasons.get(a)}) across the kill`));
   }
   return d;
 }
@@ -164,7 +168,7 @@ export function checkUnchanged(before: Snapshot, after: Snapshot): Diffs {
   for (const f of before.fills) if (!ids.has(f.fillId)) (d.fillsLost++, note(d, `quiet restart: fill ${f.fillId} missing`));
   if (after.fills.length > before.fills.length) (d.doubled += after.fills.length - before.fills.length, note(d, `quiet restart: ${after.fills.length - before.fills.length} new fills`));
   for (const a of ACCOUNTS) {
-    if (before.states.get(a) !== after.states.get(a)) (d.stateChanges++, note(d, `quiet restart: ${a} state ${before.states.get(a)} → ${after.states.get(a)}`));
+    if (before.states.get(a) !== after.states.get(a)) (d.stateChanges++, note(d, `quiet restart: ${a} state ${before.states.get(a)} (${before.reasons.get(a)}) → ${after.states.get(a)} (${after.reasons.get(a)})`));
     if (Math.abs(before.cash.get(a)! - after.cash.get(a)!) > 1e-6) (d.cashDiffs++, note(d, `quiet restart: ${a} cash ${before.cash.get(a)} → ${after.cash.get(a)}`));
     const pb = before.positions.get(a)!, pa = after.positions.get(a)!;
     for (const sym of new Set([...pb.keys(), ...pa.keys()])) {

@@ -29,13 +29,15 @@ export interface Known {
   fillIds: Set<string>;
   /** Last trading state pushed per account (risk frames). */
   states: Map<string, string>;
+  /** The reason given with it. */
+  reasons: Map<string, string>;
   /** Acknowledgments in this flood (REST and WebSocket replies). */
   acks: number;
 }
 
 /** Creates an empty record of what the client knows. */
 export function emptyKnown(): Known {
-  return { orders: new Map(), fillIds: new Set(), states: new Map(), acks: 0 };
+  return { orders: new Map(), fillIds: new Set(), states: new Map(), reasons: new Map(), acks: 0 };
 }
 
 /** Keeps the highest version of an order the client saw. */
@@ -122,7 +124,7 @@ export async function flood(s: ServerProc, key: string, rng: Rng, plan: FloodPla
   const watcher = await openWs(s.wsUrl, key, (f) => {
     if (f.t === "order" && f.order) learn(known, f.order);
     else if (f.t === "fill" && f.fill) known.fillIds.add(f.fill.fillId);
-    else if (f.t === "risk" && f.risk) known.states.set(f.risk.account, f.risk.state);
+    else if (f.t === "risk" && f.risk) (known.states.set(f.risk.account, f.risk.state), known.reasons.set(f.risk.account, f.risk.stateReason));
   });
   await watcher.request({ op: "watch", accounts: [...ACCOUNTS] });
   const wsWorker = async (): Promise<void> => {
@@ -154,7 +156,7 @@ interface Frame {
   id?: number;
   order?: OrderView;
   fill?: { fillId: string };
-  risk?: { account: string; state: string };
+  risk?: { account: string; state: string; stateReason: string };
   code?: string;
   message?: string;
 }
