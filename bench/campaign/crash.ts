@@ -8,7 +8,9 @@
 //   2. quiet: the restarted server, once its orders stopped changing, is killed again and
 //      restarted, and orders, fills, positions, cash and states must be exactly equal.
 // Runs share one data directory, so later runs restart over a growing journal with resting
-// orders from earlier runs.
+// orders from earlier runs. Before the first run Com-Acc (watched, never traded by the flood)
+// buys a holding worth 4 % of its capital, so that every restart has positions to value: a
+// restart that mis-valued them would move the account's daily P&L and its trading state.
 //
 // Rerun: npm run campaign -- crash --runs 50 [--seed N] [--kill-min 200 --kill-max 800]
 // Test version: --short (2 runs, smaller floods).
@@ -50,6 +52,32 @@ async function mids(s: ServerProc): Promise<Record<string, number>> {
   return out;
 }
 
+/** Share of Com-Acc's capital held in one stock before the first kill: past the loss policy's halt limit (3 %). */
+const HOLDING_SHARE = 0.04;
+/** Market orders tried to build the holding (each fills what the touch shows). */
+const HOLDING_ORDERS = 200;
+
+/**
+ * Buys a holding in Com-Acc (which the flood never trades) worth HOLDING_SHARE of its capital.
+ * A restart must value it as it was valued before: a restart that forgot the marks would see
+ * the holding's whole value as a day's loss and halt the account, which the state check reports.
+ */
+async function buildHolding(s: ServerProc, key: string, symbol: string, mid: number): Promise<number> {
+  const headers = { authorization: `Bearer ${key}`, "content-type": "application/json" };
+  const account = (await (await fetch(`${s.url}/v1/accounts/Com-Acc`, { headers })).json()) as { deposits: number };
+  const target = Math.ceil((account.deposits * HOLDING_SHARE) / mid);
+  let held = 0;
+  for (let i = 0; i < HOLDING_ORDERS && held < target; i++) {
+    const body = { account: "Com-Acc", clientOrderId: `holding-${i}`, symbol, side: "buy", type: "market", tif: "IOC", qty: Math.min(10_000, target - held) };
+    const r = await fetch(`${s.url}/v1/orders`, { method: "POST", headers, body: JSON.stringify(body) });
+    const o = (await r.json()) as { status: string; filledQty: number; reason: string | null };
+    if (o.status === "denied" || o.status === "rejected") throw new Error(`the Com-Acc holding was refused: ${o.reason}`);
+    held += o.filledQty;
+  }
+  if (held < target) throw new Error(`bought ${held} of ${target} ${symbol} for the Com-Acc holding in ${HOLDING_ORDERS} orders`);
+  return held * mid;
+}
+
 /** Runs the campaign; returns 0 when nothing was lost, doubled or changed. */
 export async function run(args: string[]): Promise<number> {
   const opts = parseOptions(args);
@@ -65,11 +93,13 @@ export async function run(args: string[]): Promise<number> {
   const dataDir = join(dir, "data");
   const started = performance.now();
   const total = noDiffs();
-  let acked = 0, known = 0, statesKnown = 0, fillsKnown = 0, done = 0, restartMsMax = 0;
+  let holdingValue = 0, acked = 0, known = 0, statesKnown = 0, fillsKnown = 0, done = 0, restartMsMax = 0;
   let failure: string | undefined;
   try {
     const key = createKey(dataDir, "trade");
     let s = await startServer(dataDir, serverArgs(configFile));
+    const prices = await mids(s);
+    holdingValue = await buildHolding(s, key, SYMBOLS[0], prices[SYMBOLS[0]]!);
     let resting: string[] = [];
     for (let r = 1; r <= runs && performance.now() - started < MAX_MINUTES * 60_000; r++) {
       const k = emptyKnown();
@@ -103,7 +133,7 @@ export async function run(args: string[]): Promise<number> {
   const ok = !failure && done === runs && total.lost + total.fillsLost + total.doubled + total.stateChanges + total.cashDiffs + total.positionDiffs === 0;
   console.log(figureLine("crash", {
     runs: done, acked, ordersKnown: known, fillsKnown, statesKnown, lost: total.lost, fillsLost: total.fillsLost, doubled: total.doubled,
-    stateChanges: total.stateChanges, cashDiffs: total.cashDiffs, positionDiffs: total.positionDiffs,
+    holdingUsd: Math.round(holdingValue), stateChanges: total.stateChanges, cashDiffs: total.cashDiffs, positionDiffs: total.positionDiffs,
     restartMsMax: Math.round(restartMsMax), seed, elapsedS: Math.round((performance.now() - started) / 1000), load1: load1(), ok,
   }));
   for (const n of total.notes) process.stderr.write(`crash: ${n}\n`);
