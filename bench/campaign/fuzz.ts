@@ -1,7 +1,9 @@
 // Fuzz campaign: the real server process gets random and mutated-valid WebSocket frames (JSON
 // text and MessagePack binary, on connections of both formats, authenticated or not) and REST
 // requests to every mutating route with real keys (bench/campaign/fuzz-gen.ts, fuzz-rest.ts).
-// Each WebSocket connection sends a batch of fuzz frames, then a ping whose pong proves the
+// One session in 30 sends hand-made frames that break the WebSocket protocol itself (text that
+// is not UTF-8, reserved opcodes, stray continuations, oversized control frames). Each WebSocket
+// connection sends a batch of fuzz frames, then a ping whose pong proves the
 // batch was handled, so the server is never flooded past what it answers; connections are
 // re-dialled after a random number of batches or when the server closes them (1009 for a frame
 // past maxPayloadBytes). Inbound and key rate limits are raised for the run so that every frame
@@ -20,6 +22,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Unpackr } from "msgpackr";
 import { Rng } from "../../src/domain/random.ts";
+import { RawWs } from "../../test/helpers/raw-ws.ts";
+import { waitFor } from "../../test/helpers/wait.ts";
 import { fuzzFrame, type FuzzWorld } from "./fuzz-gen.ts";
 import { restRequest, type FuzzKeys } from "./fuzz-rest.ts";
 import { createKey, figureLine, intOption, killAll, load1, parseOptions, rssMb, startServer, type ServerProc } from "./proc.ts";
@@ -32,6 +36,8 @@ const STALL_MS = 20_000;
 /** First ping id of the campaign's own pings: above every id the generators produce. */
 const PING_ID_BASE = 4_000_000_000;
 const REST_LANES = 4;
+/** Seconds between progress lines of a full run. */
+const PROGRESS_S = 30;
 /** The campaign stops sending after this long, whatever --frames says. */
 const MAX_MINUTES = 45;
 
@@ -41,11 +47,13 @@ interface Tally {
   requests: number;
   received: number;
   errorCodes: Map<string, number>;
-  closeCodes: Map<number, number>;
+  closeCodes: Map<number | string, number>;
   http: Map<number, number>;
   http5xx: string[];
   stalls: number;
   connections: number;
+  /** Sessions of hand-made frames that break the WebSocket protocol itself. */
+  rawSessions: number;
 }
 
 function bump<K>(m: Map<K, number>, k: K): void {
@@ -120,6 +128,41 @@ async function wsSession(s: ServerProc, rng: Rng, w: FuzzWorld, keys: FuzzKeys, 
   await Promise.race([closed.promise, Bun.sleep(STALL_MS)]); // bounded wait for the close handshake
 }
 
+/** Every RAW_EVERY-th session of a lane breaks the WebSocket protocol itself rather than the requests in it. */
+const RAW_EVERY = 30;
+
+/**
+ * A session of hand-made frames the protocol forbids: a text frame that is not UTF-8, a reserved
+ * opcode, a continuation with nothing to continue, a control frame over 125 bytes. The server
+ * should close the connection (its close code is counted with a "raw" prefix) and carry on.
+ */
+async function rawSession(s: ServerProc, rng: Rng, t: Tally): Promise<void> {
+  t.connections++;
+  t.rawSessions++;
+  let ws: RawWs;
+  try {
+    ws = await RawWs.connect(`${s.wsUrl}?format=${rng.next() < 0.5 ? "json" : "msgpack"}`, STALL_MS);
+  } catch {
+    return void t.stalls++;
+  }
+  const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => rng.int(256)));
+  for (let n = 1 + rng.int(3); n > 0; n--) {
+    const r = rng.next();
+    if (r < 0.4) ws.sendFrame(0x1, Buffer.concat([Buffer.from('{"op":"ping","id":1,"x":"'), Buffer.from([0xc3, 0x28, 0xff, 0xfe]), bytes(rng.int(20))]));
+    else if (r < 0.6) ws.sendFrame([0x3, 0x4, 0x5, 0x6, 0x7, 0xb, 0xc, 0xd, 0xe, 0xf][rng.int(10)]!, bytes(rng.int(50)));
+    else if (r < 0.8) ws.sendFrame(0x0, bytes(1 + rng.int(50)));
+    else ws.sendFrame(0x9, bytes(126 + rng.int(200)));
+    t.frames++;
+  }
+  try {
+    await waitFor(() => ws.ended || ws.closeCode !== undefined, STALL_MS, "the server to close a broken connection");
+    bump(t.closeCodes, `raw${ws.closeCode ?? "-"}`);
+  } catch {
+    t.stalls++;
+  }
+  ws.destroy();
+}
+
 async function restLane(s: ServerProc, rng: Rng, w: FuzzWorld, keys: FuzzKeys, t: Tally, budget: () => boolean): Promise<void> {
   while (budget()) {
     const r = restRequest(rng, w, keys);
@@ -153,7 +196,7 @@ export async function run(args: string[]): Promise<number> {
   const configFile = join(dir, "campaign.json");
   writeFileSync(configFile, JSON.stringify({ limits: { inboundRatePerS: 1_000_000, inboundBurst: 1_000_000 } }));
   const dataDir = join(dir, "data");
-  const t: Tally = { frames: 0, requests: 0, received: 0, errorCodes: new Map(), closeCodes: new Map(), http: new Map(), http5xx: [], stalls: 0, connections: 0 };
+  const t: Tally = { frames: 0, requests: 0, received: 0, errorCodes: new Map(), closeCodes: new Map(), http: new Map(), http5xx: [], stalls: 0, connections: 0, rawSessions: 0 };
   const started = performance.now();
   let rssBeforeMb = NaN, rssAfterMb = NaN, rssMaxMb = 0, alive = false, internal = 0;
   let failure: string | undefined;
@@ -166,13 +209,18 @@ export async function run(args: string[]): Promise<number> {
     const server = s;
     const world: FuzzWorld = { symbols: ["AAPL", "MSFT", "TSLA", "NOPE", "BRK/B"], accounts: ["Gen-Acc", "Rev-Acc", "Com-Acc", "Nope-Acc"], key: trade };
     rssBeforeMb = rssMb(server.proc.pid);
-    const sampler = setInterval(() => (rssMaxMb = Math.max(rssMaxMb, rssMb(server.proc.pid) || 0)), 1000);
+    let tick = 0;
+    const sampler = setInterval(() => {
+      rssMaxMb = Math.max(rssMaxMb, rssMb(server.proc.pid) || 0);
+      // Progress for long runs, on stderr so stdout keeps its one figure line.
+      if (!short && ++tick % PROGRESS_S === 0) process.stderr.write(`fuzz: ${t.frames} frames, ${t.requests} requests, ${Math.round(rssMb(server.proc.pid))} MB\n`);
+    }, 1000);
     const deadline = started + MAX_MINUTES * 60_000;
     const wsBudget = () => t.frames < frames && performance.now() < deadline && server.proc.exitCode === null;
     const restBudget = () => t.requests < requests && performance.now() < deadline && server.proc.exitCode === null;
     const wsLane = async (lane: number) => {
       const r = new Rng(seed * 1000 + lane);
-      while (wsBudget()) await wsSession(server, r, world, keys, t, wsBudget);
+      for (let n = 0; wsBudget(); n++) await (n % RAW_EVERY === 1 ? rawSession(server, r, t) : wsSession(server, r, world, keys, t, wsBudget));
     };
     try {
       await Promise.all([
@@ -198,7 +246,7 @@ export async function run(args: string[]): Promise<number> {
   const ok = !failure && alive && http5xx === 0 && closes1011 === 0 && internal === 0 && t.frames >= frames && t.requests >= requests;
   const elapsedS = (performance.now() - started) / 1000;
   console.log(figureLine("fuzz", {
-    frames: t.frames, requests: t.requests, crashes: alive ? 0 : 1, http5xx, closes1011, internal, stalls: t.stalls,
+    frames: t.frames, requests: t.requests, crashes: alive ? 0 : 1, http5xx, closes1011, internal, stalls: t.stalls, rawSessions: t.rawSessions,
     rssBeforeMb: Math.round(rssBeforeMb), rssAfterMb: Math.round(rssAfterMb), rssMaxMb: Math.round(rssMaxMb),
     framesPerS: Math.round(t.frames / elapsedS), connections: t.connections, received: t.received,
     errors: list(t.errorCodes), http: list(t.http), closes: list(t.closeCodes), seed, elapsedS: Math.round(elapsedS), load1: load1(), ok,

@@ -8,7 +8,7 @@ import { captureFigure } from "../helpers/campaign.ts";
 
 test("fuzz campaign, short: no crash, no 5xx, no internal error", async () => {
   const { code, figure } = await captureFigure("fuzz", () => run(["--short"]));
-  expect(Number(figure.frames)).toBe(12_000);
+  expect(Number(figure.frames)).toBeGreaterThanOrEqual(12_000);
   expect(Number(figure.requests)).toBe(1_200);
   for (const k of ["crashes", "http5xx", "closes1011", "internal"]) expect(`${k}=${figure[k]}`).toBe(`${k}=0`);
   // The malformed input was seen as such: both decoders and the validator answered with error frames.
