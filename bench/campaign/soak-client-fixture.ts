@@ -32,7 +32,7 @@ let ending = false;
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
 const totals = {
   clients, quotes: 0, bytes: 0, other: 0, risk: 0, errors: {} as Record<string, number>, closes: {} as Record<string, number>,
-  dials: 0, dialFailures: 0, redials: 0, resubscribes: 0, reconnects: 0, watchToggles: 0,
+  dials: 0, dialFailures: 0, dialFailureCauses: {} as Record<string, number>, redials: 0, resubscribes: 0, reconnects: 0, watchToggles: 0,
 };
 
 function count(m: Record<string, number>, k: string | number): void {
@@ -85,11 +85,17 @@ async function dial(c: Client): Promise<void> {
   c.ws = ws;
   c.leaving = false;
   const opened = Promise.withResolvers<boolean>();
+  let cause = "timeout";
   const timer = setTimeout(() => opened.resolve(false), DIAL_TIMEOUT_MS);
   ws.onopen = () => opened.resolve(true);
+  ws.onerror = () => void (cause = "error");
   ws.onmessage = (ev) => onFrame(c, ev.data as string | ArrayBuffer);
   ws.onclose = (ev) => {
-    opened.resolve(false);
+    if (cause !== "open") {
+      // Closed before it opened: a failed dial, which dial() counts and retries.
+      cause = `closed ${ev.code}${ev.reason ? ` ${ev.reason}` : ""}`;
+      return void opened.resolve(false);
+    }
     if (c.ws !== ws || c.leaving) return;
     // Closed by the server (slow consumer, limit, restart): count it and dial again, as a real client would.
     count(totals.closes, ev.code);
@@ -98,7 +104,16 @@ async function dial(c: Client): Promise<void> {
   };
   const ok = await opened.promise;
   clearTimeout(timer);
-  if (!ok) return void totals.dialFailures++;
+  if (!ok) {
+    // Count why, and dial again as a real client would (the figure still counts the failure).
+    totals.dialFailures++;
+    count(totals.dialFailureCauses, cause);
+    c.leaving = true;
+    ws.close();
+    if (!ending) setTimeout(() => void (ending || dial(c)), REDIAL_MS);
+    return;
+  }
+  cause = "open";
   send(c, { op: "subscribe", symbols: c.symbols });
   if (c.watcher && key) send(c, { op: "auth", key });
 }
