@@ -49,6 +49,8 @@ interface Tally {
   errorCodes: Map<string, number>;
   closeCodes: Map<number | string, number>;
   http: Map<number, number>;
+  /** REST error codes (the `error.code` of 4xx bodies). */
+  restCodes: Map<string, number>;
   http5xx: string[];
   stalls: number;
   connections: number;
@@ -170,6 +172,13 @@ async function restLane(s: ServerProc, rng: Rng, w: FuzzWorld, keys: FuzzKeys, t
     const res = await fetch(`${s.url}${r.path}`, { method: r.method, headers: r.headers, body: r.body });
     bump(t.http, res.status);
     const text = await res.text();
+    if (res.status >= 400) {
+      try {
+        bump(t.restCodes, (JSON.parse(text) as { error?: { code?: string } }).error?.code ?? "NO_CODE");
+      } catch {
+        bump(t.restCodes, "NOT_JSON");
+      }
+    }
     if (res.status >= 500 && t.http5xx.length < 20) t.http5xx.push(`${r.method} ${r.path.slice(0, 80)} → ${res.status} ${text.slice(0, 200)}`);
   }
 }
@@ -196,7 +205,7 @@ export async function run(args: string[]): Promise<number> {
   const configFile = join(dir, "campaign.json");
   writeFileSync(configFile, JSON.stringify({ limits: { inboundRatePerS: 1_000_000, inboundBurst: 1_000_000 } }));
   const dataDir = join(dir, "data");
-  const t: Tally = { frames: 0, requests: 0, received: 0, errorCodes: new Map(), closeCodes: new Map(), http: new Map(), http5xx: [], stalls: 0, connections: 0, rawSessions: 0 };
+  const t: Tally = { frames: 0, requests: 0, received: 0, errorCodes: new Map(), closeCodes: new Map(), http: new Map(), restCodes: new Map(), http5xx: [], stalls: 0, connections: 0, rawSessions: 0 };
   const started = performance.now();
   let rssBeforeMb = NaN, rssAfterMb = NaN, rssMaxMb = 0, alive = false, internal = 0;
   let failure: string | undefined;
@@ -249,7 +258,7 @@ export async function run(args: string[]): Promise<number> {
     frames: t.frames, requests: t.requests, crashes: alive ? 0 : 1, http5xx, closes1011, internal, stalls: t.stalls, rawSessions: t.rawSessions,
     rssBeforeMb: Math.round(rssBeforeMb), rssAfterMb: Math.round(rssAfterMb), rssMaxMb: Math.round(rssMaxMb),
     framesPerS: Math.round(t.frames / elapsedS), connections: t.connections, received: t.received,
-    errors: list(t.errorCodes), http: list(t.http), closes: list(t.closeCodes), seed, elapsedS: Math.round(elapsedS), load1: load1(), ok,
+    errors: list(t.errorCodes), http: list(t.http), restErrors: list(t.restCodes), closes: list(t.closeCodes), seed, elapsedS: Math.round(elapsedS), load1: load1(), ok,
   }));
   for (const l of t.http5xx) process.stderr.write(`fuzz: ${l}\n`);
   for (const l of s?.errorLines.slice(0, 20) ?? []) process.stderr.write(`fuzz: server: ${l.slice(0, 500)}\n`);
