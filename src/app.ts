@@ -285,7 +285,7 @@ async function startLocked(config: Config, log: Logger, lock: DirLock): Promise<
   });
   metrics.attachServer(() => server.stats());
   // Role core: publish every changed row on NATS for the edges (role all adds nothing here).
-  const coreLink = config.role === "core" ? new CoreLink(engine, config.nats!, server.url, log.child("nats")) : undefined;
+  const coreLink = config.role === "core" ? new CoreLink(engine, config.nats!, server.url, log.child("nats"), server.fetch) : undefined;
   if (coreLink) {
     coreLink.registerMetrics(metrics.registry);
     coreLink.start();

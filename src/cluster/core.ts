@@ -8,6 +8,7 @@ import type { Engine } from "../engine/engine.ts";
 import type { Logger } from "../log.ts";
 import type { MetricsRegistry } from "../monitor/registry.ts";
 import { quoteMsgpack } from "../server/quote-codec.ts";
+import { serveForwardedHttp, type CoreFetch, type CoreHttpStats } from "./core-http.ts";
 import { NatsLink } from "./nats.ts";
 import { INSTRUMENT_PAGE, quoteSubject, RPC_INSTRUMENTS, RPC_SNAPSHOT, SNAPSHOT_BATCH, type InstrumentsReply, type SnapshotReply } from "./wire.ts";
 
@@ -21,11 +22,15 @@ export interface CoreLinkStats {
 /** The core's publisher and responder; see the file comment. */
 export class CoreLink {
   readonly stats: CoreLinkStats = { published: 0, requests: 0, badRequests: 0 };
+  /** Counters of the REST requests edges forwarded. */
+  readonly http: CoreHttpStats = { forwarded: 0, refused: 0 };
   readonly link: NatsLink;
   private readonly subjects: string[] = [];
   private detach: (() => void) | undefined;
 
-  constructor(private readonly engine: Engine, servers: string[], private readonly coreUrl: string, private readonly log: Logger) {
+  /** `fetch` (the core's REST routes) answers the edges' forwarded REST requests; without it they get no responder. */
+  constructor(private readonly engine: Engine, servers: string[], private readonly coreUrl: string, private readonly log: Logger,
+    private readonly fetch?: CoreFetch) {
     this.link = new NatsLink(servers, "alluse-core", log);
   }
 
@@ -51,6 +56,7 @@ export class CoreLink {
   private serve(nc: NatsConnection): void {
     nc.subscribe(RPC_INSTRUMENTS, { callback: (err, msg) => err ? undefined : this.answer(msg, () => this.instruments(msg)) });
     nc.subscribe(RPC_SNAPSHOT, { callback: (err, msg) => err ? undefined : this.answer(msg, () => this.snapshot(msg)) });
+    if (this.fetch) serveForwardedHttp(nc, this.fetch, this.http, this.log);
   }
 
   /** Replies with the handler's body, or with {error} for a request it cannot read; never throws. */
@@ -96,6 +102,7 @@ export class CoreLink {
     registry.scrape({ name: "alluse_nats_connected", help: "1 while this node is connected to NATS.", type: "gauge", collect: (e) => e(this.link.up ? 1 : 0) });
     registry.scrape({ name: "alluse_nats_quotes_published_total", help: "Quote messages the core published on NATS.", type: "counter", collect: (e) => e(this.stats.published) });
     registry.scrape({ name: "alluse_nats_requests_total", help: "Requests from edges the core answered (instruments, snapshots).", type: "counter", collect: (e) => e(this.stats.requests) });
+    registry.scrape({ name: "alluse_nats_http_forwarded_total", help: "REST requests edges forwarded that the core answered.", type: "counter", collect: (e) => e(this.http.forwarded) });
   }
 
   /** Stops publishing and closes the connection. */

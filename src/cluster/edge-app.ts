@@ -1,9 +1,9 @@
 // The edge (role edge): WebSocket and REST market data for clients, fed by a core over NATS. No
 // feed, no engine, no store, no trading, no key material. It listens at once; /readyz says not
 // ready until NATS is connected and the core has sent its instrument table, and while either the
-// bus is down or the core stops answering (asked once a second). Order, account,
-// alert, session and chain traffic is answered NOT_ON_EDGE with the core's URL (forwarding it
-// over request/reply is a later slice).
+// bus is down or the core stops answering (asked once a second). Every other /v1 REST route is
+// forwarded to the core over request/reply (edge-forward.ts); order, account, alert, session and
+// chain WebSocket ops are answered NOT_ON_EDGE with the core's URL.
 
 import type { Hono } from "hono";
 import type { Config } from "../config.ts";
@@ -21,6 +21,7 @@ import type { Hub, Socket } from "../server/hub.ts";
 import type { WsExtension } from "../server/orders-ws.ts";
 import { EdgeHub } from "./edge-hub.ts";
 import { EdgeQuotes } from "./edge-quotes.ts";
+import { FORWARD_DEFAULTS, Forwarder, forwardRoutes, type ForwardOptions } from "./edge-forward.ts";
 import { NatsLink } from "./nats.ts";
 import { RPC_INSTRUMENTS, type InstrumentsReply } from "./wire.ts";
 
@@ -39,6 +40,8 @@ export interface Edge {
   readonly hub: EdgeHub;
   readonly link: NatsLink;
   readonly health: HealthChecks;
+  /** Forwarding to the core (REST and WebSocket account ops). */
+  readonly forwarder: Forwarder;
   /** The core's HTTP URL, once it answered. */
   coreUrl(): string | undefined;
   /** Stops the server and the NATS connection. */
@@ -58,18 +61,6 @@ function coreOnlyOps(hub: Hub, coreUrl: () => string | undefined): WsExtension {
     },
     closed() {},
     stop() {},
-  };
-}
-
-/**
- * Every /v1 route the edge does not serve (registered after instruments and quotes): 421
- * Misdirected Request, NOT_ON_EDGE. Not a 5xx: nothing failed, and 5xx counts as a server error
- * in the HTTP metrics and alerts.
- */
-function coreOnlyRoutes(coreUrl: () => string | undefined): (app: Hono) => void {
-  return (app) => {
-    app.all("/v1/*", (c) => errorResponse(421, "NOT_ON_EDGE",
-      `${c.req.method} ${c.req.path} is served by the core${coreUrl() ? ` at ${coreUrl()}` : ""}, not by this edge`));
   };
 }
 
@@ -100,11 +91,12 @@ function quoteRows(quotes: EdgeQuotes, path: string, query: URLSearchParams, max
 }
 
 /** Starts an edge; see the file comment. */
-export async function startEdge(config: Config, log: Logger): Promise<Edge> {
+export async function startEdge(config: Config, log: Logger, opts: { forward?: Partial<ForwardOptions> } = {}): Promise<Edge> {
   const capacity = config.engine.maxInstruments ?? DEFAULT_ENGINE_OPTIONS.maxInstruments;
   const quotes = new EdgeQuotes(capacity, log.child("edge"));
   const link = new NatsLink(config.nats!, "alluse-edge", log.child("nats"));
   const health = new HealthChecks();
+  const forwarder = new Forwarder(() => (link.up ? link.nc : undefined), { ...FORWARD_DEFAULTS, ...opts.forward });
   const registry = new MetricsRegistry();
   let coreUrl: string | undefined;
   let loaded = false;
@@ -130,13 +122,13 @@ export async function startEdge(config: Config, log: Logger): Promise<Edge> {
         if (await quotes.refresh(quoteRows(quotes, c.req.path, new URL(c.req.url).searchParams, maxRows))) return next();
         return errorResponse(503, "INTERNAL", "the core did not answer for these quotes; retry shortly (see /readyz)");
       }],
-      routes: [metricsRoutes(registry), coreOnlyRoutes(() => coreUrl)],
+      routes: [metricsRoutes(registry), forwardRoutes(forwarder)],
     },
     ws: [(h) => coreOnlyOps(h, () => coreUrl)],
     marketDataGate: (ip) => gate(ip),
   });
   registerServer(registry, () => server.stats());
-  registerEdgeMetrics(registry, quotes, link);
+  registerEdgeMetrics(registry, quotes, link, forwarder);
 
   let stopped = false;
   let syncing = false;
@@ -191,7 +183,7 @@ export async function startEdge(config: Config, log: Logger): Promise<Edge> {
   }, RETRY_MS);
 
   return {
-    server, quotes, hub: hub!, link, health,
+    server, quotes, hub: hub!, link, health, forwarder,
     coreUrl: () => coreUrl,
     async stop() {
       stopped = true;
@@ -203,7 +195,12 @@ export async function startEdge(config: Config, log: Logger): Promise<Edge> {
   };
 }
 
-function registerEdgeMetrics(registry: MetricsRegistry, quotes: EdgeQuotes, link: NatsLink): void {
+function registerEdgeMetrics(registry: MetricsRegistry, quotes: EdgeQuotes, link: NatsLink, forwarder: Forwarder): void {
+  const f = forwarder.stats;
+  registry.scrape({ name: "alluse_edge_forwarded_total", help: "Requests and ops the edge forwarded to the core and got an answer to.", type: "counter", collect: (e) => e(f.forwarded) });
+  registry.scrape({ name: "alluse_edge_forward_in_flight", help: "Forwards waiting for the core now.", type: "gauge", collect: (e) => e(f.inFlight) });
+  registry.scrape({ name: "alluse_edge_forward_failures_total", help: "Forwards refused or unanswered, by reason (core_unavailable, core_timeout, edge_busy).", type: "counter",
+    labelNames: ["reason"], collect: (e) => { e(f.unavailable, "core_unavailable"); e(f.timeouts, "core_timeout"); e(f.busy, "edge_busy"); } });
   const s = quotes.stats;
   registry.scrape({ name: "alluse_nats_connected", help: "1 while this node is connected to NATS.", type: "gauge", collect: (e) => e(link.up ? 1 : 0) });
   registry.scrape({ name: "alluse_edge_quotes_received_total", help: "Quote messages the edge applied from NATS.", type: "counter", collect: (e) => e(s.received) });

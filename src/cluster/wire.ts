@@ -66,3 +66,27 @@ export function decodeQuoteMessage(data: Uint8Array): Quote | undefined {
     vwap: f.vw, open: f.o, high: f.h, low: f.lo, prevClose: f.pc, volatility: f.vol, exchangeTs: f.ts, ingestTs: f.its, flags: f.f,
   };
 }
+
+/**
+ * Request/reply: one REST request an edge forwards to the core. The payload is the raw request
+ * body and the rest travels in NATS headers (HTTP_HEADER): no re-encoding, binary-safe, and the
+ * body's bytes count once against the bus's max_payload.
+ */
+export const RPC_HTTP = "alluse.rpc.http";
+/** NATS header names of a forwarded request and its reply. */
+export const HTTP_HEADER = {
+  /** Request: the HTTP method. */
+  method: "Alluse-Method",
+  /** Request: path and query string, e.g. /v1/orders?limit=10. */
+  path: "Alluse-Path",
+  /** Request: the client's IP as the edge saw it (the core's loopback rules apply to it, not to the edge). */
+  clientIp: "Alluse-Client-Ip",
+  /** Reply: the HTTP status. */
+  status: "Alluse-Status",
+} as const;
+/** HTTP headers forwarded each way (everything else is the edge's or the core's own business). */
+export const FORWARDED_REQUEST_HEADERS = ["authorization", "content-type", "x-request-id", "idempotency-key", "accept"] as const;
+/** HTTP reply headers relayed from the core to the client (x-request-id is the edge's own, set by its request middleware). */
+export const FORWARDED_REPLY_HEADERS = ["content-type", "retry-after", "location", "cache-control"] as const;
+/** Largest request body an edge forwards: the largest any core route accepts (POST /v1/chains/calc); each route's own limit is the core's to enforce. */
+export const FORWARD_MAX_BODY_BYTES = 512 * 1024;

@@ -1,0 +1,131 @@
+// Forwarding from an edge to its core over a real nats-server: the core is the whole app in
+// role core (paper broker filling at any hour, a real SQLite journal), the edge the real edge
+// app; clients use plain fetch and real WebSockets. The bounds (body size, timeout, in-flight)
+// and a lost bus are tested against a second bus where a stuck "core" is a raw NATS subscriber
+// that never answers: the only way to hold a request in flight for as long as a test needs.
+
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { connect } from "@nats-io/transport-node";
+import { startApp, type App } from "../../src/app.ts";
+import { startEdge, type Edge } from "../../src/cluster/edge-app.ts";
+import { RPC_HTTP } from "../../src/cluster/wire.ts";
+import { loadConfig } from "../../src/config.ts";
+import { createLogger } from "../../src/log.ts";
+import { TestNats } from "../helpers/nats.ts";
+import { waitFor, waitForAsync, within } from "../helpers/wait.ts";
+
+const silent = createLogger("error", "test", () => {});
+let dir: string;
+let nats: TestNats;
+let core: App;
+let edge: Edge;
+let trader: string;
+let reader: string;
+
+async function startCore(): Promise<App> {
+  const file = join(dir, "core.json");
+  writeFileSync(file, JSON.stringify({
+    role: "core", nats: [nats.url], dataDir: dir, port: 0, feed: { symbols: ["AAPL", "MSFT"], tickRatePerS: 200, optionExpiries: 0 },
+    trading: { paper: { hours: "always" } },
+  }));
+  return startApp(await loadConfig(["--config", file], {}), silent);
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "alluse-cluster-forward-"));
+  nats = await TestNats.start();
+  core = await startCore();
+  trader = core.trading.keys.create(["trade"], ["*"]).secret;
+  reader = core.trading.keys.create(["read"], []).secret;
+  edge = await startEdge(await loadConfig(["--role", "edge", "--nats", nats.url, "--port", "0"], {}), silent);
+  await waitFor(() => edge.health.readiness().ready, 10_000, "the edge to be ready");
+});
+
+afterAll(async () => {
+  await edge?.stop();
+  await core?.stop();
+  await nats?.kill();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Status and JSON body of a request to a node. */
+async function call(base: string, method: string, path: string, key?: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+  const r = await fetch(base + path, {
+    method, headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...(body !== undefined ? { "content-type": "application/json" } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+}
+
+test("an order placed over REST at the edge fills at the core; its repeat answers the same via the edge and the core", async () => {
+  const order = { account: "Gen-Acc", clientOrderId: "fwd-1", symbol: "AAPL", side: "buy", type: "market", qty: 5 };
+  const placed = await call(edge.server.url, "POST", "/v1/orders", trader, order);
+  expect(placed.status).toBe(201);
+  const id = (placed.body as { id: string }).id;
+  await waitForAsync(async () => (await call(core.server.url, "GET", `/v1/orders/${id}`, trader)).body.status === "filled", 10_000, "the fill at the core");
+  const viaEdge = await call(edge.server.url, "POST", "/v1/orders", trader, order);
+  const viaCore = await call(core.server.url, "POST", "/v1/orders", trader, order);
+  expect(viaEdge.status).toBe(200);
+  expect(viaEdge).toEqual(viaCore);
+  expect(await call(edge.server.url, "GET", "/v1/positions?account=Gen-Acc", trader)).toEqual(await call(core.server.url, "GET", "/v1/positions?account=Gen-Acc", trader));
+  // A refused order: the core's code, message and field.
+  const bad = { ...order, clientOrderId: "fwd-2", qty: 1.5 };
+  const refused = await call(edge.server.url, "POST", "/v1/orders", trader, bad);
+  expect(refused.status).toBe(400);
+  expect(refused).toEqual(await call(core.server.url, "POST", "/v1/orders", trader, bad));
+});
+
+test("keys are the core's: no key and a bad key get its 401, a read key its 403, exactly as at the core", async () => {
+  const order = { account: "Gen-Acc", symbol: "AAPL", side: "buy", type: "market", qty: 1 };
+  for (const key of [undefined, "not-a-key", reader]) {
+    const viaEdge = await call(edge.server.url, "POST", "/v1/orders", key, order);
+    expect(viaEdge.status).toBe(key === reader ? 403 : 401);
+    expect(viaEdge).toEqual(await call(core.server.url, "POST", "/v1/orders", key, order));
+  }
+  expect((await call(edge.server.url, "GET", "/v1/nowhere", trader))).toEqual(await call(core.server.url, "GET", "/v1/nowhere", trader));
+});
+
+test("a body past the forwarding limit is refused at the edge with 413, unread by the core", async () => {
+  const before = edge.forwarder.stats.forwarded;
+  const r = await fetch(`${edge.server.url}/v1/chains/calc`, { method: "POST", headers: { "content-type": "application/json" }, body: "x".repeat(edge.forwarder.options.maxBodyBytes + 1) });
+  expect(r.status).toBe(413);
+  expect(((await r.json()) as { error: { code: string } }).error.code).toBe("PAYLOAD_TOO_LARGE");
+  expect(edge.forwarder.stats.forwarded).toBe(before);
+});
+
+test("core gone: the edge answers 503 CORE_UNAVAILABLE at once; core back: forwarding resumes", async () => {
+  await core.stop();
+  const t0 = performance.now();
+  const r = await call(edge.server.url, "GET", "/v1/accounts", trader);
+  expect(performance.now() - t0).toBeLessThan(2000);
+  expect(r).toEqual({ status: 503, body: { error: { code: "CORE_UNAVAILABLE", message: "no core is answering on the bus; retry shortly (see /readyz)" } } });
+  core = await startCore();
+  await waitForAsync(async () => (await call(edge.server.url, "GET", "/v1/accounts", trader)).status === 200, 10_000, "forwarding again");
+  expect(await call(edge.server.url, "GET", "/v1/accounts", trader)).toEqual(await call(core.server.url, "GET", "/v1/accounts", trader));
+});
+
+test("bounds against a stuck core: past the in-flight limit 503 EDGE_BUSY at once, the waiting one 504 CORE_TIMEOUT; bus down 503", async () => {
+  await using bus = await TestNats.start();
+  const stuck = await connect({ servers: bus.url });
+  let received = 0;
+  stuck.subscribe(RPC_HTTP, { callback: () => { received++; } });
+  await stuck.flush();
+  const lone = await startEdge(await loadConfig(["--role", "edge", "--nats", bus.url, "--port", "0"], {}), silent, { forward: { maxInFlight: 1, timeoutMs: 800 } });
+  try {
+    await waitFor(() => lone.link.up, 10_000, "the edge on its bus");
+    const first = call(lone.server.url, "GET", "/v1/accounts", trader);
+    await waitFor(() => received === 1, 5000, "the first request at the stuck core");
+    expect(await call(lone.server.url, "GET", "/v1/accounts", trader)).toMatchObject({ status: 503, body: { error: { code: "EDGE_BUSY" } } });
+    expect(await within(first, 5000, "the timeout")).toMatchObject({ status: 504, body: { error: { code: "CORE_TIMEOUT" } } });
+    expect(lone.forwarder.stats).toMatchObject({ inFlight: 0, busy: 1, timeouts: 1 });
+    await bus.kill();
+    await waitFor(() => !lone.link.up, 10_000, "the edge to see the bus down");
+    expect(await call(lone.server.url, "GET", "/v1/accounts", trader)).toMatchObject({ status: 503, body: { error: { code: "CORE_UNAVAILABLE" } } });
+  } finally {
+    await stuck.close().catch(() => {});
+    await within(lone.stop(), 5000, "the edge to stop");
+  }
+});
