@@ -425,6 +425,8 @@ export const CLOSE_CODES = {
   rateLimitAbuse: 4029,
   /** The API key the connection authenticated with was revoked; reconnecting with it is futile. */
   keyRevoked: 4001,
+  /** Service restart: the core behind this edge restarted or was out of reach, and with it this connection's auth and watches; reconnect and authenticate again. */
+  coreRestarted: 1012,
 } as const;
 
 /** Quality flag bits of QuoteFrame.f, and flagNames() to list the set ones. */

@@ -2,8 +2,8 @@
 // feed, no engine, no store, no trading, no key material. It listens at once; /readyz says not
 // ready until NATS is connected and the core has sent its instrument table, and while either the
 // bus is down or the core stops answering (asked once a second). Every other /v1 REST route is
-// forwarded to the core over request/reply (edge-forward.ts); order, account, alert, session and
-// chain WebSocket ops are answered NOT_ON_EDGE with the core's URL.
+// forwarded to the core over request/reply (edge-forward.ts), and so are the order, account,
+// alert, session and chain WebSocket ops, whose frames come back on a subject per connection (edge-ws.ts).
 
 import type { Hono } from "hono";
 import type { Config } from "../config.ts";
@@ -17,9 +17,9 @@ import { metricsRoutes, observeRequests, registerHttpMetrics } from "../server/m
 import { errorResponse } from "../server/rest.ts";
 import { startServer, type RunningServer } from "../server/server.ts";
 import { resolveLimits } from "../server/limits.ts";
-import type { Hub, Socket } from "../server/hub.ts";
-import type { WsExtension } from "../server/orders-ws.ts";
 import { EdgeHub } from "./edge-hub.ts";
+import { EdgeWs } from "./edge-ws.ts";
+import { EDGE_GONE_MS } from "./core-ws.ts";
 import { EdgeQuotes } from "./edge-quotes.ts";
 import { FORWARD_DEFAULTS, Forwarder, forwardRoutes, type ForwardOptions } from "./edge-forward.ts";
 import { NatsLink } from "./nats.ts";
@@ -29,9 +29,6 @@ import { RPC_INSTRUMENTS, type InstrumentsReply } from "./wire.ts";
 const RETRY_MS = 1000;
 /** How long one instruments request waits for the core. */
 const INSTRUMENTS_TIMEOUT_MS = 2000;
-/** WebSocket ops served only by the core (order entry, accounts, alerts, session, chains). */
-const CORE_OPS = new Set(["auth", "submit", "preview", "cancel", "modify", "watch", "unwatch", "alerts.subscribe", "alerts.unsubscribe",
-  "alerts.ack", "session.subscribe", "session.unsubscribe", "chain.subscribe", "chain.unsubscribe"]);
 
 /** A running edge. */
 export interface Edge {
@@ -42,26 +39,12 @@ export interface Edge {
   readonly health: HealthChecks;
   /** Forwarding to the core (REST and WebSocket account ops). */
   readonly forwarder: Forwarder;
+  /** WebSocket ops forwarded to the core and their frames relayed. */
+  readonly ws: EdgeWs;
   /** The core's HTTP URL, once it answered. */
   coreUrl(): string | undefined;
   /** Stops the server and the NATS connection. */
   stop(): Promise<void>;
-}
-
-/** Answers the core's ops with NOT_ON_EDGE, naming the core. */
-function coreOnlyOps(hub: Hub, coreUrl: () => string | undefined): WsExtension {
-  return {
-    ops: [...CORE_OPS],
-    handles: (v) => typeof v === "object" && v !== null && CORE_OPS.has((v as { op?: unknown }).op as string),
-    handle(ws: Socket, v: unknown) {
-      const { op, id } = v as { op: string; id?: unknown };
-      const frame = { t: "error" as const, ...(typeof id === "number" ? { id } : {}), code: "NOT_ON_EDGE" as const,
-        message: `${op} is served by the core${coreUrl() ? ` at ${coreUrl()!.replace(/^http/, "ws")}/ws` : ""}, not by this edge`, field: "op" };
-      hub.send(ws, frame);
-    },
-    closed() {},
-    stop() {},
-  };
 }
 
 /**
@@ -107,6 +90,11 @@ export async function startEdge(config: Config, log: Logger, opts: { forward?: P
   health.register("core", () => (full ? `the core lists more than engine.maxInstruments ${capacity} instruments; raise it on this edge` :
     !loaded ? "the core has not sent its instruments yet" : coreDown !== undefined ? `the core does not answer: ${coreDown}` : null));
   let hub: EdgeHub | undefined;
+  let edgeWs: EdgeWs | undefined;
+  const edgeId = crypto.randomUUID().replaceAll("-", "").slice(0, 16);
+  /** The core's boot id and when it last answered: a new boot id or a long silence means the core forgot this edge's sessions. */
+  let coreBoot: string | undefined;
+  let lastAnswerMs = 0;
   const maxRows = resolveLimits(config.limits).maxRestRows;
   const gate = edgeGate(config.trading.api.marketData);
   const server = await startServer(quotes, {
@@ -124,7 +112,7 @@ export async function startEdge(config: Config, log: Logger, opts: { forward?: P
       }],
       routes: [metricsRoutes(registry), forwardRoutes(forwarder)],
     },
-    ws: [(h) => coreOnlyOps(h, () => coreUrl)],
+    ws: [(h) => (edgeWs = new EdgeWs(h, forwarder, () => (link.up ? link.nc : undefined), edgeId, log.child("edge-ws")))],
     marketDataGate: (ip) => gate(ip),
   });
   registerServer(registry, () => server.stats());
@@ -144,7 +132,7 @@ export async function startEdge(config: Config, log: Logger, opts: { forward?: P
       let offset: number | null = coreTotal;
       const pages: InstrumentsReply[] = [];
       while (offset !== null) {
-        const reply = (await nc.request(RPC_INSTRUMENTS, JSON.stringify({ offset }), { timeout: INSTRUMENTS_TIMEOUT_MS })).json() as InstrumentsReply;
+        const reply = (await nc.request(RPC_INSTRUMENTS, JSON.stringify({ offset, edge: edgeId }), { timeout: INSTRUMENTS_TIMEOUT_MS })).json() as InstrumentsReply;
         if (!Array.isArray(reply.instruments)) throw new Error(`the core refused the request: ${JSON.stringify(reply).slice(0, 200)}`);
         // A restarted core may list fewer: ask again from the start (instruments are kept by symbol).
         if (reply.total < offset) { offset = 0; pages.length = 0; continue; }
@@ -154,6 +142,13 @@ export async function startEdge(config: Config, log: Logger, opts: { forward?: P
       for (const p of pages) if (!quotes.addInstruments(p.instruments)) full = true;
       coreTotal = pages.at(-1)!.total;
       coreUrl = pages[0]!.coreUrl;
+      const boot = pages[0]!.bootId;
+      const now = Date.now();
+      // Margin below the core's EDGE_GONE_MS: a core that may have dropped this edge is taken as having done so.
+      if (coreBoot !== undefined && boot !== coreBoot) edgeWs?.resetSessions("the core restarted");
+      else if (lastAnswerMs > 0 && now - lastAnswerMs > EDGE_GONE_MS * 2 / 3) edgeWs?.resetSessions("the core was out of reach too long");
+      coreBoot = boot;
+      lastAnswerMs = now;
       if (!loaded) log.info("instruments loaded from the core", { instruments: quotes.instruments.length, core: coreUrl });
       if (coreDown !== undefined) {
         log.info("the core answers again; resnapshotting", { core: coreUrl });
@@ -175,7 +170,10 @@ export async function startEdge(config: Config, log: Logger, opts: { forward?: P
     void syncWithCore();
     quotes.resnapshot(quotes.wantedRows());
   });
-  link.start((nc) => quotes.attach(nc));
+  link.start((nc) => {
+    quotes.attach(nc);
+    edgeWs?.attach(nc);
+  });
   const retry = setInterval(() => {
     if (!link.up) return;
     void syncWithCore();
@@ -183,7 +181,7 @@ export async function startEdge(config: Config, log: Logger, opts: { forward?: P
   }, RETRY_MS);
 
   return {
-    server, quotes, hub: hub!, link, health, forwarder,
+    server, quotes, hub: hub!, link, health, forwarder, ws: edgeWs!,
     coreUrl: () => coreUrl,
     async stop() {
       stopped = true;

@@ -30,6 +30,8 @@ export function quoteSubject(symbol: string): string {
 /** Body of an instruments request. */
 export interface InstrumentsRequest {
   offset: number;
+  /** The asking edge's id: the core keeps that edge's clients' sessions while it keeps asking. */
+  edge?: string;
 }
 
 /** Body of an instruments reply: one page of the table, with the core's HTTP URL for edges to name. */
@@ -38,6 +40,8 @@ export interface InstrumentsReply {
   total: number;
   next: number | null;
   coreUrl: string;
+  /** Changes when the core restarts: an edge then knows the core forgot its clients' sessions. */
+  bootId?: string;
 }
 
 /** Body of a snapshot request. */
@@ -90,3 +94,31 @@ export const FORWARDED_REQUEST_HEADERS = ["authorization", "content-type", "x-re
 export const FORWARDED_REPLY_HEADERS = ["content-type", "retry-after", "location", "cache-control"] as const;
 /** Largest request body an edge forwards: the largest any core route accepts (POST /v1/chains/calc); each route's own limit is the core's to enforce. */
 export const FORWARD_MAX_BODY_BYTES = 512 * 1024;
+
+/**
+ * Request/reply: one WebSocket op (auth, watch, submit, alerts.*, session.*, chain.*) of an edge
+ * client, as JSON, with the edge and connection ids in NATS headers (WS_HEADER). The core runs
+ * it on its stand-in for that connection; the reply is only `{"ok":true}` or `{"error":…}` (the
+ * op's own answer frames travel on the connection's subject, like its pushes).
+ */
+export const RPC_WS = "alluse.rpc.ws";
+/** Publish: an edge client that sent ops closed; the core drops its stand-in (headers WS_HEADER). */
+export const WS_CLOSED = "alluse.ws.closed";
+/** Prefix of the per-connection subjects `alluse.conn.<edge>.<conn>`: every frame for that client (JSON). */
+export const CONN_PREFIX = "alluse.conn.";
+/** NATS header names of the WebSocket forwarding. */
+export const WS_HEADER = {
+  edge: "Alluse-Edge",
+  conn: "Alluse-Conn",
+  /** On a connection subject: close the client with this code (and Alluse-Reason) instead of sending a frame. */
+  close: "Alluse-Close",
+  reason: "Alluse-Reason",
+} as const;
+
+/** The subject of one edge client's frames. */
+export function connSubject(edge: string, conn: number): string {
+  return `${CONN_PREFIX}${edge}.${conn}`;
+}
+
+/** Reply to an RPC_WS request. */
+export type WsOpReply = { ok: true } | { error: { code: "EDGE_BUSY" | "BAD_REQUEST"; message: string } };

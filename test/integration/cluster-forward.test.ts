@@ -11,10 +11,13 @@ import { join } from "node:path";
 import { connect } from "@nats-io/transport-node";
 import { startApp, type App } from "../../src/app.ts";
 import { startEdge, type Edge } from "../../src/cluster/edge-app.ts";
+import { CoreWs } from "../../src/cluster/core-ws.ts";
 import { RPC_HTTP } from "../../src/cluster/wire.ts";
 import { loadConfig } from "../../src/config.ts";
 import { createLogger } from "../../src/log.ts";
 import { TestNats } from "../helpers/nats.ts";
+import { TestSocket } from "../helpers/test-socket.ts";
+import type { ServerFrame } from "../../src/client/protocol.ts";
 import { waitFor, waitForAsync, within } from "../helpers/wait.ts";
 
 const silent = createLogger("error", "test", () => {});
@@ -24,6 +27,11 @@ let core: App;
 let edge: Edge;
 let trader: string;
 let reader: string;
+
+/** Stand-in sessions the core holds for edge clients. */
+function coreSessions(): number {
+  return core.coreLink?.ws?.connections ?? 0;
+}
 
 async function startCore(): Promise<App> {
   const file = join(dir, "core.json");
@@ -65,7 +73,10 @@ test("an order placed over REST at the edge fills at the core; its repeat answer
   const placed = await call(edge.server.url, "POST", "/v1/orders", trader, order);
   expect(placed.status).toBe(201);
   const id = (placed.body as { id: string }).id;
-  await waitForAsync(async () => (await call(core.server.url, "GET", `/v1/orders/${id}`, trader)).body.status === "filled", 10_000, "the fill at the core");
+  let final: Record<string, unknown> = {};
+  await waitForAsync(async () => ["filled", "rejected", "canceled"].includes((final = (await call(core.server.url, "GET", `/v1/orders/${id}`, trader)).body).status as string),
+    10_000, "the order to settle at the core");
+  expect(final).toMatchObject({ status: "filled", filledQty: 5 });
   const viaEdge = await call(edge.server.url, "POST", "/v1/orders", trader, order);
   const viaCore = await call(core.server.url, "POST", "/v1/orders", trader, order);
   expect(viaEdge.status).toBe(200);
@@ -76,6 +87,68 @@ test("an order placed over REST at the edge fills at the core; its repeat answer
   const refused = await call(edge.server.url, "POST", "/v1/orders", trader, bad);
   expect(refused.status).toBe(400);
   expect(refused).toEqual(await call(core.server.url, "POST", "/v1/orders", trader, bad));
+});
+
+/** The frame answering request `id` (whatever its type), wherever it is among the socket's frames. */
+async function answer(ws: TestSocket, id: number): Promise<ServerFrame> {
+  const find = () => ws.frames.find((f) => "id" in f && f.id === id);
+  await waitFor(() => find() !== undefined, 5000, `the answer to request ${id}`);
+  return find()!;
+}
+
+/** Frame types and ids a socket received for an account's order, in order (what the edge and the core must agree on). */
+function trail(ws: TestSocket, orderId: string): string[] {
+  return ws.frames.flatMap((f) => {
+    const x = f as ServerFrame & { order?: { id: string; status: string }; fill?: { orderId: string }; position?: { symbol: string } };
+    if (x.t === "order" && x.order?.id === orderId) return [`order:${x.order.status}`];
+    if (x.t === "fill" && x.fill?.orderId === orderId) return ["fill"];
+    return [];
+  });
+}
+
+test("over WebSocket at the edge: auth and watch go to the core, and an order placed over REST at the edge pushes the same frames as at the core", async () => {
+  const sockets: TestSocket[] = [];
+  try {
+    for (const [url, format] of [[edge.server.wsUrl, "json"], [edge.server.wsUrl, "msgpack"], [core.server.wsUrl, "json"]] as const) {
+      const ws = await TestSocket.open(url, format);
+      sockets.push(ws);
+      ws.send({ op: "auth", id: 1, key: trader });
+      ws.send({ op: "watch", id: 2, accounts: ["Rev-Acc"] });
+    }
+    const [viaEdge, packed, viaCore] = sockets as [TestSocket, TestSocket, TestSocket];
+    for (const ws of sockets) {
+      expect(await answer(ws, 1)).toMatchObject({ t: "authed", scopes: ["trade"], accounts: ["*"] });
+      expect(await answer(ws, 2)).toMatchObject({ t: "watching", id: 2 });
+    }
+    const placed = await call(edge.server.url, "POST", "/v1/orders", trader, { account: "Rev-Acc", clientOrderId: "fwd-ws-1", symbol: "MSFT", side: "buy", type: "market", qty: 3 });
+    expect(placed).toMatchObject({ status: 201 });
+    const id = (placed.body as { id: string }).id;
+    for (const ws of sockets) await ws.next((f) => f.t === "fill" && (f as unknown as { fill: { orderId: string } }).fill.orderId === id, 10_000);
+    await viaCore.next((f) => f.t === "order" && (f as unknown as { order: { id: string; status: string } }).order.status === "filled", 5000);
+    for (const ws of [viaEdge, packed]) await ws.next((f) => f.t === "order" && (f as unknown as { order: { id: string; status: string } }).order.status === "filled", 5000);
+    expect(trail(viaEdge, id)).toEqual(trail(viaCore, id));
+    expect(trail(packed, id)).toEqual(trail(viaCore, id));
+    expect(trail(viaEdge, id)).toContain("fill");
+    // A submit over the edge's socket is answered by the core, with the request id.
+    viaEdge.send({ op: "submit", id: 3, order: { account: "Rev-Acc", clientOrderId: "fwd-ws-2", symbol: "MSFT", side: "buy", type: "market", qty: 1.5 } });
+    viaCore.send({ op: "submit", id: 3, order: { account: "Rev-Acc", clientOrderId: "fwd-ws-2", symbol: "MSFT", side: "buy", type: "market", qty: 1.5 } });
+    expect(await answer(viaEdge, 3)).toEqual(await answer(viaCore, 3));
+  } finally {
+    for (const ws of sockets) await ws[Symbol.asyncDispose]();
+  }
+  await waitFor(() => coreSessions() === 0, 5000, "the core to drop the closed clients' sessions");
+});
+
+test("over WebSocket at the edge: a bad key gets the core's error frame, a read key may not submit", async () => {
+  await using viaEdge = await TestSocket.open(edge.server.wsUrl);
+  await using viaCore = await TestSocket.open(core.server.wsUrl);
+  for (const ws of [viaEdge, viaCore]) {
+    ws.send({ op: "auth", id: 1, key: "not-a-key" });
+    ws.send({ op: "auth", id: 2, key: reader });
+    ws.send({ op: "submit", id: 3, order: { account: "Gen-Acc", symbol: "AAPL", side: "buy", type: "market", qty: 1 } });
+  }
+  for (const id of [1, 2, 3]) expect(await answer(viaEdge, id)).toEqual(await answer(viaCore, id));
+  expect((await answer(viaEdge, 1)).t).toBe("error");
 });
 
 test("keys are the core's: no key and a bad key get its 401, a read key its 403, exactly as at the core", async () => {
@@ -96,8 +169,13 @@ test("a body past the forwarding limit is refused at the edge with 413, unread b
   expect(edge.forwarder.stats.forwarded).toBe(before);
 });
 
-test("core gone: the edge answers 503 CORE_UNAVAILABLE at once; core back: forwarding resumes", async () => {
+test("core gone: the edge answers 503 CORE_UNAVAILABLE at once; core back: forwarding resumes, and sockets with a session are told to re-authenticate", async () => {
+  await using session = await TestSocket.open(edge.server.wsUrl);
+  session.send({ op: "auth", id: 1, key: trader });
+  await answer(session, 1);
   await core.stop();
+  session.send({ op: "watch", id: 2, accounts: ["Gen-Acc"] });
+  expect(await answer(session, 2)).toMatchObject({ t: "error", code: "CORE_UNAVAILABLE" });
   const t0 = performance.now();
   const r = await call(edge.server.url, "GET", "/v1/accounts", trader);
   expect(performance.now() - t0).toBeLessThan(2000);
@@ -105,6 +183,8 @@ test("core gone: the edge answers 503 CORE_UNAVAILABLE at once; core back: forwa
   core = await startCore();
   await waitForAsync(async () => (await call(edge.server.url, "GET", "/v1/accounts", trader)).status === 200, 10_000, "forwarding again");
   expect(await call(edge.server.url, "GET", "/v1/accounts", trader)).toEqual(await call(core.server.url, "GET", "/v1/accounts", trader));
+  // The new core has no session for it: the edge closes it with 1012 rather than leave it deaf.
+  expect(await session.closed(10_000)).toEqual({ code: 1012, reason: "the core restarted; reconnect and authenticate again" });
 });
 
 test("bounds against a stuck core: past the in-flight limit 503 EDGE_BUSY at once, the waiting one 504 CORE_TIMEOUT; bus down 503", async () => {
@@ -126,6 +206,33 @@ test("bounds against a stuck core: past the in-flight limit 503 EDGE_BUSY at onc
     expect(await call(lone.server.url, "GET", "/v1/accounts", trader)).toMatchObject({ status: 503, body: { error: { code: "CORE_UNAVAILABLE" } } });
   } finally {
     await stuck.close().catch(() => {});
+    await within(lone.stop(), 5000, "the edge to stop");
+  }
+});
+
+test("the core's sessions for edge clients are bounded: past the bound an op gets EDGE_BUSY; a closed client's session is dropped", async () => {
+  await using bus = await TestNats.start();
+  const nc = await connect({ servers: bus.url });
+  const sessions = new CoreWs(core.server, silent, 1);
+  sessions.serve(nc);
+  await nc.flush();
+  const lone = await startEdge(await loadConfig(["--role", "edge", "--nats", bus.url, "--port", "0"], {}), silent);
+  try {
+    await waitFor(() => lone.link.up, 10_000, "the edge on its bus");
+    const first = await TestSocket.open(lone.server.wsUrl);
+    await using second = await TestSocket.open(lone.server.wsUrl);
+    first.send({ op: "auth", id: 1, key: trader });
+    expect(await answer(first, 1)).toMatchObject({ t: "authed" });
+    second.send({ op: "auth", id: 1, key: trader });
+    expect(await answer(second, 1)).toMatchObject({ t: "error", code: "EDGE_BUSY" });
+    expect(sessions.connections).toBe(1);
+    await first[Symbol.asyncDispose]();
+    await waitFor(() => sessions.connections === 0, 5000, "the closed client's session to go");
+    second.send({ op: "auth", id: 2, key: trader });
+    expect(await answer(second, 2)).toMatchObject({ t: "authed" });
+  } finally {
+    sessions.stop();
+    await nc.close();
     await within(lone.stop(), 5000, "the edge to stop");
   }
 });
