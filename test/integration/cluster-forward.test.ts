@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { connect } from "@nats-io/transport-node";
 import { startApp, type App } from "../../src/app.ts";
 import { startEdge, type Edge } from "../../src/cluster/edge-app.ts";
-import { CoreWs } from "../../src/cluster/core-ws.ts";
+import { CoreWs, EDGE_GONE_MS } from "../../src/cluster/core-ws.ts";
 import { RPC_HTTP } from "../../src/cluster/wire.ts";
 import { loadConfig } from "../../src/config.ts";
 import { createLogger } from "../../src/log.ts";
@@ -151,6 +151,17 @@ test("over WebSocket at the edge: a bad key gets the core's error frame, a read 
   expect((await answer(viaEdge, 1)).t).toBe("error");
 });
 
+test("a key revoked at the core closes the edge client that authenticated with it, with the core's 4001", async () => {
+  const { secret, key } = core.trading.keys.create(["trade"], ["*"]);
+  await using viaEdge = await TestSocket.open(edge.server.wsUrl);
+  viaEdge.send({ op: "auth", id: 1, key: secret });
+  expect(await answer(viaEdge, 1)).toMatchObject({ t: "authed" });
+  const sessions = coreSessions();
+  core.trading.keys.revoke(key.id);
+  expect(await viaEdge.closed()).toEqual({ code: 4001, reason: "API key revoked" });
+  await waitFor(() => coreSessions() === sessions - 1, 5000, "the core to drop the revoked session");
+});
+
 test("keys are the core's: no key and a bad key get its 401, a read key its 403, exactly as at the core", async () => {
   const order = { account: "Gen-Acc", symbol: "AAPL", side: "buy", type: "market", qty: 1 };
   for (const key of [undefined, "not-a-key", reader]) {
@@ -228,8 +239,13 @@ test("the core's sessions for edge clients are bounded: past the bound an op get
     expect(sessions.connections).toBe(1);
     await first[Symbol.asyncDispose]();
     await waitFor(() => sessions.connections === 0, 5000, "the closed client's session to go");
-    second.send({ op: "auth", id: 2, key: trader });
-    expect(await answer(second, 2)).toMatchObject({ t: "authed" });
+    // An edge that stops probing (its instruments requests) loses its clients' sessions after EDGE_GONE_MS.
+    second.send({ op: "auth", id: 3, key: trader });
+    expect(await answer(second, 3)).toMatchObject({ t: "authed" });
+    sessions.sweep(Date.now() + EDGE_GONE_MS - 1000);
+    expect(sessions.connections).toBe(1);
+    sessions.sweep(Date.now() + EDGE_GONE_MS + 1000);
+    expect(sessions.connections).toBe(0);
   } finally {
     sessions.stop();
     await nc.close();
