@@ -44,7 +44,11 @@ export class CoreWs {
   /** Subscribes the op and close subjects on the connection. */
   serve(nc: NatsConnection): void {
     nc.subscribe(RPC_WS, { callback: (err, msg) => { if (!err) this.op(nc, msg); } });
-    nc.subscribe(WS_CLOSED, { callback: (err, msg) => { if (!err) this.drop(this.keyOf(msg)); } });
+    nc.subscribe(WS_CLOSED, { callback: (err, msg) => {
+      if (err) return;
+      this.drop(this.keyOf(msg));
+      if (msg.reply) msg.respond(new Uint8Array(0));
+    } });
   }
 
   /** An edge asked for instruments: it is alive. */

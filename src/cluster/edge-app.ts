@@ -112,7 +112,7 @@ export async function startEdge(config: Config, log: Logger, opts: { forward?: P
       }],
       routes: [metricsRoutes(registry), forwardRoutes(forwarder)],
     },
-    ws: [(h) => (edgeWs = new EdgeWs(h, forwarder, () => (link.up ? link.nc : undefined), edgeId, log.child("edge-ws")))],
+    ws: [(h) => (edgeWs = new EdgeWs(h, forwarder, () => link.nc, edgeId, log.child("edge-ws")))],
     marketDataGate: (ip) => gate(ip),
   });
   registerServer(registry, () => server.stats());
@@ -178,6 +178,7 @@ export async function startEdge(config: Config, log: Logger, opts: { forward?: P
     if (!link.up) return;
     void syncWithCore();
     quotes.retryFailed();
+    edgeWs?.flushCloses();
   }, RETRY_MS);
 
   return {

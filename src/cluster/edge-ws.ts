@@ -17,15 +17,25 @@ import { CONN_PREFIX, RPC_WS, WS_CLOSED, WS_HEADER, type WsOpReply } from "./wir
 export const FORWARDED_OPS = ["auth", "submit", "preview", "cancel", "modify", "watch", "unwatch", "alerts.subscribe", "alerts.unsubscribe",
   "alerts.ack", "session.subscribe", "session.unsubscribe", "chain.subscribe", "chain.unsubscribe"] as const;
 const OPS = new Set<string>(FORWARDED_OPS);
+/** Bound on closes waiting for the core's confirmation. */
+const MAX_PENDING_CLOSES = 10_000;
+/** Close requests started per flush (the rest go at the next). */
+const CLOSES_PER_FLUSH = 100;
+const CLOSE_TIMEOUT_MS = 2000;
 
 /** Forwards the core's ops and relays their frames; see the file comment. */
 export class EdgeWs implements WsExtension {
+  /** The ops it claims (all forwarded). */
   readonly ops = FORWARDED_OPS;
   /** Connections that sent an op: the core may hold a session for them. */
   private readonly sessions = new Map<number, Socket>();
+  /** Closed connections the core has not confirmed dropping yet, and those being told now. */
+  private readonly closing = new Set<number>();
+  private readonly sending = new Set<number>();
   /** Frames relayed and frames for connections gone meanwhile. */
   readonly stats = { relayed: 0, orphaned: 0 };
 
+  /** `bus` is the connection even while it reconnects: a close published then is sent when it is back, so no session leaks at the core. */
   constructor(private readonly hub: Hub, private readonly forwarder: Forwarder, private readonly bus: () => NatsConnection | undefined,
     readonly edgeId: string, private readonly log: Logger) {}
 
@@ -87,15 +97,44 @@ export class EdgeWs implements WsExtension {
     this.hub.send(ws, frame);
   }
 
-  /** The connection closed: the core drops its stand-in. */
+  /** The connection closed: the core drops its stand-in (told until it confirms, see flushCloses). */
   closed(ws: Socket): void {
     if (!this.sessions.delete(ws.data.id)) return;
+    if (this.closing.size >= MAX_PENDING_CLOSES) {
+      // The core has been away for very long; it drops this edge's sessions itself if the edge stays away.
+      const oldest = this.closing.values().next().value!;
+      this.closing.delete(oldest);
+      this.log.warn("too many closes wait for the core; forgot the oldest", { conn: oldest });
+    }
+    this.closing.add(ws.data.id);
+    this.flushCloses();
+  }
+
+  /**
+   * Tells the core about closed connections by request/reply, keeping each until the core
+   * confirms: a plain publish is lost when the core is not subscribed at that moment (the bus or
+   * the core coming back), and the stand-in would then live on. Called on each close and once a second.
+   */
+  flushCloses(): void {
     const nc = this.bus();
-    if (!nc) return;
-    const h = natsHeaders();
-    h.set(WS_HEADER.edge, this.edgeId);
-    h.set(WS_HEADER.conn, String(ws.data.id));
-    nc.publish(WS_CLOSED, new Uint8Array(0), { headers: h });
+    if (!nc || nc.isClosed()) return;
+    let started = 0;
+    for (const conn of this.closing) {
+      if (this.sending.has(conn)) continue;
+      if (++started > CLOSES_PER_FLUSH) break;
+      this.sending.add(conn);
+      const h = natsHeaders();
+      h.set(WS_HEADER.edge, this.edgeId);
+      h.set(WS_HEADER.conn, String(conn));
+      nc.request(WS_CLOSED, new Uint8Array(0), { headers: h, timeout: CLOSE_TIMEOUT_MS })
+        .then(() => this.closing.delete(conn), () => undefined)
+        .finally(() => this.sending.delete(conn));
+    }
+  }
+
+  /** Closes not yet confirmed by the core. */
+  get pendingCloses(): number {
+    return this.closing.size;
   }
 
   /**
@@ -115,5 +154,6 @@ export class EdgeWs implements WsExtension {
     return this.sessions.size;
   }
 
+  /** Nothing to stop: the NATS link is the edge's. */
   stop(): void {}
 }

@@ -102,7 +102,7 @@ export const FORWARD_MAX_BODY_BYTES = 512 * 1024;
  * op's own answer frames travel on the connection's subject, like its pushes).
  */
 export const RPC_WS = "alluse.rpc.ws";
-/** Publish: an edge client that sent ops closed; the core drops its stand-in (headers WS_HEADER). */
+/** Request/reply: an edge client that sent ops closed; the core drops its stand-in (headers WS_HEADER) and confirms with an empty reply. */
 export const WS_CLOSED = "alluse.ws.closed";
 /** Prefix of the per-connection subjects `alluse.conn.<edge>.<conn>`: every frame for that client (JSON). */
 export const CONN_PREFIX = "alluse.conn.";

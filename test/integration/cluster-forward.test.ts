@@ -274,6 +274,16 @@ test("the core's sessions for edge clients are bounded: past the bound an op get
     expect(sessions.connections).toBe(1);
     sessions.sweep(Date.now() + EDGE_GONE_MS + 1000);
     expect(sessions.connections).toBe(0);
+    // A client that leaves while the bus is down: its close reaches the core when the bus is back.
+    second.send({ op: "auth", id: 4, key: trader });
+    expect(await answer(second, 4)).toMatchObject({ t: "authed" });
+    expect(sessions.connections).toBe(1);
+    await bus.kill();
+    await waitFor(() => !lone.link.up, 10_000, "the edge to see the bus down");
+    await second[Symbol.asyncDispose]();
+    await bus.restart();
+    await waitFor(() => sessions.connections === 0, 10_000, "the late close to drop the session");
+    await waitFor(() => lone.ws.pendingCloses === 0, 5000, "the edge to have the close confirmed");
   } finally {
     sessions.stop();
     await nc.close();
