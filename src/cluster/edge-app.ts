@@ -117,6 +117,10 @@ export async function startEdge(config: Config, log: Logger, opts: { forward?: P
   });
   registerServer(registry, () => server.stats());
   registerEdgeMetrics(registry, quotes, link, forwarder);
+  const ews = edgeWs!;
+  registry.scrape({ name: "alluse_edge_ws_sessions", help: "Client connections that sent the core an op (the core holds a session for each).", type: "gauge", collect: (e) => e(ews.count) });
+  registry.scrape({ name: "alluse_edge_ws_frames_relayed_total", help: "Frames from the core (op answers, account, alert, session and chain pushes) relayed to clients.", type: "counter", collect: (e) => e(ews.stats.relayed) });
+  registry.scrape({ name: "alluse_edge_ws_pending_closes", help: "Closed connections the core has not confirmed dropping yet (retried each second).", type: "gauge", collect: (e) => e(ews.pendingCloses) });
 
   let stopped = false;
   let syncing = false;

@@ -144,6 +144,10 @@ test("over WebSocket at the edge: auth and watch go to the core, and an order pl
     viaEdge.send({ op: "submit", id: 3, order: { account: "Rev-Acc", clientOrderId: "fwd-ws-2", symbol: "MSFT", side: "buy", type: "market", qty: 1.5 } });
     viaCore.send({ op: "submit", id: 3, order: { account: "Rev-Acc", clientOrderId: "fwd-ws-2", symbol: "MSFT", side: "buy", type: "market", qty: 1.5 } });
     expect(await answer(viaEdge, 3)).toEqual(await answer(viaCore, 3));
+    const metrics = await (await fetch(`${edge.server.url}/metrics`)).text();
+    expect(metrics).toMatch(/^alluse_edge_ws_sessions 2$/m);
+    expect(metrics).toMatch(/^alluse_edge_forward_failures_total\{reason="core_timeout"\} 0$/m);
+    expect(metrics).toMatch(/^alluse_edge_ws_frames_relayed_total [1-9]/m);
   } finally {
     for (const ws of sockets) await ws[Symbol.asyncDispose]();
   }
