@@ -77,6 +77,8 @@ export interface App {
   readonly trading: Trading;
   /** The alert engine (other parts register rules with alerts.engine.addRule), webhooks. */
   readonly alerts: Alerts;
+  /** Role core: its NATS link for the edges (publishing, forwarded requests); undefined otherwise. */
+  readonly coreLink: CoreLink | undefined;
   /** Stops the feed, then the server; resolves when both are down. */
   stop(): Promise<void>;
 }
@@ -288,7 +290,7 @@ async function startLocked(config: Config, log: Logger, lock: DirLock): Promise<
   });
   metrics.attachServer(() => server.stats());
   // Role core: publish every changed row on NATS for the edges (role all adds nothing here).
-  const coreLink = config.role === "core" ? new CoreLink(engine, config.nats!, server.url, log.child("nats")) : undefined;
+  const coreLink = config.role === "core" ? new CoreLink(engine, config.nats!, server.url, log.child("nats"), { fetch: server.fetch, ws: server }) : undefined;
   if (coreLink) {
     coreLink.registerMetrics(metrics.registry);
     coreLink.start();
@@ -363,7 +365,7 @@ async function startLocked(config: Config, log: Logger, lock: DirLock): Promise<
 
   let stopping: Promise<void> | undefined;
   return {
-    config, engine, feed, server, metrics, health, trading, alerts,
+    config, engine, feed, server, metrics, health, trading, alerts, coreLink,
     dashboardUrl: `${server.url}/`,
     stop() {
       stopping ??= (async () => {

@@ -128,6 +128,8 @@ export const WS_ERROR_CODES = [
   "TOO_MANY_ROWS",
   // An edge (role edge) asked for what only the core serves (docs/protocol.md, "Edges").
   "NOT_ON_EDGE",
+  // An edge could not forward an op to the core (docs/protocol.md, "Edges").
+  "CORE_UNAVAILABLE", "CORE_TIMEOUT", "EDGE_BUSY",
 ] as const;
 /** An error frame's code. */
 export type WsErrorCode = (typeof WS_ERROR_CODES)[number];
@@ -423,6 +425,8 @@ export const CLOSE_CODES = {
   rateLimitAbuse: 4029,
   /** The API key the connection authenticated with was revoked; reconnecting with it is futile. */
   keyRevoked: 4001,
+  /** Service restart: the core behind this edge restarted or was out of reach, and with it this connection's auth and watches; reconnect and authenticate again. */
+  coreRestarted: 1012,
 } as const;
 
 /** Quality flag bits of QuoteFrame.f, and flagNames() to list the set ones. */
@@ -453,6 +457,8 @@ export const REST_ERROR_CODES = [
   "ALERT_RESOLVED",
   // An edge (role edge) asked for what only the core serves (docs/protocol.md, "Edges").
   "NOT_ON_EDGE",
+  // An edge could not forward a request to the core, or the core's reply was too large for the bus (docs/protocol.md, "Edges").
+  "CORE_UNAVAILABLE", "CORE_TIMEOUT", "EDGE_BUSY", "REPLY_TOO_LARGE",
 ] as const;
 /** A REST error body's code. */
 export type RestErrorCode = (typeof REST_ERROR_CODES)[number];

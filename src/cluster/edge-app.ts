@@ -1,9 +1,9 @@
 // The edge (role edge): WebSocket and REST market data for clients, fed by a core over NATS. No
 // feed, no engine, no store, no trading, no key material. It listens at once; /readyz says not
 // ready until NATS is connected and the core has sent its instrument table, and while either the
-// bus is down or the core stops answering (asked once a second). Order, account,
-// alert, session and chain traffic is answered NOT_ON_EDGE with the core's URL (forwarding it
-// over request/reply is a later slice).
+// bus is down or the core stops answering (asked once a second). Every other /v1 REST route is
+// forwarded to the core over request/reply (edge-forward.ts), and so are the order, account,
+// alert, session and chain WebSocket ops, whose frames come back on a subject per connection (edge-ws.ts).
 
 import type { Hono } from "hono";
 import type { Config } from "../config.ts";
@@ -17,10 +17,11 @@ import { metricsRoutes, observeRequests, registerHttpMetrics } from "../server/m
 import { errorResponse } from "../server/rest.ts";
 import { startServer, type RunningServer } from "../server/server.ts";
 import { resolveLimits } from "../server/limits.ts";
-import type { Hub, Socket } from "../server/hub.ts";
-import type { WsExtension } from "../server/orders-ws.ts";
 import { EdgeHub } from "./edge-hub.ts";
+import { EdgeWs } from "./edge-ws.ts";
+import { EDGE_GONE_MS } from "./core-ws.ts";
 import { EdgeQuotes } from "./edge-quotes.ts";
+import { FORWARD_DEFAULTS, Forwarder, forwardRoutes, type ForwardOptions } from "./edge-forward.ts";
 import { NatsLink } from "./nats.ts";
 import { RPC_INSTRUMENTS, type InstrumentsReply } from "./wire.ts";
 
@@ -28,9 +29,6 @@ import { RPC_INSTRUMENTS, type InstrumentsReply } from "./wire.ts";
 const RETRY_MS = 1000;
 /** How long one instruments request waits for the core. */
 const INSTRUMENTS_TIMEOUT_MS = 2000;
-/** WebSocket ops served only by the core (order entry, accounts, alerts, session, chains). */
-const CORE_OPS = new Set(["auth", "submit", "preview", "cancel", "modify", "watch", "unwatch", "alerts.subscribe", "alerts.unsubscribe",
-  "alerts.ack", "session.subscribe", "session.unsubscribe", "chain.subscribe", "chain.unsubscribe"]);
 
 /** A running edge. */
 export interface Edge {
@@ -39,38 +37,14 @@ export interface Edge {
   readonly hub: EdgeHub;
   readonly link: NatsLink;
   readonly health: HealthChecks;
+  /** Forwarding to the core (REST and WebSocket account ops). */
+  readonly forwarder: Forwarder;
+  /** WebSocket ops forwarded to the core and their frames relayed. */
+  readonly ws: EdgeWs;
   /** The core's HTTP URL, once it answered. */
   coreUrl(): string | undefined;
   /** Stops the server and the NATS connection. */
   stop(): Promise<void>;
-}
-
-/** Answers the core's ops with NOT_ON_EDGE, naming the core. */
-function coreOnlyOps(hub: Hub, coreUrl: () => string | undefined): WsExtension {
-  return {
-    ops: [...CORE_OPS],
-    handles: (v) => typeof v === "object" && v !== null && CORE_OPS.has((v as { op?: unknown }).op as string),
-    handle(ws: Socket, v: unknown) {
-      const { op, id } = v as { op: string; id?: unknown };
-      const frame = { t: "error" as const, ...(typeof id === "number" ? { id } : {}), code: "NOT_ON_EDGE" as const,
-        message: `${op} is served by the core${coreUrl() ? ` at ${coreUrl()!.replace(/^http/, "ws")}/ws` : ""}, not by this edge`, field: "op" };
-      hub.send(ws, frame);
-    },
-    closed() {},
-    stop() {},
-  };
-}
-
-/**
- * Every /v1 route the edge does not serve (registered after instruments and quotes): 421
- * Misdirected Request, NOT_ON_EDGE. Not a 5xx: nothing failed, and 5xx counts as a server error
- * in the HTTP metrics and alerts.
- */
-function coreOnlyRoutes(coreUrl: () => string | undefined): (app: Hono) => void {
-  return (app) => {
-    app.all("/v1/*", (c) => errorResponse(421, "NOT_ON_EDGE",
-      `${c.req.method} ${c.req.path} is served by the core${coreUrl() ? ` at ${coreUrl()}` : ""}, not by this edge`));
-  };
 }
 
 /**
@@ -100,11 +74,12 @@ function quoteRows(quotes: EdgeQuotes, path: string, query: URLSearchParams, max
 }
 
 /** Starts an edge; see the file comment. */
-export async function startEdge(config: Config, log: Logger): Promise<Edge> {
+export async function startEdge(config: Config, log: Logger, opts: { forward?: Partial<ForwardOptions> } = {}): Promise<Edge> {
   const capacity = config.engine.maxInstruments ?? DEFAULT_ENGINE_OPTIONS.maxInstruments;
   const quotes = new EdgeQuotes(capacity, log.child("edge"));
   const link = new NatsLink(config.nats!, "alluse-edge", log.child("nats"));
   const health = new HealthChecks();
+  const forwarder = new Forwarder(() => (link.up ? link.nc : undefined), { ...FORWARD_DEFAULTS, ...opts.forward });
   const registry = new MetricsRegistry();
   let coreUrl: string | undefined;
   let loaded = false;
@@ -115,6 +90,11 @@ export async function startEdge(config: Config, log: Logger): Promise<Edge> {
   health.register("core", () => (full ? `the core lists more than engine.maxInstruments ${capacity} instruments; raise it on this edge` :
     !loaded ? "the core has not sent its instruments yet" : coreDown !== undefined ? `the core does not answer: ${coreDown}` : null));
   let hub: EdgeHub | undefined;
+  let edgeWs: EdgeWs | undefined;
+  const edgeId = crypto.randomUUID().replaceAll("-", "").slice(0, 16);
+  /** The core's boot id and when it last answered: a new boot id or a long silence means the core forgot this edge's sessions. */
+  let coreBoot: string | undefined;
+  let lastAnswerMs = 0;
   const maxRows = resolveLimits(config.limits).maxRestRows;
   const gate = edgeGate(config.trading.api.marketData);
   const server = await startServer(quotes, {
@@ -130,13 +110,17 @@ export async function startEdge(config: Config, log: Logger): Promise<Edge> {
         if (await quotes.refresh(quoteRows(quotes, c.req.path, new URL(c.req.url).searchParams, maxRows))) return next();
         return errorResponse(503, "INTERNAL", "the core did not answer for these quotes; retry shortly (see /readyz)");
       }],
-      routes: [metricsRoutes(registry), coreOnlyRoutes(() => coreUrl)],
+      routes: [metricsRoutes(registry), forwardRoutes(forwarder)],
     },
-    ws: [(h) => coreOnlyOps(h, () => coreUrl)],
+    ws: [(h) => (edgeWs = new EdgeWs(h, forwarder, () => link.nc, edgeId, log.child("edge-ws")))],
     marketDataGate: (ip) => gate(ip),
   });
   registerServer(registry, () => server.stats());
-  registerEdgeMetrics(registry, quotes, link);
+  registerEdgeMetrics(registry, quotes, link, forwarder);
+  const ews = edgeWs!;
+  registry.scrape({ name: "alluse_edge_ws_sessions", help: "Client connections that sent the core an op (the core holds a session for each).", type: "gauge", collect: (e) => e(ews.count) });
+  registry.scrape({ name: "alluse_edge_ws_frames_relayed_total", help: "Frames from the core (op answers, account, alert, session and chain pushes) relayed to clients.", type: "counter", collect: (e) => e(ews.stats.relayed) });
+  registry.scrape({ name: "alluse_edge_ws_pending_closes", help: "Closed connections the core has not confirmed dropping yet (retried each second).", type: "gauge", collect: (e) => e(ews.pendingCloses) });
 
   let stopped = false;
   let syncing = false;
@@ -152,7 +136,7 @@ export async function startEdge(config: Config, log: Logger): Promise<Edge> {
       let offset: number | null = coreTotal;
       const pages: InstrumentsReply[] = [];
       while (offset !== null) {
-        const reply = (await nc.request(RPC_INSTRUMENTS, JSON.stringify({ offset }), { timeout: INSTRUMENTS_TIMEOUT_MS })).json() as InstrumentsReply;
+        const reply = (await nc.request(RPC_INSTRUMENTS, JSON.stringify({ offset, edge: edgeId }), { timeout: INSTRUMENTS_TIMEOUT_MS })).json() as InstrumentsReply;
         if (!Array.isArray(reply.instruments)) throw new Error(`the core refused the request: ${JSON.stringify(reply).slice(0, 200)}`);
         // A restarted core may list fewer: ask again from the start (instruments are kept by symbol).
         if (reply.total < offset) { offset = 0; pages.length = 0; continue; }
@@ -162,6 +146,13 @@ export async function startEdge(config: Config, log: Logger): Promise<Edge> {
       for (const p of pages) if (!quotes.addInstruments(p.instruments)) full = true;
       coreTotal = pages.at(-1)!.total;
       coreUrl = pages[0]!.coreUrl;
+      const boot = pages[0]!.bootId;
+      const now = Date.now();
+      // Margin below the core's EDGE_GONE_MS: a core that may have dropped this edge is taken as having done so.
+      if (coreBoot !== undefined && boot !== coreBoot) edgeWs?.resetSessions("the core restarted");
+      else if (lastAnswerMs > 0 && now - lastAnswerMs > EDGE_GONE_MS * 2 / 3) edgeWs?.resetSessions("the core was out of reach too long");
+      coreBoot = boot;
+      lastAnswerMs = now;
       if (!loaded) log.info("instruments loaded from the core", { instruments: quotes.instruments.length, core: coreUrl });
       if (coreDown !== undefined) {
         log.info("the core answers again; resnapshotting", { core: coreUrl });
@@ -183,15 +174,19 @@ export async function startEdge(config: Config, log: Logger): Promise<Edge> {
     void syncWithCore();
     quotes.resnapshot(quotes.wantedRows());
   });
-  link.start((nc) => quotes.attach(nc));
+  link.start((nc) => {
+    quotes.attach(nc);
+    edgeWs?.attach(nc);
+  });
   const retry = setInterval(() => {
     if (!link.up) return;
     void syncWithCore();
     quotes.retryFailed();
+    edgeWs?.flushCloses();
   }, RETRY_MS);
 
   return {
-    server, quotes, hub: hub!, link, health,
+    server, quotes, hub: hub!, link, health, forwarder, ws: edgeWs!,
     coreUrl: () => coreUrl,
     async stop() {
       stopped = true;
@@ -203,7 +198,12 @@ export async function startEdge(config: Config, log: Logger): Promise<Edge> {
   };
 }
 
-function registerEdgeMetrics(registry: MetricsRegistry, quotes: EdgeQuotes, link: NatsLink): void {
+function registerEdgeMetrics(registry: MetricsRegistry, quotes: EdgeQuotes, link: NatsLink, forwarder: Forwarder): void {
+  const f = forwarder.stats;
+  registry.scrape({ name: "alluse_edge_forwarded_total", help: "Requests and ops the edge forwarded to the core and got an answer to.", type: "counter", collect: (e) => e(f.forwarded) });
+  registry.scrape({ name: "alluse_edge_forward_in_flight", help: "Forwards waiting for the core now.", type: "gauge", collect: (e) => e(f.inFlight) });
+  registry.scrape({ name: "alluse_edge_forward_failures_total", help: "Forwards refused or unanswered, by reason (core_unavailable, core_timeout, edge_busy).", type: "counter",
+    labelNames: ["reason"], collect: (e) => { e(f.unavailable, "core_unavailable"); e(f.timeouts, "core_timeout"); e(f.busy, "edge_busy"); } });
   const s = quotes.stats;
   registry.scrape({ name: "alluse_nats_connected", help: "1 while this node is connected to NATS.", type: "gauge", collect: (e) => e(link.up ? 1 : 0) });
   registry.scrape({ name: "alluse_edge_quotes_received_total", help: "Quote messages the edge applied from NATS.", type: "counter", collect: (e) => e(s.received) });

@@ -51,6 +51,11 @@ export interface RunningServer {
   stats(): ServerStats;
   /** The REST routes served (hono's table, middleware excluded): the OpenAPI test compares it with the document. */
   routes(): { method: string; path: string }[];
+  /** Answers one HTTP request with the REST routes, as if it came from clientIp (a core answers its edges' forwarded requests with it). */
+  fetch(req: Request, clientIp: string | undefined): Response | Promise<Response>;
+  /** The fan-out and the WebSocket extensions (a core runs its edges' clients' ops on them, src/cluster/core-ws.ts). */
+  readonly hub: Hub;
+  readonly extensions: readonly WsExtension[];
   /** Stops listening, closes every connection and detaches from the engine. */
   stop(): Promise<void>;
 }
@@ -178,6 +183,8 @@ export async function startServer(engine: Engine | QuoteSource, opts: ServerOpti
     port,
     stats: () => hub.snapshotStats(),
     routes: () => app.routes.filter((r) => r.method !== "ALL").map((r) => ({ method: r.method, path: r.path })),
+    hub, extensions,
+    fetch: (req, clientIp) => app.fetch(req, { clientIp } satisfies ClientEnv),
     async stop() {
       detach();
       for (const x of extensions) x.stop();
