@@ -55,6 +55,7 @@ export interface OrdersResult {
 }
 
 function percentiles(samples: number[]): Percentiles {
+  if (samples.length === 0) throw new Error("no order succeeded: nothing to measure (see the server's replies)");
   const s = [...samples].sort((a, b) => a - b);
   const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
   return { p50: at(0.5), p99: at(0.99), p999: at(0.999), max: s.at(-1)! };
@@ -181,7 +182,10 @@ async function serverProcess(tree: string, durability: Durability, stagesFile?: 
   const prof = process.env.ALLUSE_BENCH_CPU_PROF ? ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${process.env.ALLUSE_BENCH_CPU_PROF}`] : [];
   const env = stagesFile ? { ...process.env, ALLUSE_STAGE_TIMING: "1", ALLUSE_STAGE_TIMING_FILE: stagesFile } : process.env;
   const proc = Bun.spawn([bun, ...prof, "src/main.ts", "--port", "0", "--symbols", "AAPL", "--option-expiries", "0", "--tick-rate", "1000",
-    "--log-level", "error", "--capital", "1000000000", "--key-rate", "1000000", ...common], { cwd: tree, env, stdout: "pipe", stderr: "inherit" });
+    "--log-level", "error", "--capital", "1000000000", "--key-rate", "1000000",
+    // As in process: the paper broker trades at any hour the bench runs (else, outside the session,
+    // every market order is held working and the account hits its open-order limit).
+    "--paper-hours", "always", ...common], { cwd: tree, env, stdout: "pipe", stderr: "inherit" });
   const reader = proc.stdout.getReader();
   let text = "", url = "";
   while (!url) {
