@@ -35,7 +35,8 @@ export type Mark = (typeof MARKS)[number];
 
 const N = MARKS.length;
 const CAP = 200_000;
-const samples = MARKS.map(() => new Float64Array(CAP));
+// 15 × 200,000 marks (24 MB): allocated by the first record(), so a process with the timer off never holds them.
+let samples: Float64Array[] = [];
 let count = 0;
 
 /** One order's marks; NaN where a mark was not reached (e.g. no HTTP in an in-process bench). */
@@ -93,6 +94,7 @@ export const lastCommit = { sent: NaN, woke: NaN, decoded: NaN, committed: NaN, 
 /** Records a finished trace. */
 export function record(t: StageTrace): void {
   if (count >= CAP) return;
+  if (samples.length === 0) samples = MARKS.map(() => new Float64Array(CAP));
   for (let i = 0; i < N; i++) samples[i]![count] = t.t[i]!;
   count++;
 }
@@ -115,6 +117,7 @@ export interface StageRow {
 /** Per-stage p50 / p99 / mean in µs, each stage from the previous mark that was reached. */
 export function stageSummary(): { orders: number; stages: StageRow[]; totalUs?: StageRow } {
   const rows: StageRow[] = [];
+  if (count === 0) return { orders: 0, stages: rows };
   for (let m = 1; m < N; m++) {
     const d: number[] = [];
     let prevMark = -1;
