@@ -1,6 +1,9 @@
 // `npm run bench`: every benchmark in one run, a table on stdout, the numbers as JSON in
 // bench/results/<date>.json. Pass names to run a subset: `npm run bench -- ingest codec e2e`.
-// Budgets are DESIGN.md's; ratios compare against a baseline measured in the same run.
+// Budgets are DESIGN.md's; ratios compare against a baseline measured in the same run. The run
+// ends with one summary table (bench/summary.ts): each headline figure, its same-run yardstick,
+// the ratio, the budget and whether it is met. `fanout` is bench/ws-baseline.ts (the app against
+// a bare Bun.serve pub/sub server, one round).
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -12,16 +15,20 @@ import { benchMetrics } from "./metrics.ts";
 import { benchSynthetic } from "./synthetic.ts";
 import { benchOrders, ordersTable } from "./orders.ts";
 import { benchPretrade } from "./pretrade.ts";
+import { benchGreeks } from "./greeks.ts";
+import { summaryRows, summaryTable, type SummaryInput } from "./summary.ts";
 
 const wanted = process.argv.slice(2);
-const runs = (name: string) => wanted.length === 0 || wanted.includes(name);
+const all = wanted.length === 0 || wanted.includes("all");
+const runs = (name: string) => all || wanted.includes(name);
+const summary: SummaryInput = {};
 const results: Record<string, unknown> = { date: new Date().toISOString(), bun: Bun.version, cpus: navigator.hardwareConcurrency };
 const rows: string[] = [];
 const fmt = (n: number, digits = 2) => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 if (runs("ingest")) {
   const r = await benchIngest();
-  results.ingest = r;
+  results.ingest = summary.ingest = r;
   const wasm = r.find((x) => x.name.startsWith("ingest wasm"))!;
   const ts = r.find((x) => x.name.startsWith("ingest ts"))!;
   rows.push("## Ingest (1,024-tick batches, median)", "| variant | M ticks/s | µs / batch | vs TS reference |", "|---|---:|---:|---:|");
@@ -84,22 +91,22 @@ if (runs("metrics")) {
 
 if (runs("orders")) {
   const r = await benchOrders();
-  results.orders = r;
+  results.orders = summary.orders = r;
   rows.push(...ordersTable(r));
 }
 
 if (runs("greeks")) {
-  // bench/greeks.ts prints its own table (WASM vs the same formulas in TS, and the IV solve).
-  const proc = Bun.spawn([process.execPath, join(import.meta.dir, "greeks.ts")], { stdout: "pipe", stderr: "inherit" });
-  const text = await new Response(proc.stdout).text();
-  if ((await proc.exited) !== 0) throw new Error("bench/greeks.ts failed");
-  results.greeks = text;
-  rows.push("## Greeks and implied volatility (1,024-option batches)", text.trim(), "");
+  // WASM against the same formulas in plain TS, and the IV solve (bench/greeks.ts).
+  const r = await benchGreeks();
+  results.greeks = summary.greeks = r;
+  rows.push("## Greeks and implied volatility (1,024-option batches)", "| variant | M options/s | µs / batch |", "|---|---:|---:|");
+  for (const x of r) rows.push(`| ${x.name} | ${fmt(x.optionsPerS / 1e6)} | ${fmt(x.batchNsP50 / 1000, 1)} |`);
+  rows.push("");
 }
 
 if (runs("pretrade")) {
   const r = await benchPretrade();
-  results.pretrade = r;
+  results.pretrade = summary.pretrade = r;
   rows.push("## Pre-trade check (one order through the hook, timed singly)", "| variant | positions | p50 µs | p99 µs | p99.9 µs |", "|---|---:|---:|---:|---:|");
   for (const x of r) rows.push(`| ${x.name} | ${x.positions} | ${fmt(x.nsP50 / 1000)} | ${fmt(x.nsP99 / 1000)} | ${fmt(x.nsP999 / 1000)} |`);
   rows.push("Budget: p99 ≤ 2 µs in process, flat in the number of positions.", "");
@@ -112,8 +119,29 @@ if (runs("ib")) {
   const text = await new Response(proc.stdout).text();
   if ((await proc.exited) !== 0) throw new Error("bench/ib.ts failed");
   results.ib = text;
-  rows.push("## IBKR: TWS simulator → @stoqey/ib → engine", text.trim(), "");
+  // Its last line is the JSON of what it measured: the library's decode rate is the yardstick.
+  const last = text.trim().split("\n").at(-1)!;
+  summary.ib = JSON.parse(last);
+  rows.push("## IBKR: TWS simulator → @stoqey/ib → engine", text.trim().split("\n").slice(0, -1).join("\n"), "");
 }
+
+if (runs("fanout")) {
+  // The app's fan-out against a bare Bun.serve pub/sub server, same load clients, same run.
+  const proc = Bun.spawn([process.execPath, join(import.meta.dir, "ws-baseline.ts"), "--runs", "1"], { stdout: "pipe", stderr: "inherit" });
+  const text = await new Response(proc.stdout).text();
+  if ((await proc.exited) !== 0) throw new Error("bench/ws-baseline.ts failed");
+  const r = JSON.parse(text);
+  results.fanout = r;
+  summary.fanout = r;
+  rows.push("## Fan-out: the app against a bare Bun.serve pub/sub server (100 clients × 10 symbols, 100 k ticks/s)",
+    "| server | delivered msgs/s | ingest→client p50 / p99 ms | server CPU % |", "|---|---:|---:|---:|");
+  for (const [name, x] of [["app", r.app], ["bare Bun.serve", r.bare]] as const) {
+    rows.push(`| ${name} | ${fmt(x.deliveredPerS, 0)} | ${fmt(x.ingestToClientMs.p50)} / ${fmt(x.ingestToClientMs.p99)} | ${fmt(x.serverCpuPercent, 0)} |`);
+  }
+  rows.push("");
+}
+
+rows.push(...summaryTable(summaryRows(summary)));
 
 const dir = join(import.meta.dir, "results");
 mkdirSync(dir, { recursive: true });

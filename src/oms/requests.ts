@@ -6,10 +6,13 @@
 import { isTerminal, sameTerms, type Order, type OrderStatus } from "../domain/order.ts";
 import type { Instrument } from "../domain/instrument.ts";
 import { clientKey, toBrokerOrder, type Live, type OmsState, type Scope } from "./state.ts";
+import { markCommit, record, STAGE_TIMING, takeTrace, type StageTrace } from "./stages.ts";
 import { checkNewOrder, checkPrice, checkQty, fail, modifySchema, parseBody, parseNewOrder, requestTerms, type Result } from "./validate.ts";
 
 /** Places a new order from a request body; the same client order id and body returns the original. */
 export async function submit(s: OmsState, body: unknown, scope: Scope): Promise<Result<{ order: Order; created: boolean }>> {
+  // The opt-in stage timer (stages.ts): undefined, and no clock read, unless ALLUSE_STAGE_TIMING=1.
+  const tr = STAGE_TIMING ? takeTrace() : undefined;
   const parsed = parseNewOrder(body);
   if (!parsed.ok) return parsed as Result<never>;
   const req = parsed.value;
@@ -32,6 +35,7 @@ export async function submit(s: OmsState, body: unknown, scope: Scope): Promise<
   if (!terms.ok) return terms as Result<never>;
   const admit = s.admit(req.account);
   if (admit) return admit;
+  tr?.mark("validated");
   const order: Order = {
     id: `O${++s.orderNum}`, account: req.account, clientOrderId: req.clientOrderId, ...terms.value, multiplier: inst!.multiplier,
     status: "initialized", filledQty: 0, avgFillPriceUnits: 0, triggered: false, createdTs: now, updatedTs: now, version: 0,
@@ -41,12 +45,14 @@ export async function submit(s: OmsState, body: unknown, scope: Scope): Promise<
   s.byClient.set(key, live);
   s.clientIds.add(key);
   const check = s.preTrade.checkNew(order, s.context(order.account, inst!, now, order.id));
+  tr?.mark("pretrade");
   if (!check.ok) {
     s.apply(live, "denied", "denied", now, { code: check.code }, (o) => (o.reason = `${check.code}: ${check.message}`));
     s.closed.push(live);
     return s.durableReply({ order: live.snap, created: true });
   }
   s.apply(live, "submitted", "submitted", now);
+  tr?.mark("enqueued");
   s.openByAccount.get(order.account)!.add(live);
   // Only an external broker needs the write-ahead; skipping the await for the paper broker
   // saves a turn of the microtask queue per order.
@@ -58,7 +64,18 @@ export async function submit(s: OmsState, body: unknown, scope: Scope): Promise<
     live.sent = true;
     live.broker.submit(toBrokerOrder(live.order, inst!));
   }
+  if (tr) return timedReply(s, tr, { order: live.snap, created: true });
   return s.durableReply({ order: live.snap, created: true });
+}
+
+/** durableReply() with the stage timer's marks: the broker's, then the commit's that made the reply durable. */
+function timedReply<T>(s: OmsState, tr: StageTrace, value: T): Promise<Result<T>> {
+  tr.mark("broker");
+  return s.durableReply(value).then((r) => {
+    markCommit(tr);
+    if (!tr.http) record(tr);
+    return r;
+  });
 }
 
 /** Asks to cancel an order. */

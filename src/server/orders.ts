@@ -25,6 +25,7 @@ import { z } from "zod";
 import { accountViewSchema, fillViewSchema, orderViewSchema, pageFields, positionsReplySchema } from "../client/protocol-schemas.ts";
 import { modifySchema, newOrderSchema } from "../oms/validate.ts";
 import type { RouteDoc } from "./openapi-registry.ts";
+import { currentTrace, record, resumeTrace, STAGE_TIMING } from "../oms/stages.ts";
 
 /** What the order routes need. */
 export interface OrderRoutesDeps {
@@ -57,13 +58,26 @@ export function orderRoutes(deps: OrderRoutesDeps): (app: Hono) => void {
 
   return (app) => {
     app.post("/v1/orders", async (c) => {
+      // The opt-in stage timer (src/oms/stages.ts); tr is undefined unless ALLUSE_STAGE_TIMING=1.
+      const tr = STAGE_TIMING ? currentTrace() : undefined;
+      tr?.mark("handler");
       const key = tradeKey(c);
       if (key instanceof Response) return key;
+      tr?.mark("auth");
       const b = await body(c);
       if (b instanceof Response) return b;
+      if (tr) {
+        tr.mark("body");
+        resumeTrace(tr);
+      }
       const r = await deps.oms.submit(b, (a) => mayTrade(key, a));
       if (!r.ok) return omsError(r.error);
-      return Response.json(orderView(r.value.order), { status: r.value.created ? 201 : 200 });
+      const res = Response.json(orderView(r.value.order), { status: r.value.created ? 201 : 200 });
+      if (tr) {
+        tr.mark("replied");
+        record(tr);
+      }
+      return res;
     });
 
     app.get("/v1/orders", async (c) => {

@@ -11,6 +11,7 @@ import { resolveLimits, type ServerLimits } from "./limits.ts";
 import { createRestApp, errorResponse, type Readiness, type RestDeps } from "./rest.ts";
 import { handleMessage } from "./session.ts";
 import type { WsExtension } from "./orders-ws.ts";
+import { beginTrace, STAGE_TIMING } from "../oms/stages.ts";
 import type { ClientEnv } from "../auth/market-gate.ts";
 import { SymbolIndex } from "./symbols.ts";
 import { createLogger, type Logger } from "../log.ts";
@@ -142,6 +143,7 @@ export async function startServer(engine: Engine | QuoteSource, opts: ServerOpti
       hostname: opts.host,
       port: opts.port,
       fetch(req, srv) {
+        if (STAGE_TIMING) beginTrace();
         const url = new URL(req.url);
         if (url.pathname === "/ws") return upgrade(req, srv, url);
         return app.fetch(req, { clientIp: srv.requestIP(req)?.address } satisfies ClientEnv);

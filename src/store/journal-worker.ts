@@ -14,12 +14,13 @@ import { CLOSE, CONTROL_BYTES, LENGTH, SENT } from "./journal-channel.ts";
 import { isConstraintError, type RefusedRow, statements, writeEncoded, type EncodedBatch } from "./write.ts";
 
 /** The one message from the main thread: open the database and serve batches from `shared`. */
-export type ToWriter = { type: "open"; path: string; durability: Durability; shared: SharedArrayBuffer };
+/** `timing`: the stage timer is on (src/oms/stages.ts); send wake, decode and commit times with each commit. */
+export type ToWriter = { type: "open"; path: string; durability: Durability; shared: SharedArrayBuffer; timing?: boolean };
 
 /** Messages to the main thread. */
 export type FromWriter =
   | { type: "ready" }
-  | { type: "committed"; ms: number; refused?: RefusedRow[] }
+  | { type: "committed"; ms: number; refused?: RefusedRow[]; at?: [woke: number, decoded: number, committed: number] }
   | { type: "closed" }
   | { type: "failed"; message: string };
 
@@ -59,6 +60,14 @@ self.onmessage = (e: MessageEvent<ToWriter>) => {
       // slice() copies out of the shared buffer: decoders refuse shared memory.
       const batch = JSON.parse(decoder.decode(bytes.slice(0, length))) as EncodedBatch;
       try {
+        if (m.timing) {
+          // Absolute times (timeOrigin + now): the main thread's clock has another origin.
+          const origin = performance.timeOrigin, t1 = performance.now();
+          write(batch);
+          const t2 = performance.now();
+          post({ type: "committed", ms: t2 - t0, at: [origin + t0, origin + t1, origin + t2] });
+          continue;
+        }
         write(batch);
         post({ type: "committed", ms: performance.now() - t0 });
       } catch (err) {

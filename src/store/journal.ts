@@ -16,6 +16,7 @@ import type { Durability } from "./db.ts";
 import { CLOSE, CONTROL_BYTES, LENGTH, SENT } from "./journal-channel.ts";
 import type { FromWriter, ToWriter } from "./journal-worker.ts";
 import { encodeBatch, type RefusedRow } from "./write.ts";
+import { lastCommit, STAGE_TIMING } from "../oms/stages.ts";
 
 /** One journaled fact. */
 export type JournalRecord =
@@ -101,6 +102,8 @@ export class Journal {
   private closed: (() => void) | undefined;
   private closing: Promise<void> | undefined;
   private stopping = false;
+  /** When the batch in flight was handed to the writer (stage timer only). */
+  private sentAt = NaN;
   private readonly control: Int32Array;
   private readonly bytes: Uint8Array;
   private readonly listeners: ((records: readonly JournalRecord[]) => void)[] = [];
@@ -121,7 +124,7 @@ export class Journal {
     const ready = await new Promise<FromWriter>((resolve) => {
       worker.onmessage = (e: MessageEvent<FromWriter>) => resolve(e.data);
       worker.onerror = (e) => resolve({ type: "failed", message: e.message });
-      worker.postMessage({ type: "open", path, durability, shared } satisfies ToWriter);
+      worker.postMessage({ type: "open", path, durability, shared, timing: STAGE_TIMING } satisfies ToWriter);
     });
     if (ready.type !== "ready") {
       worker.terminate();
@@ -241,6 +244,7 @@ export class Journal {
     }
     this.inFlight = batch;
     this.worker.ref();
+    if (STAGE_TIMING) this.sentAt = performance.now();
     this.signal(put.written);
   }
 
@@ -268,6 +272,15 @@ export class Journal {
       for (const l of this.refusedListeners) l(m.refused);
     }
     this.committed = batch[batch.length - 1]!.seq;
+    if (STAGE_TIMING && m.at) {
+      // The writer's marks are on its own clock; performance.timeOrigin maps them to ours.
+      const shift = performance.timeOrigin;
+      lastCommit.sent = this.sentAt;
+      lastCommit.woke = m.at[0] - shift;
+      lastCommit.decoded = m.at[1] - shift;
+      lastCommit.committed = m.at[2] - shift;
+      lastCommit.received = performance.now();
+    }
     const done = this.waitInFlight;
     this.waitInFlight = undefined;
     done?.resolve();
