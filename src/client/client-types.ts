@@ -42,6 +42,8 @@ export interface Gap {
   got: number;
   /** States skipped (got − previous − 1). */
   missed: number;
+  /** Set when the jump spans a reconnect (or a failover to another edge): `got` is the new connection's snapshot, which already carries the current state. */
+  reconnect?: true;
 }
 
 /** Codes of client-side failures, besides the server's error codes (WebSocket and REST). */

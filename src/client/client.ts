@@ -1,7 +1,9 @@
 // MarketClient: a typed client for /ws. Works wherever a standard WebSocket exists (Bun,
 // browsers, Node 22+). It resolves requests by their ack, detects sequence gaps per symbol,
 // watches heartbeats, and reconnects with bounded exponential back-off and jitter, replaying
-// the subscriptions the server had confirmed. With a key it authenticates first on every
+// the subscriptions the server had confirmed. Given several URLs (edges of one core) it fails
+// over round-robin (redial.ts); the seq is the core's on every edge, so the updates missed while
+// away are reported as a gap when the new connection's snapshot arrives. With a key it authenticates first on every
 // connection, so order requests (trading.ts builds on call() and onPush()) and keyed market
 // data work across reconnects.
 
@@ -15,6 +17,7 @@ import {
   addListener, ClientError, DEFAULT_RECONNECT, type ClientState, type ClientStats, type Gap, type Listener, type MarketClientOptions,
   type Push, type ReconnectPolicy, type Selection,
 } from "./client-types.ts";
+import { Redial } from "./redial.ts";
 
 export * from "./client-types.ts";
 
@@ -36,7 +39,7 @@ export class MarketClient {
   readonly stats: ClientStats = { quotes: 0, gaps: 0, missedUpdates: 0, reconnects: 0, heartbeats: 0, lastHeartbeatTs: 0 };
   readonly format: WireFormat;
   private ws: WebSocket | undefined;
-  private readonly policy: ReconnectPolicy | undefined;
+  private readonly redial: Redial;
   private readonly heartbeatMisses: number;
   private readonly requestTimeoutMs: number;
   private readonly key: string | undefined;
@@ -46,6 +49,8 @@ export class MarketClient {
   private readonly unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
   private readonly pending = new Map<number, Pending>();
   private readonly lastSeq = new Map<string, number>();
+  /** Each symbol's last seq on the previous connection, until its snapshot on this one is checked against it. */
+  private readonly seqBefore = new Map<string, number>();
   /** What the server confirmed, by the names the user gave: replayed after a reconnect. */
   private readonly wantedSymbols = new Set<string>();
   private readonly wantedUnderlyings = new Set<string>();
@@ -57,25 +62,27 @@ export class MarketClient {
   private readonly openListeners: Listener<boolean>[] = [];
   private openWaiters: { resolve: () => void; reject: (e: ClientError) => void }[] = [];
   private nextId = 1;
-  /** Failed attempts since the last welcome. */
-  private attempts = 0;
   /** Welcomes received; more than one means we reconnected. */
   private opens = 0;
   private lastFrameMs = 0;
   private watchdog: ReturnType<typeof setInterval> | undefined;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
 
-  private constructor(readonly url: string, opts: MarketClientOptions) {
+  private constructor(urls: string[], opts: MarketClientOptions) {
     this.format = opts.format ?? "json";
-    this.policy = opts.reconnect === false ? undefined : { ...DEFAULT_RECONNECT, ...opts.reconnect };
+    const policy: ReconnectPolicy | undefined = opts.reconnect === false ? undefined : { ...DEFAULT_RECONNECT, ...opts.reconnect };
+    this.redial = new Redial(urls, policy);
     this.heartbeatMisses = opts.heartbeatMisses ?? 3;
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 10_000;
     this.key = opts.key;
   }
 
-  /** Connects to `url` (a ws:// URL of /ws) and resolves once the server's welcome arrived. */
-  static async connect(url: string, opts: MarketClientOptions = {}): Promise<MarketClient> {
-    const c = new MarketClient(url, opts);
+  /**
+   * Connects to `url` (a ws:// URL of /ws), or to the first of `urls` that answers (tried in
+   * order, round-robin, with the back-off), and resolves once the server's welcome arrived.
+   */
+  static async connect(url: string | string[], opts: MarketClientOptions = {}): Promise<MarketClient> {
+    const c = new MarketClient(Array.isArray(url) ? [...url] : [url], opts);
     const opened = c.whenOpen();
     c.open();
     await opened;
@@ -85,6 +92,16 @@ export class MarketClient {
       throw refused;
     }
     return c;
+  }
+
+  /** The URL of the current connection (or the one being dialled). */
+  get url(): string {
+    return this.redial.url;
+  }
+
+  /** Every URL this client may connect to, in failover order. */
+  get urls(): readonly string[] {
+    return this.redial.urls;
   }
 
   /** Calls `cb` for every quote frame (snapshots included); returns a function that removes it. */
@@ -262,11 +279,13 @@ export class MarketClient {
   private onQuoteFrame(f: QuoteFrame): void {
     this.stats.quotes++;
     const prev = this.lastSeq.get(f.s);
-    if (!f.snap && prev !== undefined && f.seq > prev + 1) {
-      const gap: Gap = { symbol: f.s, previous: prev, got: f.seq, missed: f.seq - prev - 1 };
-      this.stats.gaps++;
-      this.stats.missedUpdates += gap.missed;
-      for (const l of this.gapListeners) l(gap);
+    if (!f.snap && prev !== undefined && f.seq > prev + 1) this.emitGap({ symbol: f.s, previous: prev, got: f.seq, missed: f.seq - prev - 1 });
+    const before = f.snap ? this.seqBefore.get(f.s) : undefined;
+    if (before !== undefined) {
+      // The first snapshot after a reconnect: what changed while away is missed, not hidden. A
+      // lower seq is a restarted server (its seq starts over): nothing to report.
+      this.seqBefore.delete(f.s);
+      if (f.seq > before + 1) this.emitGap({ symbol: f.s, previous: before, got: f.seq, missed: f.seq - before - 1, reconnect: true });
     }
     this.lastSeq.set(f.s, f.seq);
     for (const l of this.quoteListeners) l(f);
@@ -276,7 +295,9 @@ export class MarketClient {
     this.welcome = f;
     const reconnected = this.opens++ > 0;
     if (reconnected) this.stats.reconnects++;
-    this.attempts = 0;
+    this.redial.opened();
+    // Kept to compare with the snapshots the resubscribe brings (seq continuity across servers).
+    for (const [s, seq] of this.lastSeq) this.seqBefore.set(s, seq);
     this.lastSeq.clear();
     this.setState("open");
     this.startWatchdog(f.heartbeatMs);
@@ -328,7 +349,7 @@ export class MarketClient {
       const add = f.op === "subscribe";
       for (const s of p.selection.symbols ?? []) add ? this.wantedSymbols.add(s) : this.wantedSymbols.delete(s);
       for (const u of p.selection.underlyings ?? []) add ? this.wantedUnderlyings.add(u) : this.wantedUnderlyings.delete(u);
-      if (!add) for (const s of f.symbols) { this.wantedSymbols.delete(s); this.lastSeq.delete(s); }
+      if (!add) for (const s of f.symbols) { this.wantedSymbols.delete(s); this.lastSeq.delete(s); this.seqBefore.delete(s); }
     }
     p.resolve(f);
   }
@@ -355,17 +376,16 @@ export class MarketClient {
       this.emitError(err);
       return;
     }
-    const policy = this.policy;
-    if (!policy || this.attempts >= policy.maxAttempts) {
-      const err = new ClientError("CONNECT_FAILED", `connection to ${this.url} lost${policy ? ` after ${this.attempts} attempts` : ""}`);
+    const redial = this.redial;
+    if (!redial.canRetry) {
+      const where = redial.urls.length === 1 ? redial.url : `every one of ${redial.urls.join(", ")}`;
+      const err = new ClientError("CONNECT_FAILED", `connection to ${where} lost${redial.attempts > 0 ? ` after ${redial.attempts} attempts` : ""}`);
       this.setState("closed");
       this.failOpenWaiters(err);
       this.emitError(err);
       return;
     }
-    const base = Math.min(policy.maxDelayMs, policy.initialDelayMs * policy.factor ** this.attempts);
-    const delayMs = base * (1 - policy.jitter * Math.random());
-    this.attempts++;
+    const delayMs = redial.next();
     this.setState("reconnecting");
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
@@ -412,6 +432,12 @@ export class MarketClient {
 
   private emitPush(f: Push): void {
     for (const l of this.pushListeners) l(f);
+  }
+
+  private emitGap(gap: Gap): void {
+    this.stats.gaps++;
+    this.stats.missedUpdates += gap.missed;
+    for (const l of this.gapListeners) l(gap);
   }
 
   private emitError(err: ClientError): void {
