@@ -3,9 +3,13 @@
 // MarketClient given both edge URLs. The edge the client is on is stopped; the client moves to
 // the other, resubscribes, and its quotes go on with the core's seq, the updates it missed
 // while away reported as one gap. Also: a dead first URL with a single process, the bounded
-// attempts over a list, and the round-robin order (Redial) itself.
+// attempts over a list, and the round-robin order (Redial) itself. One test runs the core and
+// both edges as real processes and SIGKILLs the edge the client is on.
 
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { loadConfig } from "../../src/config.ts";
 import { CoreLink } from "../../src/cluster/core.ts";
 import { startEdge, type Edge } from "../../src/cluster/edge-app.ts";
@@ -14,8 +18,9 @@ import { Redial } from "../../src/client/redial.ts";
 import { createLogger } from "../../src/log.ts";
 import { OPTIONS, TestMarket } from "../helpers/market.ts";
 import { freePort, TestNats } from "../helpers/nats.ts";
+import { readLineMatching } from "../helpers/process.ts";
 import { serveMarket, type TestServer } from "../helpers/server.ts";
-import { waitFor } from "../helpers/wait.ts";
+import { waitFor, waitForAsync } from "../helpers/wait.ts";
 
 const silent = createLogger("error", "test", () => {});
 const FAST_RETRY = { initialDelayMs: 10, maxDelayMs: 100 };
@@ -78,6 +83,51 @@ test("the edge the client is on stops: it fails over to the other edge, resubscr
   const aapl = quotes.slice(from).filter((q) => q.s === "AAPL").map((q) => q.seq);
   expect(aapl).toEqual([lastSeen + 3, lastSeen + 4, lastSeen + 5]);
   expect(gaps).toHaveLength(1);
+});
+
+test("as processes: the edge the client is on is killed (SIGKILL); the client goes on at the other edge with the core's seq", async () => {
+  const main = join(import.meta.dir, "../../src/main.ts");
+  const dir = mkdtempSync(join(tmpdir(), "alluse-failover-"));
+  // A bus of its own: the in-process core above answers requests on the shared one.
+  await using bus = await TestNats.start();
+  const start = (args: string[]) => Bun.spawn([process.execPath, main, "--nats", bus.url, "--port", "0", "--log-level", "warn", ...args],
+    { stdout: "pipe", stderr: "pipe" });
+  const procs = [start(["--role", "core", "--data-dir", dir, "--symbols", "TSLA", "--option-expiries", "0", "--tick-rate", "200"])];
+  procs.push(start(["--role", "edge"]), start(["--role", "edge"]));
+  try {
+    const wsOf = async (p: (typeof procs)[number]) => (await readLineMatching(p.stdout, (l) => l.includes("WebSocket"), 20_000)).trim().split(/\s+/)[1]!;
+    const [, ws1, ws2] = await Promise.all(procs.map(wsOf)) as [string, string, string];
+    for (const ws of [ws1, ws2]) {
+      const http = ws.replace(/^ws/, "http").replace(/\/ws$/, "");
+      await waitForAsync(async () => (await fetch(`${http}/readyz`)).ok, 15_000, "the edge process to be ready");
+    }
+    await using client = await MarketClient.connect([ws1, ws2], { reconnect: FAST_RETRY });
+    const quotes: QuoteFrame[] = [];
+    const gaps: Gap[] = [];
+    client.onQuote((q) => quotes.push(q));
+    client.onGap((g) => gaps.push(g));
+    await client.subscribe(["TSLA"]);
+    await waitFor(() => quotes.length >= 3, 10_000, "quotes through the first edge");
+    const at = quotes.length;
+    procs[1]!.kill("SIGKILL");
+    await waitFor(() => client.state === "open" && client.url === ws2, 10_000, "the failover to the second edge");
+    await waitFor(() => quotes.slice(at).some((q) => q.snap) && quotes.length >= at + 4, 10_000, "quotes through the second edge");
+    // The seq is the core's at both edges: it never goes back, and the jump from the last quote
+    // of the first edge to the second edge's snapshot is reported as a reconnect gap.
+    const seqs = quotes.map((q) => q.seq);
+    for (let i = 1; i < seqs.length; i++) expect(seqs[i]!).toBeGreaterThanOrEqual(seqs[i - 1]!);
+    const k = quotes.findIndex((q, i) => i > 0 && q.snap === true);
+    expect(k).toBeGreaterThanOrEqual(at);
+    const [before, resnap] = [quotes[k - 1]!.seq, quotes[k]!.seq];
+    const reconnectGaps = gaps.filter((g) => g.reconnect);
+    expect(reconnectGaps).toEqual(resnap > before + 1 ? [{ symbol: "TSLA", previous: before, got: resnap, missed: resnap - before - 1, reconnect: true }] : []);
+    expect(quotes.at(-1)!.seq).toBeGreaterThan(before);
+    expect(client.stats.reconnects).toBe(1);
+  } finally {
+    for (const p of procs) p.kill("SIGKILL");
+    await Promise.all(procs.map((p) => p.exited));
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test("a single process: with the first URL dead at start the client connects to the second", async () => {
