@@ -18,6 +18,7 @@ import {
   type Push, type ReconnectPolicy, type Selection,
 } from "./client-types.ts";
 import { Redial } from "./redial.ts";
+import { SeqTracker } from "./seq-tracker.ts";
 
 export * from "./client-types.ts";
 
@@ -48,9 +49,7 @@ export class MarketClient {
   private readonly packr = new Packr({ useRecords: false });
   private readonly unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
   private readonly pending = new Map<number, Pending>();
-  private readonly lastSeq = new Map<string, number>();
-  /** Each symbol's last seq on the previous connection, until its snapshot on this one is checked against it. */
-  private readonly seqBefore = new Map<string, number>();
+  private readonly seqs = new SeqTracker();
   /** What the server confirmed, by the names the user gave: replayed after a reconnect. */
   private readonly wantedSymbols = new Set<string>();
   private readonly wantedUnderlyings = new Set<string>();
@@ -278,16 +277,8 @@ export class MarketClient {
 
   private onQuoteFrame(f: QuoteFrame): void {
     this.stats.quotes++;
-    const prev = this.lastSeq.get(f.s);
-    if (!f.snap && prev !== undefined && f.seq > prev + 1) this.emitGap({ symbol: f.s, previous: prev, got: f.seq, missed: f.seq - prev - 1 });
-    const before = f.snap ? this.seqBefore.get(f.s) : undefined;
-    if (before !== undefined) {
-      // The first snapshot after a reconnect: what changed while away is missed, not hidden. A
-      // lower seq is a restarted server (its seq starts over): nothing to report.
-      this.seqBefore.delete(f.s);
-      if (f.seq > before + 1) this.emitGap({ symbol: f.s, previous: before, got: f.seq, missed: f.seq - before - 1, reconnect: true });
-    }
-    this.lastSeq.set(f.s, f.seq);
+    const gap = this.seqs.check(f);
+    if (gap) this.emitGap(gap);
     for (const l of this.quoteListeners) l(f);
   }
 
@@ -297,8 +288,7 @@ export class MarketClient {
     if (reconnected) this.stats.reconnects++;
     this.redial.opened();
     // Kept to compare with the snapshots the resubscribe brings (seq continuity across servers).
-    for (const [s, seq] of this.lastSeq) this.seqBefore.set(s, seq);
-    this.lastSeq.clear();
+    this.seqs.reconnected();
     this.setState("open");
     this.startWatchdog(f.heartbeatMs);
     // Sent before anything else on this connection, so every later request is authenticated.
@@ -334,7 +324,10 @@ export class MarketClient {
         this.emitError(new ClientError(err.code, `resubscribe failed: ${err.message}`, err.field, err.id));
         const m = /^(symbols|underlyings)\[(\d+)\]$/.exec(err.field ?? "");
         if (err.code !== "UNKNOWN_SYMBOL" || !m) return;
-        if (m[1] === "symbols") this.wantedSymbols.delete(symbols[Number(m[2])]!);
+        if (m[1] === "symbols") {
+          this.wantedSymbols.delete(symbols[Number(m[2])]!);
+          this.seqs.forget(symbols[Number(m[2])]!);
+        }
         else this.wantedUnderlyings.delete(underlyings[Number(m[2])]!);
       }
     }
@@ -349,7 +342,7 @@ export class MarketClient {
       const add = f.op === "subscribe";
       for (const s of p.selection.symbols ?? []) add ? this.wantedSymbols.add(s) : this.wantedSymbols.delete(s);
       for (const u of p.selection.underlyings ?? []) add ? this.wantedUnderlyings.add(u) : this.wantedUnderlyings.delete(u);
-      if (!add) for (const s of f.symbols) { this.wantedSymbols.delete(s); this.lastSeq.delete(s); this.seqBefore.delete(s); }
+      if (!add) for (const s of f.symbols) { this.wantedSymbols.delete(s); this.seqs.forget(s); }
     }
     p.resolve(f);
   }
