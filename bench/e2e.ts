@@ -9,13 +9,21 @@
 // message than the server. `--client ws` uses bench/e2e-client-fixture.ts (Bun's WebSocket
 // client, one event per message) instead, for comparison.
 //
+// `--edges N` (bench/e2e-cluster.ts): the same load on a nats-server, one `--role core` and N
+// `--role edge` processes, the client processes spread over the edges; CPU is read per node.
+// `--compare-edges N --runs R` runs the single process and core + 1..N edges in the same run,
+// alternating their order, and reports medians: delivered msgs/s, tick→client p50/p99, CPU per
+// delivered message per node, and the added hop (p50 of each cluster minus the single
+// process's, same round).
+//
 // Rerun: npm run bench -- e2e     (or: bun bench/e2e.ts --clients 100 --symbols 10 --rate 100000 --seconds 10 [--msgpack] [--client ws|raw])
+// Edges, same run: bun bench/e2e.ts --compare-edges 2 --runs 3 --clients 100 --symbols 10 --rate 1000 --seconds 8 [--msgpack]
 // Feed thread, same run: bun bench/e2e.ts --compare-threads --runs 3 [--msgpack]   (main-thread feed vs worker feed, medians, ratios)
 
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { readLineMatching } from "../test/helpers/process.ts";
+import { counter, startServers } from "./e2e-cluster.ts";
 
 /** One load scenario. */
 export interface E2eScenario {
@@ -31,6 +39,21 @@ export interface E2eScenario {
   feedThread?: "main" | "worker";
   /** Another server to load instead of the app (bench/ws-baseline.ts): a command line to which `--symbols` is appended; it prints the app's "listening" line. */
   serverCommand?: string[];
+  /** Edges behind one core over NATS (bench/e2e-cluster.ts); 0 or absent: the single process. */
+  edges?: number;
+}
+
+/** One process's share of a run. */
+export interface NodeLoad {
+  name: string;
+  /** CPU over the measurement window, % of one core. */
+  cpuPercent: number;
+  /** CPU per delivered message (all messages of the run), µs. */
+  cpuUsPerMsg: number;
+  /** Messages its own clients received (edges and the single server only). */
+  messages?: number;
+  /** NATS quote messages per second: published (core) or applied (edge), from its /metrics. */
+  natsPerS?: number;
 }
 
 /** What one scenario measured. */
@@ -47,9 +70,13 @@ export interface E2eResult extends E2eScenario {
   /** Sum over the client processes, % of one core. */
   clientCpuPercent: number;
   instruments: number;
+  /** Every server-side process: the single server, or core, edges and nats-server. */
+  nodes: NodeLoad[];
 }
 
 const ROOT = join(import.meta.dir, "..");
+/** Most edges a run starts (each is a process on the same machine). */
+const MAX_EDGES = 8;
 const CLIENT_FIXTURES = { raw: "bench/e2e-raw-client-fixture.ts", ws: "bench/e2e-client-fixture.ts" } as const;
 const SYMBOLS = ["TSLA", "NVDA", "AAPL", "AMZN", "MSFT", "SPY", "QQQ", "META", "GOOGL", "AMD", "NFLX", "ORCL", "INTC", "CRM", "ADBE", "AVGO"];
 
@@ -83,33 +110,39 @@ export async function runE2e(s: E2eScenario): Promise<E2eResult> {
   const symbols = SYMBOLS.slice(0, s.symbolsPerClient);
   const client = s.client ?? "raw";
   const dir = mkdtempSync(join(tmpdir(), "alluse-e2e-"));
-  const server = Bun.spawn(s.serverCommand ? [...s.serverCommand, "--symbols", symbols.join(",")] : [process.execPath, join(ROOT, "src/main.ts"), "--port", "0", "--symbols", symbols.join(","),
-    "--tick-rate", String(s.ticksPerS), "--max-connections", String(s.clients + 16), "--bad-tick-rate", "0",
-    ...(s.feedThread ? ["--feed-thread", s.feedThread] : [])], {
-    cwd: ROOT, stdout: "pipe", stderr: "inherit",
-  });
+  if ((s.edges ?? 0) > MAX_EDGES || (s.edges ?? 0) < 0) throw new Error(`--edges must be 0 to ${MAX_EDGES}`);
+  const servers = await startServers({ symbols, ticksPerS: s.ticksPerS, clients: s.clients, edges: s.edges, feedThread: s.feedThread,
+    serverCommand: s.serverCommand, dataDir: join(dir, "data") });
+  const server = servers.nodes[0]!;
   try {
-    const listening = JSON.parse(await readLineMatching(server.stdout, (l) => l.includes('"msg":"listening"'), 30_000)) as { ws: string; http: string };
     // The list is paged: `total` counts every instrument, not just this page.
-    const instruments = ((await (await fetch(`${listening.http}/v1/instruments?limit=1`)).json()) as { total: number }).total;
-    let rssMax = rssMb(server.pid);
-    const rssTimer = setInterval(() => { rssMax = Math.max(rssMax, rssMb(server.pid)); }, 200);
-    const perProc = Math.ceil(s.clients / s.clientProcesses);
+    const instruments = ((await (await fetch(`${servers.http}/v1/instruments?limit=1`)).json()) as { total: number }).total;
+    const rssPid = servers.nodes.find((n) => n.name !== "nats" && n.name !== "core")?.pid ?? server.pid;
+    let rssMax = rssMb(rssPid);
+    const rssTimer = setInterval(() => { rssMax = Math.max(rssMax, rssMb(rssPid)); }, 200);
+    // At least one client process per edge, so every edge carries clients.
+    const clientProcesses = Math.max(s.clientProcesses, servers.wsUrls.length);
+    const perProc = Math.ceil(s.clients / clientProcesses);
     const procs = [];
     for (let p = 0, left = s.clients; left > 0; p++, left -= perProc) {
       const n = Math.min(perProc, left);
-      procs.push(Bun.spawn([process.execPath, join(ROOT, CLIENT_FIXTURES[client]), listening.ws, String(n), symbols.join(","),
+      procs.push(Bun.spawn([process.execPath, join(ROOT, CLIENT_FIXTURES[client]), servers.wsUrls[p % servers.wsUrls.length]!, String(n), symbols.join(","),
         String(s.seconds), s.format, join(dir, `samples-${p}.f64`)], { cwd: ROOT, stdout: "pipe", stderr: "inherit" }));
     }
     // The clients measure for s.seconds once all are subscribed; sample the server over the same span.
-    const cpu0 = cpuSeconds(server.pid);
+    const cpu0 = servers.nodes.map((n) => cpuSeconds(n.pid));
+    const busCounter = (n: { name: string; http?: string }) =>
+      counter(n.http, n.name === "core" ? "alluse_nats_quotes_published_total" : "alluse_edge_quotes_received_total");
+    const bus0 = await Promise.all(servers.nodes.map(busCounter));
     const t0 = performance.now();
     const outs = await Promise.all(procs.map(async (p) => {
       const text = await new Response(p.stdout).text();
       if ((await p.exited) !== 0) throw new Error(`client process failed: ${text}`);
       return JSON.parse(text.trim().split("\n").at(-1)!) as { messages: number; elapsedS: number; gaps: number; missed: number; samples: number; cpuPercent: number };
     }));
-    const serverCpuPercent = ((cpuSeconds(server.pid) - cpu0) / ((performance.now() - t0) / 1000)) * 100;
+    const windowS = (performance.now() - t0) / 1000;
+    const cpuUsed = servers.nodes.map((n, i) => cpuSeconds(n.pid) - cpu0[i]!);
+    const bus1 = await Promise.all(servers.nodes.map(busCounter));
     clearInterval(rssTimer);
     const ingest: number[] = [];
     const exchange: number[] = [];
@@ -119,15 +152,22 @@ export async function runE2e(s: E2eScenario): Promise<E2eResult> {
     });
     const messages = outs.reduce((a, o) => a + o.messages, 0);
     const elapsed = Math.max(...outs.map((o) => o.elapsedS));
+    const ownMessages = (url: number) => outs.reduce((a, o, p) => a + (p % servers.wsUrls.length === url ? o.messages : 0), 0);
+    const nodes: NodeLoad[] = servers.nodes.map((n, i) => {
+      const served = n.name === "server" ? 0 : n.name.startsWith("edge") ? Number(n.name.slice(4)) - 1 : -1;
+      return { name: n.name, cpuPercent: (cpuUsed[i]! / windowS) * 100, cpuUsPerMsg: (cpuUsed[i]! * 1e6) / messages,
+        ...(served >= 0 ? { messages: ownMessages(served) } : {}),
+        ...(Number.isFinite(bus1[i]! - bus0[i]!) ? { natsPerS: (bus1[i]! - bus0[i]!) / windowS } : {}) };
+    });
     return {
       ...s, client, instruments, messages, deliveredPerS: messages / elapsed,
       gaps: outs.reduce((a, o) => a + o.gaps, 0), missed: outs.reduce((a, o) => a + o.missed, 0),
       ingestToClientMs: percentiles(Float64Array.from(ingest)), exchangeToClientMs: percentiles(Float64Array.from(exchange)),
-      serverRssMbMax: rssMax, serverCpuPercent, clientCpuPercent: outs.reduce((a, o) => a + o.cpuPercent, 0),
+      serverRssMbMax: rssMax, serverCpuPercent: nodes.reduce((a, n) => a + n.cpuPercent, 0), clientCpuPercent: outs.reduce((a, o) => a + o.cpuPercent, 0),
+      nodes,
     };
   } finally {
-    server.kill("SIGTERM");
-    await server.exited;
+    await servers.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -171,6 +211,49 @@ export async function compareThreads(s: E2eScenario, runs: number) {
   };
 }
 
+/**
+ * The single process against core + 1..maxEdges edges in the same run: `runs` rounds, each
+ * running every variant (in reverse order on odd rounds), so all see the same load from other
+ * processes. Per variant the medians over rounds; the hop is each round's cluster p50 minus that
+ * round's single-process p50, median over rounds.
+ */
+export async function compareEdges(s: E2eScenario, maxEdges: number, runs: number) {
+  const variants = Array.from({ length: maxEdges + 1 }, (_, e) => e);
+  const all: E2eResult[][] = variants.map(() => []);
+  const loadAvg = [loadavg()[0]!];
+  for (let r = 0; r < runs; r++) {
+    for (const edges of r % 2 === 0 ? variants : [...variants].reverse()) {
+      all[edges]!.push(await runE2e({ ...s, edges }));
+      loadAvg.push(loadavg()[0]!);
+    }
+  }
+  const r3 = (x: number) => Math.round(x * 1000) / 1000;
+  const summary = (rs: E2eResult[], edges: number) => {
+    const nodeNames = rs[0]!.nodes.map((n) => n.name);
+    return {
+      edges,
+      deliveredPerS: Math.round(median(rs.map((x) => x.deliveredPerS))),
+      ingestToClientMs: { p50: r3(median(rs.map((x) => x.ingestToClientMs.p50))), p99: r3(median(rs.map((x) => x.ingestToClientMs.p99))) },
+      addedHopMsP50: edges === 0 ? 0 : r3(median(rs.map((x, i) => x.ingestToClientMs.p50 - all[0]![i]!.ingestToClientMs.p50))),
+      gaps: rs.reduce((a, x) => a + x.gaps, 0),
+      clientCpuPercent: Math.round(median(rs.map((x) => x.clientCpuPercent))),
+      nodes: nodeNames.map((name) => {
+        const of = rs.map((x) => x.nodes.find((n) => n.name === name)!);
+        const msgs = of.every((n) => n.messages !== undefined) ? median(of.map((n) => n.messages! / rs[0]!.seconds)) : undefined;
+        const ownUs = of.every((n) => n.messages) ? median(of.map((n, i) => (n.cpuUsPerMsg * rs[i]!.messages) / n.messages!)) : undefined;
+        return {
+          name, cpuPercent: Math.round(median(of.map((n) => n.cpuPercent))), cpuUsPerDeliveredMsg: r3(median(of.map((n) => n.cpuUsPerMsg))),
+          // Its own clients' messages: what one edge carries, and its CPU per message it delivered.
+          ...(msgs !== undefined ? { ownMsgsPerS: Math.round(msgs) } : {}),
+          ...(ownUs !== undefined ? { cpuUsPerOwnMsg: r3(ownUs), ownMsgsPerCoreS: Math.round(1e6 / ownUs) } : {}),
+          ...(of.every((n) => n.natsPerS !== undefined) ? { natsPerS: Math.round(median(of.map((n) => n.natsPerS!))) } : {}),
+        };
+      }),
+    };
+  };
+  return { date: new Date().toISOString(), loadAvg1m: loadAvg, scenario: s, variants: variants.map((e) => summary(all[e]!, e)), runs: all };
+}
+
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
@@ -188,6 +271,9 @@ if (import.meta.main) {
     clients: arg("clients", 100), symbolsPerClient: arg("symbols", 10), ticksPerS: arg("rate", 100_000),
     seconds: arg("seconds", 10), clientProcesses: arg("procs", 2), format, client, ...(feedThread ? { feedThread } : {}),
   };
-  if (process.argv.includes("--compare-threads")) console.log(JSON.stringify(await compareThreads(scenario, arg("runs", 3)), null, 2));
+  const edges = arg("edges", 0);
+  if (edges > 0) scenario.edges = edges;
+  if (process.argv.includes("--compare-edges")) console.log(JSON.stringify(await compareEdges(scenario, arg("compare-edges", 2), arg("runs", 3)), null, 2));
+  else if (process.argv.includes("--compare-threads")) console.log(JSON.stringify(await compareThreads(scenario, arg("runs", 3)), null, 2));
   else console.log(JSON.stringify(await runE2e(scenario), null, 2));
 }

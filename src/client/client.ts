@@ -1,91 +1,28 @@
 // MarketClient: a typed client for /ws. Works wherever a standard WebSocket exists (Bun,
 // browsers, Node 22+). It resolves requests by their ack, detects sequence gaps per symbol,
 // watches heartbeats, and reconnects with bounded exponential back-off and jitter, replaying
-// the subscriptions the server had confirmed. With a key it authenticates first on every
+// the subscriptions the server had confirmed. Given several URLs (edges of one core) it fails
+// over round-robin (redial.ts); the seq is the core's on every edge, so the updates missed while
+// away are reported as a gap when the new connection's snapshot arrives. With a key it authenticates first on every
 // connection, so order requests (trading.ts builds on call() and onPush()) and keyed market
 // data work across reconnects.
 
 import { Packr, Unpackr } from "msgpackr";
 import {
-  CLOSE_CODES, type AccountFrame, type AckFrame, type AuthedFrame, type ClientRequest, type ErrorFrame, type FillFrame,
-  type OrderFrame, type OrderRequest, type PositionFrame, type QuoteFrame, type RestErrorCode, type ServerFrame, type WelcomeFrame,
-  type WireFormat, type WsErrorCode, type RiskFrame, type AlertFrame, type SessionFrame, type ChainFrame, type ChainsFrame,
+  CLOSE_CODES, type AckFrame, type AuthedFrame, type ClientRequest, type ErrorFrame,
+  type OrderRequest, type QuoteFrame, type ServerFrame, type WelcomeFrame,
+  type WireFormat, type ChainFrame, type ChainsFrame,
 } from "./protocol.ts";
+import {
+  addListener, ClientError, DEFAULT_RECONNECT, type ClientState, type ClientStats, type Gap, type Listener, type MarketClientOptions,
+  type Push, type ReconnectPolicy, type Selection,
+} from "./client-types.ts";
+import { Redial } from "./redial.ts";
+import { SeqTracker } from "./seq-tracker.ts";
 
-/** Reconnect back-off: delay n is min(maxDelayMs, initialDelayMs × factor^n), minus up to `jitter` of itself. */
-export interface ReconnectPolicy {
-  initialDelayMs: number;
-  maxDelayMs: number;
-  factor: number;
-  /** Fraction (0..1) of each delay taken off at random, so clients of a restarted server spread out. */
-  jitter: number;
-  /** Consecutive failed attempts before giving up (state "closed"); Infinity retries forever. */
-  maxAttempts: number;
-}
+export * from "./client-types.ts";
 
-/** Default back-off: 100 ms doubling to 5 s, up to half of each delay as jitter, retry forever. */
-export const DEFAULT_RECONNECT: ReconnectPolicy = { initialDelayMs: 100, maxDelayMs: 5000, factor: 2, jitter: 0.5, maxAttempts: Infinity };
-
-/** Options of MarketClient.connect(). */
-export interface MarketClientOptions {
-  format?: WireFormat;
-  /** Back-off overrides, or false to never reconnect. */
-  reconnect?: Partial<ReconnectPolicy> | false;
-  /** The connection is declared dead after this many heartbeat intervals without any frame. */
-  heartbeatMisses?: number;
-  /** Bound on waiting for a request's reply. */
-  requestTimeoutMs?: number;
-  /** API key sent as the first request of every connection (order entry, keyed market data). */
-  key?: string;
-}
-
-/** Connection state. */
-export type ClientState = "connecting" | "open" | "reconnecting" | "closed";
-
-/** Updates a subscriber never saw: the symbol's seq jumped from `previous` to `got`. */
-export interface Gap {
-  symbol: string;
-  previous: number;
-  got: number;
-  /** States skipped (got − previous − 1). */
-  missed: number;
-}
-
-/** Codes of client-side failures, besides the server's error codes (WebSocket and REST). */
-export type ClientErrorCode = WsErrorCode | RestErrorCode | "DISCONNECTED" | "CLOSED" | "TIMEOUT" | "CONNECT_FAILED" | "HTTP";
-
-/** A failed request or connection, with the server's code and field when it came from an error frame or body. */
-export class ClientError extends Error {
-  constructor(readonly code: ClientErrorCode, message: string, readonly field?: string, readonly id?: number, readonly status?: number) {
-    super(message);
-    this.name = "ClientError";
-  }
-}
-
-/** Client counters. */
-export interface ClientStats {
-  quotes: number;
-  gaps: number;
-  missedUpdates: number;
-  /** Successful reconnects (welcomes after the first). */
-  reconnects: number;
-  heartbeats: number;
-  /** Server time of the last heartbeat, epoch ms. */
-  lastHeartbeatTs: number;
-}
-
-/** What to subscribe to: symbols, and underlyings (the underlying plus every option on it). */
-export interface Selection {
-  symbols?: string[];
-  underlyings?: string[];
-}
-
-/** A frame pushed on a watched account. */
-export type AccountPush = OrderFrame | FillFrame | PositionFrame | AccountFrame | RiskFrame;
-
-/** Any pushed frame that is not a quote: account pushes, alert transitions, broker-session changes, live chain updates. */
-export type Push = AccountPush | AlertFrame | SessionFrame | ChainFrame;
-
+/** A request waiting for its reply. */
 interface Pending {
   op: ClientRequest["op"];
   resolve: (f: ServerFrame) => void;
@@ -93,8 +30,6 @@ interface Pending {
   timer: ReturnType<typeof setTimeout>;
   selection?: Selection;
 }
-
-type Listener<T> = (value: T) => void;
 
 /** A connection to an alluse-market server; see the file comment. */
 export class MarketClient {
@@ -105,7 +40,7 @@ export class MarketClient {
   readonly stats: ClientStats = { quotes: 0, gaps: 0, missedUpdates: 0, reconnects: 0, heartbeats: 0, lastHeartbeatTs: 0 };
   readonly format: WireFormat;
   private ws: WebSocket | undefined;
-  private readonly policy: ReconnectPolicy | undefined;
+  private readonly redial: Redial;
   private readonly heartbeatMisses: number;
   private readonly requestTimeoutMs: number;
   private readonly key: string | undefined;
@@ -114,7 +49,7 @@ export class MarketClient {
   private readonly packr = new Packr({ useRecords: false });
   private readonly unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
   private readonly pending = new Map<number, Pending>();
-  private readonly lastSeq = new Map<string, number>();
+  private readonly seqs = new SeqTracker();
   /** What the server confirmed, by the names the user gave: replayed after a reconnect. */
   private readonly wantedSymbols = new Set<string>();
   private readonly wantedUnderlyings = new Set<string>();
@@ -126,25 +61,27 @@ export class MarketClient {
   private readonly openListeners: Listener<boolean>[] = [];
   private openWaiters: { resolve: () => void; reject: (e: ClientError) => void }[] = [];
   private nextId = 1;
-  /** Failed attempts since the last welcome. */
-  private attempts = 0;
   /** Welcomes received; more than one means we reconnected. */
   private opens = 0;
   private lastFrameMs = 0;
   private watchdog: ReturnType<typeof setInterval> | undefined;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
 
-  private constructor(readonly url: string, opts: MarketClientOptions) {
+  private constructor(urls: string[], opts: MarketClientOptions) {
     this.format = opts.format ?? "json";
-    this.policy = opts.reconnect === false ? undefined : { ...DEFAULT_RECONNECT, ...opts.reconnect };
+    const policy: ReconnectPolicy | undefined = opts.reconnect === false ? undefined : { ...DEFAULT_RECONNECT, ...opts.reconnect };
+    this.redial = new Redial(urls, policy);
     this.heartbeatMisses = opts.heartbeatMisses ?? 3;
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 10_000;
     this.key = opts.key;
   }
 
-  /** Connects to `url` (a ws:// URL of /ws) and resolves once the server's welcome arrived. */
-  static async connect(url: string, opts: MarketClientOptions = {}): Promise<MarketClient> {
-    const c = new MarketClient(url, opts);
+  /**
+   * Connects to `url` (a ws:// URL of /ws), or to the first of `urls` that answers (tried in
+   * order, round-robin, with the back-off), and resolves once the server's welcome arrived.
+   */
+  static async connect(url: string | string[], opts: MarketClientOptions = {}): Promise<MarketClient> {
+    const c = new MarketClient(Array.isArray(url) ? [...url] : [url], opts);
     const opened = c.whenOpen();
     c.open();
     await opened;
@@ -154,6 +91,16 @@ export class MarketClient {
       throw refused;
     }
     return c;
+  }
+
+  /** The URL of the current connection (or the one being dialled). */
+  get url(): string {
+    return this.redial.url;
+  }
+
+  /** Every URL this client may connect to, in failover order. */
+  get urls(): readonly string[] {
+    return this.redial.urls;
   }
 
   /** Calls `cb` for every quote frame (snapshots included); returns a function that removes it. */
@@ -330,14 +277,8 @@ export class MarketClient {
 
   private onQuoteFrame(f: QuoteFrame): void {
     this.stats.quotes++;
-    const prev = this.lastSeq.get(f.s);
-    if (!f.snap && prev !== undefined && f.seq > prev + 1) {
-      const gap: Gap = { symbol: f.s, previous: prev, got: f.seq, missed: f.seq - prev - 1 };
-      this.stats.gaps++;
-      this.stats.missedUpdates += gap.missed;
-      for (const l of this.gapListeners) l(gap);
-    }
-    this.lastSeq.set(f.s, f.seq);
+    const gap = this.seqs.check(f);
+    if (gap) this.emitGap(gap);
     for (const l of this.quoteListeners) l(f);
   }
 
@@ -345,8 +286,9 @@ export class MarketClient {
     this.welcome = f;
     const reconnected = this.opens++ > 0;
     if (reconnected) this.stats.reconnects++;
-    this.attempts = 0;
-    this.lastSeq.clear();
+    this.redial.opened();
+    // Kept to compare with the snapshots the resubscribe brings (seq continuity across servers).
+    this.seqs.reconnected();
     this.setState("open");
     this.startWatchdog(f.heartbeatMs);
     // Sent before anything else on this connection, so every later request is authenticated.
@@ -382,7 +324,10 @@ export class MarketClient {
         this.emitError(new ClientError(err.code, `resubscribe failed: ${err.message}`, err.field, err.id));
         const m = /^(symbols|underlyings)\[(\d+)\]$/.exec(err.field ?? "");
         if (err.code !== "UNKNOWN_SYMBOL" || !m) return;
-        if (m[1] === "symbols") this.wantedSymbols.delete(symbols[Number(m[2])]!);
+        if (m[1] === "symbols") {
+          this.wantedSymbols.delete(symbols[Number(m[2])]!);
+          this.seqs.forget(symbols[Number(m[2])]!);
+        }
         else this.wantedUnderlyings.delete(underlyings[Number(m[2])]!);
       }
     }
@@ -397,7 +342,7 @@ export class MarketClient {
       const add = f.op === "subscribe";
       for (const s of p.selection.symbols ?? []) add ? this.wantedSymbols.add(s) : this.wantedSymbols.delete(s);
       for (const u of p.selection.underlyings ?? []) add ? this.wantedUnderlyings.add(u) : this.wantedUnderlyings.delete(u);
-      if (!add) for (const s of f.symbols) { this.wantedSymbols.delete(s); this.lastSeq.delete(s); }
+      if (!add) for (const s of f.symbols) { this.wantedSymbols.delete(s); this.seqs.forget(s); }
     }
     p.resolve(f);
   }
@@ -424,17 +369,16 @@ export class MarketClient {
       this.emitError(err);
       return;
     }
-    const policy = this.policy;
-    if (!policy || this.attempts >= policy.maxAttempts) {
-      const err = new ClientError("CONNECT_FAILED", `connection to ${this.url} lost${policy ? ` after ${this.attempts} attempts` : ""}`);
+    const redial = this.redial;
+    if (!redial.canRetry) {
+      const where = redial.urls.length === 1 ? redial.url : `every one of ${redial.urls.join(", ")}`;
+      const err = new ClientError("CONNECT_FAILED", `connection to ${where} lost${redial.attempts > 0 ? ` after ${redial.attempts} attempts` : ""}`);
       this.setState("closed");
       this.failOpenWaiters(err);
       this.emitError(err);
       return;
     }
-    const base = Math.min(policy.maxDelayMs, policy.initialDelayMs * policy.factor ** this.attempts);
-    const delayMs = base * (1 - policy.jitter * Math.random());
-    this.attempts++;
+    const delayMs = redial.next();
     this.setState("reconnecting");
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
@@ -483,6 +427,12 @@ export class MarketClient {
     for (const l of this.pushListeners) l(f);
   }
 
+  private emitGap(gap: Gap): void {
+    this.stats.gaps++;
+    this.stats.missedUpdates += gap.missed;
+    for (const l of this.gapListeners) l(gap);
+  }
+
   private emitError(err: ClientError): void {
     for (const l of this.errorListeners) l(err);
   }
@@ -492,13 +442,4 @@ export class MarketClient {
     this.state = s;
     for (const l of this.stateListeners) l(s);
   }
-}
-
-/** Adds a listener to a list; returns its remover (the client stays free of server modules, so it keeps its own). */
-export function addListener<T>(list: Listener<T>[], cb: Listener<T>): () => void {
-  list.push(cb);
-  return () => {
-    const i = list.indexOf(cb);
-    if (i >= 0) list.splice(i, 1);
-  };
 }
