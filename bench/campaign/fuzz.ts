@@ -16,8 +16,11 @@
 //
 // Rerun: npm run campaign -- fuzz --frames 1000000 [--requests N] [--seed N] [--connections 8]
 // Test version: --short (12,000 frames, 1,200 requests).
+// Memory: --memory adds anonymous resident memory (/proc/PID/smaps_rollup), JavaScript heap in use
+// (/metrics) and finished orders, before and after; --settle S waits S idle seconds after the run
+// and reports the RSS again, which tells allocator pages the process keeps from memory still held.
 
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Unpackr } from "msgpackr";
@@ -193,10 +196,45 @@ async function healthy(s: ServerProc): Promise<boolean> {
   }
 }
 
+/** What the server's memory is made of at one moment (--memory). */
+interface MemoryFigures {
+  /** Anonymous resident memory (heap, allocator arenas, JIT code, stacks) from /proc/PID/smaps_rollup. */
+  anonMb: number;
+  /** JavaScript heap in use, GC-managed cells plus the buffers they own (process_heap_used_bytes). */
+  heapMb: number;
+  /** Finished orders the order manager has seen (kept in memory up to recentOrders). */
+  ordersFinished: number;
+}
+
+/** Reads MemoryFigures from /proc and the server's /metrics; NaN for what could not be read. */
+async function memoryFigures(s: ServerProc): Promise<MemoryFigures> {
+  let anonMb = NaN;
+  try {
+    const m = /^Anonymous:\s+(\d+) kB/m.exec(readFileSync(`/proc/${s.proc.pid}/smaps_rollup`, "utf8"));
+    if (m) anonMb = Number(m[1]) / 1024;
+  } catch {
+    // No smaps_rollup (not Linux, or the process is gone): left NaN.
+  }
+  let heapMb = NaN, ordersFinished = NaN;
+  try {
+    const text = await (await fetch(`${s.url}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+    const heap = /^process_heap_used_bytes (\S+)$/m.exec(text);
+    if (heap) heapMb = Number(heap[1]) / 2 ** 20;
+    ordersFinished = [...text.matchAll(/^alluse_orders_finished_total\{[^}]*\} (\S+)$/gm)].reduce((a, m) => a + Number(m[1]), 0);
+  } catch {
+    // The server did not answer: left NaN (the health check reports it).
+  }
+  return { anonMb, heapMb, ordersFinished };
+}
+
 /** Runs the campaign; returns 0 when the server survived every input without an internal error. */
 export async function run(args: string[]): Promise<number> {
   const opts = parseOptions(args);
   const short = opts.has("short");
+  // --memory: also report anonymous memory and heap in use before and after, and the orders finished.
+  const memory = opts.has("memory");
+  // --settle S: wait S idle seconds after the run and report the RSS again (what the allocator gave back).
+  const settleS = opts.has("settle") ? intOption(opts, "settle", 30, 600) : 0;
   const frames = intOption(opts, "frames", short ? 12_000 : 1_000_000, MAX_FRAMES);
   const requests = intOption(opts, "requests", Math.max(1, Math.round(frames / 10)), MAX_FRAMES);
   const connections = intOption(opts, "connections", 8, 256);
@@ -209,6 +247,8 @@ export async function run(args: string[]): Promise<number> {
   const started = performance.now();
   let rssBeforeMb = NaN, rssAfterMb = NaN, rssMaxMb = 0, alive = false, internal = 0;
   let failure: string | undefined;
+  let memBefore: MemoryFigures | undefined, memAfter: MemoryFigures | undefined, memSettled: MemoryFigures | undefined;
+  let rssSettledMb = NaN;
   let s: ServerProc | undefined;
   try {
     const [trade, admin, read] = [createKey(dataDir, "trade"), createKey(dataDir, "admin"), createKey(dataDir, "read")];
@@ -218,6 +258,7 @@ export async function run(args: string[]): Promise<number> {
     const server = s;
     const world: FuzzWorld = { symbols: ["AAPL", "MSFT", "TSLA", "NOPE", "BRK/B"], accounts: ["Gen-Acc", "Rev-Acc", "Com-Acc", "Nope-Acc"], key: trade };
     rssBeforeMb = rssMb(server.proc.pid);
+    if (memory) memBefore = await memoryFigures(server);
     let tick = 0;
     const sampler = setInterval(() => {
       rssMaxMb = Math.max(rssMaxMb, rssMb(server.proc.pid) || 0);
@@ -241,6 +282,12 @@ export async function run(args: string[]): Promise<number> {
     }
     alive = await healthy(server);
     rssAfterMb = rssMb(server.proc.pid);
+    if (memory) memAfter = await memoryFigures(server);
+    if (settleS > 0) {
+      await Bun.sleep(settleS * 1000); // an idle period is what is measured here, not a wait for a condition
+      rssSettledMb = rssMb(server.proc.pid);
+      if (memory) memSettled = await memoryFigures(server);
+    }
     internal = server.errorLines.length;
   } catch (err) {
     failure = (err as Error).stack ?? String(err);
@@ -257,6 +304,12 @@ export async function run(args: string[]): Promise<number> {
   console.log(figureLine("fuzz", {
     frames: t.frames, requests: t.requests, crashes: alive ? 0 : 1, http5xx, closes1011, internal, stalls: t.stalls, rawSessions: t.rawSessions,
     rssBeforeMb: Math.round(rssBeforeMb), rssAfterMb: Math.round(rssAfterMb), rssMaxMb: Math.round(rssMaxMb),
+    ...(settleS > 0 ? { settleS, rssSettledMb: Math.round(rssSettledMb) } : {}),
+    ...(memSettled ? { anonSettledMb: Math.round(memSettled.anonMb), heapSettledMb: Math.round(memSettled.heapMb) } : {}),
+    ...(memBefore && memAfter ? {
+      anonBeforeMb: Math.round(memBefore.anonMb), anonAfterMb: Math.round(memAfter.anonMb),
+      heapBeforeMb: Math.round(memBefore.heapMb), heapAfterMb: Math.round(memAfter.heapMb), ordersFinished: memAfter.ordersFinished,
+    } : {}),
     framesPerS: Math.round(t.frames / elapsedS), connections: t.connections, received: t.received,
     errors: list(t.errorCodes), http: list(t.http), restErrors: list(t.restCodes), closes: list(t.closeCodes), seed, elapsedS: Math.round(elapsedS), load1: load1(), ok,
   }));

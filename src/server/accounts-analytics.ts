@@ -9,7 +9,7 @@ import { accountPerformance, type AccountPerformance, type ArrivalMids } from ".
 import { hasScope, mayTrade, type ApiKey, type KeyStore } from "../auth/keys.ts";
 import type { OrderManager } from "../oms/manager.ts";
 import type { Store } from "../store/store.ts";
-import { TokenBucket } from "./limits.ts";
+import { KeyBuckets } from "./key-auth.ts";
 import { errorResponse } from "./rest.ts";
 import { z } from "zod";
 import type { RouteDoc } from "./openapi-registry.ts";
@@ -39,7 +39,7 @@ export const PERFORMANCE_ROUTE_DEFAULTS = { maxFills: 10_000, keyRatePerS: 10, k
 /** Adds GET /v1/analytics/accounts/:account/performance. */
 export function performanceRoutes(deps: PerformanceRouteDeps): (app: Hono) => void {
   const o = { ...PERFORMANCE_ROUTE_DEFAULTS, clock: Date.now, ...deps };
-  const buckets = new Map<string, TokenBucket>();
+  const buckets = new KeyBuckets(o.keys, o.keyRatePerS, o.keyBurst);
 
   const authorize = (c: Context, account: string): ApiKey | Response => {
     const header = c.req.header("authorization") ?? "";
@@ -49,9 +49,7 @@ export function performanceRoutes(deps: PerformanceRouteDeps): (app: Hono) => vo
     if (!hasScope(key, "trade")) return errorResponse(403, "FORBIDDEN", "account performance needs a trade or admin key");
     // An account the key may not trade is reported as unknown, as the account routes do.
     if (!o.oms.account(account) || !mayTrade(key, account)) return errorResponse(404, "NOT_FOUND", `no account ${account}`, "account");
-    let bucket = buckets.get(key.id);
-    if (!bucket) buckets.set(key.id, (bucket = new TokenBucket(o.keyRatePerS, o.keyBurst, performance.now())));
-    if (!bucket.take(performance.now())) return errorResponse(429, "RATE_LIMITED", `over ${o.keyRatePerS} performance reports/s for this API key`);
+    if (!buckets.take(key.id)) return errorResponse(429, "RATE_LIMITED", `over ${o.keyRatePerS} performance reports/s for this API key`);
     return key;
   };
 

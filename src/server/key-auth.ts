@@ -18,9 +18,35 @@ export interface KeyAuthOptions {
 /** Authenticates a request: its key (holding `scope` when given), or the 401/403/429 reply. */
 export type Authenticate = (c: Context, scope?: KeyScope) => ApiKey | Response;
 
-/** Builds an authenticator with its own per-key buckets (bounded by the keys that exist). */
-export function keyAuthenticator(o: KeyAuthOptions): Authenticate {
-  const buckets = new Map<string, TokenBucket>();
+/**
+ * Token buckets by API key id. A revoked key's bucket is dropped (revocations through the store
+ * or seen by syncRevocations), so the map holds at most one bucket per live key that was used,
+ * and live keys are bounded by maxLiveKeys; without the release it grew with every key ever used.
+ */
+export class KeyBuckets {
+  private readonly buckets = new Map<string, TokenBucket>();
+  /** Stops listening for revocations (for an owner that is stopped before its key store). */
+  readonly stop: () => void;
+
+  constructor(keys: KeyStore, private readonly ratePerS: number, private readonly burst: number) {
+    this.stop = keys.onRevoke((id) => this.buckets.delete(id));
+  }
+
+  /** Takes a token from the key's bucket (made full on first use); false when it is empty. */
+  take(keyId: string, nowMs = performance.now()): boolean {
+    let bucket = this.buckets.get(keyId);
+    if (!bucket) this.buckets.set(keyId, (bucket = new TokenBucket(this.ratePerS, this.burst, nowMs)));
+    return bucket.take(nowMs);
+  }
+
+  /** Buckets held. */
+  get size(): number {
+    return this.buckets.size;
+  }
+}
+
+/** Builds an authenticator with its own per-key buckets (one per live key used; see KeyBuckets). */
+export function keyAuthenticator(o: KeyAuthOptions, buckets = new KeyBuckets(o.keys, o.keyRatePerS, o.keyBurst)): Authenticate {
   return (c, scope) => {
     const header = c.req.header("authorization") ?? "";
     const token = header.startsWith("Bearer ") ? header.slice(7).trim() : "";
@@ -31,9 +57,7 @@ export function keyAuthenticator(o: KeyAuthOptions): Authenticate {
       return r;
     }
     if (scope && !hasScope(key, scope)) return errorResponse(403, "FORBIDDEN", `this API key has no ${scope} scope`);
-    let bucket = buckets.get(key.id);
-    if (!bucket) buckets.set(key.id, (bucket = new TokenBucket(o.keyRatePerS, o.keyBurst, performance.now())));
-    if (!bucket.take(performance.now())) {
+    if (!buckets.take(key.id)) {
       return errorResponse(429, "RATE_LIMITED", `over ${o.keyRatePerS} requests/s for this API key (burst ${o.keyBurst})`);
     }
     return key;

@@ -23,7 +23,7 @@ import { fillView, orderView } from "../oms/views.ts";
 import type { Order } from "../domain/order.ts";
 import type { Hub, Socket } from "./hub.ts";
 import type { OrderPreviewer } from "../options/preview.ts";
-import { TokenBucket } from "./limits.ts";
+import { KeyBuckets } from "./key-auth.ts";
 import { createLogger, type Logger } from "../log.ts";
 
 /** What the server asks of a WebSocket extension: claim some ops, hear about closes. */
@@ -98,7 +98,7 @@ export class OrdersWs implements WsExtension {
   private readonly watching = new WeakMap<Socket, Set<string>>();
   /** Connections that needed a key for market data and got it from an auth message. */
   private readonly marketByAuth = new WeakSet<Socket>();
-  private readonly buckets = new Map<string, TokenBucket>();
+  private readonly buckets: KeyBuckets;
   private readonly dirty = new Set<string>();
   private flushScheduled = false;
   private riskOf: ((account: string) => RiskView | undefined) | undefined;
@@ -112,6 +112,7 @@ export class OrdersWs implements WsExtension {
     this.log = opts.log ?? createLogger("error", "orders-ws");
     this.detach = oms.onUpdate((u) => this.publish(u));
     this.detachRevoke = keys.onRevoke((id) => this.revoked(id));
+    this.buckets = new KeyBuckets(keys, opts.keyRatePerS, opts.keyBurst);
   }
 
   /** The order ops. */
@@ -139,9 +140,7 @@ export class OrdersWs implements WsExtension {
     const key = this.keyOf.get(ws);
     if (!key) return this.error(ws, { status: 401, code: "UNAUTHORIZED", message: 'send {"op":"auth","key":…} first' }, req.id);
     if (!hasScope(key, "trade")) return this.error(ws, { status: 403, code: "FORBIDDEN", message: "this API key has no trade scope" }, req.id);
-    let bucket = this.buckets.get(key.id);
-    if (!bucket) this.buckets.set(key.id, (bucket = new TokenBucket(this.opts.keyRatePerS, this.opts.keyBurst, performance.now())));
-    if (!bucket.take(performance.now())) {
+    if (!this.buckets.take(key.id)) {
       return this.error(ws, { status: 429, code: "RATE_LIMITED", message: `over ${this.opts.keyRatePerS} order requests/s for this API key` }, req.id);
     }
     void this.run(ws, key, req).catch((err) => {
@@ -161,6 +160,7 @@ export class OrdersWs implements WsExtension {
   stop(): void {
     this.detach();
     this.detachRevoke();
+    this.buckets.stop();
   }
 
   private revoked(keyId: string): void {
