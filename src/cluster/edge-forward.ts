@@ -7,7 +7,7 @@
 import { errors, headers as natsHeaders, type NatsConnection } from "@nats-io/transport-node";
 import type { Context, Hono } from "hono";
 import type { ClientEnv } from "../auth/market-gate.ts";
-import { errorResponse } from "../server/rest.ts";
+import { errorResponse, markExpectedFailure } from "../server/rest.ts";
 import { FORWARD_MAX_BODY_BYTES, FORWARDED_REPLY_HEADERS, FORWARDED_REQUEST_HEADERS, HTTP_HEADER, RPC_HTTP } from "./wire.ts";
 
 /** Bounds of forwarding. */
@@ -115,6 +115,8 @@ export function forwardRoutes(forwarder: Forwarder): (app: Hono) => void {
       }
       const reply = await forwarder.request(RPC_HTTP, body, h);
       if (!reply.ok) {
+        // No bus or no core is what /readyz reports (logged once per change), not a failure per request.
+        if (reply.code === "CORE_UNAVAILABLE") markExpectedFailure(req);
         const res = errorResponse(reply.status, reply.code, reply.message);
         if (reply.code !== "CORE_TIMEOUT") res.headers.set("retry-after", "1");
         return res;

@@ -7,7 +7,7 @@
 import type { Context, Hono, MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
 import type { Logger } from "../log.ts";
-import { markRequestLogged } from "./rest.ts";
+import { isExpectedFailure, markRequestLogged } from "./rest.ts";
 import { EXPOSITION_CONTENT_TYPE, type Counter, type Histogram, type MetricsRegistry } from "../monitor/registry.ts";
 import type { RouteDoc } from "./openapi-registry.ts";
 
@@ -86,8 +86,9 @@ export function observeRequests(opts: { metrics?: HttpMetrics; log: Logger }): M
       metrics.seconds.labels(route, method).observe(seconds);
     }
     const fields = { requestId, method: c.req.method, route, path: c.req.path, status, ms: Math.round(seconds * 1e4) / 10 };
-    // A 503 from /readyz is its ordinary "not ready" answer to a probe, logged by the route when readiness changes.
-    if (status >= 500 && route !== READINESS_ROUTE) log.error("request failed", c.error ? { ...fields, err: c.error } : fields);
+    // A 503 from /readyz is its ordinary "not ready" answer to a probe, logged by the route when
+    // readiness changes; an expected failure (an edge without its core) is reported the same way.
+    if (status >= 500 && route !== READINESS_ROUTE && !isExpectedFailure(c.req.raw)) log.error("request failed", c.error ? { ...fields, err: c.error } : fields);
     else log.debug("request", fields);
   };
 }

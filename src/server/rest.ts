@@ -62,6 +62,23 @@ export function markRequestLogged(req: Request): void {
   loggedByRequestLogger.add(req);
 }
 
+/** Requests answered 5xx on purpose for a condition that is logged once when it starts (readiness). */
+const expectedFailures = new WeakSet<Request>();
+
+/**
+ * Marks a request whose 5xx answer is expected and already reported elsewhere (an edge with no
+ * core: /readyz and its "not ready" log line say so once), so the request logger does not write
+ * an error line for every request while the condition lasts.
+ */
+export function markExpectedFailure(req: Request): void {
+  expectedFailures.add(req);
+}
+
+/** True for a request marked with markExpectedFailure. */
+export function isExpectedFailure(req: Request): boolean {
+  return expectedFailures.has(req);
+}
+
 /** True when a handler failed because the client closed the connection, not because of a bug. */
 function isClientAbort(err: unknown, req: Request): boolean {
   return req.signal.aborted || (err instanceof DOMException && err.name === "AbortError");

@@ -236,7 +236,10 @@ test("bounds against a stuck core: past the in-flight limit 503 EDGE_BUSY at onc
   let received = 0;
   stuck.subscribe(RPC_HTTP, { callback: () => { received++; } });
   await stuck.flush();
-  const lone = await startEdge(await loadConfig(["--role", "edge", "--nats", bus.url, "--port", "0"], {}), silent, { forward: { maxInFlight: 1, timeoutMs: 800 } });
+  const lines: string[] = [];
+  const failedLines = (code: number) => lines.filter((l) => l.includes('"request failed"') && l.includes(`"status":${code}`)).length;
+  const lone = await startEdge(await loadConfig(["--role", "edge", "--nats", bus.url, "--port", "0"], {}), createLogger("info", "edge", (l) => lines.push(l)),
+    { forward: { maxInFlight: 1, timeoutMs: 800 } });
   try {
     await waitFor(() => lone.link.up, 10_000, "the edge on its bus");
     const first = call(lone.server.url, "GET", "/v1/accounts", trader);
@@ -247,6 +250,9 @@ test("bounds against a stuck core: past the in-flight limit 503 EDGE_BUSY at onc
     await bus.kill();
     await waitFor(() => !lone.link.up, 10_000, "the edge to see the bus down");
     expect(await call(lone.server.url, "GET", "/v1/accounts", trader)).toMatchObject({ status: 503, body: { error: { code: "CORE_UNAVAILABLE" } } });
+    // A timeout is an error line per request; no core is /readyz's to report once, not a line per request.
+    expect(failedLines(504)).toBe(1);
+    expect(failedLines(503)).toBe(1); // the EDGE_BUSY answer only
   } finally {
     await stuck.close().catch(() => {});
     await within(lone.stop(), 5000, "the edge to stop");
