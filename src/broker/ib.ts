@@ -5,13 +5,10 @@
 // found by either after a restart. A fill is emitted once its commissionReport has joined it
 // (ib-fills.ts), once per execId.
 //
-// Reconciliation, on every (re)connect and after 1101/1102: re-request the day's executions
-// (fills that happened while we were away arrive through the same join, exactly once), then the
-// open orders — an order we believed working that TWS no longer lists ended while we were away
-// and is reported canceled, after its fills — then positions, compared with ours
-// (ib-positions.ts). IB ends DAY orders itself at the close and reports them Cancelled; an
-// unrequested Cancelled of a DAY order after sessionClosed() is reported as expired. The read
-// requests and their bounds are in ib-queries.ts.
+// Reconciliation (after every (re)connect and 1101/1102) is in ib-reconcile.ts, comparing
+// positions in ib-positions.ts. IB ends DAY orders itself at the close and reports them
+// Cancelled; an unrequested Cancelled of a DAY order after sessionClosed() is reported as
+// expired. The read requests and their bounds are in ib-queries.ts.
 
 import { type Contract, EventName, type Execution, type IBApi, type Order, type OrderState } from "@stoqey/ib";
 import type { Instrument } from "../domain/instrument.ts";
@@ -25,6 +22,7 @@ import { ExecutionJoiner, JOIN_DEFAULTS, type JoinLimits } from "./ib-fills.ts";
 import { contractOf, ibOrderOf, parseExecTime } from "./ib-map.ts";
 import { type OurPosition, type PositionDiff, positionDiffs } from "./ib-positions.ts";
 import { IbQueries } from "./ib-queries.ts";
+import { IbReconciler } from "./ib-reconcile.ts";
 import { fillOf, openOrderOf, ORDER_NOTICES, refuseChanges, showsTerms, type Tracked } from "./ib-orders.ts";
 import { addListener } from "../domain/listeners.ts";
 
@@ -68,8 +66,7 @@ export class IbBroker implements Broker {
   private readonly clock: () => number;
   private readonly maxOrders: number;
   private readonly queries: IbQueries;
-  private reconciling: Promise<void> | null = null;
-  private reconcileAgain = false;
+  private readonly reconciler: IbReconciler;
   private sessionClosedAtMs = 0;
   /** Positions as of the last reconciliation or positions() call. */
   lastPositions: IbPosition[] = [];
@@ -84,6 +81,15 @@ export class IbBroker implements Broker {
     this.joiner = new ExecutionJoiner<Tracked>({ ...JOIN_DEFAULTS, ...opts.join }, (fill, t) => this.onJoined(fill, t), (fill, original) => {
       this.log.error("ib execution correction not applied: book it by hand", { orderId: fill.orderId, execId: fill.fillId, original, qty: fill.qty, priceUnits: fill.priceUnits });
     });
+    this.reconciler = new IbReconciler({
+      stats: this.stats, log: this.log, clock: () => this.clock(), closed: () => this.closed, usable: () => session.usable, seq: () => this.seq,
+      executions: () => this.executionsSince(0), openOrders: () => this.openOrders(), positions: () => this.positions(),
+      tracked: () => this.byOurId.values(), finish: (t, e) => this.finish(t, e), ended: (t, r) => this.ended(t, r),
+      comparePositions: () => {
+        this.comparePositions();
+        return this.lastPositionDiffs.length;
+      },
+    });
     const on = (e: EventName, fn: (...a: never[]) => void) => this.offs.push(session.onIb(e, fn));
     on(EventName.openOrder, (id: number, _c: Contract, o: Order, st: OrderState) => this.onOpenOrder(id, o, st));
     on(EventName.orderStatus, (id: number, status: string) => this.onStatus(this.byIbId.get(id), status));
@@ -92,9 +98,9 @@ export class IbBroker implements Broker {
       if (r.execId) this.joiner.commission(r.execId, Math.round((r.commission ?? 0) * 1e6));
     });
     this.offs.push(session.events.on("requestError", (e) => this.onError(e.reqId, e.code, e.message)));
-    this.offs.push(session.events.on("ready", () => this.reconcile("connected")));
-    this.offs.push(session.events.on("restored", (r) => this.reconcile(r.dataLost ? "1101" : "1102")));
-    if (session.usable) this.reconcile("started");
+    this.offs.push(session.events.on("ready", () => this.reconciler.request("connected")));
+    this.offs.push(session.events.on("restored", (r) => this.reconciler.request(r.dataLost ? "1101" : "1102")));
+    if (session.usable) this.reconciler.request("started");
   }
 
   /** Registers the event listener. */
@@ -375,51 +381,6 @@ export class IbBroker implements Broker {
     t.done = true;
     this.forget(t);
     if (event) this.emit(event);
-  }
-
-  /** Re-requests executions, then open orders; orders no longer listed ended while we were away. One run at a time; a request during one runs once more after it. */
-  private reconcile(why: string): void {
-    if (this.closed) return;
-    if (this.reconciling) {
-      this.reconcileAgain = true;
-      return;
-    }
-    this.reconciling = this.reconcileOnce(why).finally(() => {
-      this.reconciling = null;
-      if (this.reconcileAgain && !this.closed && this.session.usable) {
-        this.reconcileAgain = false;
-        this.reconcile(`${why} (again)`);
-      }
-    });
-  }
-
-  private async reconcileOnce(why: string): Promise<void> {
-    const upTo = this.seq;
-    try {
-      await this.executionsSince(0);
-      const open = new Set((await this.openOrders()).map((o) => o.orderId));
-      await this.positions();
-      this.stats.reconciliations++;
-      for (const t of [...this.byOurId.values()]) {
-        if (t.done || t.seq > upTo || open.has(t.order.orderId) || t.filledQty >= t.order.qty) continue;
-        if (t.ibFilled) {
-          // TWS said Filled, so it is not a cancel; its missing executions are an anomaly to look into, not a reason to end it.
-          this.stats.filledWithoutExecutions++;
-          this.log.error("ib reports the order filled but not all its executions arrived", { orderId: t.order.orderId, ibId: t.ibId, filledQty: t.filledQty, qty: t.order.qty });
-          continue;
-        }
-        this.stats.endedWhileAway++;
-        const ts = this.clock();
-        if (t.ibId === 0 || !t.accepted) this.finish(t, { kind: "rejected", orderId: t.order.orderId, reason: "never reached IB (not open, no executions)", ts });
-        else this.ended(t, "canceled while disconnected");
-      }
-      this.comparePositions();
-      this.log.info("ib orders reconciled", { why, open: open.size, positionDiffs: this.lastPositionDiffs.length });
-    } catch (err) {
-      if (this.closed) return;
-      this.stats.reconcileFailures++;
-      this.log.warn("ib reconciliation failed", { why, err: String(err) });
-    }
   }
 
   /**

@@ -6,7 +6,7 @@
 // changed. Seeded (touch-queue draws) and driven by the batch clock, so a replay is repeatable.
 //
 // Bookkeeping (working orders, books, priority, refusals, the execution ring) is in
-// paper-orders.ts.
+// paper-orders.ts; taking displayed size and slippage levels from a book is in paper-take.ts.
 //
 // Events are queued and dispatched after each operation, so a listener that calls back into
 // the broker (a cancel on a fill) never re-enters a half-done evaluation.
@@ -15,12 +15,12 @@ import type { Quote } from "../domain/quote.ts";
 import type { BatchListener } from "../engine/engine.ts";
 import { defaultTriggerMethod, hasStop } from "../domain/order.ts";
 import { ExchangeCalendar } from "../domain/calendar.ts";
-import { toUnits } from "../domain/price.ts";
 import { Rng } from "../domain/random.ts";
 import type { Broker, BrokerEvent, BrokerFill, BrokerListener, BrokerOpenOrder, BrokerOrder, OrderChanges, RestoredOrder } from "./broker.ts";
 import { IBKR_PRO_FIXED, chargeFill, costsOf, currentMinimumFrom, newOrderForMinimum, noCosts, type CommissionSchedule } from "./commission.ts";
-import { oppositeTouch, passiveFill, quoteProblem, takeLevels, type FillModelOptions, type Level } from "./fill-model.ts";
+import { passiveFill, quoteProblem, type FillModelOptions, type Level } from "./fill-model.ts";
 import { SessionGate, type PaperHours } from "./paper-session.ts";
+import { available, syncQuote, take } from "./paper-take.ts";
 import { newTriggerState, observeTrigger, rebaseTrigger } from "./triggers.ts";
 import { addListener } from "../domain/listeners.ts";
 import { changesProblem, FillRing, priority, termsProblem, type Book, type Working } from "./paper-orders.ts";
@@ -256,12 +256,12 @@ export class PaperBroker implements Broker {
   private evaluateNew(w: Working, book: Book, q: Quote, now: number): void {
     const o = w.order;
     const problem = quoteProblem(q, now, this.options.maxQuoteAgeMs);
-    this.syncQuote(book, q);
+    syncQuote(book, q);
     if (!problem && hasStop(o.type) && !w.triggered) this.maybeTrigger(w, q, now);
     const active = !hasStop(o.type) || w.triggered;
     const resting = book.orders.includes(w);
     if (o.tif === "FOK") {
-      if (problem || this.available(w, book, q) < o.qty - w.filledQty) {
+      if (problem || available(this.options, w, book, q, this.levels) < o.qty - w.filledQty) {
         this.remove(w);
         this.emit({ kind: "canceled", orderId: o.orderId, reason: problem ? `FOK: ${problem}` : "FOK: cannot fill the whole quantity now", ts: now });
         return;
@@ -323,7 +323,7 @@ export class PaperBroker implements Broker {
   /** Resting orders of one instrument after its quote changed: stops, takers, then trade-driven limit fills. */
   private evaluateBook(book: Book, index: number, now: number): void {
     const q = this.source.quote(index);
-    this.syncQuote(book, q);
+    syncQuote(book, q);
     // Volume falls at a session reset; trades before it are not news.
     let volumeLeft = q.volume >= book.volumeSeen ? q.volume - book.volumeSeen : 0;
     book.volumeSeen = q.volume;
@@ -345,14 +345,6 @@ export class PaperBroker implements Broker {
     }
   }
 
-  /** A new quote state brings new displayed size. */
-  private syncQuote(book: Book, q: Quote): void {
-    if (book.quoteSeq === q.seq) return;
-    book.quoteSeq = q.seq;
-    book.bidTaken = 0;
-    book.askTaken = 0;
-  }
-
   private maybeTrigger(w: Working, q: Quote, now: number): void {
     const o = w.order;
     const method = o.triggerMethod === undefined || o.triggerMethod === "default" ? defaultTriggerMethod(o.instrument.kind) : o.triggerMethod;
@@ -361,38 +353,9 @@ export class PaperBroker implements Broker {
     this.emit({ kind: "triggered", orderId: w.order.orderId, ts: now });
   }
 
-  private levelsFor(w: Working, book: Book, q: Quote): Level[] {
-    const o = w.order;
-    const touch = oppositeTouch(q, o.side);
-    if (!touch) return (this.levels.length = 0, this.levels);
-    const displayedLeft = Math.max(0, touch.size - (o.side === "buy" ? book.askTaken : book.bidTaken));
-    return takeLevels(this.options, o.side, touch, displayedLeft, toUnits(o.instrument.tickSize), o.instrument.kind, o.limitPriceUnits, this.levels);
-  }
-
-  private available(w: Working, book: Book, q: Quote): number {
-    let sum = 0;
-    for (const l of this.levelsFor(w, book, q)) sum += l.qty;
-    return sum;
-  }
-
-  /** Takes liquidity for a marketable order, level by level. */
+  /** Takes liquidity for a marketable order (paper-take.ts). */
   private take(w: Working, book: Book, q: Quote, now: number): void {
-    const o = w.order;
-    const touch = oppositeTouch(q, o.side);
-    if (!touch) return;
-    const levels = this.levelsFor(w, book, q);
-    const touchLeft = Math.max(0, touch.size - (o.side === "buy" ? book.askTaken : book.bidTaken));
-    for (let i = 0; i < levels.length; i++) {
-      const leaves = o.qty - w.filledQty;
-      if (leaves <= 0) break;
-      const l = levels[i]!;
-      const n = Math.min(leaves, l.qty);
-      if (i === 0 && touchLeft > 0) {
-        if (o.side === "buy") book.askTaken += n;
-        else book.bidTaken += n;
-      }
-      this.fill(w, l.priceUnits, n, now);
-    }
+    take(this.options, w, book, q, this.levels, (priceUnits, qty) => this.fill(w, priceUnits, qty, now));
   }
 
   private fill(w: Working, priceUnits: number, qty: number, now: number): void {

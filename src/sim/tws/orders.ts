@@ -3,9 +3,9 @@
 // simulator's market data instead of the engine, so a strategy sees the same fills from the
 // paper broker and from IBKR-over-the-simulator. This file translates between IB's terms
 // (per-client order ids, BUY/SELL, LMT/STP LMT, orderStatus strings) and the broker's, keeps
-// executions, positions and cash per account, and reports to whichever connection holds the
+// executions (booking them to the accounts), and reports to whichever connection holds the
 // order's client id right now: while that client is away nothing is sent, and the executions
-// wait for its reqExecutions, as in TWS.
+// wait for its reqExecutions, as in TWS. Positions, cash and P&L are booked in accounts.ts.
 
 import type { Broker, BrokerEvent, BrokerFill, BrokerOrder, OrderChanges } from "../../broker/broker.ts";
 import type { QuoteSource } from "../../broker/paper.ts";
@@ -13,6 +13,7 @@ import { PaperBroker, type PaperOptions } from "../../broker/paper.ts";
 import type { Instrument } from "../../domain/instrument.ts";
 import type { OrderType, TimeInForce } from "../../domain/order.ts";
 import { fromUnits, toUnits } from "../../domain/price.ts";
+import { SimAccounts, type SimPosition } from "./accounts.ts";
 import type { SimConnection } from "./connection.ts";
 import type { SimMarketData } from "./marketdata.ts";
 import { type Code, errorMessage } from "./messages.ts";
@@ -20,6 +21,8 @@ import {
   commissionReport, execDetails, openOrder, orderStatus, type PlaceOrderRequest, type SimExecution, type SimOrderTerms,
 } from "./order-messages.ts";
 import type { SimContract, Universe } from "./universe.ts";
+
+export type { SimPosition } from "./accounts.ts";
 
 /** Settings of the order book. */
 export interface SimOrderOptions {
@@ -41,14 +44,6 @@ interface SimOrder {
   valueSum: number;
   lastFillPrice: number;
   live: boolean;
-}
-
-/** One position of one account. */
-export interface SimPosition {
-  contract: SimContract;
-  qty: number;
-  /** Cost of the open quantity, currency units (multiplier included). */
-  cost: number;
 }
 
 const TYPES: Readonly<Record<string, OrderType>> = { MKT: "market", LMT: "limit", STP: "stop", "STP LMT": "stop_limit" };
@@ -78,10 +73,7 @@ export class SimOrderBook {
   private readonly usedIds = new Map<number, number>();
   private readonly executions: SimExecution[] = [];
   private execHead = 0;
-  private readonly positions = new Map<string, Map<number, SimPosition>>();
-  private readonly cash = new Map<string, number>();
-  private readonly realized = new Map<string, number>();
-  private readonly commissions = new Map<string, number>();
+  private readonly accounts: SimAccounts;
   /** Instruments changed since the last batch: a flag per instrument and their list, allocated once. */
   private readonly dirty: Uint8Array;
   private readonly dirtyList: Uint32Array;
@@ -89,7 +81,6 @@ export class SimOrderBook {
   private readonly batchListeners: ((changed: Uint32Array, now: number) => void)[] = [];
   private readonly maxLive: number;
   private readonly maxExecutions: number;
-  private readonly startingCash: number;
   private live = 0;
   private permIds = 1_700_000_000;
   private execSeq = 0;
@@ -99,7 +90,7 @@ export class SimOrderBook {
     opts: SimOrderOptions = {}) {
     this.maxLive = opts.maxLiveOrders ?? 10_000;
     this.maxExecutions = opts.maxExecutions ?? 10_000;
-    this.startingCash = opts.startingCash ?? 1_000_000;
+    this.accounts = new SimAccounts(universe, marketData, () => host.now(), opts.startingCash ?? 1_000_000);
     const source: QuoteSource = {
       quote: (n) => marketData.quote(n),
       onBatch: (l) => (this.batchListeners.push(l), () => undefined),
@@ -216,25 +207,29 @@ export class SimOrderBook {
     return out;
   }
 
-  /** Non-zero positions of every account. */
+  /** Non-zero positions of every account (accounts.ts). */
   allPositions(): { account: string; position: SimPosition }[] {
-    const out = [];
-    for (const [account, m] of this.positions) for (const p of m.values()) if (p.qty !== 0) out.push({ account, position: p });
-    return out;
+    return this.accounts.allPositions();
   }
 
   /** Cash of an account, currency units. */
   cashOf(account: string): number {
-    return this.cash.get(account) ?? this.startingCash;
+    return this.accounts.cashOf(account);
   }
 
   /** Mark price of a contract: the mid, else the last trade, else the model's value. */
   markOf(c: SimContract): number {
-    const q = this.marketData.quote(c.number);
-    if (q.bid !== null && q.ask !== null) return (q.bid + q.ask) / 2;
-    if (q.last !== null) return q.last;
-    const m = this.universe.market, spot = m.underlyingMid(c.symbol);
-    return c.secType === "STK" ? spot : m.theoreticalValue(c.ourSymbol, spot, this.host.now());
+    return this.accounts.markOf(c);
+  }
+
+  /** Realized P&L of an account since the simulator started (before commissions), currency units. */
+  realizedOf(account: string): number {
+    return this.accounts.realizedOf(account);
+  }
+
+  /** P&L of an account as reqPnL reports it (see SimAccounts.pnlOf). */
+  pnlOf(account: string): { daily: number; unrealized: number; realized: number } {
+    return this.accounts.pnlOf(account);
   }
 
   private refuse(r: PlaceOrderRequest): string | undefined {
@@ -333,7 +328,7 @@ export class SimOrderBook {
       shares: f.qty, price, timeMs: f.ts, cumQty: o.filled, avgPrice: o.valueSum / o.filled, orderRef: t.orderRef, commission: f.commissionMicros / 1e6,
     };
     this.keep(e);
-    this.book(t.account, t.contract, t.action === "BUY" ? f.qty : -f.qty, price * mult, e.commission);
+    this.accounts.book(t.account, t.contract, t.action === "BUY" ? f.qty : -f.qty, price * mult, e.commission);
     this.stats.fills++;
     if (o.filled >= t.qty) this.finish(o, "Filled");
     this.send(conn, (c) => {
@@ -349,46 +344,6 @@ export class SimOrderBook {
       this.executions[this.execHead] = e;
       this.execHead = (this.execHead + 1) % this.maxExecutions;
     }
-  }
-
-  /** Applies a signed quantity at a per-unit value (price × multiplier) to an account's position and cash. */
-  private book(account: string, c: SimContract, qty: number, unitValue: number, commission: number): void {
-    let m = this.positions.get(account);
-    if (!m) this.positions.set(account, (m = new Map()));
-    const p = m.get(c.conId) ?? { contract: c, qty: 0, cost: 0 };
-    if (p.qty === 0 || Math.sign(p.qty) === Math.sign(qty)) p.cost += qty * unitValue;
-    else {
-      const closing = Math.min(Math.abs(qty), Math.abs(p.qty)), avg = p.cost / p.qty;
-      this.realized.set(account, this.realizedOf(account) + closing * (unitValue - avg) * Math.sign(p.qty));
-      p.cost -= avg * Math.sign(p.qty) * closing;
-      const opening = Math.abs(qty) - closing;
-      if (opening > 0) p.cost = Math.sign(qty) * opening * unitValue;
-    }
-    p.qty += qty;
-    if (p.qty === 0) p.cost = 0;
-    m.set(c.conId, p);
-    this.cash.set(account, this.cashOf(account) - qty * unitValue - commission);
-    this.commissions.set(account, (this.commissions.get(account) ?? 0) + commission);
-  }
-
-  /** Realized P&L of an account since the simulator started (before commissions), currency units. */
-  realizedOf(account: string): number {
-    return this.realized.get(account) ?? 0;
-  }
-
-  /**
-   * P&L of an account as reqPnL reports it: unrealized (positions at mark less their cost),
-   * realized, and "daily" as their sum less commissions, the simulator's day being its lifetime.
-   */
-  pnlOf(account: string): { daily: number; unrealized: number; realized: number } {
-    let unrealized = 0;
-    for (const { account: a, position: p } of this.allPositions()) {
-      if (a !== account) continue;
-      const mult = p.contract.secType === "OPT" ? Number(p.contract.multiplier) : 1;
-      unrealized += p.qty * this.markOf(p.contract) * mult - p.cost;
-    }
-    const realized = this.realizedOf(account);
-    return { daily: unrealized + realized - (this.commissions.get(account) ?? 0), unrealized, realized };
   }
 
   private finish(o: SimOrder, status: string): void {
