@@ -32,8 +32,14 @@ export function available(opts: FillModelOptions, w: Working, book: Book, q: Quo
   return sum;
 }
 
-/** Takes liquidity for a marketable order, level by level; `fill` books each level's quantity. */
-export function take(opts: FillModelOptions, w: Working, book: Book, q: Quote, out: Level[], fill: (priceUnits: number, qty: number) => void): void {
+/** Where take() books each level's quantity: the broker, passed once, so no closure is made per call. */
+export interface FillSink {
+  /** Books `qty` of `w` at `priceUnits`, at `now`. */
+  fill(w: Working, priceUnits: number, qty: number, now: number): void;
+}
+
+/** Takes liquidity for a marketable order, level by level; `sink` books each level's quantity. */
+export function take(opts: FillModelOptions, w: Working, book: Book, q: Quote, out: Level[], sink: FillSink, now: number): void {
   const o = w.order;
   const touch = oppositeTouch(q, o.side);
   if (!touch) return;
@@ -48,6 +54,6 @@ export function take(opts: FillModelOptions, w: Working, book: Book, q: Quote, o
       if (o.side === "buy") book.askTaken += n;
       else book.bidTaken += n;
     }
-    fill(l.priceUnits, n);
+    sink.fill(w, l.priceUnits, n, now);
   }
 }

@@ -20,7 +20,7 @@ import type { Broker, BrokerEvent, BrokerFill, BrokerListener, BrokerOpenOrder, 
 import { IBKR_PRO_FIXED, chargeFill, costsOf, currentMinimumFrom, newOrderForMinimum, noCosts, type CommissionSchedule } from "./commission.ts";
 import { passiveFill, quoteProblem, type FillModelOptions, type Level } from "./fill-model.ts";
 import { SessionGate, type PaperHours } from "./paper-session.ts";
-import { available, syncQuote, take } from "./paper-take.ts";
+import { available, syncQuote, take, type FillSink } from "./paper-take.ts";
 import { newTriggerState, observeTrigger, rebaseTrigger } from "./triggers.ts";
 import { addListener } from "../domain/listeners.ts";
 import { changesProblem, FillRing, priority, termsProblem, type Book, type Working } from "./paper-orders.ts";
@@ -72,6 +72,8 @@ export class PaperBroker implements Broker {
   private arrivals = 0;
   private readonly rng: Rng;
   private readonly levels: Level[] = [];
+  /** take()'s way back to fill(), made once (the evaluation loop allocates nothing per order). */
+  private readonly fillSink: FillSink = { fill: (w, priceUnits, qty, now) => this.fill(w, priceUnits, qty, now) };
   private readonly detach: () => void;
   private readonly gate: SessionGate;
   /** The next session boundary: the first batch at or after it re-gates every working order. */
@@ -355,7 +357,7 @@ export class PaperBroker implements Broker {
 
   /** Takes liquidity for a marketable order (paper-take.ts). */
   private take(w: Working, book: Book, q: Quote, now: number): void {
-    take(this.options, w, book, q, this.levels, (priceUnits, qty) => this.fill(w, priceUnits, qty, now));
+    take(this.options, w, book, q, this.levels, this.fillSink, now);
   }
 
   private fill(w: Working, priceUnits: number, qty: number, now: number): void {
