@@ -1,20 +1,17 @@
 // The composition root: builds the feed, the engine, trading (order manager, paper broker,
 // store, API keys), monitoring and the server from a Config, wires them (feed → engine →
-// trading → server) and owns the periodic work: stale sweeps and session rolls.
+// trading → server) and owns the periodic work: stale sweeps and session rolls. Building the
+// feed, its readiness check and its end-of-run logging are in app-feed.ts.
 
-import { mkdirSync } from "node:fs";
-import { dirname, isAbsolute, join } from "node:path";
+import { dirname } from "node:path";
 import { ConfigError, type Config } from "./config.ts";
 import { Engine, DEFAULT_ENGINE_OPTIONS } from "./engine/engine.ts";
-import type { Feed, TickSink } from "./feed/feed.ts";
+import type { Feed } from "./feed/feed.ts";
+import { feedReadiness, feedWatcher, makeFeed, makeIbSession, withHostFlags } from "./app-feed.ts";
 import { registerIbMetrics } from "./ib/metrics.ts";
 import { IbBroker } from "./broker/ib.ts";
 import { registerIbBrokerMetrics } from "./broker/ib-metrics.ts";
-import { IbSession } from "./ib/session.ts";
 import { IbFeed } from "./feed/ib.ts";
-import { ReplayFeed } from "./feed/replay.ts";
-import { SyntheticFeed } from "./feed/synthetic.ts";
-import { WorkerFeed } from "./feed/worker-feed.ts";
 import type { Logger } from "./log.ts";
 import { SpreadSampler } from "./analytics/spread.ts";
 import { HealthChecks } from "./monitor/health.ts";
@@ -85,90 +82,6 @@ export interface App {
 
 /** The New York calendar date of an instant, YYYY-MM-DD: US equity sessions roll on it. */
 const nyDate = new Intl.DateTimeFormat("en-CA", { timeZone: "America/New_York", year: "numeric", month: "2-digit", day: "2-digit" });
-
-/** Where a recording goes: a relative path is taken inside the data directory, which is created. */
-function recordPath(config: Config): string | undefined {
-  const path = config.feed.record;
-  if (path === undefined) return undefined;
-  const full = isAbsolute(path) ? path : join(config.dataDir, path);
-  mkdirSync(dirname(full), { recursive: true });
-  return full;
-}
-
-/** One IB session for feed and broker when either uses IBKR: one connection under the fixed client id. */
-function makeIbSession(config: Config, log: Logger): IbSession | undefined {
-  if (config.feed.kind !== "ib" && config.trading.broker !== "ib") return undefined;
-  const ib = config.ib;
-  return new IbSession({ host: ib.host, port: ib.port, clientId: ib.clientId, clientIdInUse: ib.clientIdInUse, log: log.child("ib") });
-}
-
-function makeFeed(config: Config, log: Logger, ibSession?: IbSession): Feed {
-  const f = config.feed;
-  const record = recordPath(config);
-  if (f.kind === "ib") {
-    const ib = config.ib;
-    // With the IB broker on the same session, trading owns it and stops it after the broker.
-    return new IbFeed({
-      session: ibSession!, ownsSession: config.trading.broker !== "ib", symbols: f.symbols, optionExpiries: f.optionExpiries, strikesPerSide: f.strikesPerSide,
-      maxLines: ib.maxLines, connectTimeoutMs: ib.connectTimeoutMs, log: log.child("feed.ib"),
-    });
-  }
-  if (f.kind === "replay") {
-    const options = { speed: f.replaySpeed, loop: f.replayLoop, strict: f.replayStrict };
-    if (f.thread === "worker") return new WorkerFeed({ kind: "replay", path: f.replayFile!, options });
-    return new ReplayFeed(f.replayFile!, { ...options, keepTime: f.replayKeepTime });
-  }
-  // The worker's market must list the same instruments as the probe built here: fix its clock.
-  const options = {
-    symbols: f.symbols, seed: f.seed, tickRatePerS: f.tickRatePerS, badTickRate: f.badTickRate, startMs: Date.now(),
-    optionExpiries: f.optionExpiries, strikesPerSide: f.strikesPerSide, ...(record ? { record } : {}),
-  };
-  return f.thread === "worker" ? new WorkerFeed({ kind: "synthetic", options }) : new SyntheticFeed(options);
-}
-
-/** What ended a feed early (a damaged replay file, a throwing sink), when the feed keeps it. */
-function feedError(feed: Feed): Error | null {
-  return "error" in feed && feed.error instanceof Error ? feed.error : null;
-}
-
-/** The feed's readiness: why it is not live, telling a failed replay from a finished one. */
-function feedReadiness(feed: Feed, started: boolean): string | null {
-  if (feed.live) return null;
-  if (!started) return `${feed.name} is starting`;
-  const err = feedError(feed);
-  if (err) return `${feed.name} failed: ${err.message}`;
-  return feed.name === "replay" ? "replay finished" : `${feed.name} is not live`;
-}
-
-/**
- * Logs, once each, what an operator must hear about a feed without asking /readyz: that it
- * stopped by itself (an error with its reason, or info at the end of a replay), and the first
- * damaged rows a lenient replay skipped (a looping replay never ends, so not only at the end).
- */
-function feedWatcher(feed: Feed, log: Logger): () => void {
-  let endLogged = false, skipLogged = false;
-  return () => {
-    if (!skipLogged && feed instanceof ReplayFeed && feed.skipped > 0) {
-      skipLogged = true;
-      log.warn("replay skipped damaged rows", { skipped: feed.skipped, first: feed.firstSkip?.message });
-    }
-    if (endLogged || feed.live) return;
-    endLogged = true;
-    const err = feedError(feed);
-    const skipped = feed instanceof ReplayFeed ? { skipped: feed.skipped } : {};
-    if (err) log.error("feed failed", { feed: feed.name, reason: err.message, ...skipped });
-    else log.info("feed ended", { feed: feed.name, ticks: feed.stats.ticks, ...skipped });
-  };
-}
-
-/** A sink that also lets the feed set host quality flags (delayed data) on the engine's rows. */
-function withHostFlags(sink: TickSink, engine: Engine): TickSink {
-  return {
-    write: (i, kind, price, size, ts) => sink.write(i, kind, price, size, ts),
-    flush: (now) => sink.flush(now),
-    setHostFlag: (i, bit, on) => engine.setHostFlag(i, bit, on),
-  };
-}
 
 /**
  * Builds and starts everything; on failure, whatever was started is stopped again. The data

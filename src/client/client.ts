@@ -5,9 +5,9 @@
 // over round-robin (redial.ts); the seq is the core's on every edge, so the updates missed while
 // away are reported as a gap when the new connection's snapshot arrives. With a key it authenticates first on every
 // connection, so order requests (trading.ts builds on call() and onPush()) and keyed market
-// data work across reconnects.
+// data work across reconnects. The requests in flight are kept by pending-requests.ts and the
+// frames encoded and decoded by frame-codec.ts.
 
-import { Packr, Unpackr } from "msgpackr";
 import {
   CLOSE_CODES, type AckFrame, type AuthedFrame, type ClientRequest, type ErrorFrame,
   type OrderRequest, type QuoteFrame, type ServerFrame, type WelcomeFrame,
@@ -17,19 +17,12 @@ import {
   addListener, ClientError, DEFAULT_RECONNECT, type ClientState, type ClientStats, type Gap, type Listener, type MarketClientOptions,
   type Push, type ReconnectPolicy, type Selection,
 } from "./client-types.ts";
+import { FrameCodec } from "./frame-codec.ts";
+import { PendingRequests } from "./pending-requests.ts";
 import { Redial } from "./redial.ts";
 import { SeqTracker } from "./seq-tracker.ts";
 
 export * from "./client-types.ts";
-
-/** A request waiting for its reply. */
-interface Pending {
-  op: ClientRequest["op"];
-  resolve: (f: ServerFrame) => void;
-  reject: (e: ClientError) => void;
-  timer: ReturnType<typeof setTimeout>;
-  selection?: Selection;
-}
 
 /** A connection to an alluse-market server; see the file comment. */
 export class MarketClient {
@@ -42,13 +35,11 @@ export class MarketClient {
   private ws: WebSocket | undefined;
   private readonly redial: Redial;
   private readonly heartbeatMisses: number;
-  private readonly requestTimeoutMs: number;
   private readonly key: string | undefined;
   /** The outcome of the current connection's auth: an error when it was refused. */
   private authResult: Promise<ClientError | undefined> | undefined;
-  private readonly packr = new Packr({ useRecords: false });
-  private readonly unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
-  private readonly pending = new Map<number, Pending>();
+  private readonly codec: FrameCodec;
+  private readonly pending: PendingRequests;
   private readonly seqs = new SeqTracker();
   /** What the server confirmed, by the names the user gave: replayed after a reconnect. */
   private readonly wantedSymbols = new Set<string>();
@@ -60,7 +51,6 @@ export class MarketClient {
   private readonly pushListeners: Listener<Push>[] = [];
   private readonly openListeners: Listener<boolean>[] = [];
   private openWaiters: { resolve: () => void; reject: (e: ClientError) => void }[] = [];
-  private nextId = 1;
   /** Welcomes received; more than one means we reconnected. */
   private opens = 0;
   private lastFrameMs = 0;
@@ -69,10 +59,11 @@ export class MarketClient {
 
   private constructor(urls: string[], opts: MarketClientOptions) {
     this.format = opts.format ?? "json";
+    this.codec = new FrameCodec(this.format);
     const policy: ReconnectPolicy | undefined = opts.reconnect === false ? undefined : { ...DEFAULT_RECONNECT, ...opts.reconnect };
     this.redial = new Redial(urls, policy);
     this.heartbeatMisses = opts.heartbeatMisses ?? 3;
-    this.requestTimeoutMs = opts.requestTimeoutMs ?? 10_000;
+    this.pending = new PendingRequests(opts.requestTimeoutMs ?? 10_000);
     this.key = opts.key;
   }
 
@@ -177,7 +168,7 @@ export class MarketClient {
     if (this.state === "closed") return;
     this.setState("closed");
     this.stopTimers();
-    this.failPending(new ClientError("CLOSED", "client closed"));
+    this.pending.failAll(new ClientError("CLOSED", "client closed"));
     this.failOpenWaiters(new ClientError("CLOSED", "client closed"));
     const ws = this.ws;
     this.ws = undefined;
@@ -194,22 +185,11 @@ export class MarketClient {
 
   private async request(body: ClientRequest, selection?: Selection): Promise<ServerFrame> {
     await this.whenOpen();
-    const id = this.nextId++;
-    return await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new ClientError("TIMEOUT", `no reply to ${body.op} ${id} within ${this.requestTimeoutMs} ms`, undefined, id));
-      }, this.requestTimeoutMs);
-      this.pending.set(id, { op: body.op, resolve, reject, timer, selection });
-      this.sendRaw({ ...body, id });
-    });
+    return await this.pending.start(body, selection, (withId) => this.sendRaw(withId));
   }
 
   private sendRaw(body: ClientRequest): void {
-    const ws = this.ws!;
-    // WebSocket.send() copies its argument, so msgpackr's shared working buffer may be reused after.
-    if (this.format === "msgpack") ws.send(this.packr.pack(body) as Uint8Array<ArrayBuffer>);
-    else ws.send(JSON.stringify(body));
+    this.ws!.send(this.codec.encode(body));
   }
 
   private whenOpen(): Promise<void> {
@@ -233,7 +213,7 @@ export class MarketClient {
 
   private onFrame(data: unknown): void {
     this.lastFrameMs = performance.now();
-    const f = (typeof data === "string" ? JSON.parse(data) : this.unpackr.unpack(new Uint8Array(data as ArrayBuffer))) as ServerFrame;
+    const f = this.codec.decode(data);
     switch (f.t) {
       case "q":
         return this.onQuoteFrame(f);
@@ -334,10 +314,8 @@ export class MarketClient {
   }
 
   private settle(id: number | undefined, f: ServerFrame): void {
-    const p = id === undefined ? undefined : this.pending.get(id);
+    const p = this.pending.take(id);
     if (!p) return;
-    this.pending.delete(id!);
-    clearTimeout(p.timer);
     if (f.t === "ack" && p.selection) {
       const add = f.op === "subscribe";
       for (const s of p.selection.symbols ?? []) add ? this.wantedSymbols.add(s) : this.wantedSymbols.delete(s);
@@ -349,17 +327,15 @@ export class MarketClient {
 
   private onErrorFrame(f: ErrorFrame): void {
     const err = new ClientError(f.code, f.message, f.field, f.id);
-    const p = f.id === undefined ? undefined : this.pending.get(f.id);
+    const p = this.pending.take(f.id);
     if (!p) return this.emitError(err);
-    this.pending.delete(f.id!);
-    clearTimeout(p.timer);
     p.reject(err);
   }
 
   private onDisconnect(closeCode?: number): void {
     this.ws = undefined;
     this.stopTimers();
-    this.failPending(new ClientError("DISCONNECTED", "connection lost before the reply"));
+    this.pending.failAll(new ClientError("DISCONNECTED", "connection lost before the reply"));
     if (this.state === "closed") return;
     if (closeCode === CLOSE_CODES.keyRevoked) {
       // The server would refuse the same key again: stop rather than redial forever.
@@ -407,14 +383,6 @@ export class MarketClient {
     this.watchdog = undefined;
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
-  }
-
-  private failPending(err: ClientError): void {
-    for (const [id, p] of this.pending) {
-      clearTimeout(p.timer);
-      p.reject(new ClientError(err.code, err.message, undefined, id));
-    }
-    this.pending.clear();
   }
 
   private failOpenWaiters(err: ClientError): void {

@@ -4,7 +4,7 @@
 // and keeps limits, states, the session's open and peak equity, the last marks (marks.ts) and the
 // audit trail in SQLite. The policy never acts on a book that is not marked: after a start it
 // waits for live marks (at most risk.markWaitMs). Snapshots go to listeners (the WebSocket push)
-// and to REST.
+// and to REST. What is reloaded from SQLite at start (limit overrides, states) is in restore.ts.
 
 import type { Database } from "bun:sqlite";
 import type { Engine } from "../engine/engine.ts";
@@ -16,10 +16,11 @@ import { RiskBook } from "./book.ts";
 import { RiskMarks, type Valuation } from "./marks.ts";
 import { RiskSessions, type Session } from "./sessions.ts";
 import {
-  describeDecision, policyBounds, policyOverrideSchema, policyTarget, STATE_RANK, type PolicyNote, type PolicyOverride, type TradingState,
+  describeDecision, policyBounds, policyTarget, STATE_RANK, type PolicyNote, type PolicyOverride, type TradingState,
 } from "./policy.ts";
 import { RiskPreTrade } from "./pretrade.ts";
-import { effectiveLimits, limitsOverrideSchema, type RiskConfig, type RiskLimits, type RiskLimitsOverride } from "./settings.ts";
+import { loadLimitOverrides, loadStates } from "./restore.ts";
+import { effectiveLimits, type RiskConfig, type RiskLimits, type RiskLimitsOverride } from "./settings.ts";
 import { readSnapshot, type RiskSnapshot } from "./snapshot.ts";
 import { RiskTables } from "./tables.ts";
 import { addListener } from "../domain/listeners.ts";
@@ -96,26 +97,12 @@ export class RiskService {
     const p = (f: string, v: number) => (this.tables.params[this.tables.g[f]!] = v);
     p("RP_RATE", c.rate); p("RP_DIV", c.divYield); p("RP_CORR", c.correlation); p("RP_DEFAULT_VOL", c.defaultVol);
     p("RP_DAY_MS", c.tradingDayMs); p("RP_YEAR_MS", 365 * 86_400_000); p("RP_TRADING_DAYS", 252);
-    this.overrides = new Map();
-    for (const [account, raw] of this.store.limitOverrides()) {
-      const parsed = limitsOverrideSchema.safeParse(raw);
-      if (parsed.success) this.overrides.set(account, parsed.data);
-      else deps.log.warn("stored risk limits ignored", { account, error: parsed.error.message });
-    }
+    this.overrides = loadLimitOverrides(this.store, deps.log);
     for (const a of deps.accounts.list) {
       this.book.addAccount(a.id, deps.accounts.capital * a.share, a.mode);
       this.applyLimits(a.id);
     }
-    for (const s of this.store.states()) {
-      const info: StateInfo = { state: s.state as TradingState, reason: s.reason, manual: s.manual, sinceTs: s.sinceTs };
-      if (s.override !== undefined) {
-        // A bad stored override is dropped: the loss policy then acts on the plain limits (the stricter reading).
-        const parsed = policyOverrideSchema.safeParse(s.override);
-        if (parsed.success) info.override = parsed.data;
-        else deps.log.warn("stored risk state override ignored", { scope: s.scope, error: parsed.error.message });
-      }
-      this.states.set(s.scope, info);
-    }
+    loadStates(this.store, deps.log, this.states);
     this.pushStates();
     this.hook.onWarning((w) => deps.log.warn("pre-trade warning", { ...w }));
   }
