@@ -11,6 +11,7 @@ import { createLogger } from "../../src/log.ts";
 import { accountsSchema, type AccountsConfig } from "../../src/oms/accounts.ts";
 import { OrderManager, type OmsOptions } from "../../src/oms/manager.ts";
 import type { PreTradeHook } from "../../src/oms/pretrade.ts";
+import type { Result } from "../../src/oms/validate.ts";
 import type { Durability } from "../../src/store/db.ts";
 import { Store } from "../../src/store/store.ts";
 import { RiskService } from "../../src/risk/service.ts";
@@ -96,4 +97,16 @@ export class OmsHarness {
     await this.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** The value of an ok result; throws (failing the test) with the error otherwise. */
+export function ok<T>(r: Result<T>): T {
+  if (!r.ok) throw new Error(`expected ok, got ${JSON.stringify(r.error)}`);
+  return r.value;
+}
+
+/** The error of a failed result; throws (failing the test) with the value otherwise. */
+export function err<T>(r: Result<T>) {
+  if (r.ok) throw new Error(`expected an error, got ${JSON.stringify(r.value)}`);
+  return r.error;
 }

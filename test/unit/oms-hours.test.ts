@@ -5,9 +5,8 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { toUnits } from "../../src/domain/price.ts";
 import { orderView } from "../../src/oms/views.ts";
-import type { Result } from "../../src/oms/validate.ts";
 import { OPTIONS } from "../helpers/market.ts";
-import { OmsHarness } from "../helpers/oms.ts";
+import { err, ok, OmsHarness } from "../helpers/oms.ts";
 
 const harnesses: OmsHarness[] = [];
 async function start(o: Parameters<typeof OmsHarness.start>[0] = {}): Promise<OmsHarness> {
@@ -22,14 +21,6 @@ afterEach(async () => {
 
 let n = 0;
 const body = (o: Record<string, unknown> = {}) => ({ account: "Gen-Acc", clientOrderId: `h${++n}`, symbol: "AAPL", side: "buy", type: "market", qty: 10, ...o });
-function ok<T>(r: Result<T>): T {
-  if (!r.ok) throw new Error(`expected ok, got ${JSON.stringify(r.error)}`);
-  return r.value;
-}
-function err<T>(r: Result<T>) {
-  if (r.ok) throw new Error(`expected an error, got ${JSON.stringify(r.value)}`);
-  return r.error;
-}
 
 describe("held orders", () => {
   test("a market order on a Sunday is accepted and held: its events and reason say until when; it fills at Monday's open", async () => {

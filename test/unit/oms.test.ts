@@ -6,9 +6,8 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { toUnits } from "../../src/domain/price.ts";
 import type { Order } from "../../src/domain/order.ts";
 import type { OmsUpdate } from "../../src/oms/manager.ts";
-import type { Result } from "../../src/oms/validate.ts";
 import { OPTIONS } from "../helpers/market.ts";
-import { MONDAY_10AM, OmsHarness } from "../helpers/oms.ts";
+import { err, MONDAY_10AM, ok, OmsHarness } from "../helpers/oms.ts";
 
 const harnesses: OmsHarness[] = [];
 async function start(o: Parameters<typeof OmsHarness.start>[0] = {}): Promise<OmsHarness> {
@@ -23,14 +22,6 @@ afterEach(async () => {
 
 let n = 0;
 const body = (o: Record<string, unknown> = {}) => ({ account: "Gen-Acc", clientOrderId: `c${++n}`, symbol: "AAPL", side: "buy", type: "market", qty: 10, ...o });
-function ok<T>(r: Result<T>): T {
-  if (!r.ok) throw new Error(`expected ok, got ${JSON.stringify(r.error)}`);
-  return r.value;
-}
-function err<T>(r: Result<T>) {
-  if (r.ok) throw new Error(`expected an error, got ${JSON.stringify(r.value)}`);
-  return r.error;
-}
 
 describe("validation", () => {
   test("each bad request is a clear error naming its field, and nothing is journaled", async () => {
