@@ -11,44 +11,18 @@ import { join } from "node:path";
 import { Rng } from "../../src/domain/random.ts";
 import { isTerminal, type OrderStatus } from "../../src/domain/order.ts";
 import type { FillView, OrderView, PositionView } from "../../src/client/protocol.ts";
-import { within } from "../helpers/wait.ts";
+import { createKeyCli, startServerProcess, type ServerProcess } from "../helpers/process.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "alluse-crash-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const BUN = process.execPath;
 // Round-the-clock paper hours: the test is about fills surviving kill -9, so orders must fill at whatever hour it runs.
 const ARGS = ["--port", "0", "--data-dir", dir, "--symbols", "AAPL,MSFT", "--option-expiries", "0", "--tick-rate", "4000", "--log-level", "error",
   "--paper-hours", "always"];
 
-interface Server {
-  proc: Bun.Subprocess<"ignore", "pipe", "pipe">;
-  url: string;
-}
-
-async function startServer(): Promise<Server> {
-  const proc = Bun.spawn([BUN, "src/main.ts", ...ARGS], { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
-  const reader = proc.stdout.getReader();
-  let text = "";
-  const url = await within((async () => {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`server exited before listening: ${text}${await new Response(proc.stderr).text()}`);
-      text += new TextDecoder().decode(value);
-      const m = /HTTP\s+(http:\/\/[^/\s]+)/.exec(text);
-      if (m) return m[1]!;
-    }
-  })(), 20_000, "the server to listen");
-  // Keep draining stdout so a chatty server never blocks on a full pipe.
-  void (async () => { while (!(await reader.read()).done); })().catch(() => undefined);
-  return { proc, url };
-}
-
-function createKey(): string {
-  const r = Bun.spawnSync([BUN, "src/main.ts", "keys", "create", "--scope", "trade", "--data-dir", dir], { stdout: "pipe", stderr: "pipe" });
-  if (r.exitCode !== 0) throw new Error(r.stderr.toString());
-  return r.stdout.toString().trim();
-}
+type Server = ServerProcess;
+const startServer = () => startServerProcess(ARGS);
+const createKey = () => createKeyCli(dir, "trade");
 
 /** Floods orders with `inFlight` concurrent requests; SIGKILLs the server after `killAfter` acknowledgments. */
 async function flood(s: Server, key: string, rng: Rng, killAfter: number, run: number): Promise<Map<string, OrderView>> {

@@ -8,43 +8,17 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RiskView } from "../../src/client/protocol.ts";
-import { within, waitForAsync } from "../helpers/wait.ts";
+import { createKeyCli, startServerProcess, type ServerProcess } from "../helpers/process.ts";
+import { waitForAsync } from "../helpers/wait.ts";
 
-const BUN = process.execPath;
-const MAIN = join(import.meta.dir, "../../src/main.ts");
 const dirs: string[] = [];
 afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
 
-interface Server {
-  proc: Bun.Subprocess<"ignore", "pipe", "pipe">;
-  url: string;
-}
-
-async function startServer(dir: string): Promise<Server> {
-  // Round the clock: this test is about restarts, not sessions, and must fill its buys at any hour.
-  const proc = Bun.spawn([BUN, MAIN, "--port", "0", "--data-dir", dir, "--symbols", "SPY,AAPL", "--option-expiries", "0", "--tick-rate", "200", "--paper-hours", "always", "--log-level", "error"], {
-    stdout: "pipe", stderr: "pipe", stdin: "ignore",
-  });
-  const reader = proc.stdout.getReader();
-  let text = "";
-  const url = await within((async () => {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`server exited before listening: ${text}${await new Response(proc.stderr).text()}`);
-      text += new TextDecoder().decode(value);
-      const m = /HTTP\s+(http:\/\/[^/\s]+)/.exec(text);
-      if (m) return m[1]!;
-    }
-  })(), 20_000, "the server to listen");
-  void (async () => { while (!(await reader.read()).done); })().catch(() => undefined);
-  return { proc, url };
-}
-
-function createKey(dir: string, scope: string): string {
-  const r = Bun.spawnSync([BUN, MAIN, "keys", "create", "--scope", scope, "--data-dir", dir], { stdout: "pipe", stderr: "pipe" });
-  if (r.exitCode !== 0) throw new Error(r.stderr.toString());
-  return r.stdout.toString().trim();
-}
+type Server = ServerProcess;
+// Round the clock: this test is about restarts, not sessions, and must fill its buys at any hour.
+const startServer = (dir: string) => startServerProcess(["--port", "0", "--data-dir", dir, "--symbols", "SPY,AAPL", "--option-expiries", "0", "--tick-rate", "200",
+  "--paper-hours", "always", "--log-level", "error"]);
+const createKey = createKeyCli;
 
 async function risk(s: Server, key: string): Promise<RiskView> {
   const res = await fetch(`${s.url}/v1/risk/Gen-Acc`, { headers: { authorization: `Bearer ${key}` } });
