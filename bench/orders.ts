@@ -21,7 +21,7 @@
 // ≥ 20 k durable orders/s closed loop). The *-stages scenarios (not run by default) turn the
 // server's stage timer on (src/oms/stages.ts) and print where each order's time went.
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Durability } from "../src/store/db.ts";
@@ -50,6 +50,8 @@ export interface OrdersResult {
   /** CPU per order, µs: the order path's main thread, and its whole process (main + journal writer). */
   mainCpuUsPerOrder?: number;
   processCpuUsPerOrder?: number;
+  /** CPU µs per order of each of the process's threads, by name (Linux thread names; "#" stands for a number). */
+  threadCpuUsPerOrder?: Record<string, number>;
   /** 1-minute load average when the scenario started. */
   load1?: number;
   /** The server's own per-stage breakdown (ALLUSE_STAGE_TIMING=1; src/oms/stages.ts), when asked for. */
@@ -68,6 +70,30 @@ function cpuUs(pid: number, tid?: number): number {
   const path = tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`;
   const f = readFileSync(path, "utf8").split(") ")[1]!.split(" ");
   return (Number(f[11]) + Number(f[12])) * 10_000;
+}
+
+/** CPU µs so far of each thread of a process, by thread name (threads of one name summed). */
+function threadCpuUs(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim().replace(/[0-9]+$/, "#");
+      out.set(name, (out.get(name) ?? 0) + cpuUs(pid, Number(tid)));
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return out;
+}
+
+/** CPU µs per order of each thread name between two threadCpuUs() readings, largest first; threads under 1 µs/order left out. */
+function threadsPerOrder(before: Map<string, number>, after: Map<string, number>, orders: number): Record<string, number> {
+  const rows: [string, number][] = [];
+  for (const [name, us] of after) {
+    const per = (us - (before.get(name) ?? 0)) / Math.max(1, orders);
+    if (per >= 1) rows.push([name, Math.round(per)]);
+  }
+  return Object.fromEntries(rows.sort((a, b) => b[1] - a[1]));
 }
 
 /** A market order for 1 share; unique client order ids. */
@@ -155,9 +181,9 @@ async function benchInProcess(tree: string, durability: Durability, mode: "open"
   // With the stage timer on (the *-stages scenarios), forget the warm-up's marks.
   const stages = process.env.ALLUSE_STAGE_TIMING === "1" ? await import(join(tree, "src/oms/stages.ts")) : undefined;
   stages?.resetStages();
-  const before = { ...h.store.journal.stats }, main0 = cpuUs(process.pid, process.pid), proc0 = cpuUs(process.pid);
+  const before = { ...h.store.journal.stats }, main0 = cpuUs(process.pid, process.pid), proc0 = cpuUs(process.pid), threads0 = threadCpuUs(process.pid);
   const r = mode === "open" ? await openLoop(submit, load, seconds) : await closedLoop(submit, load, seconds);
-  const mainUs = cpuUs(process.pid, process.pid) - main0, procUs = cpuUs(process.pid) - proc0;
+  const mainUs = cpuUs(process.pid, process.pid) - main0, procUs = cpuUs(process.pid) - proc0, threads = threadsPerOrder(threads0, threadCpuUs(process.pid), r.done);
   const commits = h.store.journal.stats.commits - before.commits;
   const records = h.store.journal.stats.records - before.records;
   await h.close();
@@ -165,7 +191,7 @@ async function benchInProcess(tree: string, durability: Durability, mode: "open"
     ...(stages ? { stages: stages.stageSummary() } : {}),
     name: `in process, ${mode === "open" ? `${load}/s` : `${load} in flight`}, ${durability}${stages ? ", stage timer on" : ""}`, durability, mode, load,
     orders: r.lat.length, ordersPerS: r.lat.length / r.wallS, latencyMs: percentiles(r.lat), commits, recordsPerCommit: records / Math.max(1, commits),
-    mainCpuUsPerOrder: mainUs / Math.max(1, r.done), processCpuUsPerOrder: procUs / Math.max(1, r.done),
+    mainCpuUsPerOrder: mainUs / Math.max(1, r.done), processCpuUsPerOrder: procUs / Math.max(1, r.done), threadCpuUsPerOrder: threads,
   };
 }
 
@@ -220,9 +246,9 @@ async function benchRest(tree: string, mode: "open" | "closed", load: number, se
   await closedLoop(submit, 8, 1);
   // The stage timer forgets the warm-up.
   if (stagesFile) s.proc.kill("SIGUSR2");
-  const main0 = cpuUs(s.pid, s.pid), proc0 = cpuUs(s.pid);
+  const main0 = cpuUs(s.pid, s.pid), proc0 = cpuUs(s.pid), threads0 = threadCpuUs(s.pid);
   const r = mode === "open" ? await openLoop(submit, load, seconds) : await closedLoop(submit, load, seconds);
-  const mainUs = cpuUs(s.pid, s.pid) - main0, procUs = cpuUs(s.pid) - proc0;
+  const mainUs = cpuUs(s.pid, s.pid) - main0, procUs = cpuUs(s.pid) - proc0, threads = threadsPerOrder(threads0, threadCpuUs(s.pid), r.done);
   await s.stop();
   let stageRows: OrdersResult["stages"];
   if (stagesFile) {
@@ -234,7 +260,7 @@ async function benchRest(tree: string, mode: "open" | "closed", load: number, se
     name: `REST round trip, ${mode === "open" ? `${load}/s` : `${load} in flight`}, full${stages ? ", stage timer on" : ""}`, durability: "full", mode, load,
     orders: r.lat.length, ordersPerS: r.lat.length / r.wallS, latencyMs: percentiles(r.lat),
     // The server's CPU includes its synthetic feed and quote fan-out, not only orders.
-    mainCpuUsPerOrder: mainUs / Math.max(1, r.done), processCpuUsPerOrder: procUs / Math.max(1, r.done),
+    mainCpuUsPerOrder: mainUs / Math.max(1, r.done), processCpuUsPerOrder: procUs / Math.max(1, r.done), threadCpuUsPerOrder: threads,
   };
 }
 
