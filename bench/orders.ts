@@ -25,6 +25,11 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Durability } from "../src/store/db.ts";
+import { FloorPath } from "./orders-floor.ts";
+import { RawHttpPool } from "./raw-http.ts";
+
+/** Length of the REST scenarios' idle window, ms (the server's CPU with no orders). */
+const IDLE_MS = 2000;
 
 /** Latency percentiles in ms. */
 export interface Percentiles {
@@ -52,6 +57,15 @@ export interface OrdersResult {
   processCpuUsPerOrder?: number;
   /** CPU µs per order of each of the process's threads, by name (Linux thread names; "#" stands for a number). */
   threadCpuUsPerOrder?: Record<string, number>;
+  /** Latency from each request's send (open loop: without the generator's timer lag), and that lag. */
+  fromSentMs?: Percentiles;
+  sendLagMs?: Percentiles;
+  /**
+   * REST: process CPU per order above what the server spends with no orders (its synthetic feed,
+   * timers), measured over an idle window of the same server just before the load; and that idle rate.
+   */
+  marginalCpuUsPerOrder?: number;
+  idleCpuUsPerS?: number;
   /** 1-minute load average when the scenario started. */
   load1?: number;
   /** The server's own per-stage breakdown (ALLUSE_STAGE_TIMING=1; src/oms/stages.ts), when asked for. */
@@ -100,9 +114,23 @@ function threadsPerOrder(before: Map<string, number>, after: Map<string, number>
 let seq = 0;
 const order = () => ({ account: "Gen-Acc", clientOrderId: `b${process.pid}-${++seq}`, symbol: "AAPL", side: seq % 2 ? "buy" : "sell", type: "market", qty: 1 });
 
-/** Sends `submit` at `ratePerS` for `seconds` (open loop); latency from each scheduled time. */
-async function openLoop(submit: () => Promise<boolean>, ratePerS: number, seconds: number): Promise<{ lat: number[]; done: number; wallS: number }> {
-  const total = Math.round(ratePerS * seconds), lat: number[] = [];
+/**
+ * A submit: sends one order; resolves with the time its request left the bench (performance.now())
+ * when it was accepted, or false.
+ */
+type Submit = () => Promise<number | false>;
+
+/** What a load loop measured: latency from each scheduled time and from each send, and the send lag. */
+interface Loop { lat: number[]; fromSent: number[]; lag: number[]; done: number; wallS: number }
+
+/**
+ * Sends `submit` at `ratePerS` for `seconds` (open loop); latency from each scheduled time (a
+ * stall counts against every order queued behind it), and beside it from each send and the
+ * send's lag behind its schedule: the generator issues on a 1 ms timer, so up to a timer tick
+ * of the first is the bench's own.
+ */
+async function openLoop(submit: Submit, ratePerS: number, seconds: number): Promise<Loop> {
+  const total = Math.round(ratePerS * seconds), lat: number[] = [], fromSent: number[] = [], lag: number[] = [];
   const t0 = performance.now();
   let issued = 0, done = 0;
   const { promise, resolve } = Promise.withResolvers<void>();
@@ -110,8 +138,13 @@ async function openLoop(submit: () => Promise<boolean>, ratePerS: number, second
     const due = Math.min(total, Math.floor(((performance.now() - t0) * ratePerS) / 1000));
     for (; issued < due; issued++) {
       const scheduled = t0 + (issued * 1000) / ratePerS;
-      void submit().then((ok) => {
-        if (ok) lat.push(performance.now() - scheduled);
+      void submit().then((sent) => {
+        if (sent !== false) {
+          const now = performance.now();
+          lat.push(now - scheduled);
+          fromSent.push(now - sent);
+          lag.push(sent - scheduled);
+        }
         if (++done === total) resolve();
       });
     }
@@ -119,23 +152,29 @@ async function openLoop(submit: () => Promise<boolean>, ratePerS: number, second
   };
   tick();
   await promise;
-  return { lat, done, wallS: (performance.now() - t0) / 1000 };
+  return { lat, fromSent, lag, done, wallS: (performance.now() - t0) / 1000 };
 }
 
 /** Keeps `inFlight` submits going for `seconds` (closed loop). */
-async function closedLoop(submit: () => Promise<boolean>, inFlight: number, seconds: number): Promise<{ lat: number[]; done: number; wallS: number }> {
-  const lat: number[] = [];
+async function closedLoop(submit: Submit, inFlight: number, seconds: number): Promise<Loop> {
+  const lat: number[] = [], fromSent: number[] = [], lag: number[] = [];
   const t0 = performance.now(), end = t0 + seconds * 1000;
   let done = 0;
   const worker = async () => {
     while (performance.now() < end) {
       const s = performance.now();
-      if (await submit()) lat.push(performance.now() - s);
+      const sent = await submit();
+      if (sent !== false) {
+        const now = performance.now();
+        lat.push(now - s);
+        fromSent.push(now - sent);
+        lag.push(sent - s);
+      }
       done++;
     }
   };
   await Promise.all(Array.from({ length: inFlight }, worker));
-  return { lat, done, wallS: (performance.now() - t0) / 1000 };
+  return { lat, fromSent, lag, done, wallS: (performance.now() - t0) / 1000 };
 }
 
 /** An order manager of the checkout `tree` on a real engine, SQLite file and paper broker, with AAPL quoted fresh every 100 ms. */
@@ -175,9 +214,12 @@ async function inProcess(tree: string, durability: Durability) {
 
 async function benchInProcess(tree: string, durability: Durability, mode: "open" | "closed", load: number, seconds: number): Promise<OrdersResult> {
   const h = await inProcess(tree, durability);
-  const submit = async () => (await h.oms.submit(order())).ok as boolean;
+  const submit: Submit = async () => {
+    const sent = performance.now();
+    return (await h.oms.submit(order())).ok ? sent : false;
+  };
   // Warm-up: JIT and the first commits.
-  await closedLoop(submit, 64, 0.5);
+  await closedLoop(submit, 64, 2);
   // With the stage timer on (the *-stages scenarios), forget the warm-up's marks.
   const stages = process.env.ALLUSE_STAGE_TIMING === "1" ? await import(join(tree, "src/oms/stages.ts")) : undefined;
   stages?.resetStages();
@@ -191,6 +233,7 @@ async function benchInProcess(tree: string, durability: Durability, mode: "open"
     ...(stages ? { stages: stages.stageSummary() } : {}),
     name: `in process, ${mode === "open" ? `${load}/s` : `${load} in flight`}, ${durability}${stages ? ", stage timer on" : ""}`, durability, mode, load,
     orders: r.lat.length, ordersPerS: r.lat.length / r.wallS, latencyMs: percentiles(r.lat), commits, recordsPerCommit: records / Math.max(1, commits),
+    fromSentMs: percentiles(r.fromSent), sendLagMs: percentiles(r.lag),
     mainCpuUsPerOrder: mainUs / Math.max(1, r.done), processCpuUsPerOrder: procUs / Math.max(1, r.done), threadCpuUsPerOrder: threads,
   };
 }
@@ -236,19 +279,25 @@ async function serverProcess(tree: string, durability: Durability, stagesFile?: 
 async function benchRest(tree: string, mode: "open" | "closed", load: number, seconds: number, stages = false): Promise<OrdersResult> {
   const stagesFile = stages ? join(mkdtempSync(join(tmpdir(), "alluse-bench-stages-")), "stages.json") : undefined;
   const s = await serverProcess(tree, "full", stagesFile);
-  const headers = { authorization: `Bearer ${s.key}`, "content-type": "application/json" };
-  const submit = async () => {
-    const res = await fetch(`${s.url}/v1/orders`, { method: "POST", headers, body: JSON.stringify(order()) });
-    await res.arrayBuffer();
-    return res.status === 201;
+  const pool = new RawHttpPool(s.url, { authorization: `Bearer ${s.key}`, "content-type": "application/json" });
+  const submit: Submit = async () => {
+    const r = await pool.post("/v1/orders", JSON.stringify(order()));
+    return r.status === 201 ? r.sentAt : false;
   };
-  // Warm-up: connections, JIT, the first commits, and quotes arriving from the synthetic feed.
-  await closedLoop(submit, 8, 1);
+  // Warm-up: connections, the JIT (a 1 s warm-up left the JIT compiling through the measured
+  // window, ~60 µs of CPU per order on its threads), the first commits, quotes from the feed.
+  await closedLoop(submit, 8, 3);
+  // The server's CPU when no order arrives (its synthetic feed, timers, the JIT settling), over
+  // an idle window, so the CPU an order adds can be told from what the process spends anyway.
+  const idle0 = cpuUs(s.pid), idleT0 = performance.now();
+  await Bun.sleep(IDLE_MS);
+  const idleUsPerMs = (cpuUs(s.pid) - idle0) / (performance.now() - idleT0);
   // The stage timer forgets the warm-up.
   if (stagesFile) s.proc.kill("SIGUSR2");
   const main0 = cpuUs(s.pid, s.pid), proc0 = cpuUs(s.pid), threads0 = threadCpuUs(s.pid);
   const r = mode === "open" ? await openLoop(submit, load, seconds) : await closedLoop(submit, load, seconds);
   const mainUs = cpuUs(s.pid, s.pid) - main0, procUs = cpuUs(s.pid) - proc0, threads = threadsPerOrder(threads0, threadCpuUs(s.pid), r.done);
+  pool.close();
   await s.stop();
   let stageRows: OrdersResult["stages"];
   if (stagesFile) {
@@ -261,6 +310,8 @@ async function benchRest(tree: string, mode: "open" | "closed", load: number, se
     orders: r.lat.length, ordersPerS: r.lat.length / r.wallS, latencyMs: percentiles(r.lat),
     // The server's CPU includes its synthetic feed and quote fan-out, not only orders.
     mainCpuUsPerOrder: mainUs / Math.max(1, r.done), processCpuUsPerOrder: procUs / Math.max(1, r.done), threadCpuUsPerOrder: threads,
+    marginalCpuUsPerOrder: Math.max(0, procUs - idleUsPerMs * r.wallS * 1000) / Math.max(1, r.done), idleCpuUsPerS: idleUsPerMs * 1000,
+    fromSentMs: percentiles(r.fromSent), sendLagMs: percentiles(r.lag),
   };
 }
 
@@ -286,9 +337,31 @@ async function fsyncBaseline(tree: string, commits = 300): Promise<OrdersResult>
   return { name: "baseline: one-row commit with fsync", durability: "full", mode: "closed", load: 1, orders: commits, ordersPerS: commits / wallS, latencyMs: percentiles(lat) };
 }
 
+/** The floor (bench/orders-floor.ts): a bare group commit, one row per order, in the same open loop and process shape as "in process". */
+async function benchFloor(ratePerS: number, seconds: number): Promise<OrdersResult> {
+  const floor = await FloorPath.start();
+  const submit: Submit = async () => {
+    const sent = performance.now();
+    await floor.submit();
+    return sent;
+  };
+  await closedLoop(submit, 64, 2);
+  const main0 = cpuUs(process.pid, process.pid), proc0 = cpuUs(process.pid), threads0 = threadCpuUs(process.pid);
+  const r = await openLoop(submit, ratePerS, seconds);
+  const mainUs = cpuUs(process.pid, process.pid) - main0, procUs = cpuUs(process.pid) - proc0, threads = threadsPerOrder(threads0, threadCpuUs(process.pid), r.done);
+  await floor.close();
+  return {
+    name: `floor: bare group commit (1 row per order, fsync), ${ratePerS}/s`, durability: "full", mode: "open", load: ratePerS,
+    orders: r.lat.length, ordersPerS: r.lat.length / r.wallS, latencyMs: percentiles(r.lat), fromSentMs: percentiles(r.fromSent), sendLagMs: percentiles(r.lag),
+    mainCpuUsPerOrder: mainUs / Math.max(1, r.done), processCpuUsPerOrder: procUs / Math.max(1, r.done), threadCpuUsPerOrder: threads,
+  };
+}
+
 /** The scenarios, by key: each runs alone in a child process. */
 const SCENARIOS: Record<string, (tree: string, seconds: number) => Promise<OrdersResult>> = {
   "fsync": (tree) => fsyncBaseline(tree),
+  // The floor is the bench's own code, the same on either tree.
+  "floor": (_tree, s) => benchFloor(2000, s),
   "in-open-full": (tree, s) => benchInProcess(tree, "full", "open", 2000, s),
   "in-closed-full": (tree, s) => benchInProcess(tree, "full", "closed", 512, s),
   "in-open-none": (tree, s) => benchInProcess(tree, "none", "open", 2000, s),
@@ -340,14 +413,16 @@ export async function compareOrders(baseline: string, runs: number, seconds: num
 
 const f = (n: number, d = 2) => n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
-const cpu = (x: OrdersResult) => (x.mainCpuUsPerOrder === undefined ? "" : `${f(x.mainCpuUsPerOrder, 0)} / ${f(x.processCpuUsPerOrder!, 0)}`);
+const cpu = (x: OrdersResult) => (x.mainCpuUsPerOrder === undefined ? "" : `${f(x.mainCpuUsPerOrder, 0)} / ${f(x.processCpuUsPerOrder!, 0)}${x.marginalCpuUsPerOrder === undefined ? "" : ` / ${f(x.marginalCpuUsPerOrder, 0)}`}`);
+const sent = (x: OrdersResult) => (x.fromSentMs ? `${f(x.fromSentMs.p50, 3)} / ${f(x.fromSentMs.p99, 3)} (lag p99 ${f(x.sendLagMs!.p99, 2)})` : "");
 
 /** Markdown rows for the results. */
 export function ordersTable(r: OrdersResult[]): string[] {
-  const rows = ["## Orders (pre-trade hook + journal + paper ack)", "| scenario | orders/s | p50 / p99 / p99.9 / max ms | records per commit | CPU µs/order main / process |", "|---|---:|---:|---:|---:|"];
+  const rows = ["## Orders (pre-trade hook + journal + paper ack)",
+    "| scenario | orders/s | from schedule p50 / p99 / p99.9 / max ms | from send p50 / p99 ms | records per commit | CPU µs/order main / process / above idle |", "|---|---:|---:|---:|---:|---:|"];
   for (const x of r) {
     const l = x.latencyMs;
-    rows.push(`| ${x.name} | ${f(x.ordersPerS, 0)} | ${f(l.p50, 3)} / ${f(l.p99, 3)} / ${f(l.p999, 3)} / ${f(l.max, 1)} | ${x.recordsPerCommit === undefined ? "" : f(x.recordsPerCommit, 1)} | ${cpu(x)} |`);
+    rows.push(`| ${x.name} | ${f(x.ordersPerS, 0)} | ${f(l.p50, 3)} / ${f(l.p99, 3)} / ${f(l.p999, 3)} / ${f(l.max, 1)} | ${sent(x)} | ${x.recordsPerCommit === undefined ? "" : f(x.recordsPerCommit, 1)} | ${cpu(x)} |`);
   }
   rows.push("Budgets: REST order → paper ack p99 at 2 k orders/s ≤ 2× the one-row fsync commit's p99, same run; ≤ 60 µs process CPU per order; ≥ 20 k durable orders/s closed loop.", "");
   return rows;
