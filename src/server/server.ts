@@ -138,15 +138,26 @@ export async function startServer(engine: Engine | QuoteSource, opts: ServerOpti
   };
 
   let server: Server<ConnData>;
+  /** Cheap pre-test for "/ws" (with or without a query): true for every URL whose path could be it. */
+  const isWsPath = (url: string) => url.includes("/ws") || url.includes("\\ws");
   try {
     server = Bun.serve<ConnData>({
       hostname: opts.host,
       port: opts.port,
       fetch(req, srv) {
         if (STAGE_TIMING) beginTrace();
-        const url = new URL(req.url);
-        if (url.pathname === "/ws") return upgrade(req, srv, url);
-        return app.fetch(req, { clientIp: srv.requestIP(req)?.address } satisfies ClientEnv);
+        // Only the WebSocket path needs the parsed URL; other requests go to hono, which parses its own.
+        if (isWsPath(req.url)) {
+          const url = new URL(req.url);
+          if (url.pathname === "/ws") return upgrade(req, srv, url);
+        }
+        // The client's address is looked up only by the routes that read it (the market-data gate, the edge forwarder).
+        const env = {
+          get clientIp() {
+            return srv.requestIP(req)?.address;
+          },
+        } satisfies ClientEnv;
+        return app.fetch(req, env);
       },
       websocket: {
         maxPayloadLength: limits.maxPayloadBytes,
