@@ -27,6 +27,23 @@ export interface AuditRecord {
   new: unknown;
 }
 
+/**
+ * A stored JSON column that does not parse (a damaged row): carried to the caller, which logs it
+ * and drops the row, instead of a throw that would stop the risk service's start.
+ */
+export class DamagedJson {
+  constructor(readonly text: string, readonly error: string) {}
+}
+
+/** The JSON in a stored column, or DamagedJson when it is not JSON. */
+export function parseStored(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    return new DamagedJson(text.slice(0, 200), String((err as Error).message));
+  }
+}
+
 /** Audit records kept; older ones are pruned on insert. */
 export const AUDIT_MAX_ROWS = 100_000;
 
@@ -56,13 +73,13 @@ export class RiskStore {
   states(): StoredState[] {
     return (this.q.states!.all() as Record<string, unknown>[]).map((r) => ({
       scope: r.scope as string, state: r.state as string, reason: r.reason as string, manual: r.manual === 1, sinceTs: r.since_ts as number,
-      ...(r.override === null ? {} : { override: JSON.parse(r.override as string) }),
+      ...(r.override === null ? {} : { override: parseStored(r.override as string) }),
     }));
   }
 
   /** Admin limit overrides by account. */
   limitOverrides(): Map<string, unknown> {
-    return new Map((this.q.limits!.all() as { account: string; override: string }[]).map((r) => [r.account, JSON.parse(r.override)]));
+    return new Map((this.q.limits!.all() as { account: string; override: string }[]).map((r) => [r.account, parseStored(r.override)]));
   }
 
   /** The stored session-open and peak equity of an account, if any. */
@@ -133,7 +150,14 @@ export class RiskStore {
   auditTrail(scope: string | undefined, limit: number): AuditRecord[] {
     return (this.q.list!.all(scope ?? null, scope ?? null, limit) as Record<string, unknown>[]).map((r) => ({
       seq: r.seq as number, ts: r.ts as number, actor: r.actor as string, action: r.action as string, scope: r.scope as string,
-      old: r.old === null ? null : JSON.parse(r.old as string), new: r.new === null ? null : JSON.parse(r.new as string),
+      // A damaged old/new value is listed as its stored text: the trail stays readable around it.
+      old: r.old === null ? null : auditValue(r.old as string), new: r.new === null ? null : auditValue(r.new as string),
     }));
   }
+}
+
+/** An audit column's JSON, or its text when it does not parse. */
+function auditValue(text: string): unknown {
+  const v = parseStored(text);
+  return v instanceof DamagedJson ? text : v;
 }
