@@ -84,6 +84,17 @@ export type Push = AccountPush | AlertFrame | SessionFrame | ChainFrame;
 /** A callback registered with one of the client's on…() methods. */
 export type Listener<T> = (value: T) => void;
 
+/** Listeners of one kind of event: on() adds one and returns its remover, emit() calls each in order. */
+export class Emitter<T> {
+  private readonly list: Listener<T>[] = [];
+  on(cb: Listener<T>): () => void {
+    return addListener(this.list, cb);
+  }
+  emit(value: T): void {
+    for (const l of this.list) l(value);
+  }
+}
+
 /** Adds a listener to a list; returns its remover (the client stays free of server modules, so it keeps its own). */
 export function addListener<T>(list: Listener<T>[], cb: Listener<T>): () => void {
   list.push(cb);

@@ -14,7 +14,7 @@ import {
   type WireFormat, type ChainFrame, type ChainsFrame,
 } from "./protocol.ts";
 import {
-  addListener, ClientError, DEFAULT_RECONNECT, type ClientState, type ClientStats, type Gap, type Listener, type MarketClientOptions,
+  ClientError, Emitter, DEFAULT_RECONNECT, type ClientState, type ClientStats, type Gap, type Listener, type MarketClientOptions,
   type Push, type ReconnectPolicy, type Selection,
 } from "./client-types.ts";
 import { FrameCodec } from "./frame-codec.ts";
@@ -44,12 +44,12 @@ export class MarketClient {
   /** What the server confirmed, by the names the user gave: replayed after a reconnect. */
   private readonly wantedSymbols = new Set<string>();
   private readonly wantedUnderlyings = new Set<string>();
-  private readonly quoteListeners: Listener<QuoteFrame>[] = [];
-  private readonly gapListeners: Listener<Gap>[] = [];
-  private readonly errorListeners: Listener<ClientError>[] = [];
-  private readonly stateListeners: Listener<ClientState>[] = [];
-  private readonly pushListeners: Listener<Push>[] = [];
-  private readonly openListeners: Listener<boolean>[] = [];
+  private readonly quoteEvents = new Emitter<QuoteFrame>();
+  private readonly gapEvents = new Emitter<Gap>();
+  private readonly errorEvents = new Emitter<ClientError>();
+  private readonly stateEvents = new Emitter<ClientState>();
+  private readonly pushEvents = new Emitter<Push>();
+  private readonly openEvents = new Emitter<boolean>();
   private openWaiters: { resolve: () => void; reject: (e: ClientError) => void }[] = [];
   /** Welcomes received; more than one means we reconnected. */
   private opens = 0;
@@ -96,32 +96,32 @@ export class MarketClient {
 
   /** Calls `cb` for every quote frame (snapshots included); returns a function that removes it. */
   onQuote(cb: Listener<QuoteFrame>): () => void {
-    return addListener(this.quoteListeners, cb);
+    return this.quoteEvents.on(cb);
   }
 
   /** Calls `cb` when a symbol's seq jumps; returns a function that removes it. */
   onGap(cb: Listener<Gap>): () => void {
-    return addListener(this.gapListeners, cb);
+    return this.gapEvents.on(cb);
   }
 
   /** Calls `cb` for errors no request is waiting for (failed resubscribe, gave up reconnecting). */
   onError(cb: Listener<ClientError>): () => void {
-    return addListener(this.errorListeners, cb);
+    return this.errorEvents.on(cb);
   }
 
   /** Calls `cb` on every state change; returns a function that removes it. */
   onState(cb: Listener<ClientState>): () => void {
-    return addListener(this.stateListeners, cb);
+    return this.stateEvents.on(cb);
   }
 
   /** Calls `cb` for frames pushed on watched accounts (order, fill, position, account, risk) and on the alerts and session topics. */
   onPush(cb: Listener<Push>): () => void {
-    return addListener(this.pushListeners, cb);
+    return this.pushEvents.on(cb);
   }
 
   /** Calls `cb(reconnected)` on every welcome, after the auth request and before resubscribing. */
   onOpen(cb: Listener<boolean>): () => void {
-    return addListener(this.openListeners, cb);
+    return this.openEvents.on(cb);
   }
 
   /** Sends an order-entry request; resolves with the reply frame carrying its id, rejects with the server's error. */
@@ -231,12 +231,12 @@ export class MarketClient {
       case "order":
         // An order frame with the id of a request in flight is its reply; any other is a push.
         if (f.id !== undefined && this.pending.has(f.id)) return this.settle(f.id, f);
-        return this.emitPush(f);
+        return this.pushEvents.emit(f);
       case "fill":
       case "position":
       case "account":
       case "risk":
-        return this.emitPush(f);
+        return this.pushEvents.emit(f);
       case "alerts":
       case "preview":
       case "chains":
@@ -244,12 +244,12 @@ export class MarketClient {
       case "chain":
         // The snapshot answers chain.subscribe; later frames are updates.
         if (f.id !== undefined && this.pending.has(f.id)) return this.settle(f.id, f);
-        return this.emitPush(f);
+        return this.pushEvents.emit(f);
       case "alert":
       case "session":
         // With the id of a request in flight it is the reply (ack, subscribe); otherwise a push.
         if ("id" in f && f.id !== undefined && this.pending.has(f.id)) return this.settle(f.id, f);
-        return this.emitPush(f);
+        return this.pushEvents.emit(f);
       case "error":
         return this.onErrorFrame(f);
     }
@@ -259,7 +259,7 @@ export class MarketClient {
     this.stats.quotes++;
     const gap = this.seqs.check(f);
     if (gap) this.emitGap(gap);
-    for (const l of this.quoteListeners) l(f);
+    this.quoteEvents.emit(f);
   }
 
   private onWelcome(f: WelcomeFrame): void {
@@ -273,7 +273,7 @@ export class MarketClient {
     this.startWatchdog(f.heartbeatMs);
     // Sent before anything else on this connection, so every later request is authenticated.
     if (this.key !== undefined) this.authResult = this.authenticate(this.key);
-    for (const l of this.openListeners) l(reconnected);
+    this.openEvents.emit(reconnected);
     if (reconnected && (this.wantedSymbols.size > 0 || this.wantedUnderlyings.size > 0)) void this.resubscribe();
     const waiters = this.openWaiters;
     this.openWaiters = [];
@@ -285,7 +285,7 @@ export class MarketClient {
       this.authed = (await this.request({ op: "auth", key })) as AuthedFrame;
       return undefined;
     } catch (e) {
-      this.emitError(e as ClientError);
+      this.errorEvents.emit(e as ClientError);
       return e as ClientError;
     }
   }
@@ -301,7 +301,7 @@ export class MarketClient {
         return;
       } catch (e) {
         const err = e as ClientError;
-        this.emitError(new ClientError(err.code, `resubscribe failed: ${err.message}`, err.field, err.id));
+        this.errorEvents.emit(new ClientError(err.code, `resubscribe failed: ${err.message}`, err.field, err.id));
         const m = /^(symbols|underlyings)\[(\d+)\]$/.exec(err.field ?? "");
         if (err.code !== "UNKNOWN_SYMBOL" || !m) return;
         if (m[1] === "symbols") {
@@ -328,7 +328,7 @@ export class MarketClient {
   private onErrorFrame(f: ErrorFrame): void {
     const err = new ClientError(f.code, f.message, f.field, f.id);
     const p = this.pending.take(f.id);
-    if (!p) return this.emitError(err);
+    if (!p) return this.errorEvents.emit(err);
     p.reject(err);
   }
 
@@ -342,7 +342,7 @@ export class MarketClient {
       const err = new ClientError("UNAUTHORIZED", "the API key was revoked", "key");
       this.setState("closed");
       this.failOpenWaiters(err);
-      this.emitError(err);
+      this.errorEvents.emit(err);
       return;
     }
     const redial = this.redial;
@@ -351,7 +351,7 @@ export class MarketClient {
       const err = new ClientError("CONNECT_FAILED", `connection to ${where} lost${redial.attempts > 0 ? ` after ${redial.attempts} attempts` : ""}`);
       this.setState("closed");
       this.failOpenWaiters(err);
-      this.emitError(err);
+      this.errorEvents.emit(err);
       return;
     }
     const delayMs = redial.next();
@@ -391,23 +391,15 @@ export class MarketClient {
     for (const w of waiters) w.reject(err);
   }
 
-  private emitPush(f: Push): void {
-    for (const l of this.pushListeners) l(f);
-  }
-
   private emitGap(gap: Gap): void {
     this.stats.gaps++;
     this.stats.missedUpdates += gap.missed;
-    for (const l of this.gapListeners) l(gap);
-  }
-
-  private emitError(err: ClientError): void {
-    for (const l of this.errorListeners) l(err);
+    this.gapEvents.emit(gap);
   }
 
   private setState(s: ClientState): void {
     if (this.state === s) return;
     this.state = s;
-    for (const l of this.stateListeners) l(s);
+    this.stateEvents.emit(s);
   }
 }
