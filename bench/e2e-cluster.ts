@@ -37,10 +37,11 @@ export interface ServerSpec {
   feedThread?: "main" | "worker";
   serverCommand?: string[];
   dataDir: string;
+  /** The checkout whose src/main.ts runs, with its cwd there; this tree when absent. */
+  tree?: string;
 }
 
 const ROOT = join(import.meta.dir, "..");
-const MAIN = join(ROOT, "src/main.ts");
 
 type Proc = Subprocess<"ignore", "pipe", "inherit">;
 
@@ -54,6 +55,8 @@ async function listening(p: Proc, what: string): Promise<{ ws: string; http: str
 
 /** Starts the servers of a scenario; resolves once every one serves (edges: ready, i.e. loaded from the core). */
 export async function startServers(spec: ServerSpec): Promise<BenchServers> {
+  const tree = spec.tree ?? ROOT;
+  const main = join(tree, "src/main.ts");
   const procs: { name: string; proc: Subprocess }[] = [];
   const stop = async () => {
     // Edges first, then the core, then the bus, as `npm run cluster` does.
@@ -66,13 +69,13 @@ export async function startServers(spec: ServerSpec): Promise<BenchServers> {
   const coreFlags = ["--data-dir", spec.dataDir, "--symbols", spec.symbols.join(","), "--tick-rate", String(spec.ticksPerS), "--bad-tick-rate", "0",
     ...(spec.feedThread ? ["--feed-thread", spec.feedThread] : [])];
   const spawn = (name: string, cmd: string[]) => {
-    const proc = Bun.spawn(cmd, { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "inherit" });
+    const proc = Bun.spawn(cmd, { cwd: tree, stdin: "ignore", stdout: "pipe", stderr: "inherit" });
     procs.push({ name, proc });
     return proc;
   };
   try {
     if (!spec.edges) {
-      const cmd = spec.serverCommand ? [...spec.serverCommand, "--symbols", spec.symbols.join(",")] : [process.execPath, MAIN, ...appFlags, ...coreFlags];
+      const cmd = spec.serverCommand ? [...spec.serverCommand, "--symbols", spec.symbols.join(",")] : [process.execPath, main, ...appFlags, ...coreFlags];
       const server = spawn("server", cmd);
       const at = await listening(server, "the server");
       return { nodes: [{ name: "server", pid: server.pid, http: at.http }], wsUrls: [at.ws], http: at.http, stop };
@@ -83,9 +86,9 @@ export async function startServers(spec: ServerSpec): Promise<BenchServers> {
     await readLineMatching(nats.stderr, (l) => l.includes("Server is ready"), 10_000);
     collectLines(nats.stderr);
     const bus = ["--nats", `nats://127.0.0.1:${port}`];
-    const core = spawn("core", [process.execPath, MAIN, "--role", "core", ...bus, ...appFlags, ...coreFlags]);
+    const core = spawn("core", [process.execPath, main, "--role", "core", ...bus, ...appFlags, ...coreFlags]);
     const coreAt = await listening(core, "the core");
-    const edges = Array.from({ length: spec.edges }, (_, i) => spawn(`edge${i + 1}`, [process.execPath, MAIN, "--role", "edge", ...bus, ...appFlags]));
+    const edges = Array.from({ length: spec.edges }, (_, i) => spawn(`edge${i + 1}`, [process.execPath, main, "--role", "edge", ...bus, ...appFlags]));
     const edgeAt = await Promise.all(edges.map((e, i) => listening(e, `edge ${i + 1}`)));
     for (const at of edgeAt) {
       const deadline = Date.now() + 30_000;

@@ -19,6 +19,8 @@
 // Rerun: npm run bench -- e2e     (or: bun bench/e2e.ts --clients 100 --symbols 10 --rate 100000 --seconds 10 [--msgpack] [--client ws|raw])
 // Edges, same run: bun bench/e2e.ts --compare-edges 2 --runs 3 --clients 100 --symbols 10 --rate 1000 --seconds 8 [--msgpack]
 // Feed thread, same run: bun bench/e2e.ts --compare-threads --runs 3 [--msgpack]   (main-thread feed vs worker feed, medians, ratios)
+// Before and after, same run (bench/e2e-compare.ts; the server of another checkout against this tree's, same load clients):
+//   bun bench/e2e.ts --baseline /tmp/base-b6388e3 --runs 3 --clients 1000 --symbols 10 --rate 100000 --seconds 10
 
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
@@ -72,6 +74,10 @@ export interface E2eResult extends E2eScenario {
   instruments: number;
   /** Every server-side process: the single server, or core, edges and nats-server. */
   nodes: NodeLoad[];
+  /** Clients the server(s) disconnected for falling behind (alluse_ws_slow_disconnects_total at the end); NaN when not exported. */
+  slowDisconnects: number;
+  /** The checkout whose server ran. */
+  tree: string;
 }
 
 const ROOT = join(import.meta.dir, "..");
@@ -105,14 +111,14 @@ function percentiles(a: Float64Array) {
   return { p50: p(0.5), p99: p(0.99), p999: p(0.999) };
 }
 
-/** Runs one scenario end to end and returns its measurements. */
-export async function runE2e(s: E2eScenario): Promise<E2eResult> {
+/** Runs one scenario end to end with the server of checkout `tree` and returns its measurements; the load clients are always this tree's. */
+export async function runE2e(s: E2eScenario, tree = ROOT): Promise<E2eResult> {
   const symbols = SYMBOLS.slice(0, s.symbolsPerClient);
   const client = s.client ?? "raw";
   const dir = mkdtempSync(join(tmpdir(), "alluse-e2e-"));
   if ((s.edges ?? 0) > MAX_EDGES || (s.edges ?? 0) < 0) throw new Error(`--edges must be 0 to ${MAX_EDGES}`);
   const servers = await startServers({ symbols, ticksPerS: s.ticksPerS, clients: s.clients, edges: s.edges, feedThread: s.feedThread,
-    serverCommand: s.serverCommand, dataDir: join(dir, "data") });
+    serverCommand: s.serverCommand, dataDir: join(dir, "data"), tree });
   const server = servers.nodes[0]!;
   try {
     // The list is paged: `total` counts every instrument, not just this page.
@@ -143,6 +149,8 @@ export async function runE2e(s: E2eScenario): Promise<E2eResult> {
     const windowS = (performance.now() - t0) / 1000;
     const cpuUsed = servers.nodes.map((n, i) => cpuSeconds(n.pid) - cpu0[i]!);
     const bus1 = await Promise.all(servers.nodes.map(busCounter));
+    const slow = await Promise.all(servers.nodes.filter((n) => n.name !== "core" && n.name !== "nats")
+      .map((n) => counter(n.http, "alluse_ws_slow_disconnects_total")));
     clearInterval(rssTimer);
     const ingest: number[] = [];
     const exchange: number[] = [];
@@ -164,7 +172,7 @@ export async function runE2e(s: E2eScenario): Promise<E2eResult> {
       gaps: outs.reduce((a, o) => a + o.gaps, 0), missed: outs.reduce((a, o) => a + o.missed, 0),
       ingestToClientMs: percentiles(Float64Array.from(ingest)), exchangeToClientMs: percentiles(Float64Array.from(exchange)),
       serverRssMbMax: rssMax, serverCpuPercent: nodes.reduce((a, n) => a + n.cpuPercent, 0), clientCpuPercent: outs.reduce((a, o) => a + o.cpuPercent, 0),
-      nodes,
+      nodes, slowDisconnects: slow.reduce((a, x) => a + x, 0), tree,
     };
   } finally {
     await servers.stop();
@@ -273,7 +281,14 @@ if (import.meta.main) {
   };
   const edges = arg("edges", 0);
   if (edges > 0) scenario.edges = edges;
-  if (process.argv.includes("--compare-edges")) console.log(JSON.stringify(await compareEdges(scenario, arg("compare-edges", 2), arg("runs", 3)), null, 2));
+  const baselineAt = process.argv.indexOf("--baseline");
+  if (baselineAt > 0) {
+    const { compareBaseline, e2eCompareTable } = await import("./e2e-compare.ts");
+    const c = await compareBaseline(scenario, process.argv[baselineAt + 1]!, arg("runs", 3));
+    console.log(`${new Date().toISOString()} — baseline ${process.argv[baselineAt + 1]}`);
+    console.log(e2eCompareTable(scenario, c).join("\n"));
+    console.log(JSON.stringify({ date: new Date().toISOString(), scenario, ...c }));
+  } else if (process.argv.includes("--compare-edges")) console.log(JSON.stringify(await compareEdges(scenario, arg("compare-edges", 2), arg("runs", 3)), null, 2));
   else if (process.argv.includes("--compare-threads")) console.log(JSON.stringify(await compareThreads(scenario, arg("runs", 3)), null, 2));
   else console.log(JSON.stringify(await runE2e(scenario), null, 2));
 }

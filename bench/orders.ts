@@ -13,8 +13,9 @@
 //
 // Each scenario runs in a fresh child process. `--baseline DIR` also runs every scenario on
 // another checkout of the project (e.g. the commit before a change, exported with `git archive`,
-// with node_modules linked and wasm/ copied), alternating baseline and current round by round
-// (`--runs N`, default 3), and reports medians and the ratio: both measured under the same load.
+// with node_modules linked and wasm/ built from its own assembly/, as bench/compare.ts says),
+// alternating baseline and current round by round (`--runs N`, default 3), and reports medians
+// and the ratio: both measured under the same load.
 //
 // Every order is a real market order that fills; budgets are DESIGN.md's (REST p99 at 2 k
 // orders/s ≤ 2× the bare fsync commit's p99 in the same run; ≤ 60 µs process CPU per order;
@@ -25,6 +26,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Durability } from "../src/store/db.ts";
+import { median } from "./compare.ts";
 import { FloorPath } from "./orders-floor.ts";
 import { RawHttpPool } from "./raw-http.ts";
 
@@ -412,7 +414,6 @@ export async function compareOrders(baseline: string, runs: number, seconds: num
 }
 
 const f = (n: number, d = 2) => n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 const cpu = (x: OrdersResult) => (x.mainCpuUsPerOrder === undefined ? "" : `${f(x.mainCpuUsPerOrder, 0)} / ${f(x.processCpuUsPerOrder!, 0)}${x.marginalCpuUsPerOrder === undefined ? "" : ` / ${f(x.marginalCpuUsPerOrder, 0)}`}`);
 const sent = (x: OrdersResult) => (x.fromSentMs ? `${f(x.fromSentMs.p50, 3)} / ${f(x.fromSentMs.p99, 3)} (lag p99 ${f(x.sendLagMs!.p99, 2)})` : "");
 

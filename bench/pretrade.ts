@@ -28,6 +28,7 @@ import { PASS_THROUGH, type PreTradeContext, type PreTradeHook } from "../src/om
 import { RiskService } from "../src/risk/service.ts";
 import { riskSchema } from "../src/risk/settings.ts";
 import { openDatabase } from "../src/store/db.ts";
+import { median } from "./compare.ts";
 
 /** One measured book size. */
 export interface PretradeResult {
@@ -148,7 +149,6 @@ async function child(tree: string): Promise<PretradeResult[]> {
   return rows;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 const us = (ns: number) => (ns / 1000).toFixed(2);
 
 /** Medians over runs per (variant, positions), with each run's range, as markdown rows. */
