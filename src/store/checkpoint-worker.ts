@@ -7,7 +7,7 @@ import { synchronousOf, type Durability } from "./db.ts";
 
 /** Messages from the main thread: start on a database, or stop. */
 export type ToCheckpointer =
-  | { type: "open"; path: string; durability: Durability; intervalMs: number; restartPages: number; failForTest?: string }
+  | { type: "open"; path: string; durability: Durability; intervalMs: number; idleMs: number; restartPages: number; failForTest?: string }
   | { type: "close" };
 
 /** Messages to the main thread. `frames`: WAL frames copied into the database by one checkpoint. */
@@ -53,8 +53,9 @@ self.onmessage = (e: MessageEvent<ToCheckpointer>) => {
   }
   const passive = db.query("PRAGMA wal_checkpoint(PASSIVE)");
   const restart = db.query("PRAGMA wal_checkpoint(RESTART)");
-  let lastLog = 0, lastDone = 0;
+  let lastLog = 0, lastDone = 0, delay = m.intervalMs, timer: ReturnType<typeof setTimeout> | undefined;
   const tick = () => {
+    timer = undefined;
     try {
       const t0 = performance.now();
       let r = passive.get() as CheckpointRow;
@@ -72,14 +73,17 @@ self.onmessage = (e: MessageEvent<ToCheckpointer>) => {
       lastDone = r.checkpointed;
       const frames = r.checkpointed - before;
       if (frames > 0 || restarted) post({ type: "checkpointed", frames, ms: performance.now() - t0, restarted });
+      // Nothing new: look less often, up to idleMs apart (an idle server wakes this thread rarely).
+      delay = frames > 0 ? m.intervalMs : Math.min(delay * 2, m.idleMs);
+      timer = setTimeout(tick, delay);
     } catch (err) {
       post({ type: "failed", message: message(err) });
       stop?.();
     }
   };
-  const timer = setInterval(tick, m.intervalMs);
+  timer = setTimeout(tick, delay);
   stop = () => {
-    clearInterval(timer);
+    clearTimeout(timer);
     stop = undefined;
     db.close();
   };
