@@ -7,13 +7,13 @@ import { synchronousOf, type Durability } from "./db.ts";
 
 /** Messages from the main thread: start on a database, or stop. */
 export type ToCheckpointer =
-  | { type: "open"; path: string; durability: Durability; intervalMs: number; idleMs: number; restartPages: number; failForTest?: string }
+  | { type: "open"; path: string; durability: Durability; intervalMs: number; idleMs: number; failForTest?: string }
   | { type: "close" };
 
 /** Messages to the main thread. `frames`: WAL frames copied into the database by one checkpoint. */
 export type FromCheckpointer =
   | { type: "ready" }
-  | { type: "checkpointed"; frames: number; ms: number; restarted: boolean }
+  | { type: "checkpointed"; frames: number; ms: number }
   | { type: "failed"; message: string }
   | { type: "closed" };
 
@@ -45,38 +45,34 @@ self.onmessage = (e: MessageEvent<ToCheckpointer>) => {
     db = new Database(m.path, { strict: true });
     // A checkpoint fsyncs the database file unless synchronous is OFF: the same level as the writer's.
     db.exec(`PRAGMA synchronous = ${synchronousOf(m.durability)}`);
-    // Bounds how long a RESTART checkpoint waits for the writer's transaction and old readers.
-    db.exec("PRAGMA busy_timeout = 200");
+    // A PASSIVE checkpoint never waits on locks; this only covers opening the WAL index while
+    // another connection recovers it.
+    db.exec("PRAGMA busy_timeout = 100");
   } catch (err) {
     post({ type: "failed", message: message(err) });
     return;
   }
   const passive = db.query("PRAGMA wal_checkpoint(PASSIVE)");
-  const restart = db.query("PRAGMA wal_checkpoint(RESTART)");
   let lastLog = 0, lastDone = 0, delay = m.intervalMs, timer: ReturnType<typeof setTimeout> | undefined;
   const tick = () => {
     timer = undefined;
     try {
       const t0 = performance.now();
-      let r = passive.get() as CheckpointRow;
+      const r = passive.get() as CheckpointRow;
       // The WAL only grows until SQLite starts it over; a shorter one is a new one.
-      const before = r.log >= lastLog ? lastDone : 0;
-      let restarted = false;
-      if (r.log >= m.restartPages) {
-        // The writer never found everything copied when it began a transaction (it commits
-        // without pause), so the WAL was never started over: wait for the few frames committed
-        // since the passive copy and let the next transaction start the WAL from its beginning.
-        const rr = restart.get() as CheckpointRow;
-        if (rr.busy === 0) (r = rr), (restarted = true);
-      }
+      const frames = r.checkpointed - (r.log >= lastLog ? lastDone : 0);
       lastLog = r.log;
       lastDone = r.checkpointed;
-      const frames = r.checkpointed - before;
-      if (frames > 0 || restarted) post({ type: "checkpointed", frames, ms: performance.now() - t0, restarted });
+      if (frames > 0) post({ type: "checkpointed", frames, ms: performance.now() - t0 });
       // Nothing new: look less often, up to idleMs apart (an idle server wakes this thread rarely).
       delay = frames > 0 ? m.intervalMs : Math.min(delay * 2, m.idleMs);
       timer = setTimeout(tick, delay);
     } catch (err) {
+      // Busy or locked: another connection holds the database for now; look again next tick.
+      if (/^SQLITE_(BUSY|LOCKED)/.test(String((err as { code?: unknown })?.code))) {
+        timer = setTimeout(tick, delay);
+        return;
+      }
       post({ type: "failed", message: message(err) });
       stop?.();
     }

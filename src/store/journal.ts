@@ -96,7 +96,7 @@ type RefWorker = Worker & { ref(): void; unref(): void };
 /** Group-committing journal with a writer thread; see the file comment. */
 export class Journal {
   readonly stats: JournalStats = {
-    commits: 0, records: 0, largestBatch: 0, commitMs: 0, refusedRows: 0, checkpoints: 0, checkpointedFrames: 0, walRestarts: 0, checkpointerFailures: 0,
+    commits: 0, records: 0, largestBatch: 0, commitMs: 0, refusedRows: 0, checkpoints: 0, checkpointedFrames: 0, checkpointerFailures: 0,
   };
   private checkpointer: Checkpointer | undefined;
   private pending: JournalRecord[] = [];
