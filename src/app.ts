@@ -25,6 +25,7 @@ import { metricsRoutes, observeRequests, registerHttpMetrics } from "./server/me
 import { startServer, type RunningServer } from "./server/server.ts";
 import { dbPath, startTrading, type Trading } from "./oms/trading.ts";
 import { lockDirs, type DirLock } from "./store/lock.ts";
+import type { Journal } from "./store/journal.ts";
 import { orderRoutes } from "./server/orders.ts";
 import { riskRoutes } from "./server/risk-routes.ts";
 import { SessionWs } from "./server/session-ws.ts";
@@ -223,6 +224,7 @@ async function startLocked(config: Config, log: Logger, lock: DirLock): Promise<
     registerRiskMetrics(metrics.registry, trading.risk);
   }
   watchBrokerAnomalies(trading, alerts, metrics.registry, log);
+  checkpointMetrics(trading.store.journal, metrics.registry);
   if (ibSession) alerts.engine.addRule(brokerSessionRule(ibSession));
   const quoteCalendar = new ExchangeCalendar(config.trading.calendar);
   alerts.start({
@@ -301,6 +303,14 @@ async function startLocked(config: Config, log: Logger, lock: DirLock): Promise<
       return stopping;
     },
   };
+}
+
+/** The journal's WAL checkpoints on /metrics (src/store/checkpointer.ts); its failures are logged by the journal. */
+function checkpointMetrics(journal: Journal, registry: MetricsRegistry): void {
+  registry.scrape({ name: "alluse_journal_checkpoints_total", help: "WAL checkpoints the journal's checkpointer thread made that copied pages.", type: "counter",
+    collect: (e) => e(journal.stats.checkpoints) });
+  registry.scrape({ name: "alluse_journal_checkpointer_failures_total", help: "Times the journal's checkpointer thread failed (the writer's backstop then bounds the WAL).", type: "counter",
+    collect: (e) => e(journal.stats.checkpointerFailures) });
 }
 
 /**

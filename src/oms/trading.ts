@@ -58,7 +58,7 @@ export async function startTrading(
   t: TradingConfig, dataDir: string, engine: Engine, log: Logger, ibSession?: IbSession, riskConfig?: RiskConfig, clock: () => number = Date.now,
 ): Promise<Trading> {
   const calendar = new ExchangeCalendar(t.calendar);
-  const store = await Store.open({ path: dbPath(t, dataDir), durability: t.durability, maxPending: t.journalMaxPending });
+  const store = await Store.open({ path: dbPath(t, dataDir), durability: t.durability, maxPending: t.journalMaxPending, journal: { log: log.child("journal") } });
   // The IB broker compares IBKR's positions with the order manager's, which exists only later.
   const omsRef: { current?: OrderManager } = {};
   const broker = makeBroker(t, engine, log, ibSession, omsRef, calendar, clock);

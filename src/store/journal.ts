@@ -12,7 +12,9 @@
 
 import type { Database } from "bun:sqlite";
 import type { CashEntry, Fill, Order } from "../domain/order.ts";
+import type { Logger } from "../log.ts";
 import type { Durability } from "./db.ts";
+import { Checkpointer, type CheckpointOptions, type CheckpointStats } from "./checkpointer.ts";
 import { CLOSE, CONTROL_BYTES, LENGTH, SENT } from "./journal-channel.ts";
 import type { FromWriter, ToWriter } from "./journal-worker.ts";
 import { encodeBatch, type RefusedRow } from "./write.ts";
@@ -46,8 +48,8 @@ export class JournalFailedError extends Error {
   }
 }
 
-/** Commit counters. */
-export interface JournalStats {
+/** Commit and checkpoint counters. */
+export interface JournalStats extends CheckpointStats {
   commits: number;
   records: number;
   largestBatch: number;
@@ -82,12 +84,21 @@ export const BATCH_BUFFER_BYTES = 8 << 20;
 export const EAGER_BATCH_RECORDS = 1024;
 const RESOLVED = Promise.resolve();
 
+/** What else the journal needs: where to log, and its checkpointer (false: none, the writer's backstop only). */
+export interface JournalOptions {
+  log?: Logger;
+  checkpoint?: CheckpointOptions | false;
+}
+
 /** Bun's Worker has ref/unref (like a timer); the DOM typings do not know them. */
 type RefWorker = Worker & { ref(): void; unref(): void };
 
 /** Group-committing journal with a writer thread; see the file comment. */
 export class Journal {
-  readonly stats: JournalStats = { commits: 0, records: 0, largestBatch: 0, commitMs: 0, refusedRows: 0 };
+  readonly stats: JournalStats = {
+    commits: 0, records: 0, largestBatch: 0, commitMs: 0, refusedRows: 0, checkpoints: 0, checkpointedFrames: 0, checkpointerFailures: 0,
+  };
+  private checkpointer: Checkpointer | undefined;
   private pending: JournalRecord[] = [];
   private inFlight: JournalRecord[] | undefined;
   // A record is either in the batch being committed or in the next one, so every waiter waits
@@ -116,8 +127,11 @@ export class Journal {
     worker.onmessage = (e: MessageEvent<FromWriter>) => this.onWriter(e.data);
   }
 
-  /** Starts the writer thread on the database at `path`; `db` (a reading connection) gives the last sequence number. */
-  static async start(db: Database, path: string, durability: Durability, maxPending: number): Promise<Journal> {
+  /**
+   * Starts the writer thread on the database at `path`, then the checkpointer (checkpointer.ts;
+   * none for ":memory:"); `db` (a reading connection) gives the last sequence number.
+   */
+  static async start(db: Database, path: string, durability: Durability, maxPending: number, opts: JournalOptions = {}): Promise<Journal> {
     if (!Number.isInteger(maxPending) || maxPending < 1) throw new Error(`journal maxPending must be a positive integer, got ${maxPending}`);
     const worker = new Worker(new URL("./journal-worker.ts", import.meta.url).href) as RefWorker;
     const shared = new SharedArrayBuffer(CONTROL_BYTES + BATCH_BUFFER_BYTES);
@@ -132,7 +146,11 @@ export class Journal {
     }
     // An idle writer must not keep the process alive; a commit in flight does (see send()).
     worker.unref();
-    return new Journal(worker, shared, lastSeq(db), maxPending);
+    const journal = new Journal(worker, shared, lastSeq(db), maxPending);
+    if (path !== ":memory:" && opts.checkpoint !== false) {
+      journal.checkpointer = await Checkpointer.start(path, durability, journal.stats, opts.log, opts.checkpoint);
+    }
+    return journal;
   }
 
   /** Highest sequence number handed out. */
@@ -148,6 +166,11 @@ export class Journal {
   /** Records that can still be appended before the queue is full (queued plus being committed). */
   room(): number {
     return this.failure ? 0 : this.maxPending - this.pending.length - (this.inFlight?.length ?? 0);
+  }
+
+  /** True while a checkpointer thread copies the WAL into the database (checkpointer.ts). */
+  get checkpointing(): boolean {
+    return this.checkpointer?.running ?? false;
   }
 
   /** The failure that stopped the journal, if any. */
@@ -202,7 +225,7 @@ export class Journal {
     return (this.waitPending ??= Promise.withResolvers<void>()).promise;
   }
 
-  /** Commits everything appended so far, then stops the writer thread; later calls wait for the first. */
+  /** Commits everything appended so far, then stops the writer and checkpointer threads; later calls wait for the first. */
   close(): Promise<void> {
     this.closing ??= this.shutdown();
     return this.closing;
@@ -217,6 +240,7 @@ export class Journal {
     this.signal(CLOSE);
     await promise;
     this.worker.terminate();
+    await this.checkpointer?.stop();
   }
 
   private send(): void {

@@ -6,7 +6,7 @@
 import type { Database, Statement } from "bun:sqlite";
 import type { CashEntry, Fill, FillKind, Order, OrderStatus, OrderType, Side, TimeInForce, TriggerMethod } from "../domain/order.ts";
 import { openDatabase, type Durability } from "./db.ts";
-import { Journal } from "./journal.ts";
+import { Journal, type JournalOptions } from "./journal.ts";
 import { orderNum } from "./write.ts";
 
 /** Where and how to store. */
@@ -16,6 +16,8 @@ export interface StoreOptions {
   durability: Durability;
   /** Bound of the journal's queue (records not yet on disk). */
   maxPending: number;
+  /** The journal's logger and checkpointer options. */
+  journal?: JournalOptions;
 }
 
 /** An account as stored. */
@@ -75,7 +77,7 @@ export class Store {
   static async open(opts: StoreOptions): Promise<Store> {
     const db = openDatabase(opts.path, opts.durability);
     try {
-      return new Store(db, await Journal.start(db, opts.path, opts.durability, opts.maxPending));
+      return new Store(db, await Journal.start(db, opts.path, opts.durability, opts.maxPending, opts.journal));
     } catch (err) {
       db.close();
       throw err;

@@ -77,6 +77,9 @@ describe("quote staleness end to end", () => {
     expect(body.alerts.map((a) => a.key)).toEqual(["AAPL"]);
     const metrics = await (await fetch(`${app!.server.url}/metrics`)).text();
     expect(metrics).toContain('alluse_alerts{state="open",severity="warning"} 1');
+    // The journal's checkpointer runs in the real app (src/store/checkpointer.ts).
+    expect(metrics).toContain("alluse_journal_checkpointer_failures_total 0");
+    expect(metrics).toMatch(/^alluse_journal_checkpoints_total \d+$/m);
 
     await app!.stop();
     // Evaluation off: the reloaded alert is what the database held, untouched by any rule.
