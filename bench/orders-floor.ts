@@ -9,6 +9,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { closedLoop, cpuUs, openLoop, percentiles, threadCpuUs, threadsPerOrder, type Submit } from "./orders-load.ts";
+import type { OrdersResult } from "./orders.ts";
+import { RawHttpPool } from "./raw-http.ts";
 
 /** A minimal durable group commit: `submit()` resolves once its row is committed with an fsync. */
 export class FloorPath {
@@ -76,4 +79,59 @@ export class FloorPath {
     Atomics.add(this.control, 0, 1);
     Atomics.notify(this.control, 0);
   }
+}
+
+/** The floor (bench/orders-floor.ts): a bare group commit, one row per order, in the same open loop and process shape as "in process". */
+export async function benchFloor(ratePerS: number, seconds: number): Promise<OrdersResult> {
+  const floor = await FloorPath.start();
+  const submit: Submit = async () => {
+    const sent = performance.now();
+    await floor.submit();
+    return sent;
+  };
+  await closedLoop(submit, 64, 2);
+  const main0 = cpuUs(process.pid, process.pid), proc0 = cpuUs(process.pid), threads0 = threadCpuUs(process.pid);
+  const r = await openLoop(submit, ratePerS, seconds);
+  const mainUs = cpuUs(process.pid, process.pid) - main0, procUs = cpuUs(process.pid) - proc0, threads = threadsPerOrder(threads0, threadCpuUs(process.pid), r.done);
+  await floor.close();
+  return {
+    name: `floor: bare group commit (1 row per order, fsync), ${ratePerS}/s`, durability: "full", mode: "open", load: ratePerS,
+    orders: r.lat.length, ordersPerS: r.lat.length / r.wallS, latencyMs: percentiles(r.lat), fromSentMs: percentiles(r.fromSent), sendLagMs: percentiles(r.lag),
+    mainCpuUsPerOrder: mainUs / Math.max(1, r.done), processCpuUsPerOrder: procUs / Math.max(1, r.done), threadCpuUsPerOrder: threads,
+  };
+}
+
+
+/**
+ * The HTTP floor: a bare Bun.serve (bench/http-floor-fixture.ts) answering the same order POSTs
+ * from the same raw client at the same rate as the REST scenario; its CPU per request is the
+ * server's share of HTTP alone.
+ */
+export async function benchHttpFloor(ratePerS: number, seconds: number, order: () => unknown): Promise<OrdersResult> {
+  const proc = Bun.spawn([process.execPath, join(import.meta.dir, "http-floor-fixture.ts")], { stdout: "pipe", stderr: "inherit" });
+  const reader = proc.stdout.getReader();
+  let text = "", url = "";
+  while (!url) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`http floor fixture exited: ${text}`);
+    text += new TextDecoder().decode(value);
+    url = /HTTP\s+(http:\/\/[^/\s]+)/.exec(text)?.[1] ?? "";
+  }
+  const pool = new RawHttpPool(url, { authorization: "Bearer ak_000000000000_0000000000000000000000000000000000000000000", "content-type": "application/json" });
+  const submit: Submit = async () => {
+    const r = await pool.post("/v1/orders", JSON.stringify(order()));
+    return r.status === 201 ? r.sentAt : false;
+  };
+  await closedLoop(submit, 8, 3);
+  const main0 = cpuUs(proc.pid, proc.pid), proc0 = cpuUs(proc.pid), threads0 = threadCpuUs(proc.pid);
+  const r = await openLoop(submit, ratePerS, seconds);
+  const mainUs = cpuUs(proc.pid, proc.pid) - main0, procUs = cpuUs(proc.pid) - proc0, threads = threadsPerOrder(threads0, threadCpuUs(proc.pid), r.done);
+  pool.close();
+  proc.kill();
+  await proc.exited;
+  return {
+    name: `floor: bare Bun.serve JSON POST → 201, ${ratePerS}/s`, durability: "none", mode: "open", load: ratePerS,
+    orders: r.lat.length, ordersPerS: r.lat.length / r.wallS, latencyMs: percentiles(r.lat), fromSentMs: percentiles(r.fromSent), sendLagMs: percentiles(r.lag),
+    mainCpuUsPerOrder: mainUs / Math.max(1, r.done), processCpuUsPerOrder: procUs / Math.max(1, r.done), threadCpuUsPerOrder: threads,
+  };
 }

@@ -9,7 +9,14 @@
 //    (fsync per commit) against "none", so the cost of the disk is visible. CPU per order is
 //    read from /proc: the main thread's, and the whole process's (main + journal writer).
 // 2. End to end: the real server process (`src/main.ts`, durability full) and this process as
-//    the REST client: POST /v1/orders round trip at 2,000 orders/s, then the closed-loop maximum.
+//    the REST client (bench/raw-http.ts: keep-alive sockets, no client thread): POST /v1/orders
+//    round trip at 2,000 orders/s, then the closed-loop maximum. The server's CPU is also read
+//    over an idle window first, so the CPU an order adds shows apart from the feed's.
+// 3. Floors, the same loops against the least that could be done (bench/orders-floor.ts): a bare
+//    group commit of one row per order with an fsync (the disk and two thread wake-ups per
+//    commit), and a bare Bun.serve answering the same POSTs (HTTP alone). Latency is reported
+//    from each order's schedule (the budget's measure) and from its send (without the
+//    generator's 1 ms timer lag, reported beside).
 //
 // Each scenario runs in a fresh child process. `--baseline DIR` also runs every scenario on
 // another checkout of the project (e.g. the commit before a change, exported with `git archive`,
@@ -22,24 +29,20 @@
 // ≥ 20 k durable orders/s closed loop). The *-stages scenarios (not run by default) turn the
 // server's stage timer on (src/oms/stages.ts) and print where each order's time went.
 
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Durability } from "../src/store/db.ts";
-import { median } from "./compare.ts";
-import { FloorPath } from "./orders-floor.ts";
+import { benchFloor, benchHttpFloor } from "./orders-floor.ts";
+import { closedLoop, cpuUs, openLoop, type Percentiles, percentiles, type Submit, threadCpuUs, threadsPerOrder } from "./orders-load.ts";
+import { compareTable, ordersTable, stagesTable } from "./orders-tables.ts";
 import { RawHttpPool } from "./raw-http.ts";
+
+export type { Percentiles } from "./orders-load.ts";
+export { compareTable, ordersTable, stagesTable } from "./orders-tables.ts";
 
 /** Length of the REST scenarios' idle window, ms (the server's CPU with no orders). */
 const IDLE_MS = 2000;
-
-/** Latency percentiles in ms. */
-export interface Percentiles {
-  p50: number;
-  p99: number;
-  p999: number;
-  max: number;
-}
 
 /** One measured scenario. */
 export interface OrdersResult {
@@ -74,110 +77,9 @@ export interface OrdersResult {
   stages?: { orders: number; stages: { stage: string; from: string; n: number; p50Us: number; p99Us: number; meanUs: number }[]; totalUs?: { p50Us: number; p99Us: number; meanUs: number } };
 }
 
-function percentiles(samples: number[]): Percentiles {
-  if (samples.length === 0) throw new Error("no order succeeded: nothing to measure (see the server's replies)");
-  const s = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
-  return { p50: at(0.5), p99: at(0.99), p999: at(0.999), max: s.at(-1)! };
-}
-
-/** CPU time of a process (or one of its threads) so far, µs, from /proc (Linux; 10 ms ticks). */
-function cpuUs(pid: number, tid?: number): number {
-  const path = tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`;
-  const f = readFileSync(path, "utf8").split(") ")[1]!.split(" ");
-  return (Number(f[11]) + Number(f[12])) * 10_000;
-}
-
-/** CPU µs so far of each thread of a process, by thread name (threads of one name summed). */
-function threadCpuUs(pid: number): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim().replace(/[0-9]+$/, "#");
-      out.set(name, (out.get(name) ?? 0) + cpuUs(pid, Number(tid)));
-    } catch {
-      // The thread ended between the listing and the read.
-    }
-  }
-  return out;
-}
-
-/** CPU µs per order of each thread name between two threadCpuUs() readings, largest first; threads under 1 µs/order left out. */
-function threadsPerOrder(before: Map<string, number>, after: Map<string, number>, orders: number): Record<string, number> {
-  const rows: [string, number][] = [];
-  for (const [name, us] of after) {
-    const per = (us - (before.get(name) ?? 0)) / Math.max(1, orders);
-    if (per >= 1) rows.push([name, Math.round(per)]);
-  }
-  return Object.fromEntries(rows.sort((a, b) => b[1] - a[1]));
-}
-
 /** A market order for 1 share; unique client order ids. */
 let seq = 0;
 const order = () => ({ account: "Gen-Acc", clientOrderId: `b${process.pid}-${++seq}`, symbol: "AAPL", side: seq % 2 ? "buy" : "sell", type: "market", qty: 1 });
-
-/**
- * A submit: sends one order; resolves with the time its request left the bench (performance.now())
- * when it was accepted, or false.
- */
-type Submit = () => Promise<number | false>;
-
-/** What a load loop measured: latency from each scheduled time and from each send, and the send lag. */
-interface Loop { lat: number[]; fromSent: number[]; lag: number[]; done: number; wallS: number }
-
-/**
- * Sends `submit` at `ratePerS` for `seconds` (open loop); latency from each scheduled time (a
- * stall counts against every order queued behind it), and beside it from each send and the
- * send's lag behind its schedule: the generator issues on a 1 ms timer, so up to a timer tick
- * of the first is the bench's own.
- */
-async function openLoop(submit: Submit, ratePerS: number, seconds: number): Promise<Loop> {
-  const total = Math.round(ratePerS * seconds), lat: number[] = [], fromSent: number[] = [], lag: number[] = [];
-  const t0 = performance.now();
-  let issued = 0, done = 0;
-  const { promise, resolve } = Promise.withResolvers<void>();
-  const tick = () => {
-    const due = Math.min(total, Math.floor(((performance.now() - t0) * ratePerS) / 1000));
-    for (; issued < due; issued++) {
-      const scheduled = t0 + (issued * 1000) / ratePerS;
-      void submit().then((sent) => {
-        if (sent !== false) {
-          const now = performance.now();
-          lat.push(now - scheduled);
-          fromSent.push(now - sent);
-          lag.push(sent - scheduled);
-        }
-        if (++done === total) resolve();
-      });
-    }
-    if (issued < total) setTimeout(tick, 1);
-  };
-  tick();
-  await promise;
-  return { lat, fromSent, lag, done, wallS: (performance.now() - t0) / 1000 };
-}
-
-/** Keeps `inFlight` submits going for `seconds` (closed loop). */
-async function closedLoop(submit: Submit, inFlight: number, seconds: number): Promise<Loop> {
-  const lat: number[] = [], fromSent: number[] = [], lag: number[] = [];
-  const t0 = performance.now(), end = t0 + seconds * 1000;
-  let done = 0;
-  const worker = async () => {
-    while (performance.now() < end) {
-      const s = performance.now();
-      const sent = await submit();
-      if (sent !== false) {
-        const now = performance.now();
-        lat.push(now - s);
-        fromSent.push(now - sent);
-        lag.push(sent - s);
-      }
-      done++;
-    }
-  };
-  await Promise.all(Array.from({ length: inFlight }, worker));
-  return { lat, fromSent, lag, done, wallS: (performance.now() - t0) / 1000 };
-}
 
 /** An order manager of the checkout `tree` on a real engine, SQLite file and paper broker, with AAPL quoted fresh every 100 ms. */
 async function inProcess(tree: string, durability: Durability) {
@@ -339,31 +241,12 @@ async function fsyncBaseline(tree: string, commits = 300): Promise<OrdersResult>
   return { name: "baseline: one-row commit with fsync", durability: "full", mode: "closed", load: 1, orders: commits, ordersPerS: commits / wallS, latencyMs: percentiles(lat) };
 }
 
-/** The floor (bench/orders-floor.ts): a bare group commit, one row per order, in the same open loop and process shape as "in process". */
-async function benchFloor(ratePerS: number, seconds: number): Promise<OrdersResult> {
-  const floor = await FloorPath.start();
-  const submit: Submit = async () => {
-    const sent = performance.now();
-    await floor.submit();
-    return sent;
-  };
-  await closedLoop(submit, 64, 2);
-  const main0 = cpuUs(process.pid, process.pid), proc0 = cpuUs(process.pid), threads0 = threadCpuUs(process.pid);
-  const r = await openLoop(submit, ratePerS, seconds);
-  const mainUs = cpuUs(process.pid, process.pid) - main0, procUs = cpuUs(process.pid) - proc0, threads = threadsPerOrder(threads0, threadCpuUs(process.pid), r.done);
-  await floor.close();
-  return {
-    name: `floor: bare group commit (1 row per order, fsync), ${ratePerS}/s`, durability: "full", mode: "open", load: ratePerS,
-    orders: r.lat.length, ordersPerS: r.lat.length / r.wallS, latencyMs: percentiles(r.lat), fromSentMs: percentiles(r.fromSent), sendLagMs: percentiles(r.lag),
-    mainCpuUsPerOrder: mainUs / Math.max(1, r.done), processCpuUsPerOrder: procUs / Math.max(1, r.done), threadCpuUsPerOrder: threads,
-  };
-}
-
 /** The scenarios, by key: each runs alone in a child process. */
 const SCENARIOS: Record<string, (tree: string, seconds: number) => Promise<OrdersResult>> = {
   "fsync": (tree) => fsyncBaseline(tree),
   // The floor is the bench's own code, the same on either tree.
   "floor": (_tree, s) => benchFloor(2000, s),
+  "http-floor": (_tree, s) => benchHttpFloor(2000, s, order),
   "in-open-full": (tree, s) => benchInProcess(tree, "full", "open", 2000, s),
   "in-closed-full": (tree, s) => benchInProcess(tree, "full", "closed", 512, s),
   "in-open-none": (tree, s) => benchInProcess(tree, "none", "open", 2000, s),
@@ -411,53 +294,6 @@ export async function compareOrders(baseline: string, runs: number, seconds: num
     }
   }
   return { base, cur };
-}
-
-const f = (n: number, d = 2) => n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
-const cpu = (x: OrdersResult) => (x.mainCpuUsPerOrder === undefined ? "" : `${f(x.mainCpuUsPerOrder, 0)} / ${f(x.processCpuUsPerOrder!, 0)}${x.marginalCpuUsPerOrder === undefined ? "" : ` / ${f(x.marginalCpuUsPerOrder, 0)}`}`);
-const sent = (x: OrdersResult) => (x.fromSentMs ? `${f(x.fromSentMs.p50, 3)} / ${f(x.fromSentMs.p99, 3)} (lag p99 ${f(x.sendLagMs!.p99, 2)})` : "");
-
-/** Markdown rows for the results. */
-export function ordersTable(r: OrdersResult[]): string[] {
-  const rows = ["## Orders (pre-trade hook + journal + paper ack)",
-    "| scenario | orders/s | from schedule p50 / p99 / p99.9 / max ms | from send p50 / p99 ms | records per commit | CPU µs/order main / process / above idle |", "|---|---:|---:|---:|---:|---:|"];
-  for (const x of r) {
-    const l = x.latencyMs;
-    rows.push(`| ${x.name} | ${f(x.ordersPerS, 0)} | ${f(l.p50, 3)} / ${f(l.p99, 3)} / ${f(l.p999, 3)} / ${f(l.max, 1)} | ${sent(x)} | ${x.recordsPerCommit === undefined ? "" : f(x.recordsPerCommit, 1)} | ${cpu(x)} |`);
-  }
-  rows.push("Budgets: REST order → paper ack p99 at 2 k orders/s ≤ 2× the one-row fsync commit's p99, same run; ≤ 60 µs process CPU per order; ≥ 20 k durable orders/s closed loop.", "");
-  return rows;
-}
-
-/** Markdown rows of a server's per-stage breakdown (µs): the stage timer's p50, p99 and mean per stage. */
-export function stagesTable(x: OrdersResult): string[] {
-  if (!x.stages) return [];
-  const rows = [`Stages of ${x.stages.orders} orders (${x.name}):`, "| stage (from → to) | p50 µs | p99 µs | mean µs |", "|---|---:|---:|---:|"];
-  for (const st of x.stages.stages) rows.push(`| ${st.from} → ${st.stage} | ${f(st.p50Us, 0)} | ${f(st.p99Us, 0)} | ${f(st.meanUs, 0)} |`);
-  const t = x.stages.totalUs;
-  if (t) rows.push(`| total in the server | ${f(t.p50Us, 0)} | ${f(t.p99Us, 0)} | ${f(t.meanUs, 0)} |`);
-  rows.push(`| client round trip (ms → µs) | ${f(x.latencyMs.p50 * 1000, 0)} | ${f(x.latencyMs.p99 * 1000, 0)} | |`, "");
-  return rows;
-}
-
-/** Markdown rows comparing medians of baseline and current runs; ratios are current ÷ baseline. */
-export function compareTable(c: { base: OrdersResult[][]; cur: OrdersResult[][] }): string[] {
-  const rows = ["| scenario | orders/s base → now (×) | p50 ms base → now | p99 ms base → now (×) | main-thread CPU µs/order base → now (×) | process CPU µs/order base → now (×) |", "|---|---:|---:|---:|---:|---:|"];
-  const m = (rs: OrdersResult[], g: (x: OrdersResult) => number | undefined) => median(rs.map((x) => g(x) ?? NaN));
-  for (let i = 0; i < c.base.length; i++) {
-    const b = c.base[i]!, n = c.cur[i]!;
-    const rate = [m(b, (x) => x.ordersPerS), m(n, (x) => x.ordersPerS)] as const;
-    const p50 = [m(b, (x) => x.latencyMs.p50), m(n, (x) => x.latencyMs.p50)] as const;
-    const p99 = [m(b, (x) => x.latencyMs.p99), m(n, (x) => x.latencyMs.p99)] as const;
-    const main = [m(b, (x) => x.mainCpuUsPerOrder), m(n, (x) => x.mainCpuUsPerOrder)] as const;
-    const proc = [m(b, (x) => x.processCpuUsPerOrder), m(n, (x) => x.processCpuUsPerOrder)] as const;
-    const ratio = (v: readonly [number, number]) => (Number.isNaN(v[0]) ? "" : `${f(v[0], 1)} → ${f(v[1], 1)} (${f(v[1] / v[0])}×)`);
-    rows.push(`| ${b[0]!.name} | ${f(rate[0], 0)} → ${f(rate[1], 0)} (${f(rate[1] / rate[0])}×) | ${f(p50[0], 3)} → ${f(p50[1], 3)} | ` +
-      `${f(p99[0], 3)} → ${f(p99[1], 3)} (${f(p99[1] / p99[0])}×) | ${ratio(main)} | ${ratio(proc)} |`);
-  }
-  const loads = [...c.base, ...c.cur].flat().map((x) => x.load1 ?? NaN);
-  rows.push(`Medians of ${c.base[0]!.length} runs each, baseline and current alternating; 1-minute load average ${f(Math.min(...loads), 1)}–${f(Math.max(...loads), 1)}.`, "");
-  return rows;
 }
 
 if (import.meta.main) {

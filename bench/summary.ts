@@ -63,8 +63,12 @@ export function summaryRows(x: SummaryInput): SummaryRow[] {
   const openFull = o.find((r) => r.mode === "open" && r.durability === "full" && r.name.startsWith("in process") && !r.stages);
   if (rest?.fromSentMs && floor?.fromSentMs) row("REST order p99 at 2 k/s from send (vs floor: bare group commit)", rest.fromSentMs.p99, floor.fromSentMs.p99, "ms", "none (reported)", () => undefined);
   if (openFull?.fromSentMs && floor?.fromSentMs) row("in-process order p99 at 2 k/s from send (vs floor)", openFull.fromSentMs.p99, floor.fromSentMs.p99, "ms", "none (reported)", () => undefined);
-  if (rest?.marginalCpuUsPerOrder !== undefined && floor?.processCpuUsPerOrder !== undefined) {
-    row("REST order CPU above the idle server (vs floor's process CPU)", rest.marginalCpuUsPerOrder, floor.processCpuUsPerOrder, "µs/order", "≤ 60 µs", (_, v) => v <= 60);
+  // The least a durable HTTP order endpoint costs here: a bare Bun.serve's CPU per request plus
+  // the bare group commit's writer thread per order (its main thread is the bench's generator).
+  const httpFloor = o.find((r) => r.name.startsWith("floor: bare Bun.serve"));
+  const floorWriter = floor?.threadCpuUsPerOrder?.Worker;
+  if (rest?.marginalCpuUsPerOrder !== undefined && httpFloor?.processCpuUsPerOrder !== undefined && floorWriter !== undefined) {
+    row("REST order CPU above the idle server (vs floors: bare HTTP + bare commit's writer)", rest.marginalCpuUsPerOrder, httpFloor.processCpuUsPerOrder + floorWriter, "µs/order", "≤ 60 µs", (_, v) => v <= 60);
   }
   if (closedFull && closedNone) row("durable orders/s closed loop (vs durability none)", closedFull.ordersPerS, closedNone.ordersPerS, "orders/s", "≥ 20 k/s", (_, v) => v >= 20_000);
   const pt = x.pretrade ?? [];
