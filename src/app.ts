@@ -41,7 +41,7 @@ import { OrdersWs } from "./server/orders-ws.ts";
 import { marketDataMiddleware, marketDataRefusal } from "./auth/market-gate.ts";
 import { resolveLimits } from "./server/limits.ts";
 import { createAlerts, type Alerts } from "./monitor/alert-setup.ts";
-import { brokerAnomalyRule, brokerSessionRule } from "./monitor/alert-rules.ts";
+import { brokerAnomalyRule, brokerSessionRule, checkpointerRule } from "./monitor/alert-rules.ts";
 import type { MetricsRegistry } from "./monitor/registry.ts";
 import { alertRoutes } from "./server/alerts-routes.ts";
 import { AlertsWs } from "./server/alerts-ws.ts";
@@ -225,6 +225,7 @@ async function startLocked(config: Config, log: Logger, lock: DirLock): Promise<
   }
   watchBrokerAnomalies(trading, alerts, metrics.registry, log);
   checkpointMetrics(trading.store.journal, metrics.registry);
+  alerts.engine.addRule(checkpointerRule(() => trading.store.journal.stats.checkpointerFailures));
   if (ibSession) alerts.engine.addRule(brokerSessionRule(ibSession));
   const quoteCalendar = new ExchangeCalendar(config.trading.calendar);
   alerts.start({

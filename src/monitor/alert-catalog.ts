@@ -24,6 +24,7 @@ export const RULE_CATALOG: Readonly<Record<string, Readonly<RuleDefaults>>> = {
   "ws.slow_disconnects": { direction: "above", warning: 1, critical: 10 },
   "execution.slippage": { direction: "above", warning: 25, critical: 100 },
   "alerts.webhook_drops": { direction: "above", warning: 1, critical: 100 },
+  "store.checkpointer": { direction: "above", warning: 1, critical: 3 },
   "risk.limit_utilisation": { direction: "above", warning: 80, critical: 100, clear: 75 },
   "risk.daily_loss": { direction: "above", warning: 1, critical: 2, clear: 0.75 },
   "risk.trading_state": { direction: "above", warning: 1, critical: 2, clear: 0.5 },

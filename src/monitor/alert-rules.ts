@@ -281,6 +281,20 @@ export function brokerAnomalyRule(total: () => number, o: Thresholds & { windowM
   };
 }
 
+/**
+ * The journal's checkpointer thread failed (src/store/checkpointer.ts): the journal keeps
+ * committing, but the writer now checkpoints by itself at its backstop, so a commit pauses for a
+ * checkpoint now and then. Value: the failures since start (the thread is not restarted), so the
+ * alert stays open until the server restarts.
+ */
+export function checkpointerRule(failures: () => number, o: Thresholds = {}): AlertRule {
+  return {
+    name: "store.checkpointer", description: "The journal's WAL checkpointer thread failed: the writer checkpoints at its backstop (restart at a quiet moment)",
+    ...defaultsOf("store.checkpointer"), ...pick(o),
+    read: () => [{ key: "", value: failures() }],
+  };
+}
+
 /** The threshold fields of an options object, leaving the factory's other options out. */
 function pick(o: Thresholds): Thresholds {
   const out: Thresholds = {};

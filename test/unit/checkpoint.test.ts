@@ -9,6 +9,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Order } from "../../src/domain/order.ts";
 import type { Logger } from "../../src/log.ts";
+import { checkpointerRule } from "../../src/monitor/alert-rules.ts";
+import { AlertEngine } from "../../src/monitor/alerts.ts";
+import { AlertStore } from "../../src/store/alerts.ts";
 import { WAL_BACKSTOP_PAGES } from "../../src/store/db.ts";
 import type { Journal } from "../../src/store/journal.ts";
 import { Store } from "../../src/store/store.ts";
@@ -98,6 +101,12 @@ describe("checkpointer", () => {
     store.journal.append({ t: "order", order: order(1), kind: "submitted", ts: 1 });
     await store.journal.durable();
     expect(store.order("O1")?.status).toBe("submitted");
+    // The built-in store.checkpointer rule over this journal raises a warning (and stays open).
+    const alerts = new AlertEngine(new AlertStore(store.db), {});
+    alerts.addRule(checkpointerRule(() => store.journal.stats.checkpointerFailures));
+    alerts.evaluate(1000);
+    alerts.evaluate(2000);
+    expect(alerts.activeAlerts().map((a) => `${a.rule}/${a.severity}`)).toEqual(["store.checkpointer/warning"]);
     await store.close();
   });
 
