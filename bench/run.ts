@@ -134,9 +134,9 @@ if (runs("fanout")) {
   results.fanout = r;
   summary.fanout = r;
   rows.push("## Fan-out: the app against a bare Bun.serve pub/sub server (100 clients × 10 symbols, 100 k ticks/s)",
-    "| server | delivered msgs/s | ingest→client p50 / p99 ms | server CPU % |", "|---|---:|---:|---:|");
+    "| server | delivered msgs/s | ingest→client p50 / p99 ms | server CPU % | server CPU µs per delivered msg |", "|---|---:|---:|---:|---:|");
   for (const [name, x] of [["app", r.app], ["bare Bun.serve", r.bare]] as const) {
-    rows.push(`| ${name} | ${fmt(x.deliveredPerS, 0)} | ${fmt(x.ingestToClientMs.p50)} / ${fmt(x.ingestToClientMs.p99)} | ${fmt(x.serverCpuPercent, 0)} |`);
+    rows.push(`| ${name} | ${fmt(x.deliveredPerS, 0)} | ${fmt(x.ingestToClientMs.p50)} / ${fmt(x.ingestToClientMs.p99)} | ${fmt(x.serverCpuPercent, 0)} | ${fmt(x.serverCpuUsPerMsg, 3)} |`);
   }
   rows.push("");
 }

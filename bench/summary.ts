@@ -12,8 +12,8 @@ import type { PretradeResult } from "./pretrade.ts";
 
 /** The medians of app and bare pub/sub servers from bench/ws-baseline.ts. */
 export interface FanoutComparison {
-  app: Pick<E2eResult, "deliveredPerS" | "serverCpuPercent"> & { ingestToClientMs: { p50: number; p99: number } };
-  bare: Pick<E2eResult, "deliveredPerS" | "serverCpuPercent"> & { ingestToClientMs: { p50: number; p99: number } };
+  app: Pick<E2eResult, "deliveredPerS" | "serverCpuPercent"> & { ingestToClientMs: { p50: number; p99: number }; serverCpuUsPerMsg?: number };
+  bare: Pick<E2eResult, "deliveredPerS" | "serverCpuPercent"> & { ingestToClientMs: { p50: number; p99: number }; serverCpuUsPerMsg?: number };
 }
 
 /** What the benchmarks of one run returned; any may be missing (not run, or failed). */
@@ -92,6 +92,9 @@ export function summaryRows(x: SummaryInput): SummaryRow[] {
     const { app, bare } = x.fanout;
     row("fan-out tick→client p99 (vs bare Bun.serve pub/sub)", app.ingestToClientMs.p99, bare.ingestToClientMs.p99, "ms", "≤ 1× (no worse)", (r) => r <= 1);
     row("fan-out delivered (vs bare Bun.serve pub/sub)", app.deliveredPerS, bare.deliveredPerS, "msgs/s", "none (reported)", () => undefined);
+    if (app.serverCpuUsPerMsg !== undefined && bare.serverCpuUsPerMsg !== undefined) {
+      row("fan-out server CPU per delivered msg (vs bare Bun.serve pub/sub)", app.serverCpuUsPerMsg, bare.serverCpuUsPerMsg, "µs/msg", "none (reported)", () => undefined);
+    }
   }
   if (x.ib && x.ib.ingest.length > 0) {
     // The highest engine rate of the ingest runs, in IB ticks (an engine tick pair is one IB price + size).

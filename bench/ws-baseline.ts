@@ -36,6 +36,9 @@ const summary = (rs: E2eResult[]) => ({
   ingestToClientMs: { p50: median(rs.map((x) => x.ingestToClientMs.p50)), p99: median(rs.map((x) => x.ingestToClientMs.p99)), p999: median(rs.map((x) => x.ingestToClientMs.p999)) },
   gaps: rs.reduce((a, x) => a + x.gaps, 0),
   serverCpuPercent: median(rs.map((x) => x.serverCpuPercent)),
+  // The server's CPU per message it delivered (µs): the cost of the fan-out itself, comparable
+  // between the two servers even where their delivered rates differ a little.
+  serverCpuUsPerMsg: median(rs.map((x) => (x.serverCpuPercent / 100) * 1e6 / Math.max(1, x.deliveredPerS))),
   clientCpuPercent: median(rs.map((x) => x.clientCpuPercent)),
   serverRssMbMax: Math.max(...rs.map((x) => x.serverRssMbMax)),
 });
@@ -47,6 +50,7 @@ console.log(JSON.stringify({
     p50: app.ingestToClientMs.p50 / base.ingestToClientMs.p50,
     p99: app.ingestToClientMs.p99 / base.ingestToClientMs.p99,
     serverCpu: app.serverCpuPercent / base.serverCpuPercent,
+    serverCpuPerMsg: app.serverCpuUsPerMsg / base.serverCpuUsPerMsg,
   },
   runs: all,
 }, null, 2));
