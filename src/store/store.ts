@@ -76,6 +76,11 @@ export class Store {
    */
   static async open(opts: StoreOptions): Promise<Store> {
     const db = openDatabase(opts.path, opts.durability);
+    // This connection lives on the main thread (reads, and the rare alert, key and risk writes):
+    // it never checkpoints. A checkpoint after one of its commits — up to the backstop's 64 MB
+    // and an fsync of the database file — would stall every request and quote meanwhile; the
+    // checkpointer thread, and the journal writer's backstop, do that work.
+    db.exec("PRAGMA wal_autocheckpoint = 0");
     try {
       return new Store(db, await Journal.start(db, opts.path, opts.durability, opts.maxPending, opts.journal));
     } catch (err) {

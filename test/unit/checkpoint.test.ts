@@ -15,7 +15,7 @@ import { AlertStore } from "../../src/store/alerts.ts";
 import { WAL_BACKSTOP_PAGES } from "../../src/store/db.ts";
 import type { Journal } from "../../src/store/journal.ts";
 import { Store } from "../../src/store/store.ts";
-import { within } from "../helpers/wait.ts";
+import { waitFor, within } from "../helpers/wait.ts";
 
 let dir: string;
 beforeEach(() => {
@@ -107,6 +107,19 @@ describe("checkpointer", () => {
     alerts.evaluate(1000);
     alerts.evaluate(2000);
     expect(alerts.activeAlerts().map((a) => `${a.rule}/${a.severity}`)).toEqual(["store.checkpointer/warning"]);
+    await store.close();
+  });
+
+  test("the main thread's connection never checkpoints; the checkpointer and the writer's backstop do", async () => {
+    const path = join(dir, "main.db");
+    const store = await Store.open({ path, durability: "full", maxPending: 100 });
+    expect(store.db.query("PRAGMA wal_autocheckpoint").get()).toEqual({ wal_autocheckpoint: 0 });
+    // Writes on the main connection (as alerts and keys do) past SQLite's default of 1,000 pages
+    // leave the WAL to the checkpointer thread.
+    store.db.exec("CREATE TABLE filler (x BLOB)");
+    const put = store.db.prepare("INSERT INTO filler (x) VALUES (zeroblob(4000))");
+    for (let i = 0; i < 1500; i++) put.run();
+    await waitFor(() => store.journal.stats.checkpoints > 0, 5000, "a checkpoint by the checkpointer thread");
     await store.close();
   });
 
