@@ -9,7 +9,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { closedLoop, cpuUs, openLoop, percentiles, threadCpuUs, threadsPerOrder, type Submit } from "./orders-load.ts";
+import { childUrl, closedLoop, cpuUs, openLoop, percentiles, threadCpuUs, threadsPerOrder, type Submit } from "./orders-load.ts";
 import type { OrdersResult } from "./orders.ts";
 import { RawHttpPool } from "./raw-http.ts";
 
@@ -101,7 +101,6 @@ export async function benchFloor(ratePerS: number, seconds: number): Promise<Ord
   };
 }
 
-
 /**
  * The HTTP floor: a bare Bun.serve (bench/http-floor-fixture.ts) answering the same order POSTs
  * from the same raw client at the same rate as the REST scenario; its CPU per request is the
@@ -109,14 +108,7 @@ export async function benchFloor(ratePerS: number, seconds: number): Promise<Ord
  */
 export async function benchHttpFloor(ratePerS: number, seconds: number, order: () => unknown): Promise<OrdersResult> {
   const proc = Bun.spawn([process.execPath, join(import.meta.dir, "http-floor-fixture.ts")], { stdout: "pipe", stderr: "inherit" });
-  const reader = proc.stdout.getReader();
-  let text = "", url = "";
-  while (!url) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`http floor fixture exited: ${text}`);
-    text += new TextDecoder().decode(value);
-    url = /HTTP\s+(http:\/\/[^/\s]+)/.exec(text)?.[1] ?? "";
-  }
+  const url = await childUrl(proc);
   const pool = new RawHttpPool(url, { authorization: "Bearer ak_000000000000_0000000000000000000000000000000000000000000", "content-type": "application/json" });
   const submit: Submit = async () => {
     const r = await pool.post("/v1/orders", JSON.stringify(order()));

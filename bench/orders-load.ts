@@ -114,3 +114,20 @@ export async function closedLoop(submit: Submit, inFlight: number, seconds: numb
   return { lat, fromSent, lag, done, wallS: (performance.now() - t0) / 1000 };
 }
 
+
+/**
+ * The URL a child server prints as "HTTP http://host:port" on its stdout; the rest of its output
+ * is drained so the pipe never fills. Throws with what it printed if it exits first.
+ */
+export async function childUrl(proc: Bun.Subprocess<"ignore" | "pipe" | "inherit", "pipe", "ignore" | "pipe" | "inherit">): Promise<string> {
+  const reader = proc.stdout.getReader();
+  let text = "", url = "";
+  while (!url) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`server exited: ${text}`);
+    text += new TextDecoder().decode(value);
+    url = /HTTP\s+(http:\/\/[^/\s]+)/.exec(text)?.[1] ?? "";
+  }
+  void (async () => { while (!(await reader.read()).done); })().catch(() => undefined);
+  return url;
+}

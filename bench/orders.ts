@@ -34,7 +34,7 @@ import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Durability } from "../src/store/db.ts";
 import { benchFloor, benchHttpFloor } from "./orders-floor.ts";
-import { closedLoop, cpuUs, openLoop, type Percentiles, percentiles, type Submit, threadCpuUs, threadsPerOrder } from "./orders-load.ts";
+import { childUrl, closedLoop, cpuUs, openLoop, type Percentiles, percentiles, type Submit, threadCpuUs, threadsPerOrder } from "./orders-load.ts";
 import { compareTable, ordersTable, stagesTable } from "./orders-tables.ts";
 import { RawHttpPool } from "./raw-http.ts";
 
@@ -161,15 +161,7 @@ async function serverProcess(tree: string, durability: Durability, stagesFile?: 
     // As in process: the paper broker trades at any hour the bench runs (else, outside the session,
     // every market order is held working and the account hits its open-order limit).
     "--paper-hours", "always", ...common], { cwd: tree, env, stdout: "pipe", stderr: "inherit" });
-  const reader = proc.stdout.getReader();
-  let text = "", url = "";
-  while (!url) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`server exited: ${text}`);
-    text += new TextDecoder().decode(value);
-    url = /HTTP\s+(http:\/\/[^/\s]+)/.exec(text)?.[1] ?? "";
-  }
-  void (async () => { while (!(await reader.read()).done); })().catch(() => undefined);
+  const url = await childUrl(proc);
   return {
     url, key, pid: proc.pid, proc,
     async stop() {
