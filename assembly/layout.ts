@@ -198,7 +198,7 @@ export const GS_NO_CONVERGENCE: i32 = 5;
 // Money and prices here are dollars in f64: risk is an estimate, the ledger (integer micros)
 // is the truth. Accounts have fixed rows; each account owns a fixed block of position rows
 // used from 0 up to A_ROWS (the host keeps them contiguous).
-/** Account rows in the risk region (the configuration allows at most this many accounts). */
+/** Most account rows the risk region can be planned with (the configuration allows at most this many accounts). */
 export const RISK_MAX_ACCOUNTS: u32 = 64;
 /**
  * Position rows per account: instruments held or with working orders. 1,024 so that the
@@ -434,13 +434,13 @@ function barBytes(n: u32, h: u32): usize { return alignUp(<usize>n * <usize>h * 
 function changeBytes(n: u32): usize { return alignUp(<usize>n * 4); }
 function ringBytes(r: u32): usize { return alignUp(<usize>r * <usize>TICK_STRIDE_BYTES); }
 function greeksBytes(): usize { return alignUp(<usize>GREEKS_CAPACITY * <usize>GREEKS_STRIDE * 8); }
-function riskBytes(n: u32): usize {
+function riskBytes(n: u32, a: u32): usize {
   let b = alignUp(<usize>RISK_PARAM_COUNT * 8);
-  b += alignUp(<usize>RISK_MAX_ACCOUNTS * <usize>ACC_STRIDE * 8);
-  b += alignUp(<usize>RISK_MAX_ACCOUNTS * <usize>RISK_MAX_POSITIONS * <usize>POS_STRIDE * 8);
+  b += alignUp(<usize>a * <usize>ACC_STRIDE * 8);
+  b += alignUp(<usize>a * <usize>RISK_MAX_POSITIONS * <usize>POS_STRIDE * 8);
   b += alignUp(<usize>CHECK_STRIDE * 8) + alignUp(<usize>GREEKS_STRIDE * 8);
   b += alignUp(<usize>n * <usize>U_STRIDE * 8) + alignUp(<usize>RISK_MAX_POSITIONS * 4);
-  b += alignUp(<usize>RISK_MAX_ACCOUNTS * <usize>RISK_MAX_POSITIONS * <usize>US_STRIDE * 8);
+  b += alignUp(<usize>a * <usize>RISK_MAX_POSITIONS * <usize>US_STRIDE * 8);
   return b;
 }
 function tablesBase(): usize { return alignUp(__heap_base); }
@@ -465,6 +465,11 @@ export let riskUndOffset: usize = 0;
 export let riskTouchedOffset: usize = 0;
 /** The per-account underlying sums of the pre-trade check (US_* fields). */
 export let riskUndSumsOffset: usize = 0;
+/**
+ * Account rows the risk region was planned with (1 to RISK_MAX_ACCOUNTS): the deployment's
+ * configured accounts, so the position rows of accounts that do not exist are not reserved.
+ */
+export let riskMaxAccounts: u32 = 0;
 /** Set only by a successful init(); every entry point refuses to run while it is 0. */
 export let maxInstruments: u32 = 0;
 export let ringCapacity: u32 = 0;
@@ -472,8 +477,9 @@ export let ringMask: u32 = 0;
 export let barHistory: u32 = 0;
 
 /** Places the tables for the given capacities; returns the bytes they need or an E_* code. */
-export function plan(instruments: u32, ring: u32, bars: u32): f64 {
+export function plan(instruments: u32, ring: u32, bars: u32, accounts: u32): f64 {
   if (instruments == 0 || ring == 0 || (ring & (ring - 1)) != 0 || bars == 0) return E_BAD_CAPACITY;
+  if (accounts == 0 || accounts > RISK_MAX_ACCOUNTS) return E_BAD_CAPACITY;
   // Nothing is ever allocated at run time (runtime stub, no objects), so the tables start
   // right after the module's static data.
   let p = tablesBase();
@@ -488,14 +494,15 @@ export function plan(instruments: u32, ring: u32, bars: u32): f64 {
   greeksOffset = p; p += greeksBytes();
   const riskStart = p;
   riskParamsOffset = p; p += alignUp(<usize>RISK_PARAM_COUNT * 8);
-  riskAccountsOffset = p; p += alignUp(<usize>RISK_MAX_ACCOUNTS * <usize>ACC_STRIDE * 8);
-  riskPositionsOffset = p; p += alignUp(<usize>RISK_MAX_ACCOUNTS * <usize>RISK_MAX_POSITIONS * <usize>POS_STRIDE * 8);
+  riskAccountsOffset = p; p += alignUp(<usize>accounts * <usize>ACC_STRIDE * 8);
+  riskPositionsOffset = p; p += alignUp(<usize>accounts * <usize>RISK_MAX_POSITIONS * <usize>POS_STRIDE * 8);
   riskCheckOffset = p; p += alignUp(<usize>CHECK_STRIDE * 8);
   riskGreeksOffset = p; p += alignUp(<usize>GREEKS_STRIDE * 8);
   riskUndOffset = p; p += alignUp(<usize>instruments * <usize>U_STRIDE * 8);
   riskTouchedOffset = p; p += alignUp(<usize>RISK_MAX_POSITIONS * 4);
-  riskUndSumsOffset = p; p += alignUp(<usize>RISK_MAX_ACCOUNTS * <usize>RISK_MAX_POSITIONS * <usize>US_STRIDE * 8);
-  assert(p - riskStart == riskBytes(instruments));
+  riskUndSumsOffset = p; p += alignUp(<usize>accounts * <usize>RISK_MAX_POSITIONS * <usize>US_STRIDE * 8);
+  assert(p - riskStart == riskBytes(instruments, accounts));
+  riskMaxAccounts = accounts;
   ringCapacity = ring;
   ringMask = ring - 1;
   barHistory = bars;
@@ -503,8 +510,8 @@ export function plan(instruments: u32, ring: u32, bars: u32): f64 {
 }
 
 /** Plans the tables and checks they fit the memory; returns 0 or an E_* code. */
-export function init(instruments: u32, ring: u32, bars: u32): i32 {
-  const need = plan(instruments, ring, bars);
+export function init(instruments: u32, ring: u32, bars: u32, accounts: u32): i32 {
+  const need = plan(instruments, ring, bars, accounts);
   if (need < 0) return <i32>need;
   if (<f64>memory.size() * 65536 < need) return E_MEMORY_TOO_SMALL;
   maxInstruments = instruments;

@@ -11,7 +11,7 @@
 
 import {
   PRICE_SCALE, F_STALE, Q_BID, Q_ASK, Q_FLAGS, Q_INGEST_TS, I_TICK_UNITS, I_DEFINED, INSTR_STRIDE,
-  RISK_MAX_ACCOUNTS, RISK_MAX_POSITIONS, RP_GLOBAL_STATE, TS_REDUCING, TS_HALTED, A_USED, A_STATE, A_CASH_MODE,
+  riskMaxAccounts, RISK_MAX_POSITIONS, RP_GLOBAL_STATE, TS_REDUCING, TS_HALTED, A_USED, A_STATE, A_CASH_MODE,
   A_MAX_NOTIONAL, A_MIN_QTY, A_MAX_QTY, A_BAND, A_QUOTE_AGE_MS, A_MAX_OPEN, A_MAX_POS_QTY, A_MAX_GROSS,
   A_MAX_NET, A_MAX_CONC, A_MAX_DELTA, A_DBAND_LO, A_DBAND_HI, A_DBAND_MODE, A_SUBMIT_RATE, A_MODIFY_RATE,
   A_CASH, A_OPEN_ORDERS, A_ROWS, A_SUB_TOKENS, A_SUB_TS, A_MOD_TOKENS, A_MOD_TS, A_OPT_BAND, PR_INST,
@@ -76,7 +76,7 @@ function check(walk: bool): i32 {
   st(ck, CK_GROSS, NaN); st(ck, CK_NET, NaN); st(ck, CK_CONC, NaN); st(ck, CK_DDELTA, NaN); st(ck, CK_REQUIRED, NaN); st(ck, CK_EQUITY, NaN);
   if (maxInstruments == 0) return deny(RK_BAD_ACCOUNT, 0, 0);
   const af = ld(ck, CK_ACCOUNT);
-  if (!(af >= 0 && af < <f64>RISK_MAX_ACCOUNTS)) return deny(RK_BAD_ACCOUNT, af, 0);
+  if (!(af >= 0 && af < <f64>riskMaxAccounts)) return deny(RK_BAD_ACCOUNT, af, 0);
   const a = <u32>af;
   const acc = accRow(a);
   const rows = ld(acc, A_ROWS);

@@ -24,7 +24,7 @@ import {
   A_CASH_MODE, A_S_EQ, A_S_GROSS, A_S_NET_HI, A_S_NET_LO, A_S_DD_HI, A_S_DD_LO, A_S_REQ, A_S_USLOTS, A_ROWS,
   PR_INST, PR_UND, PR_KIND, PR_MULT, PR_STRIKE, PR_QTY, PR_WBUY, PR_WSELL, PR_WBUY_COST, PR_MARK, PR_UNIT_DD,
   PR_CK_MARK, PR_CK_UNIT, PR_C_EQ, PR_C_GROSS, PR_C_NET_HI, PR_C_NET_LO, PR_C_DD_HI, PR_C_DD_LO, PR_C_REQ, PR_C_UQ,
-  PR_U_SLOT, US_UND, US_REFS, US_DD_HI, US_DD_LO, US_CALLS, US_SHARES, US_STRIDE, RISK_MAX_ACCOUNTS,
+  PR_U_SLOT, US_UND, US_REFS, US_DD_HI, US_DD_LO, US_CALLS, US_SHARES, US_STRIDE, riskMaxAccounts,
   RISK_MAX_POSITIONS, riskUndSumsOffset, maxInstruments,
 } from "./layout";
 import { accRow, ld, markOf, posInf, posRow, regT, st, unitDD } from "./risk-value";
@@ -185,7 +185,7 @@ export function syncRow(a: u32, i: u32): void {
 }
 
 @inline function validRow(a: u32, i: u32): bool {
-  return maxInstruments != 0 && a < RISK_MAX_ACCOUNTS && i < RISK_MAX_POSITIONS && <f64>i < ld(accRow(a), A_ROWS);
+  return maxInstruments != 0 && a < riskMaxAccounts && i < RISK_MAX_POSITIONS && <f64>i < ld(accRow(a), A_ROWS);
 }
 
 /** Host: re-syncs a row after changing its fields. Returns 0, or -1 for a row not in use. */

@@ -6,7 +6,7 @@
 
 import {
   PRICE_SCALE, Q_BID, Q_ASK, Q_LAST, Q_VAR_RATE, Q_VOL_WEIGHT, QUOTE_STRIDE, G_PRICE, G_DELTA, G_GAMMA, G_VEGA,
-  G_THETA, RISK_MAX_ACCOUNTS, RISK_MAX_POSITIONS, RP_RATE, RP_DIV, RP_CORR, RP_DEFAULT_VOL, RP_DAY_MS,
+  G_THETA, riskMaxAccounts, RISK_MAX_POSITIONS, RP_RATE, RP_DIV, RP_CORR, RP_DEFAULT_VOL, RP_DAY_MS,
   RP_YEAR_MS, RP_TRADING_DAYS, A_USED, A_CASH_MODE, A_MAX_OPEN, A_MAX_GROSS, A_MAX_NET, A_MAX_CONC,
   A_MAX_DELTA, A_LOSS_LIMIT, A_VAR_LIMIT, A_CASH, A_OPEN_ORDERS, A_ROWS, A_OPEN_EQUITY, A_MV, A_EQUITY,
   A_GROSS, A_NET, A_DDELTA, A_DGAMMA, A_VEGA, A_THETA, A_UNREAL, A_DAILY_PNL, A_VAR95, A_VAR99, A_ST_DN10,
@@ -167,7 +167,7 @@ let pass: f64 = 0;
 export function riskRecompute(now: f64): i32 {
   if (maxInstruments == 0) return E_NOT_INITIALISED;
   let done: i32 = 0;
-  for (let a: u32 = 0; a < RISK_MAX_ACCOUNTS; a++) {
+  for (let a: u32 = 0; a < riskMaxAccounts; a++) {
     const acc = accRow(a);
     if (ld(acc, A_USED) != 1) continue;
     recomputeAccount(a, acc, now);

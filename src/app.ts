@@ -129,6 +129,8 @@ async function startLocked(config: Config, log: Logger, lock: DirLock): Promise<
   const engine = await Engine.create({
     ...engineOverrides,
     maxInstruments: engineOverrides.maxInstruments ?? Math.max(DEFAULT_ENGINE_OPTIONS.maxInstruments, specs.length),
+    // The risk region reserves 1,024 position rows per account row: plan only the configured accounts.
+    maxAccounts: config.trading.accounts.list.length,
   });
   for (const spec of specs) engine.addInstrument(spec);
   log.info("engine ready", { core: engine.core.name, instruments: specs.length, maxInstruments: engine.options.maxInstruments });

@@ -12,6 +12,11 @@ export interface Capacities {
   ringCapacity: number;
   /** Closed 1-minute bars kept per instrument. */
   barHistory: number;
+  /**
+   * Account rows of the risk region (1 to the module's RISK_MAX_ACCOUNTS, 64): each reserves its
+   * 1,024 position rows, so a deployment plans only the accounts it configures. Default 64.
+   */
+  maxAccounts?: number;
 }
 
 /** Validation and volatility parameters. */

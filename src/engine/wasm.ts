@@ -6,6 +6,9 @@ import type { Capacities, CoreParams, EngineCore } from "./core.ts";
 
 const WASM_PATH = new URL("../../wasm/engine.wasm", import.meta.url);
 const PAGE_BYTES = 65536;
+
+/** Account rows of the risk region when the capacities do not say (the module's RISK_MAX_ACCOUNTS). */
+export const DEFAULT_RISK_ACCOUNTS = 64;
 let compiled: Promise<WebAssembly.Module> | undefined;
 
 /** Compiles wasm/engine.wasm once per process. */
@@ -30,8 +33,8 @@ export function wasmInstanceOf(buffer: ArrayBufferLike): WebAssembly.Instance | 
 }
 
 interface EngineExports {
-  plan(instruments: number, ring: number, bars: number): number;
-  init(instruments: number, ring: number, bars: number): number;
+  plan(instruments: number, ring: number, bars: number, accounts: number): number;
+  init(instruments: number, ring: number, bars: number, accounts: number): number;
   configure(a: number, b: number, c: number, d: number, e: number, f: number): number;
   defineInstrument(index: number, tickUnits: number, band: number, floor: number): number;
   ingest(count: number, now: number): number;
@@ -57,8 +60,10 @@ export async function planLayout(caps: Capacities): Promise<{ layout: Layout; by
   const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
   const instance = await WebAssembly.instantiate(module, imports(memory));
   const ex = instance.exports as unknown as EngineExports;
-  const bytes = ex.plan(caps.maxInstruments, caps.ringCapacity, caps.barHistory);
-  if (bytes < 0) throw new Error(`engine capacities rejected (code ${bytes}): ringCapacity must be a power of two and all > 0`);
+  const bytes = ex.plan(caps.maxInstruments, caps.ringCapacity, caps.barHistory, caps.maxAccounts ?? DEFAULT_RISK_ACCOUNTS);
+  if (bytes < 0) {
+    throw new Error(`engine capacities rejected (code ${bytes}): ringCapacity must be a power of two, all > 0, and maxAccounts at most ${DEFAULT_RISK_ACCOUNTS}`);
+  }
   const layout = readLayout(instance.exports);
   layout.maxInstruments = caps.maxInstruments;
   return { layout, bytes };
@@ -71,7 +76,7 @@ export async function createWasmCore(caps: Capacities): Promise<EngineCore> {
   const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
   const instance = await WebAssembly.instantiate(await engineModule(), imports(memory));
   const ex = instance.exports as unknown as EngineExports;
-  const rc = ex.init(caps.maxInstruments, caps.ringCapacity, caps.barHistory);
+  const rc = ex.init(caps.maxInstruments, caps.ringCapacity, caps.barHistory, caps.maxAccounts ?? DEFAULT_RISK_ACCOUNTS);
   if (rc !== 0) throw new Error(`engine init failed with code ${rc}`);
   const layout = readLayout(instance.exports);
   instances.set(memory.buffer, instance);

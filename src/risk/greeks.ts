@@ -79,7 +79,7 @@ export class GreeksEngine {
     let instance = engine ? wasmInstanceOf(engine.core.buffer) : undefined;
     let buffer = engine?.core.buffer;
     if (!instance) {
-      const core = await createWasmCore({ maxInstruments: 1, ringCapacity: 1, barHistory: 1 });
+      const core = await createWasmCore({ maxInstruments: 1, ringCapacity: 1, barHistory: 1, maxAccounts: 1 });
       instance = wasmInstanceOf(core.buffer);
       buffer = core.buffer;
     }

@@ -78,7 +78,8 @@ export class RiskTables {
     this.check_ = ex.preTradeCheck;
     this.sync_ = ex.riskRowSync;
     this.drop_ = ex.riskRowDrop;
-    this.maxAccounts = g.RISK_MAX_ACCOUNTS!;
+    // The rows this engine was planned with (Capacities.maxAccounts), not the module's upper bound.
+    this.maxAccounts = g.riskMaxAccounts!;
     this.maxPositions = g.RISK_MAX_POSITIONS!;
     this.params = new Float64Array(buffer, g.riskParamsOffset!, g.RISK_PARAM_COUNT!);
     this.accounts = new Float64Array(buffer, g.riskAccountsOffset!, this.maxAccounts * g.ACC_STRIDE!);
