@@ -2,6 +2,7 @@
 // dir, the paper broker and the US calendar, all on one controllable clock. Reopening on the
 // same directory is a restart.
 
+import { afterEach } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -109,4 +110,25 @@ export function ok<T>(r: Result<T>): T {
 export function err<T>(r: Result<T>) {
   if (r.ok) throw new Error(`expected an error, got ${JSON.stringify(r.value)}`);
   return r.error;
+}
+
+/**
+ * Harnesses of one test file: start() opens one with AAPL quoted 100 / 100.02 (1,000 each side),
+ * track() adopts one the test opened itself (a restart on the same directory); every harness is
+ * disposed after the test that made it.
+ */
+export function harnessSet(): { start: (o?: OmsHarnessOptions) => Promise<OmsHarness>; track: (h: OmsHarness) => OmsHarness } {
+  const harnesses: OmsHarness[] = [];
+  afterEach(async () => {
+    for (const h of harnesses.splice(0)) await h.dispose().catch(() => undefined);
+  });
+  const track = (h: OmsHarness) => (harnesses.push(h), h);
+  return {
+    track,
+    start: async (o = {}) => {
+      const h = track(await OmsHarness.start(o));
+      h.quote("AAPL", 100, 1000, 100.02, 1000);
+      return h;
+    },
+  };
 }

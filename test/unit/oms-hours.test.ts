@@ -2,22 +2,13 @@
 // reason, and outsideRth and triggerMethod through validation, idempotency, the view and a
 // restart. Clock and calendar are injected (OmsHarness), so these pass at any hour of the real day.
 
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { toUnits } from "../../src/domain/price.ts";
 import { orderView } from "../../src/oms/views.ts";
 import { OPTIONS } from "../helpers/market.ts";
-import { err, ok, OmsHarness } from "../helpers/oms.ts";
+import { err, harnessSet, ok, OmsHarness } from "../helpers/oms.ts";
 
-const harnesses: OmsHarness[] = [];
-async function start(o: Parameters<typeof OmsHarness.start>[0] = {}): Promise<OmsHarness> {
-  const h = await OmsHarness.start(o);
-  harnesses.push(h);
-  h.quote("AAPL", 100, 1000, 100.02, 1000);
-  return h;
-}
-afterEach(async () => {
-  for (const h of harnesses.splice(0)) await h.dispose().catch(() => undefined);
-});
+const { start, track } = harnessSet();
 
 let n = 0;
 const body = (o: Record<string, unknown> = {}) => ({ account: "Gen-Acc", clientOrderId: `h${++n}`, symbol: "AAPL", side: "buy", type: "market", qty: 10, ...o });
@@ -59,7 +50,7 @@ describe("outsideRth and triggerMethod", () => {
     expect(orderView(lim)).toMatchObject({ outsideRth: true, triggerMethod: null });
     await h.stop();
     const again = await OmsHarness.start({ dir: h.dir, nowMs: h.clock.now });
-    harnesses.push(again);
+    track(again);
     expect(again.oms.openOrders("Gen-Acc").map((o) => [o.id, o.outsideRth ?? false, o.triggerMethod ?? null]).sort())
       .toEqual([[order.id, false, "double_bid_ask"], [lim.id, true, null]].sort());
     expect((await again.broker.openOrders()).find((o) => o.orderId === lim.id)).toMatchObject({ outsideRth: true });
@@ -78,7 +69,7 @@ describe("a DAY order's end across a restart", () => {
     await h.stop();
     // Restart at 20:30: the order's day (Monday's after-hours) is over.
     const again = await OmsHarness.start({ dir: h.dir, nowMs: MON_20H + 30 * 60_000 });
-    harnesses.push(again);
+    track(again);
     await again.store.journal.durable();
     expect(again.oms.openOrders("Gen-Acc")).toEqual([]);
     expect(await again.oms.order(order.id)).toMatchObject({ status: "expired", reason: "session closed while the server was down" });
@@ -91,7 +82,7 @@ describe("a DAY order's end across a restart", () => {
     const b = ok(await h.oms.submit(body({ type: "limit", limitPrice: 98, outsideRth: true }))).order;
     await h.stop();
     const again = await OmsHarness.start({ dir: h.dir, nowMs: Date.parse("2026-11-23T22:00:00Z") }); // 17:00
-    harnesses.push(again);
+    track(again);
     expect(again.oms.openOrders("Gen-Acc").map((o) => o.id).sort()).toEqual([a.id, b.id].sort());
     again.quote("AAPL", 98.9, 1000, 98.95, 1000); // after hours: the 99 limit is marketable
     await again.store.journal.durable();

@@ -2,23 +2,14 @@
 // journals nothing, idempotent client order ids, the lifecycle through the broker, bounds,
 // DAY expiry, option settlement, restarts, and the state machine refusing illegal events.
 
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { toUnits } from "../../src/domain/price.ts";
 import type { Order } from "../../src/domain/order.ts";
 import type { OmsUpdate } from "../../src/oms/manager.ts";
 import { OPTIONS } from "../helpers/market.ts";
-import { err, MONDAY_10AM, ok, OmsHarness } from "../helpers/oms.ts";
+import { err, harnessSet, MONDAY_10AM, ok, OmsHarness } from "../helpers/oms.ts";
 
-const harnesses: OmsHarness[] = [];
-async function start(o: Parameters<typeof OmsHarness.start>[0] = {}): Promise<OmsHarness> {
-  const h = await OmsHarness.start(o);
-  harnesses.push(h);
-  h.quote("AAPL", 100, 1000, 100.02, 1000);
-  return h;
-}
-afterEach(async () => {
-  for (const h of harnesses.splice(0)) await h.dispose().catch(() => undefined);
-});
+const { start, track } = harnessSet();
 
 let n = 0;
 const body = (o: Record<string, unknown> = {}) => ({ account: "Gen-Acc", clientOrderId: `c${++n}`, symbol: "AAPL", side: "buy", type: "market", qty: 10, ...o });
@@ -222,7 +213,7 @@ describe("restart", () => {
     await h.stop();
 
     const h2 = await OmsHarness.start({ dir: h.dir, nowMs: h.clock.now + 1000 });
-    harnesses.push(h2);
+    track(h2);
     h2.quote("AAPL", 100, 1000, 100.02, 1000);
     expect(h2.oms.account("Gen-Acc")).toEqual(account);
     expect(h2.oms.openOrders("Gen-Acc").map((o) => o.id)).toEqual([resting.id]);
@@ -245,7 +236,7 @@ describe("restart", () => {
       if (restart) {
         await h.stop();
         h = await OmsHarness.start({ dir: h.dir, nowMs: h.clock.now + 1000 });
-        harnesses.push(h);
+        track(h);
       }
       h.quote("AAPL", 100, 1000, 100.02, 300);
       await h.store.journal.durable();
@@ -268,7 +259,7 @@ describe("restart", () => {
       if (restart) {
         await h.stop();
         h = await OmsHarness.start({ dir: h.dir, nowMs: h.clock.now + 1000 });
-        harnesses.push(h);
+        track(h);
       }
       h.quote("AAPL", 100, 1000, 100.02, 100);
       await h.store.journal.durable();
@@ -291,7 +282,7 @@ describe("restart", () => {
       if (restart) {
         await h.stop();
         h = await OmsHarness.start({ dir: h.dir, nowMs: TUESDAY_10AM });
-        harnesses.push(h);
+        track(h);
       } else h.clock.now = TUESDAY_10AM;
       h.quote("AAPL", 100, 1000, 100.02, 100);
       h.quote("AAPL", 100, 1000, 100.02, 100);
@@ -308,7 +299,7 @@ describe("restart", () => {
     const day = ok(await h.oms.submit(body({ type: "limit", limitPrice: 90 }))).order;
     await h.stop();
     const h2 = await OmsHarness.start({ dir: h.dir, nowMs: Date.parse("2026-11-24T15:00:00Z") });
-    harnesses.push(h2);
+    track(h2);
     expect(await h2.oms.order(day.id)).toMatchObject({ status: "expired", reason: "session closed while the server was down" });
     expect(await h2.broker.openOrders()).toEqual([]);
   });
@@ -323,7 +314,7 @@ describe("restart", () => {
     await h.store.journal.durable();
     await h.stop();
     const h2 = await OmsHarness.start({ dir: h.dir, nowMs: h.clock.now + 1 });
-    harnesses.push(h2);
+    track(h2);
     expect(await h2.oms.order("O500")).toMatchObject({ status: "accepted", brokerOrderId: "paper-O500", version: 2 });
     expect(h2.oms.openOrders("Gen-Acc").map((o) => o.id)).toEqual(["O500"]);
   });
@@ -333,7 +324,7 @@ describe("restart", () => {
     expect(["Gen-Acc", "Rev-Acc", "Com-Acc"].map((a) => h.oms.account(a)!.cash)).toEqual([120_000, 90_000, 90_000]);
     await h.stop();
     const h2 = await OmsHarness.start({ dir: h.dir, accounts: { capital: 1_000_000 } });
-    harnesses.push(h2);
+    track(h2);
     expect(h2.oms.account("Gen-Acc")!.cash).toBe(120_000);
   });
 });
