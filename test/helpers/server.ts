@@ -16,3 +16,11 @@ export async function serveMarket(market: TestMarket, limits: Partial<ServerLimi
 export function tick(): Promise<void> {
   return new Promise((r) => setImmediate(r));
 }
+
+/** A JSON REST call to a test server: status and parsed body; `key` (when given) as the bearer token. */
+export async function restCall(baseUrl: string, key: string | undefined, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (key) headers.authorization = `Bearer ${key}`;
+  const res = await fetch(`${baseUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  return { status: res.status, json: await res.json() };
+}

@@ -18,6 +18,7 @@ import { buildOpenApi, openApiPath } from "../../src/server/openapi.ts";
 import { API_INFO, API_ROUTE_DOCS } from "../../src/server/openapi-routes.ts";
 import { TestSocket } from "../helpers/test-socket.ts";
 import { waitFor } from "../helpers/wait.ts";
+import { restCall } from "../helpers/server.ts";
 
 const silent = createLogger("error", "test", () => {});
 let dir: string;
@@ -25,13 +26,7 @@ let app: App;
 let key: string;
 const doc = buildOpenApi(API_ROUTE_DOCS, API_INFO) as { paths: Record<string, Record<string, any>> };
 
-async function call(method: string, path: string, body?: unknown, auth = true): Promise<{ status: number; json: any }> {
-  const res = await fetch(`${app.server.url}${path}`, {
-    method, headers: { "content-type": "application/json", ...(auth ? { authorization: `Bearer ${key}` } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, json: await res.json() };
-}
+const call = (method: string, path: string, body?: unknown, auth = true) => restCall(app.server.url, auth ? key : undefined, method, path, body);
 
 /** Calls a route and checks the reply against what the document declares for `route` (hono pattern). */
 async function checked(method: string, route: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {

@@ -13,6 +13,7 @@ import { loadConfig } from "../../src/config.ts";
 import { createLogger } from "../../src/log.ts";
 import { TwsSimulator } from "../../src/sim/tws/simulator.ts";
 import { waitFor, waitForAsync } from "../helpers/wait.ts";
+import { restCall } from "../helpers/server.ts";
 
 const dataDir = mkdtempSync(join(tmpdir(), "alluse-ib-broker-"));
 let sim: TwsSimulator;
@@ -33,12 +34,7 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-async function call(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(`${app.server.url}${path}`, {
-    method, headers: { "content-type": "application/json", authorization: `Bearer ${key}` }, body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, json: await res.json() };
-}
+const call = (method: string, path: string, body?: unknown) => restCall(app.server.url, key, method, path, body);
 
 test("an order placed over REST fills at IBKR (the simulator) with its commission, and the position follows", async () => {
   expect(app.trading.broker.name).toBe("ib");

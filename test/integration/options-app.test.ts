@@ -16,18 +16,14 @@ import { waitFor } from "../helpers/wait.ts";
 import { parseExposition, promtoolCheck, sampleValue } from "../helpers/prom-parse.ts";
 import { TestSocket } from "../helpers/test-socket.ts";
 import type { ChainFrame } from "../../src/client/protocol.ts";
+import { restCall } from "../helpers/server.ts";
 
 const silent = createLogger("error", "test", () => {});
 let dir: string;
 let app: App;
 let key: string;
 
-async function call(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(`${app.server.url}${path}`, {
-    method, headers: { "content-type": "application/json", authorization: `Bearer ${key}` }, body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, json: await res.json() };
-}
+const call = (method: string, path: string, body?: unknown) => restCall(app.server.url, key, method, path, body);
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "alluse-options-app-"));

@@ -16,18 +16,14 @@ import { TestSocket } from "../helpers/test-socket.ts";
 import { TradingClient } from "../../src/client/trading.ts";
 import type { AlertFrame, RiskView } from "../../src/client/protocol.ts";
 import { waitFor, waitForAsync } from "../helpers/wait.ts";
+import { restCall } from "../helpers/server.ts";
 
 const silent = createLogger("error", "test", () => {});
 let dir: string;
 let app: App;
 let key: string;
 
-async function call(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(`${app.server.url}${path}`, {
-    method, headers: { "content-type": "application/json", authorization: `Bearer ${key}` }, body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, json: await res.json() };
-}
+const call = (method: string, path: string, body?: unknown) => restCall(app.server.url, key, method, path, body);
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "alluse-risk-app-"));
